@@ -1,0 +1,51 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+/** The only reader of process.env: everything configurable, parsed and typed once at start. */
+const EnvSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(9300),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  VESPER_DATA: z.string().min(1).default('./data'),
+  VESPER_ADMIN_KEY: z.string().min(16, 'VESPER_ADMIN_KEY must be at least 16 characters').optional(),
+  VESPER_SYNC: z.enum(['0', '1']).default('0'),
+  VESPER_GROUP_COMMIT_MS: z.coerce.number().int().min(1).max(10_000).default(100),
+  VESPER_STRICT_DATABASES: z.enum(['0', '1']).default('0'),
+  VESPER_MAX_BODY: z.string().regex(/^\d+(kb|mb)?$/i).default('32mb'),
+  VESPER_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  /** Unset: open development mode, every request is admin. */
+  readonly adminKey: string | null;
+  readonly syncEveryWrite: boolean;
+  readonly groupCommitMs: number;
+  readonly strictDatabases: boolean;
+  readonly maxBody: string;
+  readonly shutdownTimeoutMs: number;
+  readonly logLevel: z.output<typeof EnvSchema>['LOG_LEVEL'];
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = EnvSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`invalid configuration: ${problems}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: resolve(e.VESPER_DATA),
+    adminKey: e.VESPER_ADMIN_KEY ?? null,
+    syncEveryWrite: e.VESPER_SYNC === '1',
+    groupCommitMs: e.VESPER_GROUP_COMMIT_MS,
+    strictDatabases: e.VESPER_STRICT_DATABASES === '1',
+    maxBody: e.VESPER_MAX_BODY,
+    shutdownTimeoutMs: e.VESPER_SHUTDOWN_TIMEOUT_MS,
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,51 @@
+import { SEP, escapeText } from './term-codec.js';
+import { upperBound } from './fact-keys.js';
+
+/**
+ * Keys of control records. Tenant data lives in a sublevel named after the tenant; database-wide
+ * records live in the META sublevel, whose name cannot be a tenant name ('~' is not allowed in names).
+ */
+export const META_SUBLEVEL = '~meta';
+
+export const FORMAT_VERSION_KEY = 'format-version';
+export const SYNC_MARKER_KEY = 'sync-marker';
+
+const TENANT = 'T';
+const SCOPE = 'S';
+const COUNTER = 'C';
+
+/** In META: one key per tenant of the database. */
+export function tenantRegistryKey(tenant: string): string {
+  return TENANT + SEP + tenant;
+}
+
+export function tenantRegistryRange(): { gte: string; lt: string } {
+  return { gte: TENANT + SEP, lt: upperBound(TENANT + SEP) };
+}
+
+export function tenantFromRegistryKey(key: string): string {
+  return key.slice(TENANT.length + SEP.length);
+}
+
+/** In a tenant sublevel: one record per scope. */
+export function scopeKey(scope: string): string {
+  return SCOPE + SEP + escapeText(scope);
+}
+
+export function scopeRange(): { gte: string; lt: string } {
+  return { gte: SCOPE + SEP, lt: upperBound(SCOPE + SEP) };
+}
+
+/** In a tenant sublevel: named counters (the next layer id, …). */
+export function counterKey(name: string): string {
+  return COUNTER + SEP + name;
+}
+
+/** In the system database: one key per logical database. */
+export function databaseRegistryKey(database: string): string {
+  return 'D' + SEP + database;
+}
+
+export function databaseRegistryRange(): { gte: string; lt: string } {
+  return { gte: 'D' + SEP, lt: upperBound('D' + SEP) };
+}

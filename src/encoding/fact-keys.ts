@@ -1,0 +1,146 @@
+import type { FactKey, Term } from '../domain/fact.js';
+import { SEP, decodeTerm, encodeTerm, escapeText, unescapeText } from './term-codec.js';
+
+/**
+ * Key layout of facts inside one tenant sublevel (every component SEP-terminated but the last):
+ *
+ *   X SEP pred SEP arity SEP pos SEP t[pos] SEP t[pos+1] … t[pos-1] SEP neg SEP layer   → record | tombstone
+ *   L SEP layer SEP pred SEP arity SEP t[0] … t[n-1] SEP neg                            → '' (listed layers only)
+ *
+ * X holds one entry per argument position, its terms rotated to start at that position, so any
+ * pattern whose bound positions form a cyclic run is one exact prefix scan (for binary facts:
+ * every pattern; for triples: every pattern of the hexastore). The layer is the last component,
+ * so the versions of one fact in every layer of a scope chain are adjacent and one scan serves
+ * any depth of forks. L lists the facts a layer holds, so diff and merge read only what changed.
+ */
+const INDEX = 'X';
+const LISTING = 'L';
+
+export type LayerId = number;
+
+export interface IndexEntryKey extends FactKey {
+  readonly layer: LayerId;
+}
+
+export function encodeLayer(layer: LayerId): string {
+  return layer.toString(36);
+}
+
+function head(predicate: string, arity: number): string {
+  return INDEX + SEP + escapeText(predicate) + SEP + arity + SEP;
+}
+
+/** All index keys of a fact in a layer: one per position (one for 0-ary facts). */
+export function indexKeysOf(key: FactKey, layer: LayerId): string[] {
+  const arity = key.args.length;
+  const terms = key.args.map(encodeTerm);
+  const tail = SEP + (key.negated ? '1' : '0') + SEP + encodeLayer(layer);
+  const prefix = head(key.predicate, arity);
+  if (arity === 0) return [prefix + '0' + tail];
+  const keys: string[] = [];
+  for (let pos = 0; pos < arity; pos++) {
+    const rotated = terms.slice(pos).concat(terms.slice(0, pos));
+    keys.push(prefix + pos + SEP + rotated.join(SEP) + tail);
+  }
+  return keys;
+}
+
+/** The index key used for exact lookups of a fact in a layer (its position-0 entry). */
+export function primaryKeyOf(key: FactKey, layer: LayerId): string {
+  const terms = key.args.map(encodeTerm);
+  const body = key.args.length === 0 ? '0' : '0' + SEP + terms.join(SEP);
+  return head(key.predicate, key.args.length) + body + SEP + (key.negated ? '1' : '0') + SEP + encodeLayer(layer);
+}
+
+/** Decode an index key back into the fact key and layer it belongs to. */
+export function decodeIndexKey(raw: string): IndexEntryKey {
+  const parts = raw.split(SEP);
+  const arity = Number(parts[2]);
+  const pos = Number(parts[3]);
+  const rotated = parts.slice(4, 4 + arity).map(decodeTerm);
+  const args = pos === 0 ? rotated : rotated.slice(arity - pos).concat(rotated.slice(0, arity - pos));
+  return {
+    predicate: unescapeText(parts[1] ?? ''),
+    args,
+    negated: parts[4 + arity] === '1',
+    layer: Number.parseInt(parts[5 + arity] ?? '', 36),
+  };
+}
+
+/** The part of an index key that names the fact, without the layer: equal for all versions of one fact. */
+export function groupOfIndexKey(raw: string): string {
+  return raw.slice(0, raw.lastIndexOf(SEP));
+}
+
+export interface IndexRange {
+  readonly gte: string;
+  readonly lt: string;
+  /** Positions the range does not constrain but the pattern binds: the reader filters on them. */
+  readonly residual: readonly number[];
+}
+
+/**
+ * The tightest range for a pattern: the rotation whose bound run is longest. `bound[i]` is the
+ * term at position i or undefined. Positions bound outside the run are left to the caller.
+ */
+export function rangeFor(predicate: string, bound: readonly (Term | undefined)[]): IndexRange {
+  const arity = bound.length;
+  const { start, length } = longestBoundRun(bound);
+  let prefix = head(predicate, arity) + start + SEP;
+  for (let i = 0; i < length; i++) prefix += encodeTerm(bound[(start + i) % arity] as Term) + SEP;
+  const residual: number[] = [];
+  for (let i = 0; i < arity; i++) {
+    const inRun = (i - start + arity) % arity < length;
+    if (bound[i] !== undefined && !inRun) residual.push(i);
+  }
+  return { gte: prefix, lt: upperBound(prefix), residual };
+}
+
+/** The first key past every key that starts with `prefix` (prefix ends with SEP). */
+export function upperBound(prefix: string): string {
+  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+}
+
+function longestBoundRun(bound: readonly (Term | undefined)[]): { start: number; length: number } {
+  const arity = bound.length;
+  let best = { start: 0, length: 0 };
+  for (let start = 0; start < arity; start++) {
+    if (bound[start] === undefined) continue;
+    let length = 0;
+    while (length < arity && bound[(start + length) % arity] !== undefined) length++;
+    if (length > best.length) best = { start, length };
+  }
+  return best;
+}
+
+/** Range of every fact (any arity) of a predicate, for listings. */
+export function predicateRange(predicate: string): { gte: string; lt: string } {
+  const prefix = INDEX + SEP + escapeText(predicate) + SEP;
+  return { gte: prefix, lt: upperBound(prefix) };
+}
+
+/** Range over the whole fact index of a tenant. */
+export function allIndexRange(): { gte: string; lt: string } {
+  return { gte: INDEX + SEP, lt: upperBound(INDEX + SEP) };
+}
+
+export function listingKeyOf(key: FactKey, layer: LayerId): string {
+  const terms = key.args.map(encodeTerm);
+  return [LISTING, encodeLayer(layer), escapeText(key.predicate), String(key.args.length), ...terms, key.negated ? '1' : '0'].join(SEP);
+}
+
+export function listingRange(layer: LayerId): { gte: string; lt: string } {
+  const prefix = LISTING + SEP + encodeLayer(layer) + SEP;
+  return { gte: prefix, lt: upperBound(prefix) };
+}
+
+export function decodeListingKey(raw: string): IndexEntryKey {
+  const parts = raw.split(SEP);
+  const arity = Number(parts[3]);
+  return {
+    predicate: unescapeText(parts[2] ?? ''),
+    args: parts.slice(4, 4 + arity).map(decodeTerm),
+    negated: parts[4 + arity] === '1',
+    layer: Number.parseInt(parts[1] ?? '', 36),
+  };
+}

@@ -1,0 +1,67 @@
+import type { Context, Next } from 'koa';
+import type { Logger } from 'pino';
+import { type ErrorEnvelope, envelope } from '../contract/envelope.js';
+import { RateLimitedError, VesperError } from '../domain/errors.js';
+
+/** The one table from error code to HTTP status. */
+export const HTTP_STATUS: Record<ErrorEnvelope['code'], number> = {
+  VALIDATION_ERROR: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  TENANT_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  RATE_LIMITED: 429,
+  INTERNAL_ERROR: 500,
+};
+
+/** Errors thrown by koa and its body parser carry an HTTP status; map the ones a client can cause. */
+function fromHttpError(error: { status: number; message: string; type?: string }): ErrorEnvelope {
+  if (error.status === 413) return envelope('PAYLOAD_TOO_LARGE', 'request body is too large');
+  if (error.status === 415) return envelope('VALIDATION_ERROR', 'unsupported content type: send application/json');
+  if (error.type === 'entity.parse.failed' || /JSON/i.test(error.message)) {
+    return envelope('VALIDATION_ERROR', 'request body is not valid JSON');
+  }
+  return envelope('VALIDATION_ERROR', error.message || 'bad request');
+}
+
+function isClientHttpError(error: unknown): error is { status: number; message: string; type?: string } {
+  const status = (error as { status?: unknown } | null)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
+}
+
+/** First middleware: every failure leaves as the JSON envelope with its mapped status. */
+export function errorMiddleware(logger: Logger) {
+  return async (ctx: Context, next: Next): Promise<void> => {
+    try {
+      await next();
+    } catch (error) {
+      let body: ErrorEnvelope;
+      if (error instanceof VesperError) {
+        body = envelope(error.code, error.message, error.details);
+        if (error instanceof RateLimitedError) ctx.set('Retry-After', String(error.retryAfterSeconds));
+      } else if (isClientHttpError(error)) {
+        body = fromHttpError(error);
+      } else {
+        body = envelope('INTERNAL_ERROR', 'internal error', { requestId: ctx.state.requestId ?? null });
+      }
+      if (body.code === 'INTERNAL_ERROR') logger.error({ err: error, requestId: ctx.state.requestId }, 'request failed');
+      ctx.status = HTTP_STATUS[body.code];
+      ctx.body = body;
+    }
+  };
+}
+
+/** Unmatched routes and methods answer with the envelope too. */
+export async function notFoundMiddleware(ctx: Context): Promise<void> {
+  if (ctx.status === 405) {
+    ctx.body = envelope('METHOD_NOT_ALLOWED', `method ${ctx.method} is not allowed on ${ctx.path}`);
+    return;
+  }
+  if (ctx.body === undefined || ctx.body === null) {
+    ctx.status = 404;
+    ctx.body = envelope('NOT_FOUND', `no route for ${ctx.method} ${ctx.path}`);
+  }
+}

@@ -1,0 +1,10 @@
+/** Which tenant of which database a request acts on; resolved and authorised before the service sees it. */
+export interface TenantAddress {
+  readonly database: string;
+  readonly tenant: string;
+}
+
+/** The `$context` URI of a tenant, as shown on every fact. */
+export function contextUri(address: TenantAddress): string {
+  return `vesper://${address.database}/~${address.tenant}`;
+}

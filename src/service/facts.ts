@@ -1,0 +1,44 @@
+import { type FactInput, MAIN_SCOPE, type StoredFact } from '../domain/fact.js';
+import type { FactBody, RetractBody, TellBody } from '../contract/facts.js';
+import type { Catalog } from '../store/catalog.js';
+import type { TenantAddress } from './address.js';
+import type { Clock } from './clock.js';
+import { compilePattern } from './pattern.js';
+import { parseFactArgs } from './terms.js';
+
+/** Writes: tell (upsert, all or nothing) and retract (a fact or a pattern). */
+export class FactService {
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly clock: Clock,
+  ) {}
+
+  async tell(address: TenantAddress, body: TellBody): Promise<StoredFact[]> {
+    const batch = 'facts' in body ? body.facts : [body];
+    const defaultScope = 'facts' in body ? (body.scope ?? null) : null;
+    const inputs = batch.map((fact, i) => toFactInput(fact, defaultScope, 'facts' in body ? `facts.${i}` : 'fact'));
+    const database = await this.catalog.forWrite(address.database);
+    return database.tenant(address.tenant).tell(inputs, this.clock());
+  }
+
+  async retract(address: TenantAddress, body: RetractBody): Promise<number> {
+    const compiled = compilePattern(body.predicate, body.args, body.negated);
+    const database = await this.catalog.forRead(address.database);
+    if (!database.hasTenant(address.tenant)) return 0;
+    return database.tenant(address.tenant).retract(body.scope ?? null, compiled.pattern, this.clock(), compiled.accepts);
+  }
+}
+
+function toFactInput(fact: FactBody, defaultScope: string | null, path: string): FactInput {
+  return {
+    predicate: fact.predicate,
+    args: parseFactArgs(fact.args, path),
+    negated: fact.negated,
+    scope: fact.scope ?? defaultScope ?? MAIN_SCOPE,
+    confidence: fact.confidence,
+    ttl: fact.ttl ?? null,
+    validFrom: fact.validFrom ?? null,
+    validUntil: fact.validUntil ?? null,
+    metadata: fact.metadata ?? null,
+  };
+}

@@ -1,0 +1,20 @@
+import type { Catalog } from '../store/catalog.js';
+import type { Clock } from './clock.js';
+import { DatabaseService } from './databases.js';
+import { FactService } from './facts.js';
+import { QueryService } from './query.js';
+
+/** Every use case, built over one catalog; what transports (HTTP, MCP, CLI) are handed. */
+export interface Services {
+  readonly facts: FactService;
+  readonly query: QueryService;
+  readonly databases: DatabaseService;
+}
+
+export function createServices(catalog: Catalog, clock: Clock): Services {
+  return {
+    facts: new FactService(catalog, clock),
+    query: new QueryService(catalog, clock),
+    databases: new DatabaseService(catalog),
+  };
+}

@@ -1,0 +1,143 @@
+import { VesperError } from '../domain/errors.js';
+import {
+  FORMAT_VERSION_KEY,
+  META_SUBLEVEL,
+  SYNC_MARKER_KEY,
+  tenantFromRegistryKey,
+  tenantRegistryKey,
+  tenantRegistryRange,
+} from '../encoding/control-keys.js';
+import { FORMAT_VERSION } from '../encoding/records.js';
+import type { BatchOp, LevelDb, LevelSublevel } from './level-types.js';
+import { TenantStore } from './tenant-store.js';
+
+export interface Durability {
+  /** fsync every batch before acknowledging it. */
+  readonly syncEveryWrite: boolean;
+  /** Otherwise: batches reach the write-ahead log at once (safe from a process crash) and are fsynced within this interval. */
+  readonly groupCommitMs: number;
+}
+
+/**
+ * One logical database: one LevelDB, a sublevel per tenant, and a META sublevel with the format
+ * version and the tenant registry.
+ */
+export class FactDatabase {
+  private readonly tenants = new Map<string, TenantStore>();
+  private readonly registered = new Set<string>();
+  private dirty = false;
+  private syncTimer: NodeJS.Timeout | null = null;
+  private syncing: Promise<void> | null = null;
+  private readonly meta: LevelSublevel;
+
+  private constructor(
+    readonly name: string,
+    private readonly db: LevelDb,
+    private readonly durability: Durability,
+  ) {
+    this.meta = db.sublevel<string, string>(META_SUBLEVEL, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+  }
+
+  static async open(name: string, db: LevelDb, durability: Durability): Promise<FactDatabase> {
+    await db.open();
+    const database = new FactDatabase(name, db, durability);
+    await database.checkFormat();
+    for await (const key of database.meta.keys(tenantRegistryRange())) database.registered.add(tenantFromRegistryKey(key));
+    if (!durability.syncEveryWrite && durability.groupCommitMs > 0) {
+      database.syncTimer = setInterval(() => void database.syncIfDirty(), durability.groupCommitMs);
+      database.syncTimer.unref();
+    }
+    return database;
+  }
+
+  private async checkFormat(): Promise<void> {
+    const stored = await this.meta.get(FORMAT_VERSION_KEY);
+    if (stored === undefined) {
+      await this.meta.put(FORMAT_VERSION_KEY, String(FORMAT_VERSION), { sync: true } as never);
+    } else if (Number(stored) !== FORMAT_VERSION) {
+      throw new VesperError('INTERNAL_ERROR', `database '${this.name}' has format ${stored}, this server reads ${FORMAT_VERSION}`);
+    }
+  }
+
+  /** The tenant's store; the tenant comes into existence with its first write. */
+  tenant(name: string): TenantStore {
+    let store = this.tenants.get(name);
+    if (!store) {
+      const sub = this.db.sublevel<string, string>(name, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+      store = new TenantStore(this.hostFor(), name, sub);
+      this.tenants.set(name, store);
+    }
+    return store;
+  }
+
+  hasTenant(name: string): boolean {
+    return this.registered.has(name);
+  }
+
+  listTenants(): string[] {
+    return [...this.registered].sort();
+  }
+
+  /** Register a tenant without writing facts (idempotent). */
+  async registerTenant(name: string): Promise<boolean> {
+    const ops = this.registrationOps(name);
+    if (ops.length === 0) return false;
+    await this.write(ops);
+    this.registered.add(name);
+    return true;
+  }
+
+  /** Remove every key of a tenant (one range clear over its prefix), then its registration. */
+  async deleteTenant(name: string): Promise<void> {
+    const store = this.tenant(name);
+    await store.lock.run(async () => {
+      await store.sub.clear();
+      await this.meta.del(tenantRegistryKey(name), { sync: true } as never);
+      this.registered.delete(name);
+      store.reset();
+    });
+  }
+
+  private hostFor() {
+    return {
+      database: this.name,
+      write: (ops: BatchOp[]) => this.write(ops),
+      registrationOps: (tenant: string) => this.registrationOps(tenant),
+      registered: (tenant: string) => void this.registered.add(tenant),
+    };
+  }
+
+  private registrationOps(tenant: string): BatchOp[] {
+    if (this.registered.has(tenant)) return [];
+    return [{ type: 'put', key: tenantRegistryKey(tenant), value: String(Date.now()), sublevel: this.meta }];
+  }
+
+  /** One atomic batch. Acknowledged means in the write-ahead log; fsync per VESPER_SYNC. */
+  async write(ops: BatchOp[]): Promise<void> {
+    if (ops.length === 0) return;
+    await this.db.batch(ops as never, { sync: this.durability.syncEveryWrite } as never);
+    if (!this.durability.syncEveryWrite) this.dirty = true;
+  }
+
+  /** Group commit: one fsync covers every batch written since the last one. */
+  private async syncIfDirty(): Promise<void> {
+    if (!this.dirty || this.syncing || this.db.status !== 'open') return;
+    this.dirty = false;
+    this.syncing = this.meta
+      .put(SYNC_MARKER_KEY, String(Date.now()), { sync: true } as never)
+      .catch(() => {
+        this.dirty = true;
+      })
+      .finally(() => {
+        this.syncing = null;
+      });
+    await this.syncing;
+  }
+
+  async close(): Promise<void> {
+    if (this.syncTimer) clearInterval(this.syncTimer);
+    await this.syncing;
+    if (this.dirty && this.db.status === 'open') await this.meta.put(SYNC_MARKER_KEY, String(Date.now()), { sync: true } as never);
+    await this.db.close();
+  }
+}

@@ -1,0 +1,84 @@
+import { type FactPattern, type StoredFact, isVisibleAt, termsEqual } from '../domain/fact.js';
+import { type LayerId, decodeIndexKey, groupOfIndexKey, rangeFor } from '../encoding/fact-keys.js';
+import { type EntryValue, decodeEntryValue } from '../encoding/records.js';
+import { type LevelSublevel, countRange, scanRange } from './level-types.js';
+import type { ScopeRecord } from './scope-registry.js';
+
+/** Which scopes a read sees: one scope (through its chain of layers) or every scope of the tenant. */
+export type ScopeView =
+  | { readonly kind: 'scope'; readonly scope: ScopeRecord }
+  | { readonly kind: 'all'; readonly scopes: readonly ScopeRecord[] };
+
+export interface MatchOptions {
+  readonly now: number;
+  /** Also yield expired and not-yet-valid facts (retraction cleans them up too). */
+  readonly includeInvisible?: boolean;
+  /** Resume a paged read at this fact group (an index key without its layer). */
+  readonly fromGroup?: string;
+}
+
+export interface MatchedFact {
+  readonly fact: StoredFact;
+  /** Position of the fact in the index order; a cursor resumes here. */
+  readonly group: string;
+}
+
+/**
+ * Stream the facts matching a pattern as one range scan of the best index rotation. The versions
+ * of a fact in different layers are adjacent keys; for each scope of the view the nearest layer
+ * of its chain decides (a tombstone hides the facts of the layers below it).
+ */
+export async function* matchFacts(
+  sub: LevelSublevel,
+  view: ScopeView,
+  pattern: FactPattern,
+  options: MatchOptions,
+): AsyncGenerator<MatchedFact> {
+  const range = rangeFor(pattern.predicate, pattern.args);
+  const gte = options.fromGroup !== undefined && options.fromGroup > range.gte ? options.fromGroup : range.gte;
+  const scopes = view.kind === 'scope' ? [view.scope] : view.scopes;
+  let group: string | null = null;
+  let firstKey = '';
+  let versions = new Map<LayerId, string>();
+  const flush = function* (): Generator<MatchedFact> {
+    if (group === null) return;
+    const key = decodeIndexKey(firstKey);
+    if (key.negated !== pattern.negated || !residualMatches(key.args, pattern, range.residual)) return;
+    for (const scope of scopes) {
+      const found = nearest(scope.chain, versions);
+      if (found === undefined || found.kind !== 'record') continue;
+      if (!options.includeInvisible && !isVisibleAt(found.record, options.now)) continue;
+      yield { fact: { predicate: key.predicate, args: key.args, negated: key.negated, scope: scope.name, ...found.record }, group };
+    }
+  };
+  for await (const [raw, value] of scanRange(sub, { gte, lt: range.lt })) {
+    const rawGroup = groupOfIndexKey(raw);
+    if (rawGroup !== group) {
+      yield* flush();
+      group = rawGroup;
+      firstKey = raw;
+      versions = new Map();
+    }
+    versions.set(Number.parseInt(raw.slice(rawGroup.length + 1), 36), value);
+  }
+  yield* flush();
+}
+
+function nearest(chain: readonly LayerId[], versions: ReadonlyMap<LayerId, string>): EntryValue | undefined {
+  for (const layer of chain) {
+    const raw = versions.get(layer);
+    if (raw !== undefined) return decodeEntryValue(raw);
+  }
+  return undefined;
+}
+
+function residualMatches(args: readonly unknown[], pattern: FactPattern, residual: readonly number[]): boolean {
+  for (const i of residual) if (!termsEqual(args[i] as never, pattern.args[i] as never)) return false;
+  return true;
+}
+
+/** Estimated number of index entries for a pattern, capped: what a planner needs to order joins. */
+export function estimateFacts(sub: LevelSublevel, pattern: FactPattern, cap = 1000): Promise<number> {
+  const range = rangeFor(pattern.predicate, pattern.args);
+  return countRange(sub, range, cap);
+}

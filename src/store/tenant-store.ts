@@ -1,0 +1,200 @@
+import { ConflictError } from '../domain/errors.js';
+import {
+  type FactInput,
+  type FactKey,
+  type FactPattern,
+  type FactRecord,
+  type StoredFact,
+  factKeyId,
+  type Term,
+  isVisibleAt,
+} from '../domain/fact.js';
+import { type LayerId, indexKeysOf, listingKeyOf, primaryKeyOf } from '../encoding/fact-keys.js';
+import { TOMBSTONE_VALUE, decodeEntryValue, encodeRecord } from '../encoding/records.js';
+import { type MatchOptions, type MatchedFact, type ScopeView, estimateFacts, matchFacts } from './fact-reader.js';
+import type { BatchOp, LevelSublevel } from './level-types.js';
+import { type ScopeRecord, ScopeRegistry } from './scope-registry.js';
+import { WriteLock } from './write-lock.js';
+
+/** What the tenant store needs from its database: atomic batches and tenant registration. */
+export interface TenantHost {
+  readonly database: string;
+  write(ops: BatchOp[]): Promise<void>;
+  /** Ops registering the tenant if this is its first write (empty otherwise). */
+  registrationOps(tenant: string): BatchOp[];
+  /** Called once the registration ops were committed. */
+  registered(tenant: string): void;
+}
+
+/**
+ * The facts and scopes of one tenant: a sublevel of its database. All writes of a tenant run
+ * one at a time (checks read the current state, then one atomic batch writes), reads run freely.
+ */
+export class TenantStore {
+  private registry: ScopeRegistry | null = null;
+  readonly lock = new WriteLock();
+
+  constructor(
+    private readonly host: TenantHost,
+    readonly name: string,
+    readonly sub: LevelSublevel,
+  ) {}
+
+  async scopes(now: number): Promise<ScopeRegistry> {
+    this.registry ??= await ScopeRegistry.load(this.sub, now);
+    return this.registry;
+  }
+
+  /** Commit ops plus the scope changes and tenant registration they depend on; on failure forget cached scopes. */
+  async commit(ops: BatchOp[]): Promise<void> {
+    const registry = this.registry;
+    const all = [...this.host.registrationOps(this.name), ...(registry ? registry.flush() : []), ...ops];
+    try {
+      await this.host.write(all);
+      this.host.registered(this.name);
+    } catch (error) {
+      this.registry = null;
+      throw error;
+    }
+  }
+
+  /** Store facts (upserts), all or nothing. Telling p while NOT p holds in that scope is a conflict. */
+  tell(facts: readonly FactInput[], now: number): Promise<StoredFact[]> {
+    return this.lock.run(async () => {
+      const registry = await this.scopes(now);
+      const chains = facts.map((f) => (registry.get(f.scope) ?? registry.createRoot(f.scope, now)).chain);
+      const existing = await this.lookup(facts, chains);
+      const pending = new Map<string, FactRecord | null>();
+      const ops: BatchOp[] = [];
+      const stored = facts.map((input, i) => {
+        const chain = chains[i] as readonly LayerId[];
+        const sameId = input.scope + '\0' + factKeyId(input);
+        const opposite = { ...input, negated: !input.negated };
+        const contradicting = pending.has(input.scope + '\0' + factKeyId(opposite))
+          ? pending.get(input.scope + '\0' + factKeyId(opposite))
+          : existing.opposite[i];
+        if (contradicting && isVisibleAt(contradicting, now)) throw contradiction(input);
+        const previous = pending.has(sameId) ? pending.get(sameId) : existing.same[i];
+        const record = recordFor(input, previous ?? null, now);
+        pending.set(sameId, record);
+        ops.push(...this.putOps(input, chain, record));
+        return { predicate: input.predicate, args: input.args, negated: input.negated, scope: input.scope, ...record };
+      });
+      await this.commit(ops);
+      return stored;
+    });
+  }
+
+  /** Ops writing one fact's record into the top layer of a chain (and listing it if the layer is not a root). */
+  putOps(key: FactKey, chain: readonly LayerId[], record: FactRecord | null): BatchOp[] {
+    const layer = chain[0] as LayerId;
+    const value = record === null ? TOMBSTONE_VALUE : encodeRecord(record);
+    const ops: BatchOp[] = indexKeysOf(key, layer).map((k) => ({ type: 'put', key: k, value, sublevel: this.sub }));
+    if (chain.length > 1) ops.push({ type: 'put', key: listingKeyOf(key, layer), value: '', sublevel: this.sub });
+    return ops;
+  }
+
+  /** Ops removing a fact from a chain's top layer: a delete in a root layer, a tombstone over a parent. */
+  removeOps(key: FactKey, chain: readonly LayerId[]): BatchOp[] {
+    if (chain.length > 1) return this.putOps(key, chain, null);
+    return indexKeysOf(key, chain[0] as LayerId).map((k) => ({ type: 'del', key: k, sublevel: this.sub }));
+  }
+
+  /** The nearest record of each fact and of its opposite polarity, in one multi-get. */
+  private async lookup(facts: readonly FactInput[], chains: readonly (readonly LayerId[])[]) {
+    const keys: string[] = [];
+    facts.forEach((f, i) => {
+      for (const layer of chains[i] as readonly LayerId[]) {
+        keys.push(primaryKeyOf(f, layer), primaryKeyOf({ ...f, negated: !f.negated }, layer));
+      }
+    });
+    const values = keys.length === 0 ? [] : await this.sub.getMany(keys);
+    const same: (FactRecord | null)[] = [];
+    const opposite: (FactRecord | null)[] = [];
+    let at = 0;
+    facts.forEach((_, i) => {
+      let s: FactRecord | null | undefined;
+      let o: FactRecord | null | undefined;
+      for (let d = 0; d < (chains[i] as readonly LayerId[]).length; d++, at += 2) {
+        if (s === undefined) s = recordOf(values[at]);
+        if (o === undefined) o = recordOf(values[at + 1]);
+      }
+      same.push(s ?? null);
+      opposite.push(o ?? null);
+    });
+    return { same, opposite };
+  }
+
+  /** Retract the facts matching a pattern in one scope, or in every scope where they are visible. */
+  retract(scope: string | null, pattern: FactPattern, now: number, accepts: (args: readonly Term[]) => boolean = () => true): Promise<number> {
+    return this.lock.run(async () => {
+      const registry = await this.scopes(now);
+      const targets = scope === null ? registry.all() : [registry.get(scope)].filter((s) => s !== undefined);
+      const ops: BatchOp[] = [];
+      let count = 0;
+      for (const target of targets) {
+        const view: ScopeView = { kind: 'scope', scope: target };
+        for await (const { fact } of matchFacts(this.sub, view, pattern, { now, includeInvisible: true })) {
+          if (!accepts(fact.args)) continue;
+          if (isVisibleAt(fact, now)) count++;
+          ops.push(...this.removeOps(fact, target.chain));
+        }
+      }
+      if (ops.length > 0) await this.commit(ops);
+      return count;
+    });
+  }
+
+  async view(scope: string | null, now: number): Promise<ScopeView | null> {
+    const registry = await this.scopes(now);
+    if (scope === null) return { kind: 'all', scopes: registry.all() };
+    const record = registry.get(scope);
+    return record ? { kind: 'scope', scope: record } : null;
+  }
+
+  match(view: ScopeView, pattern: FactPattern, options: MatchOptions): AsyncGenerator<MatchedFact> {
+    return matchFacts(this.sub, view, pattern, options);
+  }
+
+  estimate(pattern: FactPattern): Promise<number> {
+    return estimateFacts(this.sub, pattern);
+  }
+
+  /** Forget cached state (after the tenant's data was removed). */
+  reset(): void {
+    this.registry = null;
+  }
+}
+
+function recordOf(raw: string | undefined): FactRecord | null | undefined {
+  if (raw === undefined) return undefined;
+  const entry = decodeEntryValue(raw);
+  return entry.kind === 'record' ? entry.record : null;
+}
+
+function recordFor(input: FactInput, previous: FactRecord | null, now: number): FactRecord {
+  const alive = previous !== null && isVisibleAt(previous, now);
+  return {
+    version: previous ? previous.version + 1 : 1,
+    createdAt: alive && previous ? previous.createdAt : now,
+    updatedAt: now,
+    confidence: input.confidence,
+    ttl: input.ttl,
+    expiresAt: input.ttl === null ? null : now + input.ttl,
+    validFrom: input.validFrom,
+    validUntil: input.validUntil,
+    metadata: input.metadata,
+  };
+}
+
+function contradiction(input: FactInput): ConflictError {
+  const polarity = input.negated ? 'holds' : 'is negated';
+  return new ConflictError(`contradiction: ${input.predicate}/${input.args.length} ${polarity} in scope '${input.scope}'`, {
+    predicate: input.predicate,
+    args: input.args,
+    negated: input.negated,
+    scope: input.scope,
+  });
+}
+
+export type { ScopeRecord };
