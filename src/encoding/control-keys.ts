@@ -41,6 +41,21 @@ export function counterKey(name: string): string {
   return COUNTER + SEP + name;
 }
 
+/** In a tenant sublevel: the fact-count delta of each layer. */
+const LAYER_COUNT = 'N';
+
+export function layerCountKey(layer: number): string {
+  return LAYER_COUNT + SEP + layer.toString(36);
+}
+
+export function layerCountRange(): { gte: string; lt: string } {
+  return { gte: LAYER_COUNT + SEP, lt: upperBound(LAYER_COUNT + SEP) };
+}
+
+export function layerOfCountKey(key: string): number {
+  return Number.parseInt(key.slice(LAYER_COUNT.length + SEP.length), 36);
+}
+
 /** In the system database: one key per logical database. */
 export function databaseRegistryKey(database: string): string {
   return 'D' + SEP + database;

@@ -144,3 +144,10 @@ export function decodeListingKey(raw: string): IndexEntryKey {
     layer: Number.parseInt(parts[1] ?? '', 36),
   };
 }
+
+/** True for the position-0 entry of a fact (one per fact and layer): what whole-layer scans read. */
+export function isPrimaryIndexKey(raw: string): boolean {
+  const predicateEnd = raw.indexOf(SEP, 2);
+  const arityEnd = raw.indexOf(SEP, predicateEnd + 1);
+  return raw.charAt(arityEnd + 1) === '0' && raw.charAt(arityEnd + 2) === SEP;
+}

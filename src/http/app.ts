@@ -9,6 +9,7 @@ import { requestIdMiddleware } from './request-id.js';
 import { databaseRoutes } from './routes/databases.js';
 import { factRoutes } from './routes/facts.js';
 import { type HealthInfo, healthRoutes } from './routes/health.js';
+import { scopeRoutes } from './routes/scopes.js';
 
 export interface AppOptions {
   readonly services: Services;
@@ -25,6 +26,7 @@ export function createApp(options: AppOptions): Koa {
   healthRoutes(router, options.health);
   databaseRoutes(router, options.services);
   factRoutes(router, options.services);
+  scopeRoutes(router, options.services);
 
   app.use(requestIdMiddleware);
   app.use(errorMiddleware(options.logger));

@@ -3,12 +3,14 @@ import type { Clock } from './clock.js';
 import { DatabaseService } from './databases.js';
 import { FactService } from './facts.js';
 import { QueryService } from './query.js';
+import { ScopeService } from './scopes.js';
 
 /** Every use case, built over one catalog; what transports (HTTP, MCP, CLI) are handed. */
 export interface Services {
   readonly facts: FactService;
   readonly query: QueryService;
   readonly databases: DatabaseService;
+  readonly scopes: ScopeService;
 }
 
 export function createServices(catalog: Catalog, clock: Clock): Services {
@@ -16,5 +18,6 @@ export function createServices(catalog: Catalog, clock: Clock): Services {
     facts: new FactService(catalog, clock),
     query: new QueryService(catalog, clock),
     databases: new DatabaseService(catalog),
+    scopes: new ScopeService(catalog, clock),
   };
 }

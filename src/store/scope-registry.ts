@@ -1,5 +1,5 @@
 import { MAIN_SCOPE } from '../domain/fact.js';
-import { counterKey, scopeKey, scopeRange } from '../encoding/control-keys.js';
+import { counterKey, layerCountKey, layerCountRange, layerOfCountKey, scopeKey, scopeRange } from '../encoding/control-keys.js';
 import type { LayerId } from '../encoding/fact-keys.js';
 import { decodeJson, encodeJson } from '../encoding/records.js';
 import { type BatchOp, type LevelSublevel, scanRange } from './level-types.js';
@@ -15,6 +15,8 @@ export interface ScopeRecord {
   readonly base: string | null;
   readonly chain: readonly LayerId[];
   readonly createdAt: number;
+  /** Per source scope merged into this one: the source's chain at that merge, the base of the next. */
+  readonly merges?: Readonly<Record<string, readonly LayerId[]>>;
 }
 
 const LAYER_COUNTER = 'layer';
@@ -24,6 +26,12 @@ export class ScopeRegistry {
   private nextLayer = 0;
   /** Scope records not yet persisted (main of a tenant that has never been written). */
   private readonly unsaved = new Set<string>();
+  /**
+   * Per layer: how many facts its writes added to (or removed from) the chain it topped. A layer
+   * is written only while it is the top of one chain, so a scope's fact count is the sum over its chain.
+   */
+  private readonly deltas = new Map<LayerId, number>();
+  private readonly unsavedDeltas = new Set<LayerId>();
 
   private constructor(private readonly sub: LevelSublevel) {}
 
@@ -35,6 +43,7 @@ export class ScopeRegistry {
     }
     const counter = await sub.get(counterKey(LAYER_COUNTER));
     registry.nextLayer = counter === undefined ? 0 : Number(counter);
+    for await (const [key, value] of scanRange(sub, layerCountRange())) registry.deltas.set(layerOfCountKey(key), Number(value));
     if (!registry.scopes.has(MAIN_SCOPE)) registry.createRoot(MAIN_SCOPE, now);
     return registry;
   }
@@ -71,14 +80,39 @@ export class ScopeRegistry {
     return { type: 'del', key: scopeKey(name), sublevel: this.sub };
   }
 
+  /** Record that writes to a layer changed its chain's fact count; persisted by the next flush. */
+  adjustCount(layer: LayerId, delta: number): void {
+    if (delta === 0) return;
+    this.deltas.set(layer, (this.deltas.get(layer) ?? 0) + delta);
+    this.unsavedDeltas.add(layer);
+  }
+
+  /** Facts in a chain (expired facts count until they are retracted). */
+  countOf(chain: readonly LayerId[]): number {
+    let total = 0;
+    for (const layer of chain) total += this.deltas.get(layer) ?? 0;
+    return total;
+  }
+
+  dropLayerCount(layer: LayerId): BatchOp {
+    this.deltas.delete(layer);
+    this.unsavedDeltas.delete(layer);
+    return { type: 'del', key: layerCountKey(layer), sublevel: this.sub };
+  }
+
   allocateLayer(): LayerId {
     return this.nextLayer++;
   }
 
   /** Ops that persist every in-memory change; written in the same batch as the facts they serve. */
   flush(): BatchOp[] {
-    if (this.unsaved.size === 0) return [];
-    const ops: BatchOp[] = [{ type: 'put', key: counterKey(LAYER_COUNTER), value: String(this.nextLayer), sublevel: this.sub }];
+    const ops: BatchOp[] = [];
+    for (const layer of this.unsavedDeltas) {
+      ops.push({ type: 'put', key: layerCountKey(layer), value: String(this.deltas.get(layer) ?? 0), sublevel: this.sub });
+    }
+    this.unsavedDeltas.clear();
+    if (this.unsaved.size === 0) return ops;
+    ops.push({ type: 'put', key: counterKey(LAYER_COUNTER), value: String(this.nextLayer), sublevel: this.sub });
     for (const name of this.unsaved) {
       const record = this.scopes.get(name);
       if (record) ops.push({ type: 'put', key: scopeKey(name), value: encodeJson(record), sublevel: this.sub });
@@ -90,7 +124,11 @@ export class ScopeRegistry {
   /** Layers referenced by any scope, with how many chains share each. */
   layerUse(): Map<LayerId, number> {
     const use = new Map<LayerId, number>();
-    for (const record of this.scopes.values()) for (const layer of record.chain) use.set(layer, (use.get(layer) ?? 0) + 1);
+    const count = (layer: LayerId) => use.set(layer, (use.get(layer) ?? 0) + 1);
+    for (const record of this.scopes.values()) {
+      record.chain.forEach(count);
+      for (const base of Object.values(record.merges ?? {})) base.forEach(count);
+    }
     return use;
   }
 }

@@ -75,6 +75,7 @@ export class TenantStore {
           : existing.opposite[i];
         if (contradicting && isVisibleAt(contradicting, now)) throw contradiction(input);
         const previous = pending.has(sameId) ? pending.get(sameId) : existing.same[i];
+        if (!previous) registry.adjustCount(chain[0] as LayerId, 1);
         const record = recordFor(input, previous ?? null, now);
         pending.set(sameId, record);
         ops.push(...this.putOps(input, chain, record));
@@ -137,6 +138,7 @@ export class TenantStore {
         for await (const { fact } of matchFacts(this.sub, view, pattern, { now, includeInvisible: true })) {
           if (!accepts(fact.args)) continue;
           if (isVisibleAt(fact, now)) count++;
+          registry.adjustCount(target.chain[0] as LayerId, -1);
           ops.push(...this.removeOps(fact, target.chain));
         }
       }

@@ -1,0 +1,63 @@
+import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { MAIN_SCOPE } from '../domain/fact.js';
+import { type LayerId, indexKeysOf, listingKeyOf } from '../encoding/fact-keys.js';
+import { factsInLayer } from '../store/layer-reader.js';
+import type { BatchOp } from '../store/level-types.js';
+import type { ScopeRecord, ScopeRegistry } from '../store/scope-registry.js';
+import type { TenantStore } from '../store/tenant-store.js';
+
+/**
+ * Fork copies nothing: the source's top layer is frozen and shared, and each side gets a new
+ * empty top layer over it. O(1) whatever the size of the scope.
+ */
+export function forkScope(registry: ScopeRegistry, sourceName: string, targetName: string, now: number): ScopeRecord {
+  const source = registry.get(sourceName);
+  if (!source) throw new NotFoundError(`scope '${sourceName}' does not exist`, { scope: sourceName });
+  if (registry.has(targetName)) throw new ConflictError(`scope '${targetName}' already exists`, { scope: targetName });
+  registry.put({ ...source, chain: [registry.allocateLayer(), ...source.chain] });
+  const target: ScopeRecord = { name: targetName, base: sourceName, chain: [registry.allocateLayer(), ...source.chain], createdAt: now };
+  registry.put(target);
+  return target;
+}
+
+/** Give a scope a new top layer, freezing the current one (so it can serve as a merge base). */
+export function freezeTop(registry: ScopeRegistry, scope: ScopeRecord): ScopeRecord {
+  const frozen = { ...scope, chain: [registry.allocateLayer(), ...scope.chain] };
+  registry.put(frozen);
+  return frozen;
+}
+
+export function requireScope(registry: ScopeRegistry, name: string): ScopeRecord {
+  const scope = registry.get(name);
+  if (!scope) throw new NotFoundError(`scope '${name}' does not exist`, { scope: name });
+  return scope;
+}
+
+/** Delete a scope and every layer no other scope (or merge base) still uses. `main` stays. */
+export async function deleteScope(tenant: TenantStore, registry: ScopeRegistry, name: string): Promise<BatchOp[]> {
+  if (name === MAIN_SCOPE) throw new ValidationError(`scope '${MAIN_SCOPE}' cannot be deleted`, { scope: name });
+  const scope = requireScope(registry, name);
+  const before = registry.layerUse();
+  const ops: BatchOp[] = [registry.remove(name)];
+  for (const other of registry.all()) {
+    if (other.merges?.[name]) {
+      const { [name]: _dropped, ...rest } = other.merges;
+      registry.put({ ...other, merges: rest });
+    }
+  }
+  const after = registry.layerUse();
+  for (const [layer] of before) {
+    if (after.has(layer)) continue;
+    ops.push(...(await dropLayer(tenant, registry, layer, scope.chain[scope.chain.length - 1] === layer)));
+  }
+  return ops;
+}
+
+async function dropLayer(tenant: TenantStore, registry: ScopeRegistry, layer: LayerId, isRoot: boolean): Promise<BatchOp[]> {
+  const ops: BatchOp[] = [registry.dropLayerCount(layer)];
+  for await (const key of factsInLayer(tenant.sub, layer, isRoot)) {
+    for (const k of indexKeysOf(key, layer)) ops.push({ type: 'del', key: k, sublevel: tenant.sub });
+    if (!isRoot) ops.push({ type: 'del', key: listingKeyOf(key, layer), sublevel: tenant.sub });
+  }
+  return ops;
+}

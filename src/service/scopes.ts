@@ -1,0 +1,119 @@
+import { ConflictError, ValidationError } from '../domain/errors.js';
+import type { StoredFact } from '../domain/fact.js';
+import { compareScopes } from '../scopes/compare.js';
+import { type DiffRow, diffScopes } from '../scopes/diff.js';
+import { deleteScope, forkScope, freezeTop, requireScope } from '../scopes/lifecycle.js';
+import { type MergeConflict, type MergeStrategy, planMerge } from '../scopes/merge.js';
+import type { Catalog } from '../store/catalog.js';
+import type { TenantStore } from '../store/tenant-store.js';
+import type { TenantAddress } from './address.js';
+import type { Clock } from './clock.js';
+import { decodeCursor, encodeCursor, queryFingerprint } from './cursor.js';
+
+export interface ScopeSummary {
+  readonly name: string;
+  readonly base: string | null;
+  readonly facts: number;
+  readonly createdAt: number;
+}
+
+export interface DiffPage {
+  readonly onlyInSource: StoredFact[];
+  readonly onlyInTarget: StoredFact[];
+  readonly inBoth: number;
+  readonly conflicts: MergeConflict[];
+  readonly cursor: string | null;
+}
+
+export interface MergeResult {
+  readonly kind: 'up-to-date' | 'merged';
+  readonly merged: number;
+  readonly conflictsResolved: number;
+  readonly strategy: MergeStrategy;
+  readonly conflicts: MergeConflict[];
+}
+
+/** Scopes as branches inside a tenant: fork, diff, merge, list, delete. */
+export class ScopeService {
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly clock: Clock,
+  ) {}
+
+  private async tenant(address: TenantAddress, write: boolean): Promise<TenantStore> {
+    const database = write ? await this.catalog.forWrite(address.database) : await this.catalog.forRead(address.database);
+    return database.tenant(address.tenant);
+  }
+
+  async list(address: TenantAddress): Promise<ScopeSummary[]> {
+    const tenant = await this.tenant(address, false);
+    const registry = await tenant.scopes(this.clock());
+    return registry.all().map((s) => ({ name: s.name, base: s.base, facts: registry.countOf(s.chain), createdAt: s.createdAt }));
+  }
+
+  async fork(address: TenantAddress, source: string, target: string): Promise<{ scope: string; base: string }> {
+    const tenant = await this.tenant(address, true);
+    return tenant.lock.run(async () => {
+      const registry = await tenant.scopes(this.clock());
+      forkScope(registry, source, target, this.clock());
+      await tenant.commit([]);
+      return { scope: target, base: source };
+    });
+  }
+
+  async diff(address: TenantAddress, sourceName: string, targetName: string, limit: number, cursor: string | null): Promise<DiffPage> {
+    const tenant = await this.tenant(address, false);
+    const now = this.clock();
+    const registry = await tenant.scopes(now);
+    const source = requireScope(registry, sourceName);
+    const target = requireScope(registry, targetName);
+    const { rows, inBoth } = diffScopes(await compareScopes(tenant, source, target, now), source, target);
+    const fingerprint = queryFingerprint(['diff', sourceName, targetName]);
+    const start = cursor ? decodeCursor(cursor, fingerprint).skip : 0;
+    const page = rows.slice(start, start + limit);
+    const next = start + limit < rows.length ? encodeCursor({ skip: start + limit }, fingerprint) : null;
+    return { ...splitRows(page), inBoth, cursor: next };
+  }
+
+  async merge(address: TenantAddress, sourceName: string, targetName: string, strategy: MergeStrategy): Promise<MergeResult> {
+    if (sourceName === targetName) throw new ValidationError('cannot merge a scope into itself', { source: sourceName });
+    const tenant = await this.tenant(address, true);
+    return tenant.lock.run(async () => {
+      const now = this.clock();
+      const registry = await tenant.scopes(now);
+      const source = requireScope(registry, sourceName);
+      const target = requireScope(registry, targetName);
+      const plan = planMerge(tenant, await compareScopes(tenant, source, target, now), source, target, strategy, now);
+      if (plan.kind === 'conflicts') {
+        throw new ConflictError(`merge rejected: ${plan.conflicts.length} conflict(s)`, { conflicts: plan.conflicts, strategy });
+      }
+      // The source's current state becomes the base of the next merge between the two.
+      const frozen = freezeTop(registry, source);
+      const updatedTarget = registry.get(targetName) ?? target;
+      registry.put({ ...updatedTarget, merges: { ...updatedTarget.merges, [sourceName]: frozen.chain.slice(1) } });
+      if (plan.kind === 'merged') registry.adjustCount(target.chain[0] as number, plan.countDelta);
+      await tenant.commit(plan.kind === 'merged' ? plan.ops : []);
+      const merged = plan.kind === 'merged' ? plan.changes : 0;
+      return { kind: plan.kind, merged, conflictsResolved: plan.conflicts.length, strategy, conflicts: plan.conflicts };
+    });
+  }
+
+  async remove(address: TenantAddress, name: string): Promise<{ deleted: boolean; scope: string }> {
+    const tenant = await this.tenant(address, false);
+    return tenant.lock.run(async () => {
+      const registry = await tenant.scopes(this.clock());
+      await tenant.commit(await deleteScope(tenant, registry, name));
+      return { deleted: true, scope: name };
+    });
+  }
+}
+
+function splitRows(rows: DiffRow[]): Pick<DiffPage, 'onlyInSource' | 'onlyInTarget' | 'conflicts'> {
+  const out = { onlyInSource: [] as StoredFact[], onlyInTarget: [] as StoredFact[], conflicts: [] as MergeConflict[] };
+  for (const row of rows) {
+    if (row.kind === 'only-in-source') out.onlyInSource.push(row.fact);
+    else if (row.kind === 'only-in-target') out.onlyInTarget.push(row.fact);
+    else out.conflicts.push(row.conflict);
+  }
+  return out;
+}
