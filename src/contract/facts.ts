@@ -2,25 +2,61 @@ import { z } from 'zod';
 import { MAX_ARITY, MAX_METADATA_BYTES } from '../domain/fact.js';
 import { isValidName } from '../domain/names.js';
 
+/**
+ * Keys are stored as UTF-8, which cannot carry a lone UTF-16 surrogate ("\ud800" is valid JSON):
+ * it would be stored as U+FFFD, so the fact read back would not be the fact told. Refuse it instead.
+ */
+const LONE_SURROGATE = /\p{Cs}/u;
+const wellFormed = (s: string) => !LONE_SURROGATE.test(s);
+const WELL_FORMED = { message: 'must not contain a lone UTF-16 surrogate' };
+
 /** A term as JSON: string, number, boolean or null. Strings starting with '?' are variables in patterns. */
-export const TermSchema = z.union([z.string().max(4096), z.number(), z.boolean(), z.null()]);
+export const TermSchema = z.union([z.string().max(4096).refine(wellFormed, WELL_FORMED), z.number(), z.boolean(), z.null()], {
+  error: 'a term must be a string, a finite number, a boolean or null',
+});
 
 export const NameSchema = z.string().refine(isValidName, { message: 'must be 1-64 characters of [A-Za-z0-9_.-]' });
 export const PredicateSchema = z
   .string()
   .min(1, 'predicate must not be empty')
   .max(256)
-  .refine((p) => !p.startsWith('?'), { message: 'predicate must be a constant, not a variable' });
+  .refine((p) => !p.startsWith('?'), { message: 'predicate must be a constant, not a variable' })
+  .refine(wellFormed, WELL_FORMED);
 
 const ScopeField = NameSchema.nullable().optional();
 const EpochMs = z.number().int().nonnegative().nullable().optional();
+
+/**
+ * Depth is checked before size: JSON.stringify recurses, and 8 KiB of `[[[…` nests ~8,000 levels,
+ * deep enough to overflow the stack (a 500) before the size could be measured.
+ */
+export const MAX_METADATA_DEPTH = 64;
+
+/** Nesting depth of a JSON value, without recursion, giving up once past `limit`. */
+function nestingDepth(value: unknown, limit: number): number {
+  let deepest = 0;
+  const pending: [unknown, number][] = [[value, 1]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [item, depth] = next;
+    if (item === null || typeof item !== 'object') continue;
+    deepest = Math.max(deepest, depth);
+    if (deepest > limit) return deepest;
+    for (const child of Object.values(item)) pending.push([child, depth + 1]);
+  }
+  return deepest;
+}
 
 const Metadata = z
   .record(z.string(), z.unknown())
   .nullable()
   .optional()
-  .refine((m) => m == null || Buffer.byteLength(JSON.stringify(m)) <= MAX_METADATA_BYTES, {
-    message: `metadata must be at most ${MAX_METADATA_BYTES} bytes of JSON`,
+  .superRefine((m, ctx) => {
+    if (m == null) return;
+    if (nestingDepth(m, MAX_METADATA_DEPTH) > MAX_METADATA_DEPTH) {
+      ctx.addIssue({ code: 'custom', message: `metadata must nest at most ${MAX_METADATA_DEPTH} levels deep` });
+    } else if (Buffer.byteLength(JSON.stringify(m)) > MAX_METADATA_BYTES) {
+      ctx.addIssue({ code: 'custom', message: `metadata must be at most ${MAX_METADATA_BYTES} bytes of JSON` });
+    }
   });
 
 /** Fields a client may echo back from a reply; accepted and ignored on writes. */

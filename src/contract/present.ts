@@ -1,4 +1,5 @@
-import type { StoredFact, Term } from '../domain/fact.js';
+import type { StoredFact } from '../domain/fact.js';
+import type { Proof } from '../engine/index.js';
 
 /** The JSON of a stored fact, field names as in the API reference, every field always present. */
 export function presentFact(fact: StoredFact, context: string) {
@@ -20,6 +21,19 @@ export function presentFact(fact: StoredFact, context: string) {
   };
 }
 
-export function presentAnswer(fact: StoredFact, bindings: Record<string, Term>, context: string) {
-  return { ...presentFact(fact, context), bindings };
+
+/** A proof for clients: the engine's tree with each stored premise's handle replaced by its scope and confidence. */
+export function presentProof(proof: Proof): unknown {
+  return {
+    rule: proof.rule,
+    ruleId: proof.ruleId,
+    fact: proof.fact,
+    substitution: proof.substitution,
+    premises: proof.premises.map((premise) => {
+      if (premise.kind === 'derived') return { kind: 'derived', proof: presentProof(premise.proof) };
+      if (premise.kind !== 'stored') return premise;
+      const stored = premise.ref as StoredFact | undefined;
+      return { kind: 'stored', predicate: premise.predicate, args: premise.args, negated: premise.negated, scope: stored?.scope ?? null, confidence: stored?.confidence ?? null };
+    }),
+  };
 }

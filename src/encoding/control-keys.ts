@@ -64,3 +64,14 @@ export function databaseRegistryKey(database: string): string {
 export function databaseRegistryRange(): { gte: string; lt: string } {
   return { gte: 'D' + SEP, lt: upperBound('D' + SEP) };
 }
+
+/** Rules: in META for database rules, in the tenant sublevel for tenant rules. */
+const RULE = 'R';
+
+export function ruleKey(id: string): string {
+  return RULE + SEP + id;
+}
+
+export function ruleRange(): { gte: string; lt: string } {
+  return { gte: RULE + SEP, lt: upperBound(RULE + SEP) };
+}

@@ -4,11 +4,12 @@ import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { Services } from '../service/services.js';
 import { pathAddressMiddleware } from './addressing.js';
-import { errorMiddleware, notFoundMiddleware } from './errors.js';
+import { bodyErrors, errorMiddleware, notFoundMiddleware } from './errors.js';
 import { requestIdMiddleware } from './request-id.js';
 import { databaseRoutes } from './routes/databases.js';
 import { factRoutes } from './routes/facts.js';
 import { type HealthInfo, healthRoutes } from './routes/health.js';
+import { ruleRoutes } from './routes/rules.js';
 import { scopeRoutes } from './routes/scopes.js';
 
 export interface AppOptions {
@@ -18,7 +19,7 @@ export interface AppOptions {
   readonly maxBody: string;
 }
 
-/** The koa application: request id → errors → path addressing → JSON body → routes → 404. */
+/** The koa application: request id → errors → path addressing → JSON body → 404/405 → routes. */
 export function createApp(options: AppOptions): Koa {
   const app = new Koa();
   app.silent = true; // errors are logged once, by errorMiddleware
@@ -27,14 +28,15 @@ export function createApp(options: AppOptions): Koa {
   databaseRoutes(router, options.services);
   factRoutes(router, options.services);
   scopeRoutes(router, options.services);
+  ruleRoutes(router, options.services);
 
   app.use(requestIdMiddleware);
   app.use(errorMiddleware(options.logger));
   app.use(pathAddressMiddleware);
   // Every body is JSON, whatever the Content-Type (curl -d sends form-urlencoded by default).
-  app.use(bodyParser({ enableTypes: ['json'], detectJSON: () => true, jsonLimit: options.maxBody, jsonStrict: true }));
+  app.use(bodyErrors(bodyParser({ enableTypes: ['json'], detectJSON: () => true, jsonLimit: options.maxBody, jsonStrict: true })));
+  app.use(notFoundMiddleware);
   app.use(router.routes());
   app.use(router.allowedMethods());
-  app.use(notFoundMiddleware);
   return app;
 }

@@ -1,7 +1,7 @@
-import type { Context, Next } from 'koa';
+import type { Context, Middleware, Next } from 'koa';
 import type { Logger } from 'pino';
 import { type ErrorEnvelope, envelope } from '../contract/envelope.js';
-import { RateLimitedError, VesperError } from '../domain/errors.js';
+import { RateLimitedError, ValidationError, VesperError } from '../domain/errors.js';
 
 /** The one table from error code to HTTP status. */
 export const HTTP_STATUS: Record<ErrorEnvelope['code'], number> = {
@@ -20,7 +20,8 @@ export const HTTP_STATUS: Record<ErrorEnvelope['code'], number> = {
 /** Errors thrown by koa and its body parser carry an HTTP status; map the ones a client can cause. */
 function fromHttpError(error: { status: number; message: string; type?: string }): ErrorEnvelope {
   if (error.status === 413) return envelope('PAYLOAD_TOO_LARGE', 'request body is too large');
-  if (error.status === 415) return envelope('VALIDATION_ERROR', 'unsupported content type: send application/json');
+  // Every Content-Type is read as JSON, so a 415 is about the Content-Encoding or charset: say which.
+  if (error.status === 415) return envelope('VALIDATION_ERROR', `unsupported request body: ${error.message}`);
   if (error.type === 'entity.parse.failed' || /JSON/i.test(error.message)) {
     return envelope('VALIDATION_ERROR', 'request body is not valid JSON');
   }
@@ -54,9 +55,15 @@ export function errorMiddleware(logger: Logger) {
   };
 }
 
-/** Unmatched routes and methods answer with the envelope too. */
-export async function notFoundMiddleware(ctx: Context): Promise<void> {
-  if (ctx.status === 405) {
+/**
+ * Unmatched routes and methods answer with the envelope too. Registered before the router so it
+ * runs after router.allowedMethods() has set 405 (or 501 for a method no route knows): the
+ * status is final only then. An unknown method is bad input, so it is a 405, never a 5xx.
+ */
+export async function notFoundMiddleware(ctx: Context, next: Next): Promise<void> {
+  await next();
+  if (ctx.status === 405 || ctx.status === 501) {
+    ctx.status = 405;
     ctx.body = envelope('METHOD_NOT_ALLOWED', `method ${ctx.method} is not allowed on ${ctx.path}`);
     return;
   }
@@ -64,4 +71,24 @@ export async function notFoundMiddleware(ctx: Context): Promise<void> {
     ctx.status = 404;
     ctx.body = envelope('NOT_FOUND', `no route for ${ctx.method} ${ctx.path}`);
   }
+}
+
+/**
+ * Wrap the body parser: what it throws without an HTTP status (a zlib error for a body that is
+ * not the gzip its Content-Encoding claims, …) is still the client's body at fault, so a 400.
+ * Errors from the routes it calls are left alone.
+ */
+export function bodyErrors(parser: Middleware): Middleware {
+  return async (ctx, next) => {
+    let downstream = false;
+    try {
+      await parser(ctx, () => {
+        downstream = true;
+        return next();
+      });
+    } catch (error) {
+      if (downstream || typeof (error as { status?: unknown } | null)?.status === 'number') throw error;
+      throw new ValidationError(`request body could not be read: ${(error as Error)?.message ?? 'unknown error'}`);
+    }
+  };
 }

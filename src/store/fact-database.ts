@@ -78,6 +78,11 @@ export class FactDatabase {
     return [...this.registered].sort();
   }
 
+  /** The sublevel holding database-wide records (database rules, the tenant registry). */
+  get metaLevel(): LevelSublevel {
+    return this.meta;
+  }
+
   /** Register a tenant without writing facts (idempotent). */
   async registerTenant(name: string): Promise<boolean> {
     const ops = this.registrationOps(name);

@@ -1,12 +1,29 @@
 import type { Router } from '@koa/router';
 import { RetractSchema, TellSchema } from '../../contract/facts.js';
 import { parseInput } from '../../contract/parse.js';
-import { presentAnswer, presentFact } from '../../contract/present.js';
+import { presentFact, presentProof } from '../../contract/present.js';
 import { AskSchema } from '../../contract/query.js';
-import { ValidationError } from '../../domain/errors.js';
 import { contextUri } from '../../service/address.js';
+import type { AnswerFact, AskResult } from '../../service/query.js';
 import type { Services } from '../../service/services.js';
 import { tenantAddressOf } from '../addressing.js';
+
+function presentAnswerFact(fact: AnswerFact, context: string) {
+  if (fact.kind === 'stored') return presentFact(fact.fact, context);
+  const derived = { predicate: fact.predicate, args: fact.args, negated: false, scope: fact.scope, derived: true, $context: context };
+  return fact.proof ? { ...derived, proof: presentProof(fact.proof) } : derived;
+}
+
+/** Single pattern: each result is the fact plus its bindings; conjunctive: bindings plus the matched facts. */
+function presentAsk(result: AskResult, context: string) {
+  if (result.results.length === 0 && result.cursor === null) return { results: [] };
+  const results = result.results.map((answer) =>
+    result.conjunctive
+      ? { bindings: answer.bindings, facts: answer.facts.map((f) => presentAnswerFact(f, context)) }
+      : { ...presentAnswerFact(answer.facts[0] as AnswerFact, context), bindings: answer.bindings },
+  );
+  return { results, cursor: result.cursor };
+}
 
 export function factRoutes(router: Router, services: Services): void {
   router.post('/tell', async (ctx) => {
@@ -26,12 +43,6 @@ export function factRoutes(router: Router, services: Services): void {
   router.post('/ask', async (ctx) => {
     const address = tenantAddressOf(ctx);
     const body = parseInput(AskSchema, ctx.request.body);
-    if ('query' in body) throw new ValidationError('conjunctive queries need the rules engine');
-    const { results, cursor } = await services.query.askPattern(address, body);
-    const context = contextUri(address);
-    ctx.body =
-      results.length === 0 && cursor === null
-        ? { results: [] }
-        : { results: results.map((r) => presentAnswer(r.fact, r.bindings, context)), cursor };
+    ctx.body = presentAsk(await services.query.ask(address, body), contextUri(address));
   });
 }

@@ -1,0 +1,155 @@
+/**
+ * Tuples as the evaluator holds them, and the in-memory relation ("table") that semi-naive
+ * evaluation fills round by round.
+ *
+ * A table keeps every tuple once (keyed by a canonical string: JSON keeps 30 and "30" apart), in
+ * commit order, with the round it was committed in. Derivations of the running round are pending
+ * and invisible until `commit`, which is what makes "old", "delta" and "full" views exact and
+ * makes every recorded derivation use only premises from earlier rounds (so proofs are finite).
+ */
+import type { Term } from '../domain/fact.js';
+import type { IRule } from './irule.js';
+
+/** How a derived tuple was first obtained: the instance rule and its row (values, then premises). */
+export interface Derivation {
+  readonly rule: IRule | null;
+  readonly row: readonly unknown[] | null;
+}
+
+/** Marks a derived tuple whose derivation is not kept (no proof asked) or a demand seed. */
+export const UNRECORDED: Derivation = Object.freeze({ rule: null, row: null });
+
+export interface Rec {
+  readonly args: readonly Term[];
+  /** Round of the commit that made it visible (0 for stored facts). */
+  round: number;
+  /** The SourceFact.ref of a stored fact. */
+  ref: unknown;
+  /** null: a stored fact; otherwise how it was derived. A derivation is replaced by "stored" if both hold. */
+  origin: Derivation | null;
+}
+
+/** Key of an index bucket: the bound values themselves when one position is bound, else their JSON. */
+export type IndexKey = Term;
+
+export function keyOf(values: readonly Term[]): IndexKey {
+  return values.length === 1 ? values[0]! : JSON.stringify(values);
+}
+
+/** Bound positions as a bit set (arity ≤ 16). */
+export function maskPositions(mask: number): number[] {
+  const positions: number[] = [];
+  for (let position = 0; mask >> position !== 0; position++) if ((mask >> position) & 1) positions.push(position);
+  return positions;
+}
+
+export function valuesAt(args: readonly Term[], positions: readonly number[]): Term[] {
+  return positions.map((position) => args[position]!);
+}
+
+export const EMPTY: readonly Rec[] = Object.freeze([]);
+
+/** Something a join can look tuples up in: a table, stored facts, or another instance's answers. */
+export interface Access {
+  /** Async loading before lookups of these keys (index key → bound values of `mask`, in position order). */
+  prepare?(mask: number, keys: ReadonlyMap<IndexKey, readonly Term[]>): Promise<void>;
+  lookup(mask: number, key: IndexKey): readonly Rec[];
+}
+
+interface MaskIndex {
+  readonly positions: readonly number[];
+  readonly buckets: Map<IndexKey, Rec[]>;
+}
+
+/** Builds bucket maps lazily, one per mask, over an append-only list of records. */
+export class Indexes {
+  private readonly byMask = new Map<number, MaskIndex>();
+
+  get(mask: number, recs: readonly Rec[]): Map<IndexKey, Rec[]> {
+    let index = this.byMask.get(mask);
+    if (index === undefined) {
+      index = { positions: maskPositions(mask), buckets: new Map() };
+      for (const rec of recs) Indexes.insert(index, rec);
+      this.byMask.set(mask, index);
+    }
+    return index.buckets;
+  }
+
+  /** Keeps every built index up to date with a newly visible record. */
+  append(rec: Rec): void {
+    for (const index of this.byMask.values()) Indexes.insert(index, rec);
+  }
+
+  private static insert({ positions, buckets }: MaskIndex, rec: Rec): void {
+    const key = positions.length === 1 ? rec.args[positions[0]!]! : keyOf(valuesAt(rec.args, positions));
+    const bucket = buckets.get(key);
+    if (bucket === undefined) buckets.set(key, [rec]);
+    else bucket.push(rec);
+  }
+}
+
+export class Table implements Access {
+  /** Committed records in commit order (so rounds never decrease along it or along any bucket). */
+  readonly recs: Rec[] = [];
+  private readonly byKey = new Map<IndexKey, Rec>();
+  private pending: Rec[] = [];
+  private firstDelta = 0;
+  private readonly indexes = new Indexes();
+
+  constructor(
+    readonly name: string,
+    readonly arity: number,
+  ) {}
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  /** Adds a tuple for the next commit; false if it is already known (a stored origin still wins). */
+  add(args: readonly Term[], origin: Derivation | null, ref?: unknown): boolean {
+    const key = keyOf(args);
+    const known = this.byKey.get(key);
+    if (known !== undefined) {
+      if (origin === null && known.origin !== null) {
+        known.origin = null;
+        known.ref = ref;
+      }
+      return false;
+    }
+    const rec: Rec = { args, round: -1, ref, origin };
+    this.byKey.set(key, rec);
+    this.pending.push(rec);
+    return true;
+  }
+
+  has(args: readonly Term[]): boolean {
+    return this.byKey.has(keyOf(args));
+  }
+
+  /** Makes pending tuples visible as the delta of `round`; returns how many there were. */
+  commit(round: number): number {
+    this.firstDelta = this.recs.length;
+    const added = this.pending;
+    this.pending = [];
+    for (const rec of added) {
+      rec.round = round;
+      this.recs.push(rec);
+      this.indexes.append(rec);
+    }
+    return added.length;
+  }
+
+  /** Index of the first record of the current delta in `recs`. */
+  get deltaStart(): number {
+    return this.firstDelta;
+  }
+
+  hasDelta(): boolean {
+    return this.firstDelta < this.recs.length;
+  }
+
+  lookup(mask: number, key: IndexKey): readonly Rec[] {
+    if (mask === 0) return this.recs;
+    return this.indexes.get(mask, this.recs).get(key) ?? EMPTY;
+  }
+}

@@ -1,0 +1,164 @@
+import { randomBytes } from 'node:crypto';
+import { ForbiddenError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { type CompiledProgram, type Rule, compileProgram, formatRule, parseJsonRule, parseRule, parseRules } from '../engine/index.js';
+import type { Catalog } from '../store/catalog.js';
+import type { FactDatabase } from '../store/fact-database.js';
+import { type RuleRecord, delRuleOp, loadRules, putRuleOp } from '../store/rule-records.js';
+import type { TenantAddress } from './address.js';
+import type { Clock } from './clock.js';
+
+export interface RuleView {
+  readonly id: string;
+  readonly rule: string;
+  readonly system: boolean;
+  readonly scope: string | null;
+}
+
+const MAX_RULES_PER_REQUEST = 1000;
+
+/** Ids sort by creation (time, then a per-process sequence), so rules list in the order they were added. */
+let sequence = 0;
+function newRuleId(now: number): string {
+  sequence = (sequence + 1) % 36 ** 4;
+  return `rule_${now.toString(36).padStart(9, '0')}${sequence.toString(36).padStart(4, '0')}${randomBytes(3).toString('hex')}`;
+}
+
+function withId(record: RuleRecord): Rule {
+  return { ...parseRule(record.text), id: record.id };
+}
+
+/**
+ * Two layers of rules: database rules (admin; shared by every tenant, `system: true`, not
+ * changeable through a tenant) and tenant rules. One program per query: both layers, tenant
+ * rules filtered to the scope asked. Compiled programs are cached until a rule changes.
+ */
+export class RuleService {
+  private readonly databaseRules = new Map<string, RuleRecord[]>();
+  private readonly tenantRules = new Map<string, RuleRecord[]>();
+  private readonly programs = new Map<string, CompiledProgram>();
+
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly clock: Clock,
+  ) {}
+
+  private async rulesOfDatabase(database: FactDatabase): Promise<RuleRecord[]> {
+    let rules = this.databaseRules.get(database.name);
+    if (!rules) {
+      rules = await loadRules(database.metaLevel);
+      this.databaseRules.set(database.name, rules);
+    }
+    return rules;
+  }
+
+  private async rulesOfTenant(database: FactDatabase, tenant: string): Promise<RuleRecord[]> {
+    const key = `${database.name}/${tenant}`;
+    let rules = this.tenantRules.get(key);
+    if (!rules) {
+      rules = database.hasTenant(tenant) ? await loadRules(database.tenant(tenant).sub) : [];
+      this.tenantRules.set(key, rules);
+    }
+    return rules;
+  }
+
+  private forget(database: string, tenant?: string): void {
+    if (tenant === undefined) this.databaseRules.delete(database);
+    else this.tenantRules.delete(`${database}/${tenant}`);
+    for (const key of this.programs.keys()) if (key.startsWith(`${database}/`)) this.programs.delete(key);
+  }
+
+  /** The program for a query: database rules, then the tenant's rules for that scope (or all scopes). */
+  async programFor(address: TenantAddress, scope: string | null): Promise<CompiledProgram | null> {
+    const key = `${address.database}/${address.tenant}/${scope ?? ''}`;
+    const cached = this.programs.get(key);
+    if (cached) return cached;
+    const database = await this.catalog.forRead(address.database);
+    const records = [...(await this.rulesOfDatabase(database)), ...(await this.rulesOfTenant(database, address.tenant))];
+    const applicable = records.filter((r) => r.scope === null || scope === null || r.scope === scope);
+    if (applicable.length === 0) return null;
+    const program = compileProgram(applicable.map(withId));
+    this.programs.set(key, program);
+    return program;
+  }
+
+  async list(address: TenantAddress): Promise<RuleView[]> {
+    const database = await this.catalog.forRead(address.database);
+    const system = (await this.rulesOfDatabase(database)).map((r) => view(r, true));
+    return [...system, ...(await this.rulesOfTenant(database, address.tenant)).map((r) => view(r, false))];
+  }
+
+  /** `POST /teach`: one rule as JSON. */
+  async teach(address: TenantAddress, json: { head: unknown; body: unknown }, scope: string | null): Promise<RuleView> {
+    const [added] = await this.addTenantRules(address, [parseJsonRule(json)], scope);
+    return added as RuleView;
+  }
+
+  /** `POST /rules`: many rules in text form. */
+  addTenantText(address: TenantAddress, text: string, scope: string | null): Promise<RuleView[]> {
+    return this.addTenantRules(address, parseRulesBounded(text), scope);
+  }
+
+  private async addTenantRules(address: TenantAddress, rules: Rule[], scope: string | null): Promise<RuleView[]> {
+    const database = await this.catalog.forWrite(address.database);
+    const tenant = database.tenant(address.tenant);
+    return tenant.lock.run(async () => {
+      const existing = [...(await this.rulesOfDatabase(database)), ...(await this.rulesOfTenant(database, address.tenant))];
+      const records = this.recordsFor(rules, scope);
+      compileProgram([...existing, ...records].map(withId)); // whole-program checks before anything is stored
+      await tenant.commit(records.map((r) => putRuleOp(tenant.sub, r)));
+      this.forget(address.database, address.tenant);
+      return records.map((r) => view(r, false));
+    });
+  }
+
+  async removeTenantRule(address: TenantAddress, id: string): Promise<void> {
+    const database = await this.catalog.forRead(address.database);
+    if ((await this.rulesOfDatabase(database)).some((r) => r.id === id)) {
+      throw new ForbiddenError(`rule '${id}' is a database rule: only an admin can change it`, { id });
+    }
+    if (!(await this.rulesOfTenant(database, address.tenant)).some((r) => r.id === id)) {
+      throw new NotFoundError(`rule '${id}' does not exist`, { id });
+    }
+    const tenant = database.tenant(address.tenant);
+    await tenant.lock.run(() => tenant.commit([delRuleOp(tenant.sub, id)]));
+    this.forget(address.database, address.tenant);
+  }
+
+  async listDatabaseRules(databaseName: string): Promise<RuleView[]> {
+    return (await this.rulesOfDatabase(await this.catalog.forRead(databaseName))).map((r) => view(r, true));
+  }
+
+  /** Admin: add database rules (text form), checked as one program with the rules already there. */
+  async addDatabaseText(databaseName: string, text: string): Promise<RuleView[]> {
+    const database = await this.catalog.forWrite(databaseName);
+    const existing = await this.rulesOfDatabase(database);
+    const records = this.recordsFor(parseRulesBounded(text), null);
+    compileProgram([...existing, ...records].map(withId));
+    await database.write(records.map((r) => putRuleOp(database.metaLevel, r)));
+    this.forget(databaseName);
+    return records.map((r) => view(r, true));
+  }
+
+  async removeDatabaseRule(databaseName: string, id: string): Promise<void> {
+    const database = await this.catalog.forRead(databaseName);
+    if (!(await this.rulesOfDatabase(database)).some((r) => r.id === id)) throw new NotFoundError(`rule '${id}' does not exist`, { id });
+    await database.write([delRuleOp(database.metaLevel, id)]);
+    this.forget(databaseName);
+  }
+
+  private recordsFor(rules: Rule[], scope: string | null): RuleRecord[] {
+    const now = this.clock();
+    return rules.map((rule) => ({ id: newRuleId(now), text: formatRule(rule), scope, createdAt: now }));
+  }
+}
+
+function parseRulesBounded(text: string): Rule[] {
+  const rules = parseRules(text);
+  if (rules.length === 0) throw new ValidationError('no rules in text', { field: 'text' });
+  if (rules.length > MAX_RULES_PER_REQUEST) throw new ValidationError(`at most ${MAX_RULES_PER_REQUEST} rules per request`, { field: 'text' });
+  return rules;
+}
+
+function view(record: RuleRecord, system: boolean): RuleView {
+  return { id: record.id, rule: record.text, system, scope: record.scope };
+}
