@@ -12,6 +12,9 @@ const EnvSchema = z.object({
   VESPER_STRICT_DATABASES: z.enum(['0', '1']).default('0'),
   VESPER_MAX_BODY: z.string().regex(/^\d+(kb|mb)?$/i).default('32mb'),
   VESPER_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  VESPER_RATE_LIMIT: z.coerce.number().int().min(0).default(2000),
+  VESPER_KEY_PEPPER: z.string().min(16).optional(),
+  VESPER_EVENT_RETENTION_DAYS: z.coerce.number().min(0).default(30),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -26,6 +29,12 @@ export interface Config {
   readonly strictDatabases: boolean;
   readonly maxBody: string;
   readonly shutdownTimeoutMs: number;
+  /** Requests per second per tenant (burst of the same size); 0 = unlimited. */
+  readonly rateLimit: number;
+  /** HMAC pepper for API key hashes; unset = one generated once and kept in the system database. */
+  readonly keyPepper: string | null;
+  /** Events (audit trail, change stream) older than this are pruned hourly; 0 = kept forever. */
+  readonly eventRetentionMs: number;
   readonly logLevel: z.output<typeof EnvSchema>['LOG_LEVEL'];
 }
 
@@ -46,6 +55,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     strictDatabases: e.VESPER_STRICT_DATABASES === '1',
     maxBody: e.VESPER_MAX_BODY,
     shutdownTimeoutMs: e.VESPER_SHUTDOWN_TIMEOUT_MS,
+    rateLimit: e.VESPER_RATE_LIMIT,
+    keyPepper: e.VESPER_KEY_PEPPER ?? null,
+    eventRetentionMs: e.VESPER_EVENT_RETENTION_DAYS * 24 * 3600 * 1000,
     logLevel: e.LOG_LEVEL,
   };
 }

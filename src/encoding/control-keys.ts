@@ -75,3 +75,30 @@ export function ruleKey(id: string): string {
 export function ruleRange(): { gte: string; lt: string } {
   return { gte: RULE + SEP, lt: upperBound(RULE + SEP) };
 }
+
+/** In a tenant sublevel: the event log, ordered by sequence number (fixed width, so text order is number order). */
+const EVENT = 'E';
+const SEQ_WIDTH = 11;
+
+export function eventKey(seq: number): string {
+  return EVENT + SEP + seq.toString(36).padStart(SEQ_WIDTH, '0');
+}
+
+export function eventRange(afterSeq = 0): { gt: string; lt: string } {
+  return { gt: eventKey(afterSeq), lt: upperBound(EVENT + SEP) };
+}
+
+export function seqOfEventKey(key: string): number {
+  return Number.parseInt(key.slice(EVENT.length + SEP.length), 36);
+}
+
+/** In the system database: API keys by id (hashes only), and the server's pepper for them. */
+export function apiKeyRecordKey(id: string): string {
+  return 'K' + SEP + id;
+}
+
+export function apiKeyRange(): { gte: string; lt: string } {
+  return { gte: 'K' + SEP, lt: upperBound('K' + SEP) };
+}
+
+export const KEY_PEPPER_KEY = 'key-pepper';

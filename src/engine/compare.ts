@@ -27,3 +27,14 @@ export function compareTerms(op: CompareOp, a: Term, b: Term): boolean {
       return ordered(a, b) && (a as number) >= (b as number);
   }
 }
+
+const RANK = { object: 0, boolean: 1, number: 2, string: 3 } as const;
+
+/** A total order on terms for sorting answers: null < false < true < numbers < strings. */
+export function orderTerms(a: Term, b: Term): number {
+  if (a === b) return 0;
+  const ra = RANK[typeof a as keyof typeof RANK];
+  const rb = RANK[typeof b as keyof typeof RANK];
+  if (ra !== rb) return ra - rb;
+  return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
+}

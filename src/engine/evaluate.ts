@@ -5,7 +5,7 @@
  * read or derived.
  *
  * Answers are distinct by their bindings (every matched tuple is fully determined by them) and
- * sorted by the canonical text of the bindings, so the same data always gives the same order.
+ * sorted by them (a total order on terms), so the same data always gives the same order.
  */
 import { ValidationError } from '../domain/errors.js';
 import type { Term } from '../domain/fact.js';
@@ -21,6 +21,7 @@ import type { CompiledProgram } from './program.js';
 import { compileLiterals } from './program.js';
 import type { Proof } from './proof.js';
 import { ProofBuilder } from './proof.js';
+import { orderTerms } from './compare.js';
 import { Session } from './session.js';
 import type { FactSource } from './source.js';
 import type { Rec, Table } from './table.js';
@@ -72,24 +73,38 @@ function toMatch(literal: ILiteral & { kind: 'atom' }, rec: Rec, proofs: ProofBu
   return { predicate, args: rec.args, negated, derived: true, proof: proofs.proofOf(rec) };
 }
 
+function bindingsOf(row: Row, vars: readonly string[]): Record<string, Term> {
+  const bindings: Record<string, Term> = {};
+  for (let slot = 0; slot < vars.length; slot++) {
+    const name = vars[slot]!;
+    const value = row[slot] as Term;
+    // A variable may be called __proto__: define it, never run the prototype setter.
+    if (name === '__proto__') Object.defineProperty(bindings, name, { value, enumerable: true, writable: true, configurable: true });
+    else bindings[name] = value;
+  }
+  return bindings;
+}
+
 function toAnswer(row: Row, vars: readonly string[], body: readonly ILiteral[], proofs: ProofBuilder | null): Answer {
-  const bindings = Object.fromEntries(vars.map((name, slot) => [name, row[slot] as Term]));
   const matches: Match[] = [];
   body.forEach((literal, i) => {
     if (literal.kind === 'atom') matches.push(toMatch(literal, row[vars.length + i] as Rec, proofs));
   });
-  return { bindings, matches };
+  return { bindings: bindingsOf(row, vars), matches };
 }
 
-/** Distinct rows by bindings, sorted by their canonical text; only the first `limit` are kept. */
-function distinctSorted(rows: readonly Row[], slots: number, limit: number | undefined): Row[] {
-  const byKey = new Map<string, Row>();
-  for (const row of rows) {
-    const key = JSON.stringify(row.slice(0, slots));
-    if (!byKey.has(key)) byKey.set(key, row);
-  }
-  const keys = [...byKey.keys()].sort();
-  return keys.slice(0, limit ?? keys.length).map((key) => byKey.get(key)!);
+/**
+ * Sorts rows by their bindings (term order, variables in order of appearance). Rows are already
+ * distinct: each is one combination of distinct tuples, and the tuples are fixed by the bindings.
+ */
+function sortRows(rows: Row[], slots: number): Row[] {
+  return rows.sort((a, b) => {
+    for (let slot = 0; slot < slots; slot++) {
+      const order = orderTerms(a[slot] as Term, b[slot] as Term);
+      if (order !== 0) return order;
+    }
+    return 0;
+  });
 }
 
 /** Like evaluateQuery, with the counters of the work done (store scans, derived tuples, rounds). */
@@ -109,9 +124,11 @@ export async function evaluateQueryWithStats(
   await session.prefetchEstimates(body.flatMap((literal) => (literal.kind === 'atom' && literal.source === 'stored' ? [literal.atom] : [])));
   const order = orderLiterals(planLiterals(body, session), new Set());
   const steps = compileSteps(body, order, { access: (literal, mask) => session.access(literal, mask), view: () => 'full' }, vars.length);
-  const rows = await runSteps(steps, vars.length + body.length, 0, context);
+  const rows: Row[] = [];
+  await runSteps(steps, vars.length + body.length, 0, context, (row) => rows.push(row.slice()));
   const proofs = context.withProof ? new ProofBuilder() : null;
-  const answers = distinctSorted(rows, vars.length, options.limit).map((row) => toAnswer(row, vars, body, proofs));
+  const kept = sortRows(rows, vars.length).slice(0, options.limit ?? rows.length);
+  const answers = kept.map((row) => toAnswer(row, vars, body, proofs));
   return { answers, stats: context.stats };
 }
 

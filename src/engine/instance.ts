@@ -18,7 +18,7 @@ import type { IRule, ILiteral } from './irule.js';
 import type { BuildContext, InstancePlan } from './instance-plan.js';
 import { planLiterals } from './instance-plan.js';
 import type { Row, Step, View } from './join.js';
-import { compileSteps, instantiate, runSteps } from './join.js';
+import { compileSteps, runSteps } from './join.js';
 import { orderLiterals } from './plan.js';
 import type { Access, Rec, Table } from './table.js';
 import { UNRECORDED } from './table.js';
@@ -80,7 +80,7 @@ export class Instance {
   async demand(values: Iterable<readonly Term[]>): Promise<void> {
     const seeds = this.plan.seeds;
     if (seeds !== null) {
-      for (const value of values) if (seeds.add(this.plan.seedOf(value), UNRECORDED)) this.context.stats.demandTuples += 1;
+      for (const value of values) if (seeds.add(this.plan.seedOf(value), UNRECORDED) !== null) this.context.stats.demandTuples += 1;
     }
     if (!this.started) {
       this.started = true;
@@ -103,27 +103,31 @@ export class Instance {
   private async fire(variant: Variant): Promise<void> {
     const { rule } = variant;
     const width = rule.slots + (rule.tracked ? rule.body.length : 0);
-    const rows = await runSteps(variant.steps, width, this.round, this.context);
-    this.emit(rule, rows);
+    await runSteps(variant.steps, width, this.round, this.context, this.emitter(rule));
   }
 
-  private emit(rule: IRule, rows: readonly Row[]): void {
+  /** Adds the head of each row to the rule's table; rows are scratch, so kept ones are copied. */
+  private emitter(rule: IRule): (row: Row) => void {
     const table = rule.head.table;
     const stats = this.context.stats;
-    const answers = rule.kind !== 'demand' && rule.kind !== 'goal';
+    const counts = rule.kind === 'demand' || rule.kind === 'goal' ? 'demandTuples' : 'derivedTuples';
     const storedPremise = rule.slots + rule.body.length - 1;
-    for (const row of rows) {
-      const args = instantiate(rule.head.args, row);
-      let added: boolean;
-      if (rule.kind === 'stored' || (rule.kind === 'linear-stored' && atRoot(rule, row))) {
-        added = table.add(args, null, (row[storedPremise] as Rec).ref);
-      } else {
-        added = table.add(args, rule.tracked ? { rule, row } : UNRECORDED);
+    const stored = rule.kind === 'stored' || rule.kind === 'linear-stored';
+    const head = rule.head.args;
+    const args = new Array<Term>(head.length);
+    return (row) => {
+      for (let i = 0; i < head.length; i++) {
+        const arg = head[i]!;
+        args[i] = arg.kind === 'var' ? (row[arg.slot] as Term) : arg.value;
       }
-      if (added) {
-        if (answers) stats.derivedTuples += 1;
-        else stats.demandTuples += 1;
+      if (stored && (rule.kind === 'stored' || atRoot(rule, row))) {
+        if (table.add(args, null, (row[storedPremise] as Rec).ref) !== null) stats[counts] += 1;
+        return;
       }
-    }
+      const rec = table.add(args, UNRECORDED);
+      if (rec === null) return;
+      if (rule.tracked) rec.origin = { rule, row: row.slice() };
+      stats[counts] += 1;
+    };
   }
 }

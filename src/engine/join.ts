@@ -97,11 +97,20 @@ export function compileSteps(body: readonly ILiteral[], order: readonly number[]
   });
 }
 
-function extend(step: AtomStep, row: Row, rec: Rec, out: Row[]): void {
+/** Where a step's rows go: the next step's batch, or (last step) a sink fed a reused scratch row. */
+interface Output {
+  push(row: Row): void;
+  /** Set for the last step: rows are written into it and must be copied by whoever keeps them. */
+  readonly scratch: Row | null;
+}
+
+function extend(step: AtomStep, row: Row, rec: Rec, out: Output): void {
   const args = rec.args;
   const checks = step.checks;
   for (let c = 0; c < checks.length; c += 2) if (args[checks[c]!] !== args[checks[c + 1]!]) return;
-  const next = row.slice();
+  let next = out.scratch;
+  if (next === null) next = row.slice();
+  else for (let i = 0; i < row.length; i++) next[i] = row[i];
   const { freePos, freeSlots } = step;
   for (let j = 0; j < freePos.length; j++) next[freeSlots[j]!] = args[freePos[j]!];
   if (step.premise >= 0) next[step.premise] = rec;
@@ -128,22 +137,19 @@ async function lookupKeys(access: Access, mask: number, boundArgs: readonly Arg[
 }
 
 /** The first literal of a semi-naive variant: scan the delta of a local table. */
-function scanDelta(step: AtomStep, rows: readonly Row[]): Row[] {
+function scanDelta(step: AtomStep, rows: readonly Row[], out: Output): void {
   const table = step.local!;
-  const out: Row[] = [];
   for (const row of rows) {
     for (let r = table.deltaStart; r < table.recs.length; r++) {
       const rec = table.recs[r]!;
       if (step.boundPos.every((position, i) => rec.args[position] === valueOf(step.boundArgs[i]!, row))) extend(step, row, rec, out);
     }
   }
-  return out;
 }
 
-async function runAtom(step: AtomStep, rows: readonly Row[], deltaRound: number): Promise<Row[]> {
-  if (step.view === 'delta') return scanDelta(step, rows);
+async function runAtom(step: AtomStep, rows: readonly Row[], deltaRound: number, out: Output): Promise<void> {
+  if (step.view === 'delta') return scanDelta(step, rows, out);
   const keys = await lookupKeys(step.access, step.mask, step.boundArgs, rows);
-  const out: Row[] = [];
   const onlyOld = step.view === 'old';
   for (let i = 0; i < rows.length; i++) {
     const recs = step.access.lookup(step.mask, keys[i]!);
@@ -153,32 +159,40 @@ async function runAtom(step: AtomStep, rows: readonly Row[], deltaRound: number)
       extend(step, rows[i]!, rec, out);
     }
   }
-  return out;
 }
 
-async function runNot(step: NotStep, rows: readonly Row[]): Promise<Row[]> {
+async function runNot(step: NotStep, rows: readonly Row[], out: Output): Promise<void> {
   const keys = await lookupKeys(step.access, step.mask, step.args, rows);
-  const out: Row[] = [];
   for (let i = 0; i < rows.length; i++) {
     if (step.access.lookup(step.mask, keys[i]!).length > 0) continue;
     const row = rows[i]!;
     if (step.premise >= 0) row[step.premise] = step.args.map((arg) => valueOf(arg, row));
     out.push(row);
   }
-  return out;
 }
 
-/** Runs the steps from one empty row of `width`; `deltaRound` is the round whose tuples are the delta. */
-export async function runSteps(steps: readonly Step[], width: number, deltaRound: number, context: RunContext): Promise<Row[]> {
+async function runStep(step: Step, rows: readonly Row[], deltaRound: number, out: Output): Promise<void> {
+  if (step.kind === 'atom') return runAtom(step, rows, deltaRound, out);
+  if (step.kind === 'not') return runNot(step, rows, out);
+  for (const row of rows) if (compareTerms(step.op, valueOf(step.left, row), valueOf(step.right, row))) out.push(row);
+}
+
+/**
+ * Runs the steps from one empty row of `width` and feeds every resulting row to `sink` (the row
+ * may be reused afterwards: copy it to keep it). `deltaRound` is the round whose tuples are the delta.
+ */
+export async function runSteps(steps: readonly Step[], width: number, deltaRound: number, context: RunContext, sink: (row: Row) => void): Promise<void> {
   let rows: Row[] = [new Array<unknown>(width)];
-  for (const step of steps) {
+  for (let s = 0; s < steps.length - 1 && rows.length > 0; s++) {
     checkAbort(context);
-    if (step.kind === 'atom') rows = await runAtom(step, rows, deltaRound);
-    else if (step.kind === 'not') rows = await runNot(step, rows);
-    else rows = rows.filter((row) => compareTerms(step.op, valueOf(step.left, row), valueOf(step.right, row)));
-    if (rows.length === 0) break;
+    const next: Row[] = [];
+    await runStep(steps[s]!, rows, deltaRound, { push: (row) => next.push(row), scratch: null });
+    rows = next;
   }
-  return rows;
+  checkAbort(context);
+  const last = steps[steps.length - 1];
+  if (last === undefined) rows.forEach(sink);
+  else if (rows.length > 0) await runStep(last, rows, deltaRound, { push: sink, scratch: new Array<unknown>(width) });
 }
 
 export function instantiate(args: readonly Arg[], row: Row): Term[] {

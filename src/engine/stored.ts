@@ -12,7 +12,7 @@ import type { RunContext } from './context.js';
 import { checkAbort } from './context.js';
 import type { FactSource } from './source.js';
 import type { Access, IndexKey, Rec } from './table.js';
-import { EMPTY, Indexes, keyOf, maskPositions } from './table.js';
+import { EMPTY, Indexes, TupleMap, maskPositions } from './table.js';
 
 /** Patterns estimated at or below this are read whole on first use: one scan beats any probing. */
 const SMALL_PATTERN = 256;
@@ -92,12 +92,12 @@ export class StoredRelation implements Access {
   private async read(pattern: FactPattern): Promise<Rec[]> {
     checkAbort(this.context);
     this.context.stats.matchCalls += 1;
-    const seen = new Set<IndexKey>();
+    const seen = new TupleMap<true>(pattern.args.length);
     const recs: Rec[] = [];
     for await (const fact of this.source.match(pattern)) {
-      const key = keyOf(fact.args);
-      if (seen.has(key)) continue;
-      seen.add(key);
+      let fresh = false;
+      seen.getOrAdd(fact.args, () => (fresh = true));
+      if (!fresh) continue;
       recs.push({ args: fact.args, round: 0, ref: fact.ref, origin: null });
       if ((recs.length & 4095) === 0) checkAbort(this.context);
     }

@@ -88,10 +88,50 @@ export class Indexes {
   }
 }
 
+/**
+ * Tuples → values, as a trie of Maps keyed by the terms themselves: no key strings to build or
+ * hash (Map keys compare by SameValueZero, so 30 and "30" stay apart).
+ */
+export class TupleMap<V> {
+  private readonly root = new Map<Term, unknown>();
+  private zeroAry: V | undefined;
+
+  constructor(private readonly arity: number) {}
+
+  get(args: readonly Term[]): V | undefined {
+    if (this.arity === 0) return this.zeroAry;
+    let node = this.root;
+    const last = this.arity - 1;
+    for (let i = 0; i < last; i++) {
+      const child = node.get(args[i]!) as Map<Term, unknown> | undefined;
+      if (child === undefined) return undefined;
+      node = child;
+    }
+    return node.get(args[last]!) as V | undefined;
+  }
+
+  /** The value for `args`, or `make()` stored under it when there is none. */
+  getOrAdd(args: readonly Term[], make: () => V): V {
+    if (this.arity === 0) return (this.zeroAry ??= make());
+    let node = this.root;
+    const last = this.arity - 1;
+    for (let i = 0; i < last; i++) {
+      let child = node.get(args[i]!) as Map<Term, unknown> | undefined;
+      if (child === undefined) node.set(args[i]!, (child = new Map()));
+      node = child;
+    }
+    const known = node.get(args[last]!) as V | undefined;
+    if (known !== undefined) return known;
+    const made = make();
+    node.set(args[last]!, made);
+    return made;
+  }
+}
+
 export class Table implements Access {
   /** Committed records in commit order (so rounds never decrease along it or along any bucket). */
   readonly recs: Rec[] = [];
-  private readonly byKey = new Map<IndexKey, Rec>();
+  private readonly byTuple: TupleMap<Rec>;
   private pending: Rec[] = [];
   private firstDelta = 0;
   private readonly indexes = new Indexes();
@@ -99,31 +139,37 @@ export class Table implements Access {
   constructor(
     readonly name: string,
     readonly arity: number,
-  ) {}
-
-  get size(): number {
-    return this.byKey.size;
+  ) {
+    this.byTuple = new TupleMap(arity);
   }
 
-  /** Adds a tuple for the next commit; false if it is already known (a stored origin still wins). */
-  add(args: readonly Term[], origin: Derivation | null, ref?: unknown): boolean {
-    const key = keyOf(args);
-    const known = this.byKey.get(key);
-    if (known !== undefined) {
-      if (origin === null && known.origin !== null) {
-        known.origin = null;
-        known.ref = ref;
-      }
-      return false;
+  get size(): number {
+    return this.recs.length + this.pending.length;
+  }
+
+  /**
+   * Adds a tuple for the next commit and returns its record; null if already known (a stored
+   * origin still wins). `args` is copied when kept, so callers may pass a reused array.
+   */
+  add(args: readonly Term[], origin: Derivation | null, ref?: unknown): Rec | null {
+    let added = false;
+    const rec = this.byTuple.getOrAdd(args, () => {
+      added = true;
+      return { args: args.slice(), round: -1, ref, origin };
+    });
+    if (added) {
+      this.pending.push(rec);
+      return rec;
     }
-    const rec: Rec = { args, round: -1, ref, origin };
-    this.byKey.set(key, rec);
-    this.pending.push(rec);
-    return true;
+    if (origin === null && rec.origin !== null) {
+      rec.origin = null;
+      rec.ref = ref;
+    }
+    return null;
   }
 
   has(args: readonly Term[]): boolean {
-    return this.byKey.has(keyOf(args));
+    return this.byTuple.get(args) !== undefined;
   }
 
   /** Makes pending tuples visible as the delta of `round`; returns how many there were. */

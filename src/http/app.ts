@@ -2,13 +2,19 @@ import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from 'pino';
+import type { Operation } from '../service/authorization.js';
 import type { Services } from '../service/services.js';
 import { pathAddressMiddleware } from './addressing.js';
-import { bodyErrors, errorMiddleware, notFoundMiddleware } from './errors.js';
+import { authenticationMiddleware, tenantGuard } from './auth.js';
+import { errorMiddleware, notFoundMiddleware } from './errors.js';
+import { TenantRateLimiter } from './rate-limit.js';
 import { requestIdMiddleware } from './request-id.js';
+import { adminRoutes } from './routes/admin.js';
 import { databaseRoutes } from './routes/databases.js';
+import type { RouteDeps } from './routes/deps.js';
 import { factRoutes } from './routes/facts.js';
 import { type HealthInfo, healthRoutes } from './routes/health.js';
+import { keyRoutes } from './routes/keys.js';
 import { ruleRoutes } from './routes/rules.js';
 import { scopeRoutes } from './routes/scopes.js';
 
@@ -17,26 +23,37 @@ export interface AppOptions {
   readonly logger: Logger;
   readonly health: HealthInfo;
   readonly maxBody: string;
+  readonly authEnabled: boolean;
+  /** Requests per second per tenant; 0 = unlimited. */
+  readonly rateLimit: number;
 }
 
-/** The koa application: request id → errors → path addressing → JSON body → 404/405 → routes. */
-export function createApp(options: AppOptions): Koa {
+/**
+ * The koa application. Order of a request: request id → errors → path addressing → JSON body →
+ * authentication → route (tenant guard: address → authorisation → rate limit → handler) → 404.
+ */
+export function createApp(options: AppOptions): { app: Koa; router: Router; deps: RouteDeps } {
   const app = new Koa();
   app.silent = true; // errors are logged once, by errorMiddleware
   const router = new Router();
+  const limiter = new TenantRateLimiter(options.rateLimit);
+  const deps: RouteDeps = { services: options.services, tenant: (op: Operation) => tenantGuard(op, options.services, limiter) };
   healthRoutes(router, options.health);
-  databaseRoutes(router, options.services);
-  factRoutes(router, options.services);
-  scopeRoutes(router, options.services);
-  ruleRoutes(router, options.services);
+  databaseRoutes(router, deps);
+  adminRoutes(router, deps);
+  keyRoutes(router, deps);
+  factRoutes(router, deps);
+  scopeRoutes(router, deps);
+  ruleRoutes(router, deps);
 
   app.use(requestIdMiddleware);
   app.use(errorMiddleware(options.logger));
   app.use(pathAddressMiddleware);
   // Every body is JSON, whatever the Content-Type (curl -d sends form-urlencoded by default).
-  app.use(bodyErrors(bodyParser({ enableTypes: ['json'], detectJSON: () => true, jsonLimit: options.maxBody, jsonStrict: true })));
-  app.use(notFoundMiddleware);
+  app.use(bodyParser({ enableTypes: ['json'], detectJSON: () => true, jsonLimit: options.maxBody, jsonStrict: true }));
+  app.use(authenticationMiddleware(options.services, options.authEnabled));
   app.use(router.routes());
   app.use(router.allowedMethods());
-  return app;
+  app.use(notFoundMiddleware);
+  return { app, router, deps };
 }

@@ -1,9 +1,15 @@
+import { NotFoundError, ValidationError } from '../domain/errors.js';
 import { parseName } from '../domain/names.js';
-import type { Catalog, DatabaseInfo } from '../store/catalog.js';
+import { type Catalog, DEFAULT_DATABASE, type DatabaseInfo } from '../store/catalog.js';
+import type { TenantHook } from './tenants.js';
 
 /** The control plane of logical databases. */
 export class DatabaseService {
-  constructor(private readonly catalog: Catalog) {}
+  constructor(
+    private readonly catalog: Catalog,
+    /** Run for every tenant of a dropped database (keys, caches). */
+    private readonly deprovision: TenantHook,
+  ) {}
 
   /** Idempotent: creating an existing database reports created=false. */
   async create(name: unknown): Promise<{ database: DatabaseInfo; created: boolean }> {
@@ -15,5 +21,14 @@ export class DatabaseService {
 
   list(): DatabaseInfo[] {
     return this.catalog.list();
+  }
+
+  /** Delete a database and all its tenants' data; `default` always exists. */
+  async drop(name: string): Promise<void> {
+    if (name === DEFAULT_DATABASE) throw new ValidationError(`database '${DEFAULT_DATABASE}' cannot be deleted`, { database: name });
+    if (!this.catalog.exists(name)) throw new NotFoundError(`database '${name}' does not exist`, { database: name });
+    const tenants = (await this.catalog.forRead(name)).listTenants();
+    await this.catalog.drop(name);
+    for (const tenant of tenants) await this.deprovision(name, tenant);
   }
 }

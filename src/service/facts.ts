@@ -18,14 +18,14 @@ export class FactService {
     const defaultScope = 'facts' in body ? (body.scope ?? null) : null;
     const inputs = batch.map((fact, i) => toFactInput(fact, defaultScope, 'facts' in body ? `facts.${i}` : 'fact'));
     const database = await this.catalog.forWrite(address.database);
-    return database.tenant(address.tenant).tell(inputs, this.clock());
+    return database.tenant(address.tenant).tell(inputs, this.clock(), address.actor ?? null);
   }
 
   async retract(address: TenantAddress, body: RetractBody): Promise<number> {
     const compiled = compilePattern(body.predicate, body.args, body.negated);
     const database = await this.catalog.forRead(address.database);
     if (!database.hasTenant(address.tenant)) return 0;
-    return database.tenant(address.tenant).retract(body.scope ?? null, compiled.pattern, this.clock(), compiled.accepts);
+    return database.tenant(address.tenant).retract(body.scope ?? null, compiled.pattern, this.clock(), compiled.accepts, address.actor ?? null);
   }
 }
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ForbiddenError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { type CompiledProgram, type Rule, compileProgram, formatRule, parseJsonRule, parseRule, parseRules } from '../engine/index.js';
 import type { Catalog } from '../store/catalog.js';
+import type { EventDraft } from '../store/event-log.js';
 import type { FactDatabase } from '../store/fact-database.js';
 import { type RuleRecord, delRuleOp, loadRules, putRuleOp } from '../store/rule-records.js';
 import type { TenantAddress } from './address.js';
@@ -61,7 +62,8 @@ export class RuleService {
     return rules;
   }
 
-  private forget(database: string, tenant?: string): void {
+  /** Drop cached rules and programs (a tenant or database was deleted, or rules changed). */
+  forget(database: string, tenant?: string): void {
     if (tenant === undefined) this.databaseRules.delete(database);
     else this.tenantRules.delete(`${database}/${tenant}`);
     for (const key of this.programs.keys()) if (key.startsWith(`${database}/`)) this.programs.delete(key);
@@ -105,7 +107,8 @@ export class RuleService {
       const existing = [...(await this.rulesOfDatabase(database)), ...(await this.rulesOfTenant(database, address.tenant))];
       const records = this.recordsFor(rules, scope);
       compileProgram([...existing, ...records].map(withId)); // whole-program checks before anything is stored
-      await tenant.commit(records.map((r) => putRuleOp(tenant.sub, r)));
+      const events = records.map((r): EventDraft => ({ op: 'rule_taught', actor: address.actor ?? null, target: r.id, outcome: 'ok', scope, details: { rule: r.text } }));
+      await tenant.commit(records.map((r) => putRuleOp(tenant.sub, r)), events);
       this.forget(address.database, address.tenant);
       return records.map((r) => view(r, false));
     });
@@ -120,7 +123,8 @@ export class RuleService {
       throw new NotFoundError(`rule '${id}' does not exist`, { id });
     }
     const tenant = database.tenant(address.tenant);
-    await tenant.lock.run(() => tenant.commit([delRuleOp(tenant.sub, id)]));
+    const event: EventDraft = { op: 'rule_deleted', actor: address.actor ?? null, target: id, outcome: 'ok' };
+    await tenant.lock.run(() => tenant.commit([delRuleOp(tenant.sub, id)], [event]));
     this.forget(address.database, address.tenant);
   }
 

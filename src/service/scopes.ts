@@ -5,6 +5,7 @@ import { type DiffRow, diffScopes } from '../scopes/diff.js';
 import { deleteScope, forkScope, freezeTop, requireScope } from '../scopes/lifecycle.js';
 import { type MergeConflict, type MergeStrategy, planMerge } from '../scopes/merge.js';
 import type { Catalog } from '../store/catalog.js';
+import type { EventDraft } from '../store/event-log.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import type { TenantAddress } from './address.js';
 import type { Clock } from './clock.js';
@@ -56,7 +57,7 @@ export class ScopeService {
     return tenant.lock.run(async () => {
       const registry = await tenant.scopes(this.clock());
       forkScope(registry, source, target, this.clock());
-      await tenant.commit([]);
+      await tenant.commit([], [scopeEvent('scope_forked', address, target, { source })]);
       return { scope: target, base: source };
     });
   }
@@ -92,7 +93,8 @@ export class ScopeService {
       const updatedTarget = registry.get(targetName) ?? target;
       registry.put({ ...updatedTarget, merges: { ...updatedTarget.merges, [sourceName]: frozen.chain.slice(1) } });
       if (plan.kind === 'merged') registry.adjustCount(target.chain[0] as number, plan.countDelta);
-      await tenant.commit(plan.kind === 'merged' ? plan.ops : []);
+      const details = { source: sourceName, strategy, result: plan.kind, conflicts: plan.conflicts.length };
+      await tenant.commit(plan.kind === 'merged' ? plan.ops : [], [scopeEvent('scope_merged', address, targetName, details)], now);
       const merged = plan.kind === 'merged' ? plan.changes : 0;
       return { kind: plan.kind, merged, conflictsResolved: plan.conflicts.length, strategy, conflicts: plan.conflicts };
     });
@@ -102,10 +104,14 @@ export class ScopeService {
     const tenant = await this.tenant(address, false);
     return tenant.lock.run(async () => {
       const registry = await tenant.scopes(this.clock());
-      await tenant.commit(await deleteScope(tenant, registry, name));
+      await tenant.commit(await deleteScope(tenant, registry, name), [scopeEvent('scope_deleted', address, name, {})]);
       return { deleted: true, scope: name };
     });
   }
+}
+
+function scopeEvent(op: string, address: TenantAddress, scope: string, details: Record<string, unknown>): EventDraft {
+  return { op, actor: address.actor ?? null, target: scope, outcome: 'ok', scope, details };
 }
 
 function splitRows(rows: DiffRow[]): Pick<DiffPage, 'onlyInSource' | 'onlyInTarget' | 'conflicts'> {

@@ -1,10 +1,14 @@
 import type { Catalog } from '../store/catalog.js';
+import type { KeyStore } from '../store/key-store.js';
+import { AuditService } from './audit.js';
 import type { Clock } from './clock.js';
 import { DatabaseService } from './databases.js';
 import { FactService } from './facts.js';
+import { KeyService } from './keys.js';
 import { QueryService } from './query.js';
 import { RuleService } from './rules.js';
 import { ScopeService } from './scopes.js';
+import { TenantService } from './tenants.js';
 
 /** Every use case, built over one catalog; what transports (HTTP, MCP, CLI) are handed. */
 export interface Services {
@@ -13,15 +17,32 @@ export interface Services {
   readonly databases: DatabaseService;
   readonly scopes: ScopeService;
   readonly rules: RuleService;
+  readonly keys: KeyService;
+  readonly tenants: TenantService;
+  readonly audit: AuditService;
 }
 
-export function createServices(catalog: Catalog, clock: Clock): Services {
+export interface ServiceOptions {
+  readonly catalog: Catalog;
+  readonly keyStore: KeyStore;
+  readonly adminKey: string | null;
+  readonly clock: Clock;
+}
+
+export function createServices({ catalog, keyStore, adminKey, clock }: ServiceOptions): Services {
   const rules = new RuleService(catalog, clock);
+  const keys = new KeyService(keyStore, adminKey, clock);
+  const tenants = new TenantService(catalog);
+  tenants.onDeprovision((database, tenant) => keys.forgetTenant(database, tenant));
+  tenants.onDeprovision((database, tenant) => rules.forget(database, tenant));
   return {
     rules,
+    keys,
+    tenants,
     facts: new FactService(catalog, clock),
     query: new QueryService(catalog, clock, rules),
-    databases: new DatabaseService(catalog),
+    databases: new DatabaseService(catalog, (database, tenant) => tenants.deprovisioned(database, tenant)),
     scopes: new ScopeService(catalog, clock),
+    audit: new AuditService(catalog, clock),
   };
 }

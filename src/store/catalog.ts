@@ -1,3 +1,5 @@
+import { EventEmitter } from 'node:events';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
 import { databaseRegistryKey, databaseRegistryRange } from '../encoding/control-keys.js';
@@ -30,6 +32,8 @@ export interface CatalogOptions {
 export class Catalog {
   private readonly registry = new Map<string, DatabaseInfo>();
   private readonly open = new Map<string, Promise<FactDatabase>>();
+  /** Re-emits every database's ('provisioned', database, tenant). */
+  readonly lifecycle = new EventEmitter();
 
   private constructor(
     private readonly options: CatalogOptions,
@@ -90,11 +94,29 @@ export class Catalog {
     let opening = this.open.get(name);
     if (!opening) {
       const level = this.options.openLevel(join(this.options.dataDir, name));
-      opening = FactDatabase.open(name, level, this.options.durability);
+      opening = FactDatabase.open(name, level, this.options.durability).then((database) => {
+        database.lifecycle.on('provisioned', (db: string, tenant: string) => this.lifecycle.emit('provisioned', db, tenant));
+        return database;
+      });
       opening.catch(() => this.open.delete(name));
       this.open.set(name, opening);
     }
     return opening;
+  }
+
+  /** Open every registered database (recovery work at start). */
+  async openAll(): Promise<FactDatabase[]> {
+    return Promise.all(this.list().map((d) => this.handle(d.name)));
+  }
+
+  /** Delete a database: close it, remove its files, then its registration (a crash between leaves it empty, not half there). */
+  async drop(name: string): Promise<void> {
+    const opening = this.open.get(name);
+    this.open.delete(name);
+    if (opening) await (await opening).close();
+    await rm(join(this.options.dataDir, name), { recursive: true, force: true });
+    await this.system.del(databaseRegistryKey(name), { sync: true } as never);
+    this.registry.delete(name);
   }
 
   async close(): Promise<void> {

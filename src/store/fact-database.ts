@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { VesperError } from '../domain/errors.js';
 import {
   FORMAT_VERSION_KEY,
@@ -10,6 +11,9 @@ import {
 import { FORMAT_VERSION } from '../encoding/records.js';
 import type { BatchOp, LevelDb, LevelSublevel } from './level-types.js';
 import { TenantStore } from './tenant-store.js';
+
+/** Registration value of a tenant whose deletion has started. */
+const DELETING = 'deleting';
 
 export interface Durability {
   /** fsync every batch before acknowledging it. */
@@ -25,6 +29,9 @@ export interface Durability {
 export class FactDatabase {
   private readonly tenants = new Map<string, TenantStore>();
   private readonly registered = new Set<string>();
+  private readonly deleting = new Set<string>();
+  /** Emits ('provisioned', database, tenant) when a tenant first exists. */
+  readonly lifecycle = new EventEmitter();
   private dirty = false;
   private syncTimer: NodeJS.Timeout | null = null;
   private syncing: Promise<void> | null = null;
@@ -42,7 +49,11 @@ export class FactDatabase {
     await db.open();
     const database = new FactDatabase(name, db, durability);
     await database.checkFormat();
-    for await (const key of database.meta.keys(tenantRegistryRange())) database.registered.add(tenantFromRegistryKey(key));
+    for await (const [key, value] of database.meta.iterator(tenantRegistryRange())) {
+      const tenant = tenantFromRegistryKey(key);
+      if (value === DELETING) database.deleting.add(tenant);
+      else database.registered.add(tenant);
+    }
     if (!durability.syncEveryWrite && durability.groupCommitMs > 0) {
       database.syncTimer = setInterval(() => void database.syncIfDirty(), durability.groupCommitMs);
       database.syncTimer.unref();
@@ -88,19 +99,38 @@ export class FactDatabase {
     const ops = this.registrationOps(name);
     if (ops.length === 0) return false;
     await this.write(ops);
-    this.registered.add(name);
+    this.markRegistered(name);
     return true;
   }
 
-  /** Remove every key of a tenant (one range clear over its prefix), then its registration. */
-  async deleteTenant(name: string): Promise<void> {
+  /**
+   * Tenant deletion, in steps that are safe to repeat after a crash: mark the registration as
+   * deleting (so a restart knows to finish), clear the tenant's prefix in one range delete, and
+   * only then drop the registration. The caller runs its hooks between `clearTenant` and `unregisterTenant`.
+   */
+  async markTenantDeleting(name: string): Promise<void> {
+    await this.meta.put(tenantRegistryKey(name), DELETING, { sync: true } as never);
+    this.registered.delete(name);
+    this.deleting.add(name);
+  }
+
+  async clearTenant(name: string): Promise<void> {
     const store = this.tenant(name);
     await store.lock.run(async () => {
       await store.sub.clear();
-      await this.meta.del(tenantRegistryKey(name), { sync: true } as never);
-      this.registered.delete(name);
       store.reset();
     });
+  }
+
+  async unregisterTenant(name: string): Promise<void> {
+    await this.meta.del(tenantRegistryKey(name), { sync: true } as never);
+    this.registered.delete(name);
+    this.deleting.delete(name);
+  }
+
+  /** Tenants whose deletion was started and not finished (a crash midway). */
+  pendingDeletions(): string[] {
+    return [...this.deleting];
   }
 
   private hostFor() {
@@ -108,12 +138,19 @@ export class FactDatabase {
       database: this.name,
       write: (ops: BatchOp[]) => this.write(ops),
       registrationOps: (tenant: string) => this.registrationOps(tenant),
-      registered: (tenant: string) => void this.registered.add(tenant),
+      registered: (tenant: string) => this.markRegistered(tenant),
     };
+  }
+
+  private markRegistered(tenant: string): void {
+    if (this.registered.has(tenant)) return;
+    this.registered.add(tenant);
+    this.lifecycle.emit('provisioned', this.name, tenant);
   }
 
   private registrationOps(tenant: string): BatchOp[] {
     if (this.registered.has(tenant)) return [];
+    if (this.deleting.has(tenant)) throw new VesperError('CONFLICT', `tenant '${tenant}' is being deleted`, { tenant });
     return [{ type: 'put', key: tenantRegistryKey(tenant), value: String(Date.now()), sublevel: this.meta }];
   }
 

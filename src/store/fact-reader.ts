@@ -1,5 +1,5 @@
 import { type FactPattern, type StoredFact, isVisibleAt, termsEqual } from '../domain/fact.js';
-import { type LayerId, decodeIndexKey, groupOfIndexKey, rangeFor } from '../encoding/fact-keys.js';
+import { type LayerId, allIndexRange, decodeIndexKey, groupOfIndexKey, isPrimaryIndexKey, rangeFor } from '../encoding/fact-keys.js';
 import { type EntryValue, decodeEntryValue } from '../encoding/records.js';
 import { type LevelSublevel, countRange, scanRange } from './level-types.js';
 import type { ScopeRecord } from './scope-registry.js';
@@ -81,4 +81,44 @@ function residualMatches(args: readonly unknown[], pattern: FactPattern, residua
 export function estimateFacts(sub: LevelSublevel, pattern: FactPattern, cap = 1000): Promise<number> {
   const range = rangeFor(pattern.predicate, pattern.args);
   return countRange(sub, range, cap);
+}
+
+/**
+ * Stream every fact of a view, whatever its predicate: one scan of the tenant's index reading only
+ * the position-0 entries (one per fact and layer), in index order, so a fact and its negation
+ * are adjacent. Over all scopes a fact held by several scopes is yielded once per scope, adjacently.
+ */
+export async function* allFacts(sub: LevelSublevel, view: ScopeView, options: MatchOptions): AsyncGenerator<MatchedFact> {
+  const scopes = view.kind === 'scope' ? [view.scope] : view.scopes;
+  let group: string | null = null;
+  let firstKey = '';
+  let versions = new Map<LayerId, string>();
+  for await (const [raw, value] of scanRange(sub, allIndexRange())) {
+    if (!isPrimaryIndexKey(raw)) continue;
+    const rawGroup = groupOfIndexKey(raw);
+    if (rawGroup !== group) {
+      if (group !== null) yield* versionsInScopes(firstKey, group, versions, scopes, options);
+      group = rawGroup;
+      firstKey = raw;
+      versions = new Map();
+    }
+    versions.set(Number.parseInt(raw.slice(rawGroup.length + 1), 36), value);
+  }
+  if (group !== null) yield* versionsInScopes(firstKey, group, versions, scopes, options);
+}
+
+function* versionsInScopes(
+  firstKey: string,
+  group: string,
+  versions: ReadonlyMap<LayerId, string>,
+  scopes: readonly ScopeRecord[],
+  options: MatchOptions,
+): Generator<MatchedFact> {
+  const key = decodeIndexKey(firstKey);
+  for (const scope of scopes) {
+    const found = nearest(scope.chain, versions);
+    if (found === undefined || found.kind !== 'record') continue;
+    if (!options.includeInvisible && !isVisibleAt(found.record, options.now)) continue;
+    yield { fact: { predicate: key.predicate, args: key.args, negated: key.negated, scope: scope.name, ...found.record }, group };
+  }
 }

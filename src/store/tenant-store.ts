@@ -12,6 +12,7 @@ import {
 import { type LayerId, indexKeysOf, listingKeyOf, primaryKeyOf } from '../encoding/fact-keys.js';
 import { TOMBSTONE_VALUE, decodeEntryValue, encodeRecord } from '../encoding/records.js';
 import { type MatchOptions, type MatchedFact, type ScopeView, estimateFacts, matchFacts } from './fact-reader.js';
+import { type EventDraft, EventLog, type TenantEvent } from './event-log.js';
 import type { BatchOp, LevelSublevel } from './level-types.js';
 import { type ScopeRecord, ScopeRegistry } from './scope-registry.js';
 import { WriteLock } from './write-lock.js';
@@ -33,33 +34,46 @@ export interface TenantHost {
 export class TenantStore {
   private registry: ScopeRegistry | null = null;
   readonly lock = new WriteLock();
+  readonly events: EventLog;
 
   constructor(
     private readonly host: TenantHost,
     readonly name: string,
     readonly sub: LevelSublevel,
-  ) {}
-
-  async scopes(now: number): Promise<ScopeRegistry> {
-    this.registry ??= await ScopeRegistry.load(this.sub, now);
-    return this.registry;
+  ) {
+    this.events = new EventLog(sub);
   }
 
-  /** Commit ops plus the scope changes and tenant registration they depend on; on failure forget cached scopes. */
-  async commit(ops: BatchOp[]): Promise<void> {
+  async scopes(now: number): Promise<ScopeRegistry> {
+    if (this.registry) return this.registry;
+    const loaded = await ScopeRegistry.load(this.sub, now);
+    // Two loads can overlap (a read and a write of a cold tenant); the one finishing last must not
+    // replace a registry that a writer may already have changed and committed.
+    return (this.registry ??= loaded);
+  }
+
+  /**
+   * Commit ops plus the scope changes, tenant registration and events they depend on, in one
+   * atomic batch (call under `lock`); on failure forget cached state so it is read again.
+   */
+  async commit(ops: BatchOp[], drafts: readonly EventDraft[] = [], now = Date.now()): Promise<TenantEvent[]> {
     const registry = this.registry;
-    const all = [...this.host.registrationOps(this.name), ...(registry ? registry.flush() : []), ...ops];
+    const logged = await this.events.append(drafts, now);
+    const all = [...this.host.registrationOps(this.name), ...(registry ? registry.flush() : []), ...ops, ...logged.ops];
     try {
       await this.host.write(all);
       this.host.registered(this.name);
     } catch (error) {
       this.registry = null;
+      this.events.reset();
       throw error;
     }
+    this.events.publish(logged.events);
+    return logged.events;
   }
 
   /** Store facts (upserts), all or nothing. Telling p while NOT p holds in that scope is a conflict. */
-  tell(facts: readonly FactInput[], now: number): Promise<StoredFact[]> {
+  tell(facts: readonly FactInput[], now: number, actor: string | null = null): Promise<StoredFact[]> {
     return this.lock.run(async () => {
       const registry = await this.scopes(now);
       const chains = facts.map((f) => (registry.get(f.scope) ?? registry.createRoot(f.scope, now)).chain);
@@ -73,7 +87,7 @@ export class TenantStore {
         const contradicting = pending.has(input.scope + '\0' + factKeyId(opposite))
           ? pending.get(input.scope + '\0' + factKeyId(opposite))
           : existing.opposite[i];
-        if (contradicting && isVisibleAt(contradicting, now)) throw contradiction(input);
+        if (contradicting && isVisibleAt(contradicting, now)) throw this.forgetScopes(contradiction(input));
         const previous = pending.has(sameId) ? pending.get(sameId) : existing.same[i];
         if (!previous) registry.adjustCount(chain[0] as LayerId, 1);
         const record = recordFor(input, previous ?? null, now);
@@ -81,7 +95,7 @@ export class TenantStore {
         ops.push(...this.putOps(input, chain, record));
         return { predicate: input.predicate, args: input.args, negated: input.negated, scope: input.scope, ...record };
       });
-      await this.commit(ops);
+      await this.commit(ops, [factEvent('told', actor, stored)], now);
       return stored;
     });
   }
@@ -127,23 +141,29 @@ export class TenantStore {
   }
 
   /** Retract the facts matching a pattern in one scope, or in every scope where they are visible. */
-  retract(scope: string | null, pattern: FactPattern, now: number, accepts: (args: readonly Term[]) => boolean = () => true): Promise<number> {
+  retract(
+    scope: string | null,
+    pattern: FactPattern,
+    now: number,
+    accepts: (args: readonly Term[]) => boolean = () => true,
+    actor: string | null = null,
+  ): Promise<number> {
     return this.lock.run(async () => {
       const registry = await this.scopes(now);
       const targets = scope === null ? registry.all() : [registry.get(scope)].filter((s) => s !== undefined);
       const ops: BatchOp[] = [];
-      let count = 0;
+      const removed: StoredFact[] = [];
       for (const target of targets) {
         const view: ScopeView = { kind: 'scope', scope: target };
         for await (const { fact } of matchFacts(this.sub, view, pattern, { now, includeInvisible: true })) {
           if (!accepts(fact.args)) continue;
-          if (isVisibleAt(fact, now)) count++;
+          if (isVisibleAt(fact, now)) removed.push(fact);
           registry.adjustCount(target.chain[0] as LayerId, -1);
           ops.push(...this.removeOps(fact, target.chain));
         }
       }
-      if (ops.length > 0) await this.commit(ops);
-      return count;
+      if (ops.length > 0) await this.commit(ops, removed.length > 0 ? [factEvent('retracted', actor, removed)] : [], now);
+      return removed.length;
     });
   }
 
@@ -162,9 +182,19 @@ export class TenantStore {
     return estimateFacts(this.sub, pattern);
   }
 
+  /**
+   * A refused tell may already have created scopes and counted facts in the cached registry;
+   * forget it so those changes are not flushed by the next commit (it is read again from disk).
+   */
+  private forgetScopes(error: Error): Error {
+    this.registry = null;
+    return error;
+  }
+
   /** Forget cached state (after the tenant's data was removed). */
   reset(): void {
     this.registry = null;
+    this.events.reset();
   }
 }
 
@@ -186,6 +216,23 @@ function recordFor(input: FactInput, previous: FactRecord | null, now: number): 
     validFrom: input.validFrom,
     validUntil: input.validUntil,
     metadata: input.metadata,
+  };
+}
+
+/** The event of a fact write: which facts (keys and versions, not their metadata) in which scopes. */
+function factEvent(op: 'told' | 'retracted', actor: string | null, facts: readonly StoredFact[]): EventDraft {
+  const predicates = [...new Set(facts.map((f) => f.predicate))];
+  const scopes = [...new Set(facts.map((f) => f.scope))];
+  return {
+    op,
+    actor,
+    target: predicates.slice(0, 10).join(',') + (predicates.length > 10 ? ',…' : ''),
+    outcome: 'ok',
+    scope: scopes.length === 1 ? (scopes[0] as string) : null,
+    details: {
+      count: facts.length,
+      facts: facts.map((f) => ({ predicate: f.predicate, args: f.args, negated: f.negated, scope: f.scope, version: f.version })),
+    },
   };
 }
 

@@ -5,8 +5,8 @@ import { presentFact, presentProof } from '../../contract/present.js';
 import { AskSchema } from '../../contract/query.js';
 import { contextUri } from '../../service/address.js';
 import type { AnswerFact, AskResult } from '../../service/query.js';
-import type { Services } from '../../service/services.js';
-import { tenantAddressOf } from '../addressing.js';
+import { guardedAddress } from '../auth.js';
+import type { RouteDeps } from './deps.js';
 
 function presentAnswerFact(fact: AnswerFact, context: string) {
   if (fact.kind === 'stored') return presentFact(fact.fact, context);
@@ -25,23 +25,23 @@ function presentAsk(result: AskResult, context: string) {
   return { results, cursor: result.cursor };
 }
 
-export function factRoutes(router: Router, services: Services): void {
-  router.post('/tell', async (ctx) => {
-    const address = tenantAddressOf(ctx);
+export function factRoutes(router: Router, { services, tenant }: RouteDeps): void {
+  router.post('/tell', tenant('tell'), async (ctx) => {
+    const address = guardedAddress(ctx);
     const body = parseInput(TellSchema, ctx.request.body);
     const stored = await services.facts.tell(address, body);
     const context = contextUri(address);
     ctx.body = { told: stored.length, facts: stored.map((f) => presentFact(f, context)) };
   });
 
-  router.post('/retract', async (ctx) => {
-    const address = tenantAddressOf(ctx);
+  router.post('/retract', tenant('retract'), async (ctx) => {
+    const address = guardedAddress(ctx);
     const body = parseInput(RetractSchema, ctx.request.body);
     ctx.body = { retracted: await services.facts.retract(address, body) };
   });
 
-  router.post('/ask', async (ctx) => {
-    const address = tenantAddressOf(ctx);
+  router.post('/ask', tenant('ask'), async (ctx) => {
+    const address = guardedAddress(ctx);
     const body = parseInput(AskSchema, ctx.request.body);
     ctx.body = presentAsk(await services.query.ask(address, body), contextUri(address));
   });

@@ -5,29 +5,29 @@ import { DiffSchema, ForkSchema, MergeSchema } from '../../contract/scopes.js';
 import type { StoredFact } from '../../domain/fact.js';
 import { parseName } from '../../domain/names.js';
 import { contextUri } from '../../service/address.js';
-import type { Services } from '../../service/services.js';
 import type { MergeConflict } from '../../scopes/merge.js';
-import { tenantAddressOf } from '../addressing.js';
+import { guardedAddress } from '../auth.js';
+import type { RouteDeps } from './deps.js';
 
 function presentConflicts(conflicts: MergeConflict[], context: string) {
   const fact = (f: StoredFact | null) => (f ? presentFact(f, context) : null);
   return conflicts.map((c) => ({ predicate: c.predicate, args: c.args, source: fact(c.source), target: fact(c.target) }));
 }
 
-export function scopeRoutes(router: Router, services: Services): void {
-  router.get('/scopes', async (ctx) => {
-    const details = await services.scopes.list(tenantAddressOf(ctx));
+export function scopeRoutes(router: Router, { services, tenant }: RouteDeps): void {
+  router.get('/scopes', tenant('scopes.list'), async (ctx) => {
+    const details = await services.scopes.list(guardedAddress(ctx));
     ctx.body = { scopes: details.map((d) => d.name), count: details.length, details };
   });
 
-  router.post('/scope/fork', async (ctx) => {
+  router.post('/scope/fork', tenant('scopes.write'), async (ctx) => {
     const { source, target } = parseInput(ForkSchema, ctx.request.body);
     ctx.status = 201;
-    ctx.body = await services.scopes.fork(tenantAddressOf(ctx), source, target);
+    ctx.body = await services.scopes.fork(guardedAddress(ctx), source, target);
   });
 
-  router.post('/scope/diff', async (ctx) => {
-    const address = tenantAddressOf(ctx);
+  router.post('/scope/diff', tenant('scopes.diff'), async (ctx) => {
+    const address = guardedAddress(ctx);
     const { source, target, limit, cursor } = parseInput(DiffSchema, ctx.request.body);
     const page = await services.scopes.diff(address, source, target, limit, cursor);
     const context = contextUri(address);
@@ -42,8 +42,8 @@ export function scopeRoutes(router: Router, services: Services): void {
     };
   });
 
-  router.post('/scope/merge', async (ctx) => {
-    const address = tenantAddressOf(ctx);
+  router.post('/scope/merge', tenant('scopes.write'), async (ctx) => {
+    const address = guardedAddress(ctx);
     const { source, target, strategy } = parseInput(MergeSchema, ctx.request.body);
     const result = await services.scopes.merge(address, source, target, strategy);
     ctx.body = {
@@ -57,7 +57,7 @@ export function scopeRoutes(router: Router, services: Services): void {
     };
   });
 
-  router.delete('/scope/:name', async (ctx) => {
-    ctx.body = await services.scopes.remove(tenantAddressOf(ctx), parseName('scope', ctx.params.name));
+  router.delete('/scope/:name', tenant('scopes.write'), async (ctx) => {
+    ctx.body = await services.scopes.remove(guardedAddress(ctx), parseName('scope', ctx.params.name));
   });
 }

@@ -1,0 +1,10 @@
+import type { Middleware } from 'koa';
+import type { Operation } from '../../service/authorization.js';
+import type { Services } from '../../service/services.js';
+
+/** What every route module is given: the services, and the guard for tenant routes. */
+export interface RouteDeps {
+  readonly services: Services;
+  /** Address → authorise `operation` → rate limit; the handler then reads `guardedAddress(ctx)`. */
+  tenant(operation: Operation): Middleware;
+}

@@ -1,0 +1,99 @@
+import { type StoredFact, factKeyId, isVisibleAt } from '../../domain/fact.js';
+import { type ScopeView, allFacts } from '../../store/fact-reader.js';
+import type { LevelSublevel } from '../../store/level-types.js';
+import { CandidatePool } from './candidate-pool.js';
+import type { GoalEvidence } from './goals.js';
+import { baseSalience } from './salience.js';
+
+/** At most this many contradictions are listed in a window (all are counted). */
+export const MAX_LISTED_CONTRADICTIONS = 50;
+
+/** p and NOT p, both visible. */
+export interface Contradiction {
+  readonly positive: StoredFact;
+  readonly negative: StoredFact;
+}
+
+export interface ScanSpec {
+  readonly evidence: GoalEvidence;
+  readonly focus: ReadonlySet<string>;
+  readonly accessCounts: ReadonlyMap<string, number>;
+  /** Group candidates by predicate (a per-predicate cap applies) or not. */
+  readonly byPredicate: boolean;
+  /** Per group, how many candidates must beat one before it is dropped (see CandidatePool). */
+  readonly keep: number;
+}
+
+export interface ScanResult {
+  readonly pool: CandidatePool<StoredFact>;
+  /** Distinct visible facts (a fact in several scopes counts once). */
+  readonly available: number;
+  readonly contradictionsFound: number;
+  readonly contradictions: readonly Contradiction[];
+  /** The first future time at which a scanned fact appears or disappears (ttl, validity), or null. */
+  readonly nextVisibilityChange: number | null;
+}
+
+/**
+ * One streaming pass over every fact of the view. Versions of one fact (one per scope) are
+ * adjacent, and so are p and NOT p: deduplication and contradiction detection need only the
+ * previous fact, and the pool keeps what can still make the window.
+ */
+export async function scanCandidates(sub: LevelSublevel, view: ScopeView, now: number, spec: ScanSpec): Promise<ScanResult> {
+  const pool = new CandidatePool<StoredFact>(spec.keep);
+  const contradictions: Contradiction[] = [];
+  let available = 0;
+  let found = 0;
+  let nextChange: number | null = null;
+  let previous: StoredFact | null = null;
+  let pending: { fact: StoredFact; group: string } | null = null;
+  const emit = (fact: StoredFact) => {
+    available++;
+    const identity = factKeyId(fact);
+    if (previous && fact.negated && !previous.negated && factKeyId({ ...fact, negated: false }) === factKeyId(previous)) {
+      found++;
+      if (contradictions.length < MAX_LISTED_CONTRADICTIONS) contradictions.push({ positive: previous, negative: fact });
+    }
+    previous = fact;
+    pool.add({ identity, group: spec.byPredicate ? fact.predicate : '', base: baseSalience(featuresOf(fact, identity, spec)), time: fact.updatedAt, payload: fact });
+  };
+  for await (const { fact, group } of allFacts(sub, view, { now, includeInvisible: true })) {
+    const change = visibilityChangeAfter(fact, now);
+    if (change !== null && (nextChange === null || change < nextChange)) nextChange = change;
+    if (!isVisibleAt(fact, now)) continue;
+    if (pending && pending.group === group) {
+      if (preferred(fact, pending.fact)) pending = { fact, group };
+      continue;
+    }
+    if (pending) emit(pending.fact);
+    pending = { fact, group };
+  }
+  if (pending) emit(pending.fact);
+  return { pool, available, contradictionsFound: found, contradictions, nextVisibilityChange: nextChange };
+}
+
+function featuresOf(fact: StoredFact, identity: string, spec: ScanSpec) {
+  const { evidence } = spec;
+  return {
+    goalPremise: evidence.premises.has(identity),
+    sharesGoalConstant: evidence.constants.size > 0 && fact.args.some((arg) => evidence.constants.has(JSON.stringify(arg))),
+    focused: spec.focus.has(fact.predicate),
+    confidence: fact.confidence,
+    accessCount: spec.accessCounts.get(identity) ?? 0,
+  };
+}
+
+/** Of one fact held by several scopes: the most confident version, then the most recent (scopes come in name order). */
+function preferred(candidate: StoredFact, current: StoredFact): boolean {
+  if (candidate.confidence !== current.confidence) return candidate.confidence > current.confidence;
+  return candidate.updatedAt > current.updatedAt;
+}
+
+/** The next instant after `now` at which the fact's visibility flips, if any. */
+function visibilityChangeAfter(fact: StoredFact, now: number): number | null {
+  let next: number | null = null;
+  for (const at of [fact.expiresAt, fact.validFrom, fact.validUntil]) {
+    if (at !== null && at > now && (next === null || at < next)) next = at;
+  }
+  return next;
+}

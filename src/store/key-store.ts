@@ -1,0 +1,68 @@
+import { randomBytes } from 'node:crypto';
+import { KEY_PEPPER_KEY, apiKeyRange, apiKeyRecordKey } from '../encoding/control-keys.js';
+import { decodeJson, encodeJson } from '../encoding/records.js';
+import type { Grant, Role } from '../domain/principal.js';
+import type { LevelDb } from './level-types.js';
+
+/** An API key as stored: never its secret, only an HMAC of it. */
+export interface ApiKeyRecord {
+  readonly id: string;
+  readonly name: string | null;
+  readonly description: string | null;
+  readonly role: Role;
+  readonly databases: Grant;
+  readonly tenants: Grant;
+  readonly public: boolean;
+  readonly createdAt: number;
+  readonly expiresAt: number | null;
+  /** hex HMAC-SHA-256 of the secret part, keyed with the server's pepper. */
+  readonly hash: string;
+}
+
+/** API keys in the system database, all held in memory: one map lookup per request. */
+export class KeyStore {
+  private readonly keys = new Map<string, ApiKeyRecord>();
+
+  private constructor(
+    private readonly db: LevelDb,
+    readonly pepper: Buffer,
+  ) {}
+
+  /** Load every key; the pepper comes from configuration, else one is made once and kept in the system database. */
+  static async open(db: LevelDb, configuredPepper: string | null): Promise<KeyStore> {
+    let pepper = configuredPepper;
+    if (pepper === null) {
+      pepper = (await db.get(KEY_PEPPER_KEY)) ?? null;
+      if (pepper === null) {
+        pepper = randomBytes(32).toString('base64url');
+        await db.put(KEY_PEPPER_KEY, pepper, { sync: true } as never);
+      }
+    }
+    const store = new KeyStore(db, Buffer.from(pepper));
+    for await (const value of db.values(apiKeyRange())) {
+      const record = decodeJson<ApiKeyRecord>(value);
+      store.keys.set(record.id, record);
+    }
+    return store;
+  }
+
+  get(id: string): ApiKeyRecord | undefined {
+    return this.keys.get(id);
+  }
+
+  all(): ApiKeyRecord[] {
+    return [...this.keys.values()].sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+  }
+
+  async put(record: ApiKeyRecord): Promise<void> {
+    await this.db.put(apiKeyRecordKey(record.id), encodeJson(record), { sync: true } as never);
+    this.keys.set(record.id, record);
+  }
+
+  async delete(id: string): Promise<boolean> {
+    if (!this.keys.has(id)) return false;
+    await this.db.del(apiKeyRecordKey(id), { sync: true } as never);
+    this.keys.delete(id);
+    return true;
+  }
+}

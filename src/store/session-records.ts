@@ -1,0 +1,49 @@
+import type { Term } from '../domain/fact.js';
+import { decodeJson, encodeJson } from '../encoding/records.js';
+import { accessKey, accessRange, identityOfAccessKey, sessionKey } from '../encoding/session-keys.js';
+import { type BatchOp, type LevelSublevel, scanRange } from './level-types.js';
+
+/** One entry of the window a session was last sent: what `removed` names, and a digest of what it showed. */
+export interface SessionEntry {
+  readonly predicate: string;
+  readonly args: readonly Term[];
+  readonly negated: boolean;
+  readonly scope: string | null;
+  /** Digest of the entry's content (scope, confidence, createdAt, provenance): a change shows up as `added`. */
+  readonly digest: string;
+}
+
+/** The window last sent to a session of a tenant. */
+export interface SessionRecord {
+  readonly windowId: string;
+  readonly createdAt: number;
+  readonly lastUsedAt: number;
+  readonly entries: readonly SessionEntry[];
+}
+
+export async function loadSession(sub: LevelSublevel, sessionId: string): Promise<SessionRecord | null> {
+  const raw = await sub.get(sessionKey(sessionId));
+  return raw === undefined ? null : decodeJson<SessionRecord>(raw);
+}
+
+export function putSessionOp(sub: LevelSublevel, sessionId: string, record: SessionRecord): BatchOp {
+  return { type: 'put', key: sessionKey(sessionId), value: encodeJson(record), sublevel: sub };
+}
+
+export function delSessionOp(sub: LevelSublevel, sessionId: string): BatchOp {
+  return { type: 'del', key: sessionKey(sessionId), sublevel: sub };
+}
+
+/** Every access count of a tenant: one per fact that some window included (few next to the facts). */
+export async function loadAccessCounts(sub: LevelSublevel): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for await (const [key, value] of scanRange(sub, accessRange())) counts.set(identityOfAccessKey(key), Number(value));
+  return counts;
+}
+
+/** Ops adding one to the access count of each fact (read, then written by the caller under the tenant's lock). */
+export async function incrementAccessOps(sub: LevelSublevel, identities: readonly string[]): Promise<BatchOp[]> {
+  if (identities.length === 0) return [];
+  const current = await sub.getMany(identities.map(accessKey));
+  return identities.map((identity, i) => ({ type: 'put', key: accessKey(identity), value: String(Number(current[i] ?? 0) + 1), sublevel: sub }));
+}
