@@ -72,6 +72,14 @@ export function adminGuard(operation: 'admin.database' | 'admin.global') {
   };
 }
 
+/** Authorisation for an operation on nothing in particular (metrics, readiness). */
+export function operationGuard(operation: Operation) {
+  return async (ctx: Context, next: Next): Promise<void> => {
+    authorize(principalOf(ctx), operation, {});
+    await next();
+  };
+}
+
 /** Authorisation for reads that name a database but no tenant. */
 export function databaseGuard(operation: Operation) {
   return async (ctx: Context, next: Next): Promise<void> => {

@@ -12,6 +12,7 @@ export const ROLE_MATRIX = {
   'scopes.diff': 'reader',
   'rules.list': 'reader',
   'events.read': 'reader',
+  'ops.read': 'reader',
   tell: 'writer',
   retract: 'writer',
   'rules.write': 'writer',

@@ -2,6 +2,7 @@ import type { Catalog } from '../store/catalog.js';
 import type { KeyStore } from '../store/key-store.js';
 import { AuditService } from './audit.js';
 import type { Clock } from './clock.js';
+import { ContextService } from './context/context-service.js';
 import { DatabaseService } from './databases.js';
 import { FactService } from './facts.js';
 import { KeyService } from './keys.js';
@@ -20,6 +21,7 @@ export interface Services {
   readonly keys: KeyService;
   readonly tenants: TenantService;
   readonly audit: AuditService;
+  readonly context: ContextService;
 }
 
 export interface ServiceOptions {
@@ -44,5 +46,6 @@ export function createServices({ catalog, keyStore, adminKey, clock }: ServiceOp
     databases: new DatabaseService(catalog, (database, tenant) => tenants.deprovisioned(database, tenant)),
     scopes: new ScopeService(catalog, clock),
     audit: new AuditService(catalog, clock),
+    context: new ContextService(catalog, clock, rules),
   };
 }

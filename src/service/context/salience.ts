@@ -7,7 +7,7 @@
  */
 export const SALIENCE_WEIGHTS = {
   /** A fact derived by the rules as an answer to a goal (an entry with provenance). */
-  goalAnswer: 110,
+  goalAnswer: 120,
   /** A stored fact that answers a goal, or that a goal answer's proof uses as a premise. */
   goalPremise: 100,
   /** A stored fact with an argument equal to a constant of a goal or of a goal's answers. */
