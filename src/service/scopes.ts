@@ -2,6 +2,7 @@ import { ConflictError, ValidationError } from '../domain/errors.js';
 import type { StoredFact } from '../domain/fact.js';
 import { compareScopes } from '../scopes/compare.js';
 import { type DiffRow, diffScopes } from '../scopes/diff.js';
+import { flattenDeepChains } from '../scopes/flatten.js';
 import { deleteScope, forkScope, freezeTop, requireScope } from '../scopes/lifecycle.js';
 import { type MergeConflict, type MergeStrategy, planMerge } from '../scopes/merge.js';
 import type { Catalog } from '../store/catalog.js';
@@ -54,12 +55,19 @@ export class ScopeService {
 
   async fork(address: TenantAddress, source: string, target: string): Promise<{ scope: string; base: string }> {
     const tenant = await this.tenant(address, true);
-    return tenant.lock.run(async () => {
+    const result = await tenant.lock.run(async () => {
       const registry = await tenant.scopes(this.clock());
       forkScope(registry, source, target, this.clock());
       await tenant.commit([], [scopeEvent('scope_forked', address, target, { source })]);
       return { scope: target, base: source };
     });
+    this.flattenLater(tenant);
+    return result;
+  }
+
+  /** Deep chains are folded in the background, after the request that deepened them. */
+  private flattenLater(tenant: TenantStore): void {
+    setImmediate(() => void flattenDeepChains(tenant, this.clock()).catch(() => undefined));
   }
 
   async diff(address: TenantAddress, sourceName: string, targetName: string, limit: number, cursor: string | null): Promise<DiffPage> {
@@ -97,7 +105,7 @@ export class ScopeService {
       await tenant.commit(plan.kind === 'merged' ? plan.ops : [], [scopeEvent('scope_merged', address, targetName, details)], now);
       const merged = plan.kind === 'merged' ? plan.changes : 0;
       return { kind: plan.kind, merged, conflictsResolved: plan.conflicts.length, strategy, conflicts: plan.conflicts };
-    });
+    }).finally(() => this.flattenLater(tenant));
   }
 
   async remove(address: TenantAddress, name: string): Promise<{ deleted: boolean; scope: string }> {
@@ -106,7 +114,7 @@ export class ScopeService {
       const registry = await tenant.scopes(this.clock());
       await tenant.commit(await deleteScope(tenant, registry, name), [scopeEvent('scope_deleted', address, name, {})]);
       return { deleted: true, scope: name };
-    });
+    }).finally(() => this.flattenLater(tenant));
   }
 }
 

@@ -8,7 +8,7 @@ import { tenantFactSource } from '../fact-source.js';
 import type { RuleService } from '../rules.js';
 import { scanCandidates } from './candidates.js';
 import { type WindowDiff, diffWindows } from './diff.js';
-import { NO_GOAL_EVIDENCE, gatherGoalEvidence } from './goals.js';
+import { NO_GOAL_EVIDENCE, compileGoals, gatherGoalEvidence } from './goals.js';
 import { type SelectionLimits, rankEntries, selectEntries } from './selection.js';
 import { type ContextWindow, assembleWindow, sessionEntries } from './window.js';
 
@@ -71,6 +71,7 @@ export class ContextService {
 
   /** A tenant that was never written has no facts and keeps no sessions: its window is empty and nothing is written. */
   private async build(address: TenantAddress, request: WindowRequest, now: number): Promise<{ window: ContextWindow; tenant: TenantStore | null }> {
+    const goals = compileGoals(request.goals);
     const database = await this.catalog.forRead(address.database);
     if (!database.hasTenant(address.tenant)) return { window: EMPTY_WINDOW, tenant: null };
     const tenant = database.tenant(address.tenant);
@@ -78,9 +79,8 @@ export class ContextService {
     const view = await tenant.view(scope, now);
     if (view === null) return { window: EMPTY_WINDOW, tenant };
     const limits = limitsOf(request);
-    const program = request.goals.length > 0 ? await this.rules.programFor(address, scope) : null;
-    const evidence =
-      request.goals.length > 0 ? await gatherGoalEvidence(program, tenantFactSource(tenant, view, now), request.goals, limits.maxFacts) : NO_GOAL_EVIDENCE;
+    const program = goals.length > 0 ? await this.rules.programFor(address, scope) : null;
+    const evidence = goals.length > 0 ? await gatherGoalEvidence(program, tenantFactSource(tenant, view, now), goals, limits.maxFacts) : NO_GOAL_EVIDENCE;
     const perGroup = Math.min(limits.maxFactsPerPredicate ?? limits.maxFacts, limits.maxFacts);
     const scan = await scanCandidates(tenant.sub, view, now, {
       evidence,

@@ -10,6 +10,7 @@ import {
   constant,
   evaluateQuery,
   formatLiteral,
+  validateQuery,
   variable,
 } from '../../engine/index.js';
 import { parsePatternArg } from '../terms.js';
@@ -43,19 +44,27 @@ export const NO_GOAL_EVIDENCE: GoalEvidence = { premises: new Set(), constants: 
 
 const EMPTY_PROGRAM = compileProgram([]);
 
+/** Goals as engine atoms, checked at the door (a bad variable name is a 400 even for an empty tenant). */
+export function compileGoals(goals: readonly AtomBody[]): Atom[] {
+  return goals.map((goal, index) => {
+    const atom = goalAtom(goal, index);
+    validateQuery({ literals: [atom] });
+    return atom;
+  });
+}
+
 /** Evaluate each goal with proofs (at most `limit` answers each) and collect what their answers rest on. */
 export async function gatherGoalEvidence(
   program: CompiledProgram | null,
   source: FactSource,
-  goals: readonly AtomBody[],
+  goals: readonly Atom[],
   limit: number,
 ): Promise<GoalEvidence> {
   const premises = new Set<string>();
   const constants = new Set<string>();
   const rules = new Set<string>();
   const answers = new Map<string, DerivedAnswer>();
-  for (const [index, goal] of goals.entries()) {
-    const atom = goalAtom(goal, index);
+  for (const atom of goals) {
     for (const arg of atom.args) if (arg.kind === 'const') constants.add(JSON.stringify(arg.value));
     const found = await evaluateQuery(program ?? EMPTY_PROGRAM, source, { literals: [atom] }, { withProof: true, limit });
     for (const answer of found) {
