@@ -1,0 +1,54 @@
+// The layers of DESIGN.md, enforced: each folder of src/ may import only the folders listed here.
+import { readFile, readdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import test from 'ava';
+
+const SRC = join(import.meta.dirname, '..', 'src');
+
+const ALLOWED: Record<string, readonly string[]> = {
+  domain: ['domain'],
+  encoding: ['encoding', 'domain'],
+  store: ['store', 'encoding', 'domain'],
+  engine: ['engine', 'domain'],
+  scopes: ['scopes', 'store', 'encoding', 'domain'],
+  service: ['service', 'scopes', 'store', 'engine', 'contract', 'encoding', 'domain'],
+  contract: ['contract', 'engine', 'domain'],
+  http: ['http', 'service', 'contract', 'domain', 'engine', 'scopes', 'store', 'mcp'],
+  mcp: ['mcp', 'service', 'contract', 'domain', 'engine', 'scopes', 'store'],
+  cli: ['cli', 'contract', 'domain'],
+};
+
+async function* sources(dir: string): AsyncGenerator<string> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* sources(path);
+    else if (entry.name.endsWith('.ts')) yield path;
+  }
+}
+
+test('src layers › each module imports only the layers below it', async (t) => {
+  const violations: string[] = [];
+  for await (const file of sources(SRC)) {
+    const layer = relative(SRC, file).split('/')[0] ?? '';
+    const allowed = ALLOWED[layer];
+    if (!allowed) continue; // main.ts, server.ts, config.ts, version.ts: the composition root
+    const text = await readFile(file, 'utf8');
+    for (const match of text.matchAll(/from '(\.[^']+)'/g)) {
+      const target = relative(SRC, join(file, '..', match[1] ?? '')).split('/')[0] ?? '';
+      const isRootFile = target.endsWith('.js');
+      if (isRootFile ? !['version.js'].includes(target) : !allowed.includes(target)) {
+        violations.push(`${relative(SRC, file)} imports ${match[1]}`);
+      }
+    }
+  }
+  t.deepEqual(violations, []);
+});
+
+test('src › only config.ts reads process.env (the CLI keeps its own in cli/env.ts)', async (t) => {
+  const readers: string[] = [];
+  for await (const file of sources(SRC)) {
+    const name = relative(SRC, file);
+    if ((await readFile(file, 'utf8')).includes('process.env') && !['config.ts', 'cli/env.ts'].includes(name)) readers.push(name);
+  }
+  t.deepEqual(readers, []);
+});
