@@ -1,9 +1,5 @@
 import { z } from 'zod';
-import { MAX_ARITY } from '../domain/fact.js';
-import type { ContextWindow } from '../service/context/window.js';
-import type { WindowDiff } from '../service/context/diff.js';
-import type { WindowEntry } from '../service/context/selection.js';
-import type { SessionEntry } from '../store/session-records.js';
+import { MAX_ARITY, type Term } from '../domain/fact.js';
 import { NameSchema, PredicateSchema, TermSchema } from './facts.js';
 
 export const MAX_WINDOW_FACTS = 1000;
@@ -37,9 +33,58 @@ export type ContextDiffBody = z.output<typeof ContextDiffSchema>;
 
 export const ClearSessionSchema = z.strictObject({ sessionId: SessionIdSchema });
 
+/**
+ * What the presenters read, stated structurally so that the contract depends on no service type
+ * (the service's ContextWindow, WindowDiff and entries fit these shapes).
+ */
+interface EntryView {
+  readonly predicate: string;
+  readonly args: readonly Term[];
+  readonly negated: boolean;
+  readonly scope: string | null;
+  readonly confidence: number;
+  readonly createdAt: number | null;
+  readonly salience: number;
+  readonly provenance: { readonly rule: string; readonly premises: readonly string[] } | null;
+}
+
+interface RemovedView {
+  readonly predicate: string;
+  readonly args: readonly Term[];
+  readonly negated: boolean;
+  readonly scope: string | null;
+}
+
+interface SideView {
+  readonly predicate: string;
+  readonly args: readonly Term[];
+  readonly scope: string;
+  readonly confidence: number;
+  readonly updatedAt: number;
+}
+
+interface WindowView {
+  readonly windowId: string;
+  readonly entries: readonly EntryView[];
+  readonly totalFactsAvailable: number;
+  readonly relevantRules: readonly string[];
+  readonly contradictionsFound: number;
+  readonly contradictions: readonly { readonly positive: SideView; readonly negative: SideView; readonly included: string }[];
+}
+
+interface DiffView {
+  readonly previousWindowId: string | null;
+  readonly currentWindowId: string;
+  readonly added: readonly EntryView[];
+  readonly removed: readonly RemovedView[];
+  readonly unchanged: number;
+  readonly fullRefreshRecommended: boolean;
+  readonly reason: string | null;
+}
+
 const round = (value: number) => Math.round(value * 1e6) / 1e6;
 
-export function presentEntry(entry: WindowEntry, context: string) {
+export function presentEntry(entry: EntryView, context: string) {
   return {
     predicate: entry.predicate,
     args: entry.args,
@@ -53,14 +98,14 @@ export function presentEntry(entry: WindowEntry, context: string) {
   };
 }
 
-export function presentRemoved(entry: SessionEntry) {
+export function presentRemoved(entry: RemovedView) {
   return { predicate: entry.predicate, args: entry.args, negated: entry.negated, scope: entry.scope };
 }
 
 /** The window as sent; totalCharCount is the length of the entries' JSON, what an agent's context pays for. */
-export function presentWindow(window: ContextWindow, context: string) {
+export function presentWindow(window: WindowView, context: string) {
   const entries = window.entries.map((e) => presentEntry(e, context));
-  const side = (f: ContextWindow['contradictions'][number]['positive']) => ({ scope: f.scope, confidence: f.confidence, updatedAt: f.updatedAt });
+  const side = (f: SideView) => ({ scope: f.scope, confidence: f.confidence, updatedAt: f.updatedAt });
   return {
     windowId: window.windowId,
     entries,
@@ -79,7 +124,7 @@ export function presentWindow(window: ContextWindow, context: string) {
   };
 }
 
-export function presentDiff(diff: WindowDiff, context: string) {
+export function presentDiff(diff: DiffView, context: string) {
   return {
     previousWindowId: diff.previousWindowId,
     currentWindowId: diff.currentWindowId,
@@ -90,3 +135,4 @@ export function presentDiff(diff: WindowDiff, context: string) {
     reason: diff.reason,
   };
 }
+

@@ -4,8 +4,10 @@ import { AuditService } from './audit.js';
 import type { Clock } from './clock.js';
 import { ContextService } from './context/context-service.js';
 import { DatabaseService } from './databases.js';
+import { EventService } from './events.js';
 import { FactService } from './facts.js';
 import { KeyService } from './keys.js';
+import { PredicateService } from './predicates.js';
 import { QueryService } from './query.js';
 import { RuleService } from './rules.js';
 import { ScopeService } from './scopes.js';
@@ -22,6 +24,8 @@ export interface Services {
   readonly tenants: TenantService;
   readonly audit: AuditService;
   readonly context: ContextService;
+  readonly events: EventService;
+  readonly predicates: PredicateService;
 }
 
 export interface ServiceOptions {
@@ -47,5 +51,7 @@ export function createServices({ catalog, keyStore, adminKey, clock }: ServiceOp
     scopes: new ScopeService(catalog, clock),
     audit: new AuditService(catalog, clock),
     context: new ContextService(catalog, clock, rules),
+    events: new EventService(catalog),
+    predicates: new PredicateService(catalog, clock),
   };
 }

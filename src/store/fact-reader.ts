@@ -93,16 +93,24 @@ export async function* allFacts(sub: LevelSublevel, view: ScopeView, options: Ma
   let group: string | null = null;
   let firstKey = '';
   let versions = new Map<LayerId, string>();
-  for await (const [raw, value] of scanRange(sub, allIndexRange())) {
-    if (!isPrimaryIndexKey(raw)) continue;
-    const rawGroup = groupOfIndexKey(raw);
-    if (rawGroup !== group) {
-      if (group !== null) yield* versionsInScopes(firstKey, group, versions, scopes, options);
-      group = rawGroup;
-      firstKey = raw;
-      versions = new Map();
+  // Batches straight from the iterator: a whole-tenant scan is hot enough that a generator step per index entry shows.
+  const iterator = sub.iterator(allIndexRange());
+  try {
+    for (let entries = await iterator.nextv(1024); entries.length > 0; entries = await iterator.nextv(4096)) {
+      for (const [raw, value] of entries as [string, string][]) {
+        if (!isPrimaryIndexKey(raw)) continue;
+        const rawGroup = groupOfIndexKey(raw);
+        if (rawGroup !== group) {
+          if (group !== null) yield* versionsInScopes(firstKey, group, versions, scopes, options);
+          group = rawGroup;
+          firstKey = raw;
+          versions = new Map();
+        }
+        versions.set(Number.parseInt(raw.slice(rawGroup.length + 1), 36), value);
+      }
     }
-    versions.set(Number.parseInt(raw.slice(rawGroup.length + 1), 36), value);
+  } finally {
+    await iterator.close();
   }
   if (group !== null) yield* versionsInScopes(firstKey, group, versions, scopes, options);
 }

@@ -55,7 +55,7 @@ export async function scanCandidates(sub: LevelSublevel, view: ScopeView, now: n
       if (contradictions.length < MAX_LISTED_CONTRADICTIONS) contradictions.push({ positive: previous, negative: fact });
     }
     previous = fact;
-    pool.add({ identity, group: spec.byPredicate ? fact.predicate : '', base: baseSalience(featuresOf(fact, identity, spec)), time: fact.updatedAt, payload: fact });
+    pool.add({ identity, group: spec.byPredicate ? fact.predicate : '', base: baseOf(fact, identity, spec), time: fact.updatedAt, payload: fact });
   };
   for await (const { fact, group } of allFacts(sub, view, { now, includeInvisible: true })) {
     const change = visibilityChangeAfter(fact, now);
@@ -72,15 +72,16 @@ export async function scanCandidates(sub: LevelSublevel, view: ScopeView, now: n
   return { pool, available, contradictionsFound: found, contradictions, nextVisibilityChange: nextChange };
 }
 
-function featuresOf(fact: StoredFact, identity: string, spec: ScanSpec) {
+/** A fact's salience without recency, under a scan's goals, focus and access counts. */
+export function baseOf(fact: StoredFact, identity: string, spec: Pick<ScanSpec, 'evidence' | 'focus' | 'accessCounts'>): number {
   const { evidence } = spec;
-  return {
+  return baseSalience({
     goalPremise: evidence.premises.has(identity),
     sharesGoalConstant: evidence.constants.size > 0 && fact.args.some((arg) => evidence.constants.has(JSON.stringify(arg))),
     focused: spec.focus.has(fact.predicate),
     confidence: fact.confidence,
     accessCount: spec.accessCounts.get(identity) ?? 0,
-  };
+  });
 }
 
 /** Of one fact held by several scopes: the most confident version, then the most recent (scopes come in name order). */

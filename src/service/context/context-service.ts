@@ -1,4 +1,6 @@
 import type { ContextDiffBody, OptimizeBody } from '../../contract/context.js';
+import type { Atom, CompiledProgram } from '../../engine/index.js';
+import type { ScopeView } from '../../store/fact-reader.js';
 import type { TenantStore } from '../../store/tenant-store.js';
 import type { Catalog } from '../../store/catalog.js';
 import { type SessionRecord, delSessionOp, incrementAccessOps, loadAccessCounts, loadSession, putSessionOp } from '../../store/session-records.js';
@@ -6,10 +8,11 @@ import type { TenantAddress } from '../address.js';
 import type { Clock } from '../clock.js';
 import { tenantFactSource } from '../fact-source.js';
 import type { RuleService } from '../rules.js';
-import { scanCandidates } from './candidates.js';
+import { type ScanSpec, baseOf, scanCandidates } from './candidates.js';
 import { type WindowDiff, diffWindows } from './diff.js';
 import { NO_GOAL_EVIDENCE, compileGoals, gatherGoalEvidence } from './goals.js';
-import { type SelectionLimits, rankEntries, selectEntries } from './selection.js';
+import { type SelectionLimits, type WindowEntry, rankEntries, selectEntries } from './selection.js';
+import { type ReusableScan, WindowCache } from './window-cache.js';
 import { type ContextWindow, assembleWindow, sessionEntries } from './window.js';
 
 export const DEFAULT_SESSION_IDLE_MS = 24 * 60 * 60 * 1000;
@@ -21,6 +24,18 @@ export interface ContextServiceOptions {
 
 type WindowRequest = Omit<OptimizeBody, 'sessionId'>;
 
+interface ScanJob {
+  readonly key: string;
+  readonly tenant: TenantStore;
+  readonly view: ScopeView;
+  readonly program: CompiledProgram | null;
+  readonly goals: readonly Atom[];
+  readonly limits: SelectionLimits;
+  readonly request: WindowRequest;
+  readonly accessCounts: ReadonlyMap<string, number>;
+  readonly now: number;
+}
+
 const EMPTY_WINDOW = assembleWindow([], { available: 0, rules: [], contradictionsFound: 0, contradictions: [] });
 
 /**
@@ -30,6 +45,7 @@ const EMPTY_WINDOW = assembleWindow([], { available: 0, rules: [], contradiction
  */
 export class ContextService {
   private readonly sessionIdleMs: number;
+  private readonly cache = new WindowCache();
 
   constructor(
     private readonly catalog: Catalog,
@@ -80,24 +96,40 @@ export class ContextService {
     if (view === null) return { window: EMPTY_WINDOW, tenant };
     const limits = limitsOf(request);
     const program = goals.length > 0 ? await this.rules.programFor(address, scope) : null;
-    const evidence = goals.length > 0 ? await gatherGoalEvidence(program, tenantFactSource(tenant, view, now), goals, limits.maxFacts) : NO_GOAL_EVIDENCE;
-    const perGroup = Math.min(limits.maxFactsPerPredicate ?? limits.maxFacts, limits.maxFacts);
-    const scan = await scanCandidates(tenant.sub, view, now, {
-      evidence,
-      focus: new Set(request.predicates),
-      accessCounts: await loadAccessCounts(tenant.sub),
-      byPredicate: perGroup < limits.maxFacts,
-      keep: (limits.dropContradictions ? 2 : 1) * perGroup,
-    });
-    const entries = selectEntries(rankEntries(scan.pool, evidence.answers, view.kind === 'scope' ? view.scope.name : null), limits);
+    const accessCounts = await loadAccessCounts(tenant.sub);
+    const key = JSON.stringify([address.database, address.tenant, scope, request.maxFacts, [...request.predicates].sort(), goals, limits]);
+    const { evidence, spec, scan } =
+      this.cache.get(key, tenant, program, now) ?? (await this.scan({ key, tenant, view, program, goals, limits, request, accessCounts, now }));
+    const fresh = { ...spec, accessCounts };
+    const ranked = rankEntries(scan.pool, evidence.answers, view.kind === 'scope' ? view.scope.name : null, (c) => baseOf(c.payload, c.identity, fresh));
+    const entries = selectEntries(ranked, limits);
+    this.cache.selected(key, storedIdentities(entries));
     const stats = { ...scan, available: scan.available + evidence.answers.length, rules: evidence.rules };
     return { window: assembleWindow(entries, stats), tenant };
+  }
+
+  /** Goals, then one streaming pass over the view's facts; remembered for the next window of the same request. */
+  private async scan(job: ScanJob): Promise<ReusableScan> {
+    const { tenant, view, program, goals, limits, now } = job;
+    const generation = this.cache.generation(tenant);
+    const evidence = goals.length > 0 ? await gatherGoalEvidence(program, tenantFactSource(tenant, view, now), goals, limits.maxFacts) : NO_GOAL_EVIDENCE;
+    const perGroup = Math.min(limits.maxFactsPerPredicate ?? limits.maxFacts, limits.maxFacts);
+    const spec: ScanSpec = {
+      evidence,
+      focus: new Set(job.request.predicates),
+      accessCounts: job.accessCounts,
+      byPredicate: perGroup < limits.maxFacts,
+      keep: (limits.dropContradictions ? 2 : 1) * perGroup,
+    };
+    const reusable = { evidence, spec, scan: await scanCandidates(tenant.sub, view, now, spec) };
+    this.cache.put(job.key, tenant, generation, program, reusable);
+    return reusable;
   }
 
   /** Under the tenant's lock: count the window's facts as accessed and make it the session's; returns the session's live previous window. */
   private remember(tenant: TenantStore, window: ContextWindow, sessionId: string | null, now: number): Promise<SessionRecord | null> {
     return tenant.lock.run(async () => {
-      const stored = window.entries.filter((e) => e.provenance === null).map((e) => e.identity);
+      const stored = storedIdentities(window.entries);
       const ops = await incrementAccessOps(tenant.sub, stored);
       const previous = sessionId === null ? null : await loadSession(tenant.sub, sessionId);
       const live = previous !== null && this.isLive(previous, now) ? previous : null;
@@ -106,6 +138,7 @@ export class ContextService {
         ops.push(putSessionOp(tenant.sub, sessionId, record));
       }
       if (ops.length > 0) await tenant.commit(ops);
+      this.cache.accessed(tenant, stored);
       return live;
     });
   }
@@ -113,6 +146,10 @@ export class ContextService {
   private isLive(record: SessionRecord, now: number): boolean {
     return now - record.lastUsedAt <= this.sessionIdleMs;
   }
+}
+
+function storedIdentities(entries: readonly WindowEntry[]): string[] {
+  return entries.filter((e) => e.provenance === null).map((e) => e.identity);
 }
 
 function limitsOf(request: WindowRequest): SelectionLimits {

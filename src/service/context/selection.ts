@@ -1,5 +1,5 @@
 import { type StoredFact, type Term, factKeyId } from '../../domain/fact.js';
-import type { CandidatePool } from './candidate-pool.js';
+import type { Candidate, CandidatePool } from './candidate-pool.js';
 import type { DerivedAnswer, Provenance } from './goals.js';
 import { answerSalience, salienceOf } from './salience.js';
 
@@ -40,10 +40,18 @@ export function compareEntries(a: WindowEntry, b: WindowEntry): number {
   return a.identity < b.identity ? -1 : a.identity > b.identity ? 1 : 0;
 }
 
-/** Every remaining candidate with its final salience, plus the derived answers no stored fact already states. */
-export function rankEntries(pool: CandidatePool<StoredFact>, answers: readonly DerivedAnswer[], scope: string | null): WindowEntry[] {
+/**
+ * Every remaining candidate with its final salience, plus the derived answers no stored fact
+ * already states. `baseOf` may score candidates afresh (access counts rose since the scan).
+ */
+export function rankEntries(
+  pool: CandidatePool<StoredFact>,
+  answers: readonly DerivedAnswer[],
+  scope: string | null,
+  baseOf: (candidate: Candidate<StoredFact>) => number = (candidate) => candidate.base,
+): WindowEntry[] {
   const range = pool.timeRange;
-  const ranked = pool.candidates.map((c) => storedEntry(c.payload, c.identity, salienceOf(c.base, c.time, range)));
+  const ranked = pool.candidates.map((c) => storedEntry(c.payload, c.identity, salienceOf(baseOf(c), c.time, range)));
   const stored = new Set(ranked.map((e) => e.identity));
   for (const answer of answers) if (!stored.has(answer.identity)) ranked.push(answerEntry(answer, scope));
   return ranked.sort(compareEntries);
@@ -59,13 +67,14 @@ export function selectEntries(ranked: readonly WindowEntry[], limits: SelectionL
   const perPredicate = new Map<string, number>();
   for (const entry of ranked) {
     if (selected.length >= limits.maxFacts) break;
+    // A full predicate skips the entry before the contradiction check: its opposite shares the predicate.
+    const count = perPredicate.get(entry.predicate) ?? 0;
+    if (limits.maxFactsPerPredicate !== null && count >= limits.maxFactsPerPredicate) continue;
     if (entry.provenance === null) {
       const beaten = limits.dropContradictions && seen.has(factKeyId({ ...entry, negated: !entry.negated }));
       seen.add(entry.identity);
       if (beaten) continue;
     }
-    const count = perPredicate.get(entry.predicate) ?? 0;
-    if (limits.maxFactsPerPredicate !== null && count >= limits.maxFactsPerPredicate) continue;
     perPredicate.set(entry.predicate, count + 1);
     selected.push(entry);
   }
