@@ -31,7 +31,8 @@ export interface AccessTarget {
 
 /**
  * Throws FORBIDDEN unless the principal may perform the operation on the target. Operations on
- * the whole service (keys, databases) need an admin whose grant covers every database and tenant.
+ * the whole service (keys, databases) need an admin whose grant covers every database and tenant;
+ * operations on a database as a whole need one that covers every tenant of it.
  */
 export function authorize(principal: Principal, operation: Operation, target: AccessTarget): void {
   const needed = ROLE_MATRIX[operation];
@@ -41,6 +42,11 @@ export function authorize(principal: Principal, operation: Operation, target: Ac
   }
   if (operation === 'admin.global' && (principal.databases !== '*' || principal.tenants !== '*')) {
     throw new ForbiddenError('this operation needs an admin key not limited to some databases or tenants', { operation });
+  }
+  // A database's tenants and rules concern every tenant in it: a key limited to some tenants
+  // must not list, create or delete the others, nor change the rules they all query through.
+  if (operation === 'admin.database' && principal.tenants !== '*') {
+    throw new ForbiddenError('this operation needs an admin key not limited to some tenants', { operation });
   }
   if (target.database !== undefined && !grants(principal.databases, target.database)) {
     throw new ForbiddenError(`this key has no access to database '${target.database}'`, { database: target.database });

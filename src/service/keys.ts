@@ -74,6 +74,19 @@ export class KeyService {
     this.revocations.emit('revoked', id);
   }
 
+  /**
+   * Database deletion: keys for that database alone go; keys that also name other databases lose
+   * it. Else a key would come back to life on a new database that reuses the name.
+   */
+  async forgetDatabase(database: string): Promise<void> {
+    for (const record of this.store.all()) {
+      if (record.databases === '*' || !record.databases.includes(database)) continue;
+      const rest = record.databases.filter((d) => d !== database);
+      if (rest.length === 0) await this.revoke(record.id);
+      else await this.store.put({ ...record, databases: rest });
+    }
+  }
+
   /** Tenant deletion: keys for that tenant alone go; keys that also name other tenants lose it. */
   async forgetTenant(database: string, tenant: string): Promise<void> {
     for (const record of this.store.all()) {
