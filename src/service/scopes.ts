@@ -1,4 +1,5 @@
-import { ConflictError, ValidationError } from '../domain/errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { MAIN_SCOPE } from '../domain/fact.js';
 import type { StoredFact } from '../domain/fact.js';
 import { compareScopes } from '../scopes/compare.js';
 import { type DiffRow, diffScopes } from '../scopes/diff.js';
@@ -54,6 +55,10 @@ export class ScopeService {
   }
 
   async fork(address: TenantAddress, source: string, target: string): Promise<{ scope: string; base: string }> {
+    // Only `main` exists before a database's first write: a fork from anything else must not create it.
+    if (source !== MAIN_SCOPE && !this.catalog.exists(address.database)) {
+      throw new NotFoundError(`scope '${source}' does not exist`, { scope: source });
+    }
     const tenant = await this.tenant(address, true);
     const result = await tenant.lock.run(async () => {
       const registry = await tenant.scopes(this.clock());
