@@ -9,6 +9,8 @@ export class DatabaseService {
     private readonly catalog: Catalog,
     /** Run for every tenant of a dropped database (keys, caches). */
     private readonly deprovision: TenantHook,
+    /** Run before a database is dropped: revoke what only grants it, so a crash midway fails safe. */
+    private readonly forgetDatabase: (database: string) => Promise<void>,
   ) {}
 
   /** Idempotent: creating an existing database reports created=false. */
@@ -28,6 +30,7 @@ export class DatabaseService {
     if (name === DEFAULT_DATABASE) throw new ValidationError(`database '${DEFAULT_DATABASE}' cannot be deleted`, { database: name });
     if (!this.catalog.exists(name)) throw new NotFoundError(`database '${name}' does not exist`, { database: name });
     const tenants = (await this.catalog.forRead(name)).listTenants();
+    await this.forgetDatabase(name);
     await this.catalog.drop(name);
     for (const tenant of tenants) await this.deprovision(name, tenant);
   }

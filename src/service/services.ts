@@ -47,7 +47,11 @@ export function createServices({ catalog, keyStore, adminKey, clock }: ServiceOp
     tenants,
     facts: new FactService(catalog, clock),
     query: new QueryService(catalog, clock, rules),
-    databases: new DatabaseService(catalog, (database, tenant) => tenants.deprovisioned(database, tenant)),
+    databases: new DatabaseService(
+      catalog,
+      (database, tenant) => tenants.deprovisioned(database, tenant),
+      (database) => keys.forgetDatabase(database),
+    ),
     scopes: new ScopeService(catalog, clock),
     audit: new AuditService(catalog, clock),
     context: new ContextService(catalog, clock, rules),

