@@ -33,6 +33,7 @@ const RANK = { object: 0, boolean: 1, number: 2, string: 3 } as const;
 /** A total order on terms for sorting answers: null < false < true < numbers < strings. */
 export function orderTerms(a: Term, b: Term): number {
   if (a === b) return 0;
+  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : 1;
   const ra = RANK[typeof a as keyof typeof RANK];
   const rb = RANK[typeof b as keyof typeof RANK];
   if (ra !== rb) return ra - rb;

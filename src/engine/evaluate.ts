@@ -10,18 +10,19 @@
 import { ValidationError } from '../domain/errors.js';
 import type { Term } from '../domain/fact.js';
 import type { Query } from './ast.js';
-import type { EvalStats } from './context.js';
+import type { EvalStats, RunContext } from './context.js';
 import { emptyStats } from './context.js';
 import { planLiterals, userLiteral } from './instance-plan.js';
 import type { ILiteral } from './irule.js';
-import type { Row } from './join.js';
-import { compileSteps, runSteps } from './join.js';
+import { runSteps } from './join.js';
+import { compileSteps } from './steps.js';
 import { orderLiterals } from './plan.js';
 import type { CompiledProgram } from './program.js';
 import { compileLiterals } from './program.js';
 import type { Proof } from './proof.js';
 import { ProofBuilder } from './proof.js';
-import { orderTerms } from './compare.js';
+import type { RowBlock } from './order.js';
+import { sortOrder } from './order.js';
 import { Session } from './session.js';
 import type { FactSource } from './source.js';
 import type { Rec, Table } from './table.js';
@@ -64,7 +65,9 @@ function checkLimit(limit: number | undefined): void {
   throw new ValidationError('limit must be a positive integer', { field: 'limit', value: limit });
 }
 
-function toMatch(literal: ILiteral & { kind: 'atom' }, rec: Rec, proofs: ProofBuilder | null): Match {
+type AtomLiteral = ILiteral & { kind: 'atom' };
+
+function toMatch(literal: AtomLiteral, rec: Rec, proofs: ProofBuilder | null): Match {
   const { predicate, negated } = literal.atom;
   if (rec.origin === null) {
     return rec.ref === undefined ? { predicate, args: rec.args, negated, derived: false } : { predicate, args: rec.args, negated, derived: false, ref: rec.ref };
@@ -73,11 +76,11 @@ function toMatch(literal: ILiteral & { kind: 'atom' }, rec: Rec, proofs: ProofBu
   return { predicate, args: rec.args, negated, derived: true, proof: proofs.proofOf(rec) };
 }
 
-function bindingsOf(row: Row, vars: readonly string[]): Record<string, Term> {
+function bindingsOf(data: readonly unknown[], at: number, vars: readonly string[]): Record<string, Term> {
   const bindings: Record<string, Term> = {};
   for (let slot = 0; slot < vars.length; slot++) {
     const name = vars[slot]!;
-    const value = row[slot] as Term;
+    const value = data[at + slot] as Term;
     // A variable may be called __proto__: define it, never run the prototype setter.
     if (name === '__proto__') Object.defineProperty(bindings, name, { value, enumerable: true, writable: true, configurable: true });
     else bindings[name] = value;
@@ -85,26 +88,30 @@ function bindingsOf(row: Row, vars: readonly string[]): Record<string, Term> {
   return bindings;
 }
 
-function toAnswer(row: Row, vars: readonly string[], body: readonly ILiteral[], proofs: ProofBuilder | null): Answer {
-  const matches: Match[] = [];
-  body.forEach((literal, i) => {
-    if (literal.kind === 'atom') matches.push(toMatch(literal, row[vars.length + i] as Rec, proofs));
-  });
-  return { bindings: bindingsOf(row, vars), matches };
+/** The answer for row `index` of the block (variable values, then one premise per literal). */
+function toAnswer(rows: RowBlock, index: number, vars: readonly string[], atoms: readonly [AtomLiteral, number][], proofs: ProofBuilder | null): Answer {
+  const at = index * rows.width;
+  // Sized up front: `[]` + push would reserve room for 17 elements in every answer.
+  const matches = new Array<Match>(atoms.length);
+  for (let i = 0; i < atoms.length; i++) {
+    const [literal, bodyIndex] = atoms[i]!;
+    matches[i] = toMatch(literal, rows.data[at + vars.length + bodyIndex] as Rec, proofs);
+  }
+  return { bindings: bindingsOf(rows.data, at, vars), matches };
 }
 
-/**
- * Sorts rows by their bindings (term order, variables in order of appearance). Rows are already
- * distinct: each is one combination of distinct tuples, and the tuples are fixed by the bindings.
- */
-function sortRows(rows: Row[], slots: number): Row[] {
-  return rows.sort((a, b) => {
-    for (let slot = 0; slot < slots; slot++) {
-      const order = orderTerms(a[slot] as Term, b[slot] as Term);
-      if (order !== 0) return order;
-    }
-    return 0;
+/** All rows of the query's join. The session (tables, caches) is dropped as soon as it returns. */
+async function joinQuery(program: CompiledProgram, source: FactSource, body: readonly ILiteral[], slots: number, context: RunContext): Promise<RowBlock> {
+  const session = new Session(program, source, context);
+  await session.prefetchEstimates(body.flatMap((literal) => (literal.kind === 'atom' && literal.source === 'stored' ? [literal.atom] : [])));
+  const order = orderLiterals(planLiterals(body, session), new Set());
+  const steps = compileSteps(body, order, { access: (literal, mask) => session.access(literal, mask), view: () => 'full' }, slots);
+  const width = slots + body.length;
+  const data: unknown[] = [];
+  await runSteps(steps, width, 0, context, (row) => {
+    for (let i = 0; i < width; i++) data.push(row[i]);
   });
+  return { data, width, count: data.length / width };
 }
 
 /** Like evaluateQuery, with the counters of the work done (store scans, derived tuples, rounds). */
@@ -116,20 +123,22 @@ export async function evaluateQueryWithStats(
 ): Promise<QueryResult> {
   validateQuery(query);
   checkLimit(options.limit);
-  const context = { stats: emptyStats(), signal: options.signal, withProof: options.withProof === true };
+  const context: RunContext = { stats: emptyStats(), signal: options.signal, withProof: options.withProof === true };
   context.signal?.throwIfAborted();
-  const session = new Session(program, source, context);
   const vars: string[] = [];
   const body = compileLiterals(query.literals, vars).map((literal, i) => userLiteral(program, literal, i, NO_LOCALS));
-  await session.prefetchEstimates(body.flatMap((literal) => (literal.kind === 'atom' && literal.source === 'stored' ? [literal.atom] : [])));
-  const order = orderLiterals(planLiterals(body, session), new Set());
-  const steps = compileSteps(body, order, { access: (literal, mask) => session.access(literal, mask), view: () => 'full' }, vars.length);
-  const rows: Row[] = [];
-  await runSteps(steps, vars.length + body.length, 0, context, (row) => rows.push(row.slice()));
+  const rows = await joinQuery(program, source, body, vars.length, context);
+  // Rows are already distinct: each is one combination of distinct tuples, fixed by its bindings.
+  const order = sortOrder(rows, vars.length);
   const proofs = context.withProof ? new ProofBuilder() : null;
-  const kept = sortRows(rows, vars.length).slice(0, options.limit ?? rows.length);
-  const answers = kept.map((row) => toAnswer(row, vars, body, proofs));
-  return { answers, stats: context.stats };
+  const atoms = body.flatMap((literal, i): [AtomLiteral, number][] => (literal.kind === 'atom' ? [[literal, i]] : []));
+  const answer = (index: number): Answer => toAnswer(rows, index, vars, atoms, proofs);
+  if (options.limit !== undefined && options.limit < rows.count) {
+    return { answers: Array.from(order.subarray(0, options.limit), answer), stats: context.stats };
+  }
+  // Built in row order (rows sit in memory in that order, so this stays cache friendly), then permuted.
+  const built = Array.from({ length: rows.count }, (_, i) => answer(i));
+  return { answers: Array.from(order, (i) => built[i]!), stats: context.stats };
 }
 
 /** Answers of a conjunctive query under the program's rules, over the facts of `source`. */

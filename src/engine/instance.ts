@@ -17,8 +17,10 @@ import { checkAbort } from './context.js';
 import type { IRule, ILiteral } from './irule.js';
 import type { BuildContext, InstancePlan } from './instance-plan.js';
 import { planLiterals } from './instance-plan.js';
-import type { Row, Step, View } from './join.js';
-import { compileSteps, runSteps } from './join.js';
+import type { Row } from './join.js';
+import { runSteps } from './join.js';
+import type { Step, View } from './steps.js';
+import { compileSteps } from './steps.js';
 import { orderLiterals } from './plan.js';
 import type { Access, Rec, Table } from './table.js';
 import { UNRECORDED } from './table.js';
@@ -103,14 +105,16 @@ export class Instance {
   private async fire(variant: Variant): Promise<void> {
     const { rule } = variant;
     const width = rule.slots + (rule.tracked ? rule.body.length : 0);
+    const before = rule.head.table.size;
     await runSteps(variant.steps, width, this.round, this.context, this.emitter(rule));
+    const added = rule.head.table.size - before;
+    if (rule.kind === 'demand' || rule.kind === 'goal') this.context.stats.demandTuples += added;
+    else this.context.stats.derivedTuples += added;
   }
 
   /** Adds the head of each row to the rule's table; rows are scratch, so kept ones are copied. */
   private emitter(rule: IRule): (row: Row) => void {
     const table = rule.head.table;
-    const stats = this.context.stats;
-    const counts = rule.kind === 'demand' || rule.kind === 'goal' ? 'demandTuples' : 'derivedTuples';
     const storedPremise = rule.slots + rule.body.length - 1;
     const stored = rule.kind === 'stored' || rule.kind === 'linear-stored';
     const head = rule.head.args;
@@ -121,13 +125,12 @@ export class Instance {
         args[i] = arg.kind === 'var' ? (row[arg.slot] as Term) : arg.value;
       }
       if (stored && (rule.kind === 'stored' || atRoot(rule, row))) {
-        if (table.add(args, null, (row[storedPremise] as Rec).ref) !== null) stats[counts] += 1;
+        table.add(args, null, (row[storedPremise] as Rec).ref);
         return;
       }
       const rec = table.add(args, UNRECORDED);
       if (rec === null) return;
       if (rule.tracked) rec.origin = { rule, row: row.slice() };
-      stats[counts] += 1;
     };
   }
 }

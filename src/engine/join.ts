@@ -1,200 +1,129 @@
 /**
- * Set-at-a-time joins. A body, once ordered, becomes a list of steps; each step maps the rows
- * bound so far (slot values, then premises) to the rows of the next step. Working on whole
- * batches lets every asynchronous source (store scans, other instances) be asked once per batch
- * with all the distinct keys, instead of once per row.
+ * Runs compiled steps (steps.ts). Rows flow through the steps one at a time (a pipeline, each
+ * level writing into its own reused scratch row), except before a step whose source still has
+ * to load something asynchronously (a store scan, another instance's fixpoint): there the rows
+ * are collected, the source is asked once with all their distinct keys, and the pipeline
+ * resumes. So a batch costs one store round trip per step at most, and steady-state rounds
+ * allocate nothing but the tuples they derive.
  */
 import type { Term } from '../domain/fact.js';
-import type { CompareOp } from './ast.js';
 import { compareTerms } from './compare.js';
 import type { RunContext } from './context.js';
 import { checkAbort } from './context.js';
-import type { ILiteral } from './irule.js';
 import type { Arg } from './program.js';
-import type { Access, IndexKey, Rec, Table } from './table.js';
+import type { AtomStep, Row, Step } from './steps.js';
+import { instantiate, valueOf } from './steps.js';
+import type { IndexKey, Rec } from './table.js';
+import { EMPTY } from './table.js';
 
-export type Row = unknown[];
-/** Semi-naive views of a local table: the last round's tuples, those before it, or all. */
-export type View = 'delta' | 'old' | 'full';
+export type { Row } from './steps.js';
+type Emit = (row: Row) => void;
 
-interface AtomStep {
-  readonly kind: 'atom';
-  readonly access: Access;
-  readonly view: View;
-  readonly local: Table | null;
-  readonly mask: number;
-  readonly boundArgs: readonly Arg[];
-  readonly boundPos: readonly number[];
-  readonly freePos: readonly number[];
-  readonly freeSlots: readonly number[];
-  /** Pairs of free positions holding the same new variable: their values must be equal. */
-  readonly checks: readonly number[];
-  readonly premise: number;
-}
-interface NotStep {
-  readonly kind: 'not';
-  readonly access: Access;
-  readonly mask: number;
-  readonly args: readonly Arg[];
-  readonly premise: number;
-}
-interface CompareStep {
-  readonly kind: 'compare';
-  readonly op: CompareOp;
-  readonly left: Arg;
-  readonly right: Arg;
-}
-export type Step = AtomStep | NotStep | CompareStep;
-
-export interface StepSource {
-  /** The access for an atom or `not` literal asked with `mask` bound (local literals use their table). */
-  access(literal: ILiteral, mask: number): Access;
-  view(bodyIndex: number): View;
+function keyOfRow(boundArgs: readonly Arg[], row: Row): IndexKey {
+  if (boundArgs.length === 1) return valueOf(boundArgs[0]!, row);
+  return JSON.stringify(boundArgs.map((arg) => valueOf(arg, row)));
 }
 
-const valueOf = (arg: Arg, row: Row): Term => (arg.kind === 'var' ? (row[arg.slot] as Term) : arg.value);
-
-function atomStep(literal: ILiteral & { kind: 'atom' }, index: number, bound: Set<number>, source: StepSource, premise: number): AtomStep {
-  const boundArgs: Arg[] = [];
-  const boundPos: number[] = [];
-  const freePos: number[] = [];
-  const freeSlots: number[] = [];
-  const checks: number[] = [];
-  let mask = 0;
-  literal.atom.args.forEach((arg, position) => {
-    if (arg.kind === 'const' || bound.has(arg.slot)) {
-      mask |= 1 << position;
-      boundArgs.push(arg);
-      boundPos.push(position);
-      return;
-    }
-    const earlier = freeSlots.indexOf(arg.slot);
-    if (earlier >= 0) checks.push(freePos[earlier]!, position);
-    else (freePos.push(position), freeSlots.push(arg.slot));
-  });
-  freeSlots.forEach((slot) => bound.add(slot));
-  const view = literal.source === 'local' ? source.view(index) : 'full';
-  const access = source.access(literal, mask);
-  return { kind: 'atom', access, view, local: literal.table, mask, boundArgs, boundPos, freePos, freeSlots, checks, premise };
+/** True when the step can look anything up right away (nothing left to load). */
+function isSync(step: Step): boolean {
+  if (step.kind === 'compare') return true;
+  return step.access.prepare === undefined || step.access.ready?.() === true;
 }
 
-/** Steps for `body` taken in `order`; `premiseBase` < 0 means rows carry no premises. */
-export function compileSteps(body: readonly ILiteral[], order: readonly number[], source: StepSource, premiseBase: number): Step[] {
-  const bound = new Set<number>();
-  return order.map((index): Step => {
-    const literal = body[index]!;
-    const premise = premiseBase < 0 ? -1 : premiseBase + index;
-    switch (literal.kind) {
-      case 'atom':
-        return atomStep(literal, index, bound, source, premise);
-      case 'not': {
-        const mask = (1 << literal.atom.args.length) - 1;
-        return { kind: 'not', access: source.access(literal, mask), mask, args: literal.atom.args, premise };
-      }
-      case 'compare':
-        return { kind: 'compare', op: literal.literal.op, left: literal.literal.left, right: literal.literal.right };
-    }
-  });
+/** Asks the step's source once for all distinct keys of `rows`. */
+async function prepare(step: Step, rows: readonly Row[]): Promise<void> {
+  if (step.kind === 'compare' || step.access.prepare === undefined) return;
+  const args = step.kind === 'atom' ? step.boundArgs : step.args;
+  const wanted = new Map<IndexKey, readonly Term[]>();
+  for (const row of rows) {
+    const key = keyOfRow(args, row);
+    if (!wanted.has(key)) wanted.set(key, args.length === 1 ? [key] : instantiate(args, row));
+  }
+  await step.access.prepare(step.mask, wanted);
 }
 
-/** Where a step's rows go: the next step's batch, or (last step) a sink fed a reused scratch row. */
-interface Output {
-  push(row: Row): void;
-  /** Set for the last step: rows are written into it and must be copied by whoever keeps them. */
-  readonly scratch: Row | null;
-}
-
-function extend(step: AtomStep, row: Row, rec: Rec, out: Output): void {
+/** Writes `row` extended by `rec`'s free values into `into`; false if repeated variables disagree. */
+function extendInto(step: AtomStep, row: Row, rec: Rec, into: Row): boolean {
   const args = rec.args;
   const checks = step.checks;
-  for (let c = 0; c < checks.length; c += 2) if (args[checks[c]!] !== args[checks[c + 1]!]) return;
-  let next = out.scratch;
-  if (next === null) next = row.slice();
-  else for (let i = 0; i < row.length; i++) next[i] = row[i];
+  for (let c = 0; c < checks.length; c += 2) if (args[checks[c]!] !== args[checks[c + 1]!]) return false;
+  for (let i = 0; i < row.length; i++) into[i] = row[i];
   const { freePos, freeSlots } = step;
-  for (let j = 0; j < freePos.length; j++) next[freeSlots[j]!] = args[freePos[j]!];
-  if (step.premise >= 0) next[step.premise] = rec;
-  out.push(next);
+  for (let j = 0; j < freePos.length; j++) into[freeSlots[j]!] = args[freePos[j]!];
+  if (step.premise >= 0) into[step.premise] = rec;
+  return true;
 }
 
-/** The lookup key of a row, and the bound values when a batch needs them for prefetching. */
-function keyOfRow(boundArgs: readonly Arg[], row: Row): [IndexKey, readonly Term[] | null] {
-  if (boundArgs.length === 1) return [valueOf(boundArgs[0]!, row), null];
-  const values = boundArgs.map((arg) => valueOf(arg, row));
-  return [JSON.stringify(values), values];
-}
-
-async function lookupKeys(access: Access, mask: number, boundArgs: readonly Arg[], rows: readonly Row[]): Promise<IndexKey[]> {
-  const keys = new Array<IndexKey>(rows.length);
-  const wanted = access.prepare === undefined ? null : new Map<IndexKey, readonly Term[]>();
-  for (let i = 0; i < rows.length; i++) {
-    const [key, values] = keyOfRow(boundArgs, rows[i]!);
-    keys[i] = key;
-    if (wanted !== null && !wanted.has(key)) wanted.set(key, values ?? [key]);
+function atomStage(step: AtomStep, next: Emit, width: number, deltaRound: number): Emit {
+  const scratch = new Array<unknown>(width);
+  if (step.view === 'delta') {
+    const table = step.local!;
+    return (row) => {
+      for (let r = table.deltaStart; r < table.recs.length; r++) {
+        const rec = table.recs[r]!;
+        if (!step.boundPos.every((position, i) => rec.args[position] === valueOf(step.boundArgs[i]!, row))) continue;
+        if (extendInto(step, row, rec, scratch)) next(scratch);
+      }
+    };
   }
-  if (wanted !== null) await access.prepare!(mask, wanted);
-  return keys;
-}
-
-/** The first literal of a semi-naive variant: scan the delta of a local table. */
-function scanDelta(step: AtomStep, rows: readonly Row[], out: Output): void {
-  const table = step.local!;
-  for (const row of rows) {
-    for (let r = table.deltaStart; r < table.recs.length; r++) {
-      const rec = table.recs[r]!;
-      if (step.boundPos.every((position, i) => rec.args[position] === valueOf(step.boundArgs[i]!, row))) extend(step, row, rec, out);
-    }
-  }
-}
-
-async function runAtom(step: AtomStep, rows: readonly Row[], deltaRound: number, out: Output): Promise<void> {
-  if (step.view === 'delta') return scanDelta(step, rows, out);
-  const keys = await lookupKeys(step.access, step.mask, step.boundArgs, rows);
   const onlyOld = step.view === 'old';
-  for (let i = 0; i < rows.length; i++) {
-    const recs = step.access.lookup(step.mask, keys[i]!);
+  const buckets = step.mask === 0 ? null : (step.access.buckets?.(step.mask) ?? null);
+  return (row) => {
+    const key = keyOfRow(step.boundArgs, row);
+    const recs = buckets === null ? step.access.lookup(step.mask, key) : (buckets.get(key) ?? EMPTY);
     for (let r = 0; r < recs.length; r++) {
       const rec = recs[r]!;
       if (onlyOld && rec.round >= deltaRound) break; // buckets are in round order
-      extend(step, rows[i]!, rec, out);
+      if (extendInto(step, row, rec, scratch)) next(scratch);
     }
+  };
+}
+
+/** One step as a row consumer feeding `next`. */
+function stage(step: Step, next: Emit, width: number, deltaRound: number): Emit {
+  switch (step.kind) {
+    case 'atom':
+      return atomStage(step, next, width, deltaRound);
+    case 'not':
+      return (row) => {
+        if (step.access.lookup(step.mask, keyOfRow(step.args, row)).length > 0) return;
+        if (step.premise >= 0) row[step.premise] = instantiate(step.args, row);
+        next(row);
+      };
+    case 'compare':
+      return (row) => {
+        if (compareTerms(step.op, valueOf(step.left, row), valueOf(step.right, row))) next(row);
+      };
   }
 }
 
-async function runNot(step: NotStep, rows: readonly Row[], out: Output): Promise<void> {
-  const keys = await lookupKeys(step.access, step.mask, step.args, rows);
-  for (let i = 0; i < rows.length; i++) {
-    if (step.access.lookup(step.mask, keys[i]!).length > 0) continue;
-    const row = rows[i]!;
-    if (step.premise >= 0) row[step.premise] = step.args.map((arg) => valueOf(arg, row));
-    out.push(row);
-  }
-}
-
-async function runStep(step: Step, rows: readonly Row[], deltaRound: number, out: Output): Promise<void> {
-  if (step.kind === 'atom') return runAtom(step, rows, deltaRound, out);
-  if (step.kind === 'not') return runNot(step, rows, out);
-  for (const row of rows) if (compareTerms(step.op, valueOf(step.left, row), valueOf(step.right, row))) out.push(row);
+function pipeline(steps: readonly Step[], from: number, to: number, sink: Emit, width: number, deltaRound: number): Emit {
+  let emit = sink;
+  for (let k = to - 1; k >= from; k--) emit = stage(steps[k]!, emit, width, deltaRound);
+  return emit;
 }
 
 /**
- * Runs the steps from one empty row of `width` and feeds every resulting row to `sink` (the row
- * may be reused afterwards: copy it to keep it). `deltaRound` is the round whose tuples are the delta.
+ * Runs the steps from one empty row of `width` and feeds every resulting row to `sink` (rows are
+ * reused afterwards: copy one to keep it). `deltaRound` is the round whose tuples are the delta.
  */
-export async function runSteps(steps: readonly Step[], width: number, deltaRound: number, context: RunContext, sink: (row: Row) => void): Promise<void> {
+export async function runSteps(steps: readonly Step[], width: number, deltaRound: number, context: RunContext, sink: Emit): Promise<void> {
   let rows: Row[] = [new Array<unknown>(width)];
-  for (let s = 0; s < steps.length - 1 && rows.length > 0; s++) {
+  let start = 0;
+  for (let k = 0; k < steps.length; k++) {
+    if (isSync(steps[k]!)) continue;
+    if (k > start) {
+      const collected: Row[] = [];
+      const emit = pipeline(steps, start, k, (row) => collected.push(row.slice()), width, deltaRound);
+      for (const row of rows) emit(row);
+      rows = collected;
+    }
+    if (rows.length === 0) return;
     checkAbort(context);
-    const next: Row[] = [];
-    await runStep(steps[s]!, rows, deltaRound, { push: (row) => next.push(row), scratch: null });
-    rows = next;
+    await prepare(steps[k]!, rows);
+    start = k;
   }
   checkAbort(context);
-  const last = steps[steps.length - 1];
-  if (last === undefined) rows.forEach(sink);
-  else if (rows.length > 0) await runStep(last, rows, deltaRound, { push: sink, scratch: new Array<unknown>(width) });
-}
-
-export function instantiate(args: readonly Arg[], row: Row): Term[] {
-  return args.map((arg) => valueOf(arg, row));
+  const emit = pipeline(steps, start, steps.length, sink, width, deltaRound);
+  for (const row of rows) emit(row);
 }

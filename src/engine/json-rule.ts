@@ -12,7 +12,7 @@ import { COMPARE_OPS, VARIABLE_NAME } from './ast.js';
 type JsonObject = Record<string, unknown>;
 
 function invalid(path: string, expected: string): ValidationError {
-  return new ValidationError(`${path}: expected ${expected}`, { path });
+  return new ValidationError(`${path}: expected ${expected}`, { problem: 'INVALID_SHAPE', path });
 }
 
 function asObject(value: unknown, path: string): JsonObject {

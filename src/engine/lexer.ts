@@ -26,7 +26,7 @@ const SPACE_OR_COMMENT = /(?:\s+|%[^\n]*|#[^\n]*|\/\/[^\n]*)+/y;
 const WORD_CHAR = /[A-Za-z0-9_]/;
 
 export function syntaxError(line: number, column: number, message: string): ValidationError {
-  return new ValidationError(`line ${line}, column ${column}: ${message}`, { line, column });
+  return new ValidationError(`line ${line}, column ${column}: ${message}`, { problem: 'SYNTAX_ERROR', line, column });
 }
 
 export function describeToken(token: Token): string {

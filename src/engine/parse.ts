@@ -156,7 +156,7 @@ export function parseRules(text: string): Rule[] {
 export function parseRule(text: string): Rule {
   const rules = parseRules(text);
   if (rules.length !== 1) {
-    throw new ValidationError(`expected exactly one rule but found ${rules.length}`, { rules: rules.length });
+    throw new ValidationError(`expected exactly one rule but found ${rules.length}`, { problem: 'SYNTAX_ERROR', rules: rules.length });
   }
   return rules[0]!;
 }

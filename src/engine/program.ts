@@ -141,16 +141,17 @@ export function compileProgram(rules: readonly Rule[]): CompiledProgram {
   rules.forEach(validateRule);
   const compiled = rules.map(compileRule);
   const rulesByHead = new Map<string, CompiledRule[]>();
-  for (const rule of compiled) rulesByHead.set(rule.head.rel, [...(rulesByHead.get(rule.head.rel) ?? []), rule]);
+  for (const rule of compiled) {
+    const same = rulesByHead.get(rule.head.rel);
+    if (same === undefined) rulesByHead.set(rule.head.rel, [rule]);
+    else same.push(rule);
+  }
   const derived = [...rulesByHead.keys()];
   const result = stratify(derived, dependencies(compiled));
   if (!result.ok) {
     const { from, to, rule } = result.negativeCycle;
-    throw ruleError(
-      rules[rule]!,
-      'NOT_STRATIFIABLE',
-      `is not stratifiable: ${from} depends on \`not ${to}\` while ${to} depends on ${from} (negation through recursion)`,
-    );
+    const cycle = from === to ? '' : ` while ${to} depends on ${from}`;
+    throw ruleError(rules[rule]!, 'NOT_STRATIFIABLE', `is not stratifiable: ${from} depends on \`not ${to}\`${cycle} (negation through recursion)`);
   }
   const componentOf = new Map<string, Component>();
   for (const component of result.components) for (const rel of component.relations) componentOf.set(rel, component);

@@ -13,8 +13,8 @@
 import type { Term } from '../domain/fact.js';
 import { formatValue } from './ast.js';
 import type { ILiteral, IRule } from './irule.js';
-import type { Row } from './join.js';
-import { instantiate } from './join.js';
+import type { Row } from './steps.js';
+import { instantiate } from './steps.js';
 import type { Rec } from './table.js';
 
 export interface Proof {

@@ -25,6 +25,7 @@ const DEMAND_SIZE_GUESS = 10;
 /** Answers of a derived relation for one binding pattern, asked from the instance that computes them. */
 class DerivedAccess implements Access {
   private table: Table | null = null;
+  private complete = false;
 
   constructor(
     private readonly session: Session,
@@ -35,10 +36,20 @@ class DerivedAccess implements Access {
     const instance = await this.session.instanceFor(this.rel, mask);
     await instance.demand(keys.values());
     this.table = instance.answers(this.rel);
+    this.complete = instance.plan.mode === 'full';
+  }
+
+  /** A full instance has every answer once it ran: no more demand to pass. */
+  ready(): boolean {
+    return this.complete;
   }
 
   lookup(mask: number, key: IndexKey): readonly Rec[] {
     return this.table === null ? EMPTY : this.table.lookup(mask, key);
+  }
+
+  buckets(mask: number): ReadonlyMap<IndexKey, readonly Rec[]> | null {
+    return this.complete && this.table !== null ? this.table.buckets(mask) : null;
   }
 }
 

@@ -42,7 +42,9 @@ export class StoredRelation implements Access {
   estimate(): Promise<number> {
     this.total ??= (async () => {
       this.context.stats.estimateCalls += 1;
-      return this.source.estimate(this.pattern);
+      const estimate = await this.source.estimate(this.pattern);
+      // Only a planning hint: an unusable one means "large", which keeps probing goal-directed.
+      return Number.isFinite(estimate) && estimate >= 0 ? estimate : Number.MAX_SAFE_INTEGER;
     })();
     return this.total;
   }
@@ -59,6 +61,14 @@ export class StoredRelation implements Access {
     } else {
       await this.fetchKeys(mask, missing);
     }
+  }
+
+  ready(): boolean {
+    return this.all !== null;
+  }
+
+  buckets(mask: number): ReadonlyMap<IndexKey, readonly Rec[]> | null {
+    return this.all === null ? null : this.allIndexes.get(mask, this.all);
   }
 
   lookup(mask: number, key: IndexKey): readonly Rec[] {
@@ -95,9 +105,8 @@ export class StoredRelation implements Access {
     const seen = new TupleMap<true>(pattern.args.length);
     const recs: Rec[] = [];
     for await (const fact of this.source.match(pattern)) {
-      let fresh = false;
-      seen.getOrAdd(fact.args, () => (fresh = true));
-      if (!fresh) continue;
+      if (seen.get(fact.args) !== undefined) continue;
+      seen.getOrAdd(fact.args, true);
       recs.push({ args: fact.args, round: 0, ref: fact.ref, origin: null });
       if ((recs.length & 4095) === 0) checkAbort(this.context);
     }

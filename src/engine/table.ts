@@ -53,7 +53,11 @@ export const EMPTY: readonly Rec[] = Object.freeze([]);
 export interface Access {
   /** Async loading before lookups of these keys (index key → bound values of `mask`, in position order). */
   prepare?(mask: number, keys: ReadonlyMap<IndexKey, readonly Term[]>): Promise<void>;
+  /** True when every lookup can be answered without `prepare` (saves collecting keys). */
+  ready?(): boolean;
   lookup(mask: number, key: IndexKey): readonly Rec[];
+  /** The whole index for `mask` (≠ 0) when it is complete, so hot loops can skip the indirections. */
+  buckets?(mask: number): ReadonlyMap<IndexKey, readonly Rec[]> | null;
 }
 
 interface MaskIndex {
@@ -99,32 +103,32 @@ export class TupleMap<V> {
   constructor(private readonly arity: number) {}
 
   get(args: readonly Term[]): V | undefined {
-    if (this.arity === 0) return this.zeroAry;
-    let node = this.root;
-    const last = this.arity - 1;
-    for (let i = 0; i < last; i++) {
-      const child = node.get(args[i]!) as Map<Term, unknown> | undefined;
-      if (child === undefined) return undefined;
-      node = child;
-    }
-    return node.get(args[last]!) as V | undefined;
+    return this.arity === 0 ? this.zeroAry : (this.leaf(args, false)?.get(args[this.arity - 1]!) as V | undefined);
   }
 
-  /** The value for `args`, or `make()` stored under it when there is none. */
-  getOrAdd(args: readonly Term[], make: () => V): V {
-    if (this.arity === 0) return (this.zeroAry ??= make());
+  /** Stores `value` under `args` unless a value is there; returns the value now stored. */
+  getOrAdd(args: readonly Term[], value: V): V {
+    if (this.arity === 0) return (this.zeroAry ??= value);
+    const leaf = this.leaf(args, true)!;
+    const last = args[this.arity - 1]!;
+    const known = leaf.get(last) as V | undefined;
+    if (known !== undefined) return known;
+    leaf.set(last, value);
+    return value;
+  }
+
+  /** The map holding the last position of `args` (created on the way when `create`). */
+  leaf(args: readonly Term[], create: boolean): Map<Term, unknown> | undefined {
     let node = this.root;
-    const last = this.arity - 1;
-    for (let i = 0; i < last; i++) {
+    for (let i = 0; i < this.arity - 1; i++) {
       let child = node.get(args[i]!) as Map<Term, unknown> | undefined;
-      if (child === undefined) node.set(args[i]!, (child = new Map()));
+      if (child === undefined) {
+        if (!create) return undefined;
+        node.set(args[i]!, (child = new Map()));
+      }
       node = child;
     }
-    const known = node.get(args[last]!) as V | undefined;
-    if (known !== undefined) return known;
-    const made = make();
-    node.set(args[last]!, made);
-    return made;
+    return node;
   }
 }
 
@@ -152,18 +156,20 @@ export class Table implements Access {
    * origin still wins). `args` is copied when kept, so callers may pass a reused array.
    */
   add(args: readonly Term[], origin: Derivation | null, ref?: unknown): Rec | null {
-    let added = false;
-    const rec = this.byTuple.getOrAdd(args, () => {
-      added = true;
-      return { args: args.slice(), round: -1, ref, origin };
-    });
-    if (added) {
+    const arity = this.arity;
+    const leaf = arity === 0 ? null : this.byTuple.leaf(args, true)!;
+    const last = args[arity - 1]!;
+    const known = leaf === null ? this.byTuple.get(args) : (leaf.get(last) as Rec | undefined);
+    if (known === undefined) {
+      const rec: Rec = { args: args.slice(), round: -1, ref, origin };
+      if (leaf === null) this.byTuple.getOrAdd(rec.args, rec);
+      else leaf.set(last, rec);
       this.pending.push(rec);
       return rec;
     }
-    if (origin === null && rec.origin !== null) {
-      rec.origin = null;
-      rec.ref = ref;
+    if (origin === null && known.origin !== null) {
+      known.origin = null;
+      known.ref = ref;
     }
     return null;
   }
@@ -197,5 +203,9 @@ export class Table implements Access {
   lookup(mask: number, key: IndexKey): readonly Rec[] {
     if (mask === 0) return this.recs;
     return this.indexes.get(mask, this.recs).get(key) ?? EMPTY;
+  }
+
+  buckets(mask: number): ReadonlyMap<IndexKey, readonly Rec[]> {
+    return this.indexes.get(mask, this.recs);
   }
 }
