@@ -22,15 +22,25 @@ export function presentFact(fact: StoredFact, context: string) {
 }
 
 
-/** A proof for clients: the engine's tree with each stored premise's handle replaced by its scope and confidence. */
-export function presentProof(proof: Proof): unknown {
+/** Proof trees share sub-proofs; written out as JSON they are trees, so their size is capped. */
+export const MAX_PROOF_NODES = 5_000;
+
+/**
+ * A proof for clients: the engine's tree with each stored premise's handle replaced by its scope
+ * and confidence. Past MAX_PROOF_NODES nodes, derived premises are cut to their fact with `truncated: true`.
+ */
+export function presentProof(proof: Proof, budget = { left: MAX_PROOF_NODES }): unknown {
+  budget.left--;
   return {
     rule: proof.rule,
     ruleId: proof.ruleId,
     fact: proof.fact,
     substitution: proof.substitution,
     premises: proof.premises.map((premise) => {
-      if (premise.kind === 'derived') return { kind: 'derived', proof: presentProof(premise.proof) };
+      if (premise.kind === 'derived') {
+        if (budget.left <= 0) return { kind: 'derived', fact: premise.proof.fact, truncated: true };
+        return { kind: 'derived', proof: presentProof(premise.proof, budget) };
+      }
       if (premise.kind !== 'stored') return premise;
       const stored = premise.ref as StoredFact | undefined;
       return { kind: 'stored', predicate: premise.predicate, args: premise.args, negated: premise.negated, scope: stored?.scope ?? null, confidence: stored?.confidence ?? null };
