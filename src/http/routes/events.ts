@@ -1,0 +1,147 @@
+import { once } from 'node:events';
+import { PassThrough } from 'node:stream';
+import type { Router } from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { envelope } from '../../contract/envelope.js';
+import { NameSchema, PredicateSchema } from '../../contract/facts.js';
+import { parseInput } from '../../contract/parse.js';
+import { ValidationError, VesperError } from '../../domain/errors.js';
+import { type ChangeFeed, type EventFilter, eventMatches } from '../../service/events.js';
+import type { TenantEvent } from '../../store/event-log.js';
+import { guardedAddress, principalOf } from '../auth.js';
+import type { RouteDeps } from './deps.js';
+
+export const DEFAULT_KEEPALIVE_MS = 15_000;
+/** Events per read of the log while replaying. */
+const REPLAY_PAGE = 500;
+/** A client this far behind on live events is dropped; it reconnects with Last-Event-ID and replays from the log. */
+const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+/** How long a client waits before reconnecting (the SSE `retry` field). */
+const RETRY_MS = 2000;
+
+const EventsQuerySchema = z.object({
+  since: z.coerce.number().int().min(0).optional(),
+  scope: NameSchema.optional(),
+  predicate: PredicateSchema.optional(),
+  /** Milliseconds between keepalive comments, for clients behind proxies with short idle timeouts (and tests). */
+  keepalive: z.coerce.number().int().min(100).max(300_000).optional(),
+});
+
+/** `Last-Event-ID` (sent by a reconnecting EventSource) wins over `since`: it is where the client really is. */
+function startAfter(ctx: Context, since: number | undefined): number | null {
+  const header = ctx.get('last-event-id').trim();
+  if (header === '') return since ?? null;
+  if (!/^\d{1,15}$/.test(header)) throw new ValidationError('Last-Event-ID must be an event sequence number', { lastEventId: header });
+  return Number(header);
+}
+
+function frame(event: TenantEvent): string {
+  return `id: ${event.seq}\nevent: ${event.op}\ndata: ${JSON.stringify(event)}\n\n`;
+}
+
+/**
+ * One client's stream: replays the log after a sequence number, then follows live events. It
+ * subscribes before replaying and holds live events back until the replay is done, sending those
+ * the replay did not cover, so nothing written in between is lost or sent twice.
+ */
+class ChangeStream {
+  readonly body = new PassThrough();
+  private replaying = true;
+  private held: TenantEvent[] = [];
+  private sentUpTo = 0;
+
+  constructor(
+    private readonly feed: ChangeFeed,
+    private readonly filter: EventFilter,
+  ) {}
+
+  get closed(): boolean {
+    return this.body.destroyed || this.body.writableEnded;
+  }
+
+  /** Live events: held while replaying, then written as they come. */
+  readonly onEvent = (event: TenantEvent): void => {
+    if (this.replaying) this.held.push(event);
+    else this.sendLive(event);
+  };
+
+  comment(text: string): void {
+    if (!this.closed) this.body.write(`: ${text}\n\n`);
+  }
+
+  end(reason: string): void {
+    this.comment(reason);
+    if (!this.closed) this.body.end();
+  }
+
+  fail(error: unknown): void {
+    const body = error instanceof VesperError ? envelope(error.code, error.message, error.details) : envelope('INTERNAL_ERROR', 'change stream failed');
+    if (!this.closed) this.body.write(`event: error\ndata: ${JSON.stringify(body)}\n\n`);
+    this.end('closed after an error');
+  }
+
+  async run(after: number | null): Promise<void> {
+    this.body.write(`retry: ${RETRY_MS}\n: connected\n\n`);
+    if (after !== null) await this.replay(after);
+    this.replaying = false;
+    const held = this.held;
+    this.held = [];
+    for (const event of held) if (event.seq > this.sentUpTo) this.sendLive(event);
+  }
+
+  private async replay(after: number): Promise<void> {
+    this.sentUpTo = after;
+    for (;;) {
+      const page = await this.feed.read(this.sentUpTo, REPLAY_PAGE, this.filter);
+      for (const event of page) {
+        if (this.closed) return;
+        this.sentUpTo = event.seq;
+        if (!this.body.write(frame(event))) await Promise.race([once(this.body, 'drain'), once(this.body, 'close')]);
+      }
+      if (page.length < REPLAY_PAGE) return;
+    }
+  }
+
+  private sendLive(event: TenantEvent): void {
+    if (this.closed || !eventMatches(event, this.filter)) return;
+    if (this.body.writableLength > MAX_BUFFERED_BYTES) return this.end('too far behind: reconnect with Last-Event-ID');
+    this.body.write(frame(event));
+  }
+}
+
+/**
+ * `GET /events?since=&scope=&predicate=`: the tenant's changes as Server-Sent Events
+ * (`id: <seq>`, `event: <op>`, `data: <event JSON>`). It reads one tenant's log only, and ends
+ * when the key that opened it is revoked or the client goes away.
+ */
+export function eventRoutes(router: Router, { services, tenant }: RouteDeps): void {
+  router.get('/events', tenant('events.read'), async (ctx) => {
+    const address = guardedAddress(ctx);
+    const keyId = principalOf(ctx).id;
+    const query = parseInput(EventsQuerySchema, ctx.query, 'query string');
+    const after = startAfter(ctx, query.since);
+    const feed = await services.events.feed(address);
+    const stream = new ChangeStream(feed, { scope: query.scope ?? null, predicate: query.predicate ?? null });
+
+    const unsubscribe = feed.subscribe(stream.onEvent);
+    const keepalive = setInterval(() => stream.comment('keepalive'), query.keepalive ?? DEFAULT_KEEPALIVE_MS);
+    const onRevoked = (id: string) => {
+      if (keyId !== null && id === keyId) stream.end('key revoked');
+    };
+    services.keys.revocations.on('revoked', onRevoked);
+    stream.body.once('close', () => {
+      unsubscribe();
+      clearInterval(keepalive);
+      services.keys.revocations.off('revoked', onRevoked);
+    });
+
+    ctx.req.socket.setTimeout(0);
+    ctx.req.socket.setNoDelay(true);
+    ctx.set('Cache-Control', 'no-cache, no-transform');
+    ctx.set('X-Accel-Buffering', 'no');
+    ctx.type = 'text/event-stream';
+    ctx.body = stream.body;
+    stream.run(after).catch((error: unknown) => stream.fail(error));
+  });
+}
