@@ -1,18 +1,11 @@
 import type { Router } from '@koa/router';
 import { parseInput } from '../../contract/parse.js';
-import { presentFact } from '../../contract/present.js';
+import { presentDiffPage, presentMerge } from '../../service/replies.js';
 import { DiffSchema, ForkSchema, MergeSchema } from '../../contract/scopes.js';
-import type { StoredFact } from '../../domain/fact.js';
 import { parseName } from '../../domain/names.js';
 import { contextUri } from '../../service/address.js';
-import type { MergeConflict } from '../../scopes/merge.js';
 import { guardedAddress } from '../auth.js';
 import type { RouteDeps } from './deps.js';
-
-function presentConflicts(conflicts: MergeConflict[], context: string) {
-  const fact = (f: StoredFact | null) => (f ? presentFact(f, context) : null);
-  return conflicts.map((c) => ({ predicate: c.predicate, args: c.args, source: fact(c.source), target: fact(c.target) }));
-}
 
 export function scopeRoutes(router: Router, { services, tenant }: RouteDeps): void {
   router.get('/scopes', tenant('scopes.list'), async (ctx) => {
@@ -30,31 +23,14 @@ export function scopeRoutes(router: Router, { services, tenant }: RouteDeps): vo
     const address = guardedAddress(ctx);
     const { source, target, limit, cursor } = parseInput(DiffSchema, ctx.request.body);
     const page = await services.scopes.diff(address, source, target, limit, cursor);
-    const context = contextUri(address);
-    ctx.body = {
-      source,
-      target,
-      onlyInSource: page.onlyInSource.map((f) => presentFact(f, context)),
-      onlyInTarget: page.onlyInTarget.map((f) => presentFact(f, context)),
-      inBoth: page.inBoth,
-      conflicts: presentConflicts(page.conflicts, context),
-      cursor: page.cursor,
-    };
+    ctx.body = presentDiffPage(source, target, page, contextUri(address));
   });
 
   router.post('/scope/merge', tenant('scopes.write'), async (ctx) => {
     const address = guardedAddress(ctx);
     const { source, target, strategy } = parseInput(MergeSchema, ctx.request.body);
     const result = await services.scopes.merge(address, source, target, strategy);
-    ctx.body = {
-      source,
-      target,
-      result: result.kind,
-      merged: result.merged,
-      conflictsResolved: result.conflictsResolved,
-      strategy: result.strategy,
-      conflicts: presentConflicts(result.conflicts, contextUri(address)),
-    };
+    ctx.body = presentMerge(source, target, result, contextUri(address));
   });
 
   router.delete('/scope/:name', tenant('scopes.write'), async (ctx) => {

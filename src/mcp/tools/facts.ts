@@ -2,7 +2,7 @@ import { RetractSchema, TellSchema } from '../../contract/facts.js';
 import { presentFact } from '../../contract/present.js';
 import { AskSchema } from '../../contract/query.js';
 import { contextUri } from '../../service/address.js';
-import { presentAsk } from '../present.js';
+import { presentAsk } from '../../service/replies.js';
 import { DESTRUCTIVE, READ_ONLY, WRITE, defineTool } from './define.js';
 
 /** Fields a client may echo back from a reply: accepted, not advertised. */

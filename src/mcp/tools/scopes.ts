@@ -3,7 +3,7 @@ import { NameSchema } from '../../contract/facts.js';
 import { DiffSchema, ForkSchema, MergeSchema } from '../../contract/scopes.js';
 import { ValidationError } from '../../domain/errors.js';
 import { contextUri } from '../../service/address.js';
-import { presentDiffPage, presentMerge } from '../present.js';
+import { presentDiffPage, presentMerge } from '../../service/replies.js';
 import { DESTRUCTIVE, READ_ONLY, WRITE, defineTool } from './define.js';
 
 /** The other spellings of source/target, accepted for clients of the service Vesper replaces. */

@@ -1,12 +1,12 @@
 import { presentFact, presentProof } from '../contract/present.js';
 import type { StoredFact } from '../domain/fact.js';
 import type { MergeConflict } from '../scopes/merge.js';
-import type { AnswerFact, AskResult } from '../service/query.js';
-import type { DiffPage, MergeResult } from '../service/scopes.js';
+import type { AnswerFact, AskResult } from './query.js';
+import type { DiffPage, MergeResult } from './scopes.js';
 
 /*
- * Tool results have the shape of the REST replies (src/http/routes/facts.ts, scopes.ts);
- * test/mcp/parity.test.ts calls both and compares, so the two cannot drift apart.
+ * The JSON replies of asks, diffs and merges, one definition for every transport: REST replies
+ * and MCP tool results are the same objects (test/mcp/parity.test.ts checks it end to end).
  */
 
 function presentAnswerFact(fact: AnswerFact, context: string) {
