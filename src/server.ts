@@ -36,7 +36,7 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
   const resumed = await services.tenants.resumeDeletions();
   if (resumed > 0) logger.warn({ resumed }, 'finished tenant deletions interrupted by a crash');
   let accepting = true;
-  const { app } = createApp({
+  const { app, deps } = createApp({
     services,
     logger,
     maxBody: config.maxBody,
@@ -61,6 +61,7 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
       if (pruner) clearInterval(pruner);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      await deps.streams.closeAll();
       const timeout = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
       await closed;
       clearTimeout(timeout);

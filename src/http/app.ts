@@ -10,6 +10,7 @@ import { bodyErrors, errorMiddleware, notFoundMiddleware } from './errors.js';
 import { HttpMetrics } from './metrics.js';
 import { TenantRateLimiter } from './rate-limit.js';
 import { requestIdMiddleware } from './request-id.js';
+import { OpenStreams } from './streams.js';
 import { adminRoutes } from './routes/admin.js';
 import { contextRoutes } from './routes/context.js';
 import { databaseRoutes } from './routes/databases.js';
@@ -42,7 +43,8 @@ export function createApp(options: AppOptions): { app: Koa; router: Router; deps
   app.silent = true; // errors are logged once, by errorMiddleware
   const router = new Router();
   const limiter = new TenantRateLimiter(options.rateLimit);
-  const deps: RouteDeps = { services: options.services, tenant: (op: Operation) => tenantGuard(op, options.services, limiter) };
+  const streams = new OpenStreams();
+  const deps: RouteDeps = { services: options.services, streams, tenant: (op: Operation) => tenantGuard(op, options.services, limiter) };
   const metrics = new HttpMetrics();
   healthRoutes(router, options.health, metrics);
   databaseRoutes(router, deps);

@@ -1,10 +1,13 @@
 import type { Middleware } from 'koa';
 import type { Operation } from '../../service/authorization.js';
 import type { Services } from '../../service/services.js';
+import type { OpenStreams } from '../streams.js';
 
 /** What every route module is given: the services, and the guard for tenant routes. */
 export interface RouteDeps {
   readonly services: Services;
   /** Address → authorise `operation` → rate limit; the handler then reads `guardedAddress(ctx)`. */
   tenant(operation: Operation): Middleware;
+  /** Long-lived responses register here so shutdown can end them. */
+  readonly streams: OpenStreams;
 }

@@ -115,7 +115,7 @@ class ChangeStream {
  * (`id: <seq>`, `event: <op>`, `data: <event JSON>`). It reads one tenant's log only, and ends
  * when the key that opened it is revoked or the client goes away.
  */
-export function eventRoutes(router: Router, { services, tenant }: RouteDeps): void {
+export function eventRoutes(router: Router, { services, tenant, streams }: RouteDeps): void {
   router.get('/events', tenant('events.read'), async (ctx) => {
     const address = guardedAddress(ctx);
     const keyId = principalOf(ctx).id;
@@ -130,7 +130,9 @@ export function eventRoutes(router: Router, { services, tenant }: RouteDeps): vo
       if (keyId !== null && id === keyId) stream.end('key revoked');
     };
     services.keys.revocations.on('revoked', onRevoked);
+    const forget = streams.add(() => stream.end('server shutting down'));
     stream.body.once('close', () => {
+      forget();
       unsubscribe();
       clearInterval(keepalive);
       services.keys.revocations.off('revoked', onRevoked);

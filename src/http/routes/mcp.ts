@@ -68,10 +68,11 @@ function pathPrefix(ctx: Context): string {
  * legacy SSE transport at `GET /mcp/sse` + `POST /mcp/messages?sessionId=…`. A session is bound
  * to the key, database and tenant of the request that opened it; later requests must match.
  */
-export function mcpRoutes(router: Router, { services }: RouteDeps, options: McpRouteOptions = {}): void {
+export function mcpRoutes(router: Router, { services, streams }: RouteDeps, options: McpRouteOptions = {}): void {
   const logger = options.logger;
   const streamable = new McpConnections<StreamableHTTPServerTransport>(services.keys.revocations, { idleMs: options.idleMs ?? DEFAULT_IDLE_MS });
   const legacy = new McpConnections<SSEServerTransport>(services.keys.revocations);
+  streams.add(() => Promise.all([streamable.closeWhere(() => true), legacy.closeWhere(() => true)]));
 
   router.all('/mcp', async (ctx) => {
     const sessionId = ctx.get('mcp-session-id');
