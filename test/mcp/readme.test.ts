@@ -10,9 +10,9 @@ const test = anyTest as TestFn<{ server: TestServer; config: { type: string; url
 
 /** The MCP client configuration block of the README section, as a client would read it. */
 async function readmeConfig() {
-  const text = await readFile(new URL('../../src/mcp/README-section.md', import.meta.url), 'utf8');
+  const text = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
   const block = [...text.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => m[1] ?? '').find((b) => b.includes('mcpServers'));
-  if (!block) throw new Error('no mcpServers JSON block in README-section.md');
+  if (!block) throw new Error('no mcpServers JSON block in README.md');
   const parsed = JSON.parse(block) as { mcpServers: Record<string, { type: string; url: string; headers: Record<string, string> }> };
   const entry = parsed.mcpServers.vesper;
   if (!entry) throw new Error('no "vesper" server in the block');
