@@ -22,17 +22,36 @@ export interface ScanSpec {
   readonly byPredicate: boolean;
   /** Per group, how many candidates must beat one before it is dropped (see CandidatePool). */
   readonly keep: number;
+  /** Extra beaters kept per group, so that that many removals can be applied without a new pass. */
+  readonly margin: number;
+  /** The pool's pruning threshold (tests lower it to prune small tenants). */
+  readonly pruneFloor?: number;
 }
 
+/**
+ * What a pass found. Later writes update it in place (incremental.ts), so it stays what a new pass
+ * would find.
+ */
 export interface ScanResult {
   readonly pool: CandidatePool<StoredFact>;
-  /** Distinct visible facts (a fact in several scopes counts once). */
+  /** Distinct visible facts (a fact in several scopes counts once): the pool's size. */
   readonly available: number;
-  readonly contradictionsFound: number;
-  readonly contradictions: readonly Contradiction[];
+  contradictionsFound: number;
+  /** The first MAX_LISTED_CONTRADICTIONS, in index order (their positive side's). */
+  contradictions: Contradiction[];
   /** The first future time at which a scanned fact appears or disappears (ttl, validity), or null. */
-  readonly nextVisibilityChange: number | null;
+  nextVisibilityChange: number | null;
+  /**
+   * `scope \0 identity` of every stored record that was not visible at the pass (expired, not yet
+   * valid) in a scope of the view; null when there were more than MAX_INVISIBLE_KEPT.
+   */
+  invisible: Set<string> | null;
 }
+
+/** Invisible records remembered by a pass at most (past it, writes over them need a new pass). */
+export const MAX_INVISIBLE_KEPT = 10_000;
+
+export const invisibleKey = (scope: string, identity: string) => `${scope}\0${identity}`;
 
 /**
  * One streaming pass over every fact of the view. Versions of one fact (one per scope) are
@@ -40,15 +59,14 @@ export interface ScanResult {
  * previous fact, and the pool keeps what can still make the window.
  */
 export async function scanCandidates(sub: LevelSublevel, view: ScopeView, now: number, spec: ScanSpec): Promise<ScanResult> {
-  const pool = new CandidatePool<StoredFact>(spec.keep);
+  const pool = new CandidatePool<StoredFact>(spec.keep, { margin: spec.margin, ...(spec.pruneFloor === undefined ? {} : { pruneFloor: spec.pruneFloor }) });
   const contradictions: Contradiction[] = [];
-  let available = 0;
+  let invisible: Set<string> | null = new Set();
   let found = 0;
   let nextChange: number | null = null;
   let previous: StoredFact | null = null;
   let pending: { fact: StoredFact; group: string } | null = null;
   const emit = (fact: StoredFact) => {
-    available++;
     const identity = factKeyId(fact);
     if (previous && fact.negated && !previous.negated && factKeyId({ ...fact, negated: false }) === factKeyId(previous)) {
       found++;
@@ -60,7 +78,10 @@ export async function scanCandidates(sub: LevelSublevel, view: ScopeView, now: n
   for await (const { fact, group } of allFacts(sub, view, { now, includeInvisible: true })) {
     const change = visibilityChangeAfter(fact, now);
     if (change !== null && (nextChange === null || change < nextChange)) nextChange = change;
-    if (!isVisibleAt(fact, now)) continue;
+    if (!isVisibleAt(fact, now)) {
+      if (invisible !== null) invisible = invisible.size < MAX_INVISIBLE_KEPT ? invisible.add(invisibleKey(fact.scope, factKeyId(fact))) : null;
+      continue;
+    }
     if (pending && pending.group === group) {
       if (preferred(fact, pending.fact)) pending = { fact, group };
       continue;
@@ -69,7 +90,17 @@ export async function scanCandidates(sub: LevelSublevel, view: ScopeView, now: n
     pending = { fact, group };
   }
   if (pending) emit(pending.fact);
-  return { pool, available, contradictionsFound: found, contradictions, nextVisibilityChange: nextChange };
+  pool.compact();
+  return {
+    pool,
+    get available() {
+      return pool.size;
+    },
+    contradictionsFound: found,
+    contradictions,
+    nextVisibilityChange: nextChange,
+    invisible,
+  };
 }
 
 /** A fact's salience without recency, under a scan's goals, focus and access counts. */
@@ -85,13 +116,13 @@ export function baseOf(fact: StoredFact, identity: string, spec: Pick<ScanSpec, 
 }
 
 /** Of one fact held by several scopes: the most confident version, then the most recent (scopes come in name order). */
-function preferred(candidate: StoredFact, current: StoredFact): boolean {
+export function preferred(candidate: StoredFact, current: StoredFact): boolean {
   if (candidate.confidence !== current.confidence) return candidate.confidence > current.confidence;
   return candidate.updatedAt > current.updatedAt;
 }
 
 /** The next instant after `now` at which the fact's visibility flips, if any. */
-function visibilityChangeAfter(fact: StoredFact, now: number): number | null {
+export function visibilityChangeAfter(fact: StoredFact, now: number): number | null {
   let next: number | null = null;
   for (const at of [fact.expiresAt, fact.validFrom, fact.validUntil]) {
     if (at !== null && at > now && (next === null || at < next)) next = at;

@@ -11,6 +11,7 @@ import type { RuleService } from '../rules.js';
 import { type ScanSpec, baseOf, scanCandidates } from './candidates.js';
 import { type WindowDiff, diffWindows } from './diff.js';
 import { NO_GOAL_EVIDENCE, compileGoals, gatherGoalEvidence } from './goals.js';
+import { catchUp, goalPredicates } from './incremental.js';
 import { type SelectionLimits, type WindowEntry, rankEntries, selectEntries } from './selection.js';
 import { type ReusableScan, WindowCache } from './window-cache.js';
 import { type ContextWindow, assembleWindow, sessionEntries } from './window.js';
@@ -20,6 +21,22 @@ export const DEFAULT_SESSION_IDLE_MS = 24 * 60 * 60 * 1000;
 export interface ContextServiceOptions {
   /** A session not used for this long is forgotten (treated as unknown, deleted lazily). */
   readonly sessionIdleMs?: number;
+  /** Internal (tests): the candidate pool's pruning threshold, lowered to prune small tenants. */
+  readonly pruneFloor?: number;
+  /** Internal (tests): extra beaters kept per group (default: as many as the window needs), so that removals can be caught up. */
+  readonly margin?: number;
+}
+
+/** How the windows built so far were obtained (internal: tests and benches read it). */
+export interface WindowStats {
+  /** Passes over every fact of a view. */
+  scans: number;
+  /** Cached passes used as they were (nothing written since). */
+  reused: number;
+  /** Cached passes brought up to date from the writes since. */
+  caughtUp: number;
+  /** Cached passes that could not absorb the writes since, by reason (a pass followed). */
+  readonly fallbacks: Map<string, number>;
 }
 
 type WindowRequest = Omit<OptimizeBody, 'sessionId'>;
@@ -36,6 +53,12 @@ interface ScanJob {
   readonly now: number;
 }
 
+/** Internal (tests): build a window without the cache and without remembering anything. */
+export interface PreviewOptions {
+  /** Make a new pass over the facts instead of using (or catching up) a cached one. */
+  readonly rescan: boolean;
+}
+
 const EMPTY_WINDOW = assembleWindow([], { available: 0, rules: [], contradictionsFound: 0, contradictions: [] });
 
 /**
@@ -45,7 +68,10 @@ const EMPTY_WINDOW = assembleWindow([], { available: 0, rules: [], contradiction
  */
 export class ContextService {
   private readonly sessionIdleMs: number;
+  private readonly pruneFloor: number | undefined;
+  private readonly margin: number | undefined;
   private readonly cache = new WindowCache();
+  readonly stats: WindowStats = { scans: 0, reused: 0, caughtUp: 0, fallbacks: new Map() };
 
   constructor(
     private readonly catalog: Catalog,
@@ -54,6 +80,8 @@ export class ContextService {
     options: ContextServiceOptions = {},
   ) {
     this.sessionIdleMs = options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS;
+    this.pruneFloor = options.pruneFloor;
+    this.margin = options.margin;
   }
 
   /** A window; remembered as the session's when a sessionId is given. */
@@ -72,6 +100,14 @@ export class ContextService {
     return diffWindows(previous, window);
   }
 
+  /**
+   * Internal (tests): the window `optimize` would give now, without counting access or touching a
+   * session; `rescan` makes a new pass over the facts (not cached) instead of using the cache.
+   */
+  async preview(address: TenantAddress, body: WindowRequest, options: PreviewOptions): Promise<ContextWindow> {
+    return (await this.build(address, body, this.clock(), options)).window;
+  }
+
   /** Forget a session; false when there was none (or it had expired). */
   async clearSession(address: TenantAddress, sessionId: string): Promise<boolean> {
     const database = await this.catalog.forRead(address.database);
@@ -86,7 +122,12 @@ export class ContextService {
   }
 
   /** A tenant that was never written has no facts and keeps no sessions: its window is empty and nothing is written. */
-  private async build(address: TenantAddress, request: WindowRequest, now: number): Promise<{ window: ContextWindow; tenant: TenantStore | null }> {
+  private async build(
+    address: TenantAddress,
+    request: WindowRequest,
+    now: number,
+    preview: PreviewOptions | null = null,
+  ): Promise<{ window: ContextWindow; tenant: TenantStore | null }> {
     const goals = compileGoals(request.goals);
     const database = await this.catalog.forRead(address.database);
     if (!database.hasTenant(address.tenant)) return { window: EMPTY_WINDOW, tenant: null };
@@ -98,32 +139,97 @@ export class ContextService {
     const program = goals.length > 0 ? await this.rules.programFor(address, scope) : null;
     const accessCounts = await loadAccessCounts(tenant.sub);
     const key = JSON.stringify([address.database, address.tenant, scope, request.maxFacts, [...request.predicates].sort(), goals, limits]);
-    const { evidence, spec, scan } =
-      this.cache.get(key, tenant, program, now) ?? (await this.scan({ key, tenant, view, program, goals, limits, request, accessCounts, now }));
-    const fresh = { ...spec, accessCounts };
+    const job: ScanJob = { key, tenant, view, program, goals, limits, request, accessCounts, now };
+    const reused = preview?.rescan === true ? null : await this.reuse(job);
+    const { evidence, spec, scan } = reused?.reusable ?? (await this.scan(job, preview === null));
+    const fresh = { ...spec, accessCounts: reused?.accessCounts ?? accessCounts };
     const ranked = rankEntries(scan.pool, evidence.answers, view.kind === 'scope' ? view.scope.name : null, (c) => baseOf(c.payload, c.identity, fresh));
     const entries = selectEntries(ranked, limits);
-    this.cache.selected(key, storedIdentities(entries));
+    if (preview === null) this.cache.selected(key, storedIdentities(entries));
     const stats = { ...scan, available: scan.available + evidence.answers.length, rules: evidence.rules };
     return { window: assembleWindow(entries, stats), tenant };
   }
 
-  /** Goals, then one streaming pass over the view's facts; remembered for the next window of the same request. */
-  private async scan(job: ScanJob): Promise<ReusableScan> {
-    const { tenant, view, program, goals, limits, now } = job;
+  /**
+   * The cached pass of this request, caught up with the tenant's writes since it was made (under
+   * the tenant's write lock, so that no write lands while the written facts are read); null when
+   * there is none or it cannot absorb them (then a new pass follows).
+   */
+  private async reuse(job: ScanJob): Promise<{ reusable: ReusableScan; accessCounts: ReadonlyMap<string, number> } | null> {
+    const { key, tenant, now } = job;
+    const hit = this.cache.get(key, tenant, job.program, now);
+    if (hit === null) return null;
+    const { entry } = hit;
+    if (hit.writes.length === 0 && entry.accessed.size === 0) {
+      this.stats.reused++;
+      return { reusable: entry.reusable, accessCounts: job.accessCounts };
+    }
+    let counts = job.accessCounts;
+    const reason = await tenant.lock.run(async () => {
+      const writes = this.cache.pending(key, entry);
+      if (writes === null) return 'the cached pass was dropped meanwhile';
+      if (writes.length === 0 && entry.accessed.size === 0) return null; // another window caught it up meanwhile
+      const view = await tenant.view(job.request.scope ?? null, now);
+      if (view === null) return 'the scope is gone';
+      // Read again under the lock: a window may have raised some since (and listed them in `accessed`).
+      const accessCounts = await loadAccessCounts(tenant.sub);
+      counts = accessCounts;
+      const reason = await catchUp(entry.reusable, writes, {
+        accessed: entry.accessed,
+        tenant,
+        view,
+        now,
+        accessCounts,
+        goalPredicates: job.goals.length > 0 ? goalPredicates(job.program, job.goals) : null,
+        evaluateGoals: () => this.evidence({ ...job, view }),
+      });
+      if (reason === null) {
+        entry.generation += writes.length;
+        entry.accessed.clear();
+      }
+      return reason;
+    });
+    if (reason !== null) {
+      this.cache.drop(key, entry);
+      const counted = this.stats.fallbacks.has(reason) || this.stats.fallbacks.size < 32 ? reason : 'other';
+      this.stats.fallbacks.set(counted, (this.stats.fallbacks.get(counted) ?? 0) + 1);
+      return null;
+    }
+    this.stats.caughtUp++;
+    return { reusable: entry.reusable, accessCounts: counts };
+  }
+
+  /** Goals, then one streaming pass over the view's facts; remembered (`keep`) for the next window of the same request. */
+  private async scan(job: ScanJob, keep: boolean): Promise<ReusableScan> {
+    const { tenant, program, limits, now } = job;
     const generation = this.cache.generation(tenant);
-    const evidence = goals.length > 0 ? await gatherGoalEvidence(program, tenantFactSource(tenant, view, now), goals, limits.maxFacts) : NO_GOAL_EVIDENCE;
+    // The view as of that generation: a tell may have created a scope since the request read it.
+    const view = (await tenant.view(job.request.scope ?? null, now)) ?? job.view;
+    const evidence = await this.evidence({ ...job, view });
     const perGroup = Math.min(limits.maxFactsPerPredicate ?? limits.maxFacts, limits.maxFacts);
+    const keepPerGroup = (limits.dropContradictions ? 2 : 1) * perGroup;
     const spec: ScanSpec = {
       evidence,
       focus: new Set(job.request.predicates),
       accessCounts: job.accessCounts,
       byPredicate: perGroup < limits.maxFacts,
-      keep: (limits.dropContradictions ? 2 : 1) * perGroup,
+      keep: keepPerGroup,
+      margin: this.margin ?? keepPerGroup,
+      ...(this.pruneFloor === undefined ? {} : { pruneFloor: this.pruneFloor }),
     };
     const reusable = { evidence, spec, scan: await scanCandidates(tenant.sub, view, now, spec) };
-    this.cache.put(job.key, tenant, generation, program, reusable);
+    this.stats.scans++;
+    if (keep) {
+      // A write that landed during the pass may or may not be in it: such a pass only serves an unchanged tenant.
+      const settled = await tenant.lock.run(async () => this.cache.generation(tenant));
+      this.cache.put(job.key, tenant, generation, settled === generation, program, reusable);
+    }
     return reusable;
+  }
+
+  private evidence(job: ScanJob) {
+    const { tenant, view, program, goals, limits, now } = job;
+    return goals.length > 0 ? gatherGoalEvidence(program, tenantFactSource(tenant, view, now), goals, limits.maxFacts) : Promise.resolve(NO_GOAL_EVIDENCE);
   }
 
   /** Under the tenant's lock: count the window's facts as accessed and make it the session's; returns the session's live previous window. */

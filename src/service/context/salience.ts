@@ -1,6 +1,6 @@
 /**
- * Salience: the score that orders a context window, a weighted sum of features (README.md in this
- * folder documents it). The tiers are far apart so that each dominates everything below it: a
+ * Salience: the score that orders a context window, a weighted sum of features (documented in
+ * the "Context for agents" section of the root README.md). The tiers are far apart so that each dominates everything below it: a
  * goal answer outranks every premise, a premise every fact that only shares a constant with a
  * goal, and so on; confidence, recency and access frequency (each at most 1 before weighting)
  * order the facts within a tier.

@@ -1,75 +1,93 @@
 import type { CompiledProgram } from '../../engine/index.js';
 import type { TenantStore } from '../../store/tenant-store.js';
+import { type WriteRecord, watchWrites } from '../../store/write-watcher.js';
 import type { ScanResult, ScanSpec } from './candidates.js';
 import type { GoalEvidence } from './goals.js';
 
-/** What a window computation read: reusable while the tenant's facts, rules and clock-driven visibility stand still. */
+/** What a window computation read: reusable while the tenant's rules and clock-driven visibility stand still, and caught up with its writes. */
 export interface ReusableScan {
-  readonly evidence: GoalEvidence;
-  readonly spec: ScanSpec;
+  evidence: GoalEvidence;
+  spec: ScanSpec;
   readonly scan: ScanResult;
 }
 
-interface Entry {
+export interface CacheEntry {
   readonly tenant: TenantStore;
-  readonly generation: number;
+  /** The tenant's write generation the entry is exact at. */
+  generation: number;
+  /** False when writes landed while the pass ran: it cannot tell which of them it saw, so it only serves an unchanged tenant. */
+  readonly catchesUp: boolean;
   readonly program: CompiledProgram | null;
   readonly reusable: ReusableScan;
-  /** Identities of the last window built from this scan. */
+  /** Identities of the last window built from this entry. */
   selected: ReadonlySet<string>;
+  /** Facts whose access count rose in another window since the entry was last caught up: score them again. */
+  readonly accessed: Set<string>;
+}
+
+/** A cached entry and the writes it has not seen yet (none, and no fact accessed elsewhere: use it as it is). */
+export interface CacheHit {
+  readonly entry: CacheEntry;
+  readonly writes: readonly WriteRecord[];
 }
 
 /** Cached scans kept; each holds a bounded candidate pool, not the tenant's facts. */
 const MAX_ENTRIES = 64;
 
+/** Facts accessed elsewhere an entry remembers to score again at most (past it, the entry is dropped). */
+const MAX_ACCESSED = 4096;
+
 /**
  * Lets a window skip the scan of the tenant when nothing it depends on changed since the last
- * window of the same request:
- * - every fact, scope or rule write of a tenant appends to its event log, which bumps a generation
- *   (so does clearing its keyspace, when the tenant is deleted);
+ * window of the same request, or when what changed were fact writes it can apply (incremental.ts):
+ * - every fact, scope or rule write of a tenant appends to its event log, which the tenant's
+ *   write watch counts and remembers (so does clearing its keyspace, when the tenant is deleted);
  * - database rules change the compiled program (a new object);
  * - ttl and validity make facts appear or vanish with time: the scan knows the next such instant;
- * - windows raise access counts: harmless only for facts of the window built from this scan (they
- *   only climb, so nothing pruned can overtake them); a count raised elsewhere drops the entry.
+ * - windows raise access counts: harmless for facts of the window built from this scan (they only
+ *   climb, so nothing pruned can overtake them); facts a window of another request included are
+ *   scored again when the entry is next caught up (a pruned one may now overtake).
  */
 export class WindowCache {
-  private readonly entries = new Map<string, Entry>();
-  private readonly generations = new WeakMap<TenantStore, { value: number }>();
+  private readonly entries = new Map<string, CacheEntry>();
 
   /** The tenant's write generation; the first call subscribes to its event log. */
   generation(tenant: TenantStore): number {
-    let counter = this.generations.get(tenant);
-    if (counter === undefined) {
-      const created = { value: 0 };
-      tenant.events.appended.on('event', () => void created.value++);
-      // Deleting a tenant clears its keyspace without an event; the same store may then be written anew.
-      tenant.sub.on('clear', () => void created.value++);
-      this.generations.set(tenant, created);
-      counter = created;
-    }
-    return counter.value;
+    return watchWrites(tenant).generation;
   }
 
-  get(key: string, tenant: TenantStore, program: CompiledProgram | null, now: number): ReusableScan | null {
+  get(key: string, tenant: TenantStore, program: CompiledProgram | null, now: number): CacheHit | null {
     const entry = this.entries.get(key);
     if (entry === undefined) return null;
     const change = entry.reusable.scan.nextVisibilityChange;
-    if (entry.tenant !== tenant || entry.generation !== this.generation(tenant) || entry.program !== program || (change !== null && now >= change)) {
+    const writes = watchWrites(tenant).since(entry.generation);
+    const usable = entry.tenant === tenant && entry.program === program && (change === null || now < change);
+    if (!usable || writes === null || ((writes.length > 0 || entry.accessed.size > 0) && !entry.catchesUp)) {
       this.entries.delete(key);
       return null;
     }
     this.entries.delete(key); // re-insert: most recently used last
     this.entries.set(key, entry);
-    return entry.reusable;
+    return { entry, writes };
   }
 
-  put(key: string, tenant: TenantStore, generation: number, program: CompiledProgram | null, reusable: ReusableScan): void {
+  /** The writes an entry has not seen yet, if it is still the cached one for its key and they are all remembered. */
+  pending(key: string, entry: CacheEntry): readonly WriteRecord[] | null {
+    if (this.entries.get(key) !== entry) return null;
+    return watchWrites(entry.tenant).since(entry.generation);
+  }
+
+  put(key: string, tenant: TenantStore, generation: number, catchesUp: boolean, program: CompiledProgram | null, reusable: ReusableScan): void {
     this.entries.delete(key);
-    this.entries.set(key, { tenant, generation, program, reusable, selected: new Set() });
+    this.entries.set(key, { tenant, generation, catchesUp, program, reusable, selected: new Set(), accessed: new Set() });
     for (const oldest of this.entries.keys()) {
       if (this.entries.size <= MAX_ENTRIES) break;
       this.entries.delete(oldest);
     }
+  }
+
+  drop(key: string, entry: CacheEntry): void {
+    if (this.entries.get(key) === entry) this.entries.delete(key);
   }
 
   /** The window just built from the entry at `key` included these facts (their access counts rise next). */
@@ -78,10 +96,12 @@ export class WindowCache {
     if (entry) entry.selected = new Set(identities);
   }
 
-  /** Access counts of a tenant's facts rose: drop the scans of that tenant whose last window lacks one of them. */
+  /** Access counts of a tenant's facts rose (under its write lock): the scans of that tenant whose last window lacks one of them score them again. */
   accessed(tenant: TenantStore, identities: readonly string[]): void {
     for (const [key, entry] of this.entries) {
-      if (entry.tenant === tenant && identities.some((id) => !entry.selected.has(id))) this.entries.delete(key);
+      if (entry.tenant !== tenant) continue;
+      for (const id of identities) if (!entry.selected.has(id)) entry.accessed.add(id);
+      if (entry.accessed.size > MAX_ACCESSED) this.entries.delete(key);
     }
   }
 }
