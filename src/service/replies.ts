@@ -1,6 +1,10 @@
 import { presentFact, presentProof } from '../contract/present.js';
 import type { StoredFact } from '../domain/fact.js';
 import type { MergeConflict } from '../scopes/merge.js';
+import type { WindowDiff } from './context/diff.js';
+import type { WindowEntry } from './context/selection.js';
+import type { ContextWindow } from './context/window.js';
+import type { SessionEntry } from '../store/session-records.js';
 import type { AnswerFact, AskResult } from './query.js';
 import type { DiffPage, MergeResult } from './scopes.js';
 
@@ -53,3 +57,60 @@ export function presentMerge(source: string, target: string, result: MergeResult
     conflicts: presentConflicts(result.conflicts, context),
   };
 }
+
+// ---- context windows
+
+const round = (value: number) => Math.round(value * 1e6) / 1e6;
+
+export function presentEntry(entry: WindowEntry, context: string) {
+  return {
+    predicate: entry.predicate,
+    args: entry.args,
+    negated: entry.negated,
+    scope: entry.scope,
+    confidence: entry.confidence,
+    createdAt: entry.createdAt,
+    salience: round(entry.salience),
+    provenance: entry.provenance,
+    $context: context,
+  };
+}
+
+export function presentRemoved(entry: SessionEntry) {
+  return { predicate: entry.predicate, args: entry.args, negated: entry.negated, scope: entry.scope };
+}
+
+/** The window as sent; totalCharCount is the length of the entries' JSON, what an agent's context pays for. */
+export function presentWindow(window: ContextWindow, context: string) {
+  const entries = window.entries.map((e) => presentEntry(e, context));
+  const side = (f: StoredFact) => ({ scope: f.scope, confidence: f.confidence, updatedAt: f.updatedAt });
+  return {
+    windowId: window.windowId,
+    entries,
+    totalFactsAvailable: window.totalFactsAvailable,
+    totalFactsIncluded: entries.length,
+    relevantRules: window.relevantRules,
+    contradictionsFound: window.contradictionsFound,
+    contradictions: window.contradictions.map((c) => ({
+      predicate: c.positive.predicate,
+      args: c.positive.args,
+      positive: side(c.positive),
+      negated: side(c.negative),
+      included: c.included,
+    })),
+    totalCharCount: JSON.stringify(entries).length,
+  };
+}
+
+export function presentDiff(diff: WindowDiff, context: string) {
+  return {
+    previousWindowId: diff.previousWindowId,
+    currentWindowId: diff.currentWindowId,
+    added: diff.added.map((e) => presentEntry(e, context)),
+    removed: diff.removed.map(presentRemoved),
+    unchanged: diff.unchanged,
+    fullRefreshRecommended: diff.fullRefreshRecommended,
+    reason: diff.reason,
+  };
+}
+

@@ -1,5 +1,6 @@
 import type { Router } from '@koa/router';
-import { ClearSessionSchema, ContextDiffSchema, OptimizeSchema, presentDiff, presentWindow } from '../../contract/context.js';
+import { ClearSessionSchema, ContextDiffSchema, OptimizeSchema } from '../../contract/context.js';
+import { presentDiff, presentWindow } from '../../service/replies.js';
 import { parseInput } from '../../contract/parse.js';
 import { contextUri } from '../../service/address.js';
 import { guardedAddress } from '../auth.js';

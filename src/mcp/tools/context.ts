@@ -1,4 +1,5 @@
-import { ClearSessionSchema, ContextDiffSchema, OptimizeSchema, presentDiff, presentWindow } from '../../contract/context.js';
+import { ClearSessionSchema, ContextDiffSchema, OptimizeSchema } from '../../contract/context.js';
+import { presentDiff, presentWindow } from '../../service/replies.js';
 import { contextUri } from '../../service/address.js';
 import { READ_ONLY, WRITE, defineTool } from './define.js';
 
