@@ -157,7 +157,9 @@ export class FactDatabase {
   /** One atomic batch. Acknowledged means in the write-ahead log; fsync per VESPER_SYNC. */
   async write(ops: BatchOp[]): Promise<void> {
     if (ops.length === 0) return;
-    await this.db.batch(ops as never, { sync: this.durability.syncEveryWrite } as never);
+    // Options only when needed: abstract-level copies them into every op, a third of bulk-tell CPU.
+    if (this.durability.syncEveryWrite) await this.db.batch(ops as never, { sync: true } as never);
+    else await this.db.batch(ops as never);
     if (!this.durability.syncEveryWrite) this.dirty = true;
   }
 

@@ -1,7 +1,7 @@
 import { type FactPattern, type StoredFact, isVisibleAt, termsEqual } from '../domain/fact.js';
 import { type LayerId, allIndexRange, decodeIndexKey, groupOfIndexKey, isPrimaryIndexKey, rangeFor } from '../encoding/fact-keys.js';
 import { type EntryValue, decodeEntryValue } from '../encoding/records.js';
-import { type LevelSublevel, countRange, scanRange } from './level-types.js';
+import { type LevelSublevel, countRange } from './level-types.js';
 import type { ScopeRecord } from './scope-registry.js';
 
 /** Which scopes a read sees: one scope (through its chain of layers) or every scope of the tenant. */
@@ -37,31 +37,44 @@ export async function* matchFacts(
   const range = rangeFor(pattern.predicate, pattern.args);
   const gte = options.fromGroup !== undefined && options.fromGroup > range.gte ? options.fromGroup : range.gte;
   const scopes = view.kind === 'scope' ? [view.scope] : view.scopes;
-  let group: string | null = null;
-  let firstKey = '';
-  let versions = new Map<LayerId, string>();
-  const flush = function* (): Generator<MatchedFact> {
-    if (group === null) return;
+  const resolve = (group: string, firstKey: string, versions: ReadonlyMap<LayerId, string>, out: MatchedFact[]): void => {
     const key = decodeIndexKey(firstKey);
     if (key.negated !== pattern.negated || !residualMatches(key.args, pattern, range.residual)) return;
     for (const scope of scopes) {
       const found = nearest(scope.chain, versions);
       if (found === undefined || found.kind !== 'record') continue;
       if (!options.includeInvisible && !isVisibleAt(found.record, options.now)) continue;
-      yield { fact: { predicate: key.predicate, args: key.args, negated: key.negated, scope: scope.name, ...found.record }, group };
+      out.push({ fact: { predicate: key.predicate, args: key.args, negated: key.negated, scope: scope.name, ...found.record }, group });
     }
   };
-  for await (const [raw, value] of scanRange(sub, { gte, lt: range.lt })) {
-    const rawGroup = groupOfIndexKey(raw);
-    if (rawGroup !== group) {
-      yield* flush();
-      group = rawGroup;
-      firstKey = raw;
-      versions = new Map();
+  // Chunks straight from the iterator (one async step per chunk, not per row): rows of a group are adjacent.
+  const iterator = sub.iterator({ gte, lt: range.lt });
+  let group: string | null = null;
+  let firstKey = '';
+  let versions = new Map<LayerId, string>();
+  try {
+    for (let size = 64; ; size = Math.min(size * 4, 4096)) {
+      const entries = await iterator.nextv(size);
+      if (entries.length === 0) break;
+      const ready: MatchedFact[] = [];
+      for (const [raw, value] of entries as [string, string][]) {
+        const rawGroup = groupOfIndexKey(raw);
+        if (rawGroup !== group) {
+          if (group !== null) resolve(group, firstKey, versions, ready);
+          group = rawGroup;
+          firstKey = raw;
+          versions = new Map();
+        }
+        versions.set(Number.parseInt(raw.slice(rawGroup.length + 1), 36), value);
+      }
+      yield* ready;
     }
-    versions.set(Number.parseInt(raw.slice(rawGroup.length + 1), 36), value);
+    const last: MatchedFact[] = [];
+    if (group !== null) resolve(group, firstKey, versions, last);
+    yield* last;
+  } finally {
+    await iterator.close();
   }
-  yield* flush();
 }
 
 function nearest(chain: readonly LayerId[], versions: ReadonlyMap<LayerId, string>): EntryValue | undefined {
