@@ -61,3 +61,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
   };
 }
+
+/** The `vesper` CLI's settings from the environment (its flags override them). */
+export interface CliEnvironment {
+  readonly url: string | undefined;
+  readonly database: string | undefined;
+  readonly tenant: string | undefined;
+  readonly key: string | undefined;
+}
+
+export function loadCliEnvironment(env: Record<string, string | undefined> = process.env): CliEnvironment {
+  const nonEmpty = (value: string | undefined) => (value === undefined || value === '' ? undefined : value);
+  return { url: nonEmpty(env.VESPER_URL), database: nonEmpty(env.VESPER_DATABASE), tenant: nonEmpty(env.VESPER_TENANT), key: nonEmpty(env.VESPER_KEY) };
+}

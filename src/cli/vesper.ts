@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { type Connection, request } from './client.js';
-import { readEnvironment } from './env.js';
+import { loadCliEnvironment as readEnvironment } from '../config.js';
 import { CliError, EXIT, type ExitCode, usageError } from './errors.js';
 import { type ChangeEvent, formatAsk, formatDiff, formatEvent, formatMerge, formatScopes, formatTold } from './format.js';
 import { parseTerm } from './terms.js';
