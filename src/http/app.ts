@@ -44,7 +44,12 @@ export function createApp(options: AppOptions): { app: Koa; router: Router; deps
   const router = new Router();
   const limiter = new TenantRateLimiter(options.rateLimit);
   const streams = new OpenStreams();
-  const deps: RouteDeps = { services: options.services, streams, tenant: (op: Operation) => tenantGuard(op, options.services, limiter) };
+  const deps: RouteDeps = {
+    services: options.services,
+    streams,
+    tenant: (op: Operation) => tenantGuard(op, options.services, limiter),
+    rateLimit: (address) => limiter.consume(address),
+  };
   const metrics = new HttpMetrics();
   healthRoutes(router, options.health, metrics);
   databaseRoutes(router, deps);

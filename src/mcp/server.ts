@@ -3,6 +3,7 @@ import { CallToolRequestSchema, type CallToolResult, ErrorCode, ListToolsRequest
 import type { Logger } from 'pino';
 import { parseInput } from '../contract/parse.js';
 import { ValidationError, VesperError } from '../domain/errors.js';
+import type { TenantAddress } from '../service/address.js';
 import { type Operation, authorize } from '../service/authorization.js';
 import type { Services } from '../service/services.js';
 import { VERSION } from '../version.js';
@@ -16,6 +17,8 @@ import { TOOLS } from './tools/index.js';
 export interface McpServerOptions {
   /** Where unexpected failures (INTERNAL_ERROR) are logged. */
   readonly logger?: Logger;
+  /** The tenant's request budget, shared with REST: throws RATE_LIMITED (an isError result) when spent. */
+  readonly rateLimit?: (address: TenantAddress) => Promise<void>;
 }
 
 /** Failed writes go to the tenant's audit trail, as on REST (src/http/auth.ts). */
@@ -53,16 +56,18 @@ export function buildMcpServer(services: Services, session: McpSession, options:
   server.server.setRequestHandler(CallToolRequestSchema, (request) => {
     const tool = BY_NAME.get(request.params.name);
     if (!tool) throw new McpError(ErrorCode.InvalidParams, `unknown tool '${request.params.name}': tools are ${TOOLS.map((t) => t.name).join(', ')}`);
-    return callTool(services, session, tool, request.params.arguments ?? {}, options.logger);
+    return callTool(services, session, tool, request.params.arguments ?? {}, options);
   });
   registerResources(server, services, session);
   return server;
 }
 
-async function callTool(services: Services, session: McpSession, tool: ToolDefinition, args: Record<string, unknown>, logger?: Logger): Promise<CallToolResult> {
+async function callTool(services: Services, session: McpSession, tool: ToolDefinition, args: Record<string, unknown>, options: McpServerOptions): Promise<CallToolResult> {
   const address = sessionAddress(session);
+  const logger = options.logger;
   try {
     authorize(session.principal, tool.operation, address);
+    await options.rateLimit?.(address);
     const named = ADDRESSING_ARGS.filter((name) => name in args);
     if (named.length > 0) {
       throw new ValidationError(`'${named.join("', '")}' cannot be a tool argument: the tenant and database of an MCP connection come from its X-Tenant-ID and X-Database headers`, {

@@ -1,4 +1,5 @@
 import type { Middleware } from 'koa';
+import type { TenantAddress } from '../../service/address.js';
 import type { Operation } from '../../service/authorization.js';
 import type { Services } from '../../service/services.js';
 import type { OpenStreams } from '../streams.js';
@@ -8,6 +9,8 @@ export interface RouteDeps {
   readonly services: Services;
   /** Address → authorise `operation` → rate limit; the handler then reads `guardedAddress(ctx)`. */
   tenant(operation: Operation): Middleware;
+  /** Spend one request of a tenant's budget (REST routes do it in `tenant`; MCP per tool call). */
+  rateLimit(address: TenantAddress): Promise<void>;
   /** Long-lived responses register here so shutdown can end them. */
   readonly streams: OpenStreams;
 }

@@ -68,7 +68,7 @@ function pathPrefix(ctx: Context): string {
  * legacy SSE transport at `GET /mcp/sse` + `POST /mcp/messages?sessionId=…`. A session is bound
  * to the key, database and tenant of the request that opened it; later requests must match.
  */
-export function mcpRoutes(router: Router, { services, streams }: RouteDeps, options: McpRouteOptions = {}): void {
+export function mcpRoutes(router: Router, { services, streams, rateLimit }: RouteDeps, options: McpRouteOptions = {}): void {
   const logger = options.logger;
   const streamable = new McpConnections<StreamableHTTPServerTransport>(services.keys.revocations, { idleMs: options.idleMs ?? DEFAULT_IDLE_MS });
   const legacy = new McpConnections<SSEServerTransport>(services.keys.revocations);
@@ -89,7 +89,7 @@ export function mcpRoutes(router: Router, { services, streams }: RouteDeps, opti
       throw new ValidationError('an MCP session starts with a POST of an initialize request; later requests carry its Mcp-Session-Id header');
     }
     const session = openSession(ctx);
-    const server = buildMcpServer(services, session, { logger });
+    const server = buildMcpServer(services, session, { logger, rateLimit });
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => streamable.add(id, session, transport, () => server.close()),
@@ -104,7 +104,7 @@ export function mcpRoutes(router: Router, { services, streams }: RouteDeps, opti
 
   router.get('/mcp/sse', async (ctx) => {
     const session = openSession(ctx);
-    const server = buildMcpServer(services, session, { logger });
+    const server = buildMcpServer(services, session, { logger, rateLimit });
     await serve(ctx, async () => {
       const transport = new SSEServerTransport(`${pathPrefix(ctx)}/mcp/messages`, ctx.res);
       legacy.add(transport.sessionId, session, transport, () => server.close());
