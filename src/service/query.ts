@@ -48,12 +48,13 @@ export class QueryService {
     const conjunctive = 'query' in body;
     const database = await this.catalog.forRead(address.database);
     const scope = body.scope ?? null;
-    const program = body.infer ? await this.rules.programFor(address, scope) : null;
+    // A tenant (or scope) with no facts answers nothing, derived or not: no program needed.
     if (!database.hasTenant(address.tenant)) return { results: [], cursor: null, conjunctive };
     const tenant = database.tenant(address.tenant);
     const now = this.clock();
     const view = await tenant.view(scope, now);
     if (view === null) return { results: [], cursor: null, conjunctive };
+    const program = body.infer ? await this.rules.programFor(address, scope) : null;
     if (!conjunctive && !(program && isDerived(program, body.predicate, body.args.length))) {
       return this.askStored(tenant, view, body, now);
     }

@@ -33,6 +33,8 @@ export interface TenantHost {
  */
 export class TenantStore {
   private registry: ScopeRegistry | null = null;
+  private loading: Promise<ScopeRegistry> | null = null;
+  private generation = 0;
   readonly lock = new WriteLock();
   readonly events: EventLog;
 
@@ -44,12 +46,29 @@ export class TenantStore {
     this.events = new EventLog(sub);
   }
 
+  /**
+   * The tenant's scopes, loaded once and shared by concurrent callers. A load that started before
+   * the cache was dropped (generation changed) never installs what it read.
+   */
   async scopes(now: number): Promise<ScopeRegistry> {
     if (this.registry) return this.registry;
-    const loaded = await ScopeRegistry.load(this.sub, now);
-    // Two loads can overlap (a read and a write of a cold tenant); the one finishing last must not
-    // replace a registry that a writer may already have changed and committed.
+    if (!this.loading) {
+      const generation = this.generation;
+      this.loading = ScopeRegistry.load(this.sub, now).finally(() => {
+        if (generation === this.generation) this.loading = null;
+      });
+    }
+    const generation = this.generation;
+    const loaded = await this.loading;
+    if (generation !== this.generation) return this.scopes(now);
     return (this.registry ??= loaded);
+  }
+
+  /** Drop the cached scopes (and any load in flight): the next caller reads them from disk. */
+  private dropScopes(): void {
+    this.registry = null;
+    this.loading = null;
+    this.generation++;
   }
 
   /**
@@ -64,7 +83,7 @@ export class TenantStore {
       await this.host.write(all);
       this.host.registered(this.name);
     } catch (error) {
-      this.registry = null;
+      this.dropScopes();
       this.events.reset();
       throw error;
     }
@@ -187,13 +206,13 @@ export class TenantStore {
    * forget it so those changes are not flushed by the next commit (it is read again from disk).
    */
   private forgetScopes(error: Error): Error {
-    this.registry = null;
+    this.dropScopes();
     return error;
   }
 
   /** Forget cached state (after the tenant's data was removed). */
   reset(): void {
-    this.registry = null;
+    this.dropScopes();
     this.events.reset();
   }
 }

@@ -177,7 +177,7 @@ export async function catchUp(reusable: ReusableScan, writes: readonly WriteReco
   scan.contradictions = listed;
   for (const [identity, versions] of stored) {
     if (!keys.has(identity)) continue;
-    for (const [i, scope] of scopes.entries()) {
+    for (let i = 0; i < scopes.length; i++) {
       const version = versions[i] ?? null;
       if (version === null) continue;
       const change = visibilityChangeAfter(version, now);
