@@ -19,7 +19,7 @@
  *   BENCH_CPU_PROF    a directory: run every worker under `node --cpu-prof` into it; the main thread's profile is
  *                     the largest CPU.*.<pid>.*.cpuprofile (tsx's loader thread writes a small one); summarise it
  *                     with bench/cpuprofile-top.ts and the run's phases_us windows
- *   BENCH_FEATURES    feature benches run after the store workload (default rules,scopes,context; none = skip)
+ *   BENCH_FEATURES    feature benches run after the store workload (default rules,scopes,context,stall; none = skip)
  *   plus the worker's BENCH_LOAD_CAP_S, BENCH_JOIN_CAP_S, BENCH_RSS_QUERIES
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -447,9 +447,9 @@ console.log(markdown);
 console.error(`\nwrote ${path.relative(root, outFile)}`);
 
 // The feature benches (issues 3–5), each in its own child process so their heaps and LevelDBs do
-// not share this one. BENCH_FEATURES picks which (default rules,scopes,context; "none" skips them).
-const parts = (process.env.BENCH_FEATURES || 'rules,scopes,context').split(',').map((s) => s.trim());
-for (const part of ['rules', 'scopes', 'context'].filter((p) => parts.includes(p))) {
+// not share this one. BENCH_FEATURES picks which (default rules,scopes,context,stall; "none" skips them).
+const parts = (process.env.BENCH_FEATURES || 'rules,scopes,context,stall').split(',').map((s) => s.trim());
+for (const part of ['rules', 'scopes', 'context', 'stall'].filter((p) => parts.includes(p))) {
   console.log(`\n## ${part}\n`);
   const child = spawn(process.execPath, ['--import', 'tsx', '--expose-gc', path.join(here, `${part}.ts`)], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
   const [code] = (await once(child, 'exit')) as [number | null];

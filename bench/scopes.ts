@@ -18,6 +18,7 @@ import type { TenantAddress } from '../src/service/address.js';
 import { QueryService } from '../src/service/query.js';
 import { RuleService } from '../src/service/rules.js';
 import { ScopeService } from '../src/service/scopes.js';
+import { BackgroundRunner } from '../src/store/background.js';
 import { Catalog } from '../src/store/catalog.js';
 import type { LevelDb } from '../src/store/level-types.js';
 
@@ -42,7 +43,7 @@ interface Harness {
 }
 
 async function load(h: Harness, tenant: string, size: number): Promise<void> {
-  const store = (await h.catalog.forWrite(DATABASE)).tenant(tenant);
+  const store = (await h.catalog.forWrite(DATABASE)).database.tenant(tenant);
   for (let i = 0; i < size; i += 5000) {
     await store.tell(Array.from({ length: Math.min(5000, size - i) }, (_, k) => item(i + k, (i + k) % 997)), Date.now());
   }
@@ -63,7 +64,7 @@ async function forkDiffMerge(h: Harness, tenant: string, size: number): Promise<
   const forks: number[] = [];
   for (let i = 0; i < 5; i++) forks.push((await timed(() => h.scopes.fork(address, MAIN_SCOPE, `probe-${i}`)))[1]);
   await h.scopes.fork(address, MAIN_SCOPE, 'work');
-  const store = (await h.catalog.forWrite(DATABASE)).tenant(tenant);
+  const store = (await h.catalog.forWrite(DATABASE)).database.tenant(tenant);
   const now = Date.now();
   await store.tell(Array.from({ length: 50 }, (_, k) => item(size + k, 'new', 'work')), now);
   for (let k = 0; k < 25; k++) await store.retract('work', { predicate: 'item', args: [`i${k}`, k % 997], negated: false }, now);
@@ -78,7 +79,7 @@ async function askAtDepths(h: Harness, size: number, asks: number): Promise<Map<
   const tenant = 'depth';
   await load(h, tenant, size);
   const address: TenantAddress = { database: DATABASE, tenant };
-  const store = (await h.catalog.forWrite(DATABASE)).tenant(tenant);
+  const store = (await h.catalog.forWrite(DATABASE)).database.tenant(tenant);
   const results = new Map<number, number>();
   let scope = MAIN_SCOPE;
   for (let depth = 0; depth <= 20; depth++) {
@@ -115,7 +116,7 @@ export async function runScopesBench(): Promise<ScopesBenchResult> {
     openLevel: (location) => new ClassicLevel<string, string>(location) as unknown as LevelDb,
   });
   const clock = () => Date.now();
-  const h: Harness = { catalog, scopes: new ScopeService(catalog, clock), query: new QueryService(catalog, clock, new RuleService(catalog, clock)) };
+  const h: Harness = { catalog, scopes: new ScopeService(catalog, clock, new BackgroundRunner()), query: new QueryService(catalog, clock, new RuleService(catalog, clock)) };
   try {
     const small = await forkDiffMerge(h, 'small', env('BENCH_SCOPES_SMALL', 10_000));
     const large = await forkDiffMerge(h, 'large', env('BENCH_SCOPES_LARGE', 1_000_000));

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 
@@ -15,8 +16,25 @@ const EnvSchema = z.object({
   VESPER_RATE_LIMIT: z.coerce.number().int().min(0).default(2000),
   VESPER_KEY_PEPPER: z.string().min(16).optional(),
   VESPER_EVENT_RETENTION_DAYS: z.coerce.number().min(0).default(30),
+  VESPER_MAX_OPEN_DATABASES: z.coerce.number().int().min(0).max(100_000).default(0),
+  VESPER_ALLOWED_HOSTS: z.string().optional(),
+  VESPER_CORS_ORIGINS: z.string().optional(),
+  VESPER_MCP_IDLE_MS: z.coerce.number().int().min(0).default(300_000),
+  VESPER_MCP_MAX_SESSIONS_PER_KEY: z.coerce.number().int().min(0).default(100),
+  VESPER_AUTH_FAILURE_LIMIT: z.coerce.number().int().min(0).default(60),
+  VESPER_SESSION_IDLE_MS: z.coerce.number().int().min(1000).default(24 * 3600 * 1000),
+  VESPER_QUERY_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  VESPER_QUERY_MAX_TUPLES: z.coerce.number().int().min(0).default(2_000_000),
+  VESPER_QUERY_MAX_ROWS: z.coerce.number().int().min(0).default(2_000_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
+
+/** Wall time, tuples produced and stored facts read by one query (0 in the environment = no limit). */
+export interface QueryBudget {
+  readonly timeMs?: number;
+  readonly maxTuples?: number;
+  readonly maxRows?: number;
+}
 
 export interface Config {
   readonly port: number;
@@ -35,7 +53,39 @@ export interface Config {
   readonly keyPepper: string | null;
   /** Events (audit trail, change stream) older than this are pruned hourly; 0 = kept forever. */
   readonly eventRetentionMs: number;
+  /** Databases open at once (least recently used idle ones are closed beyond it); 0 = derived from the file limit. */
+  readonly maxOpenDatabases: number;
+  /** Context sessions idle for longer than this are forgotten and swept in the background. */
+  readonly sessionIdleMs: number;
+  /** Per-request evaluation budget of rule and join queries (absent field = unlimited). */
+  readonly queryBudget: QueryBudget;
   readonly logLevel: z.output<typeof EnvSchema>['LOG_LEVEL'];
+  /** Host names the server answers to besides loopback names and IP literals (DNS rebinding); '*' = any. */
+  readonly allowedHosts: readonly string[] | '*';
+  /** Browser origins allowed to call the server (CORS); none by default. */
+  readonly corsOrigins: readonly string[] | '*';
+  /** MCP sessions with no request for this long are closed; 0 = never. */
+  readonly mcpIdleMs: number;
+  /** Open MCP sessions one key may hold; 0 = no cap. */
+  readonly mcpMaxSessionsPerKey: number;
+  /** 401/403 replies per minute per key and per client address before they become 429s; 0 = no limit. */
+  readonly authFailureLimit: number;
+}
+
+/** A comma-separated setting: unset or '' = none, '*' = any; entries trimmed and lower-cased. */
+function parseList(value: string | undefined): readonly string[] | '*' {
+  const entries = (value ?? '')
+    .split(',')
+    .map((e) => e.trim().toLowerCase().replace(/\/+$/, ''))
+    .filter((e) => e !== '');
+  return entries.includes('*') ? '*' : entries;
+}
+
+/** The configured host names, plus HOST itself when it is a name (an address or a wildcard needs nothing). */
+function allowedHostsOf(listed: string | undefined, host: string): readonly string[] | '*' {
+  const hosts = parseList(listed);
+  if (hosts === '*' || isIP(host) !== 0) return hosts;
+  return [...hosts, host.toLowerCase()];
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -58,7 +108,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimit: e.VESPER_RATE_LIMIT,
     keyPepper: e.VESPER_KEY_PEPPER ?? null,
     eventRetentionMs: e.VESPER_EVENT_RETENTION_DAYS * 24 * 3600 * 1000,
+    maxOpenDatabases: e.VESPER_MAX_OPEN_DATABASES,
+    sessionIdleMs: e.VESPER_SESSION_IDLE_MS,
+    queryBudget: {
+      ...(e.VESPER_QUERY_TIMEOUT_MS > 0 ? { timeMs: e.VESPER_QUERY_TIMEOUT_MS } : {}),
+      ...(e.VESPER_QUERY_MAX_TUPLES > 0 ? { maxTuples: e.VESPER_QUERY_MAX_TUPLES } : {}),
+      ...(e.VESPER_QUERY_MAX_ROWS > 0 ? { maxRows: e.VESPER_QUERY_MAX_ROWS } : {}),
+    },
     logLevel: e.LOG_LEVEL,
+    allowedHosts: allowedHostsOf(e.VESPER_ALLOWED_HOSTS, e.HOST),
+    corsOrigins: parseList(e.VESPER_CORS_ORIGINS),
+    mcpIdleMs: e.VESPER_MCP_IDLE_MS,
+    mcpMaxSessionsPerKey: e.VESPER_MCP_MAX_SESSIONS_PER_KEY,
+    authFailureLimit: e.VESPER_AUTH_FAILURE_LIMIT,
   };
 }
 

@@ -1,9 +1,14 @@
 import { loadConfig } from './config.js';
+import { VesperError } from './domain/errors.js';
 import { startServer } from './server.js';
 
 /** Entry point: configuration from the environment, then the server; SIGTERM/SIGINT shut down gracefully. */
 const config = loadConfig();
-const server = await startServer(config);
+const server = await startServer(config).catch((error: unknown) => {
+  // A full disk was already said in one log line: exit without a stack trace.
+  if (error instanceof VesperError && error.code === 'STORAGE_FULL') process.exit(1);
+  throw error;
+});
 let stopping = false;
 const stop = (signal: string) => {
   if (stopping) return;

@@ -9,7 +9,7 @@ import { type FactInput, type FactPattern, MAIN_SCOPE } from '../../src/domain/f
 import { Catalog } from '../../src/store/catalog.js';
 import type { ScopeView } from '../../src/store/fact-reader.js';
 import type { LevelDb } from '../../src/store/level-types.js';
-import type { TenantStore } from '../../src/store/tenant-store.js';
+import type { TenantReads, TenantStore } from '../../src/store/tenant-store.js';
 import { type LevelStats, type Triple, type TriplePattern, objectText } from './workload.js';
 
 export interface Adapter {
@@ -74,25 +74,28 @@ export function vesperAdapter(): Adapter {
   let tenant: TenantStore;
   const opened: ClassicLevel<string, string>[] = [];
 
-  /** What the server does per request: now from the clock, the scope view from the (cached) registry. */
-  const viewAt = async (now: number): Promise<ScopeView> => {
-    const view = await tenant.view(MAIN_SCOPE, now);
-    if (view === null) throw new Error('scope main is missing');
-    return view;
+  /** What the server does per request: now from the clock, one reader (snapshot + scopes) for the request. */
+  const reading = <T>(work: (reads: TenantReads, view: ScopeView, now: number) => Promise<T>): Promise<T> => {
+    const now = Date.now();
+    return tenant.read(now, (reads) => {
+      const view = reads.view(MAIN_SCOPE);
+      if (view === null) throw new Error('scope main is missing');
+      return work(reads, view, now);
+    });
   };
-  const count = async (view: ScopeView, pattern: FactPattern, now: number): Promise<number> => {
+  const count = async (reads: TenantReads, view: ScopeView, pattern: FactPattern, now: number): Promise<number> => {
     let n = 0;
-    for await (const _ of tenant.match(view, pattern, { now })) n++;
+    for await (const _ of reads.match(view, pattern, { now })) n++;
     return n;
   };
   /** Outer pattern `triple(?x, p1, o)` read whole (as the engine's StoredRelation does), then the ?x values. */
-  const outer = async (view: ScopeView, p1: string, o: Triple, now: number): Promise<string[]> => {
+  const outer = async (reads: TenantReads, view: ScopeView, p1: string, o: Triple, now: number): Promise<string[]> => {
     const xs: string[] = [];
-    for await (const { fact } of tenant.match(view, patternOf({ p: p1, o: o.o, lit: o.lit }), { now })) xs.push(fact.args[0] as string);
+    for await (const { fact } of reads.match(view, patternOf({ p: p1, o: o.o, lit: o.lit }), { now })) xs.push(fact.args[0] as string);
     return xs;
   };
-  const inner = (view: ScopeView, x: string, p2: string, now: number) =>
-    count(view, { predicate: PREDICATE, args: [x, p2, undefined], negated: false }, now);
+  const inner = (reads: TenantReads, view: ScopeView, x: string, p2: string, now: number) =>
+    count(reads, view, { predicate: PREDICATE, args: [x, p2, undefined], negated: false }, now);
 
   return {
     joinLabel: 'nested loop over TenantStore.match',
@@ -108,7 +111,8 @@ export function vesperAdapter(): Adapter {
           return level as unknown as LevelDb;
         },
       });
-      const database = await catalog.forWrite(DATABASE);
+      // Held for the whole bench: one database, never closed under the tenant.
+      const { database } = await catalog.forWrite(DATABASE);
       tenant = database.tenant(TENANT);
     },
     async loadBatch(ts) {
@@ -117,22 +121,21 @@ export function vesperAdapter(): Adapter {
     async insertOne(t) {
       await tenant.tell([factOf(t)], Date.now());
     },
-    async query(pattern) {
-      const now = Date.now();
-      return count(await viewAt(now), patternOf(pattern), now);
+    query(pattern) {
+      return reading((reads, view, now) => count(reads, view, patternOf(pattern), now));
     },
-    async join(p1, o, p2) {
-      const now = Date.now();
-      const view = await viewAt(now);
-      let n = 0;
-      for (const x of await outer(view, p1, o, now)) n += await inner(view, x, p2, now);
-      return n;
+    join(p1, o, p2) {
+      return reading(async (reads, view, now) => {
+        let n = 0;
+        for (const x of await outer(reads, view, p1, o, now)) n += await inner(reads, view, x, p2, now);
+        return n;
+      });
     },
-    async joinAlt(p1, o, p2) {
-      const now = Date.now();
-      const view = await viewAt(now);
-      const xs = await outer(view, p1, o, now);
-      return concurrently(xs, ENGINE_CONCURRENCY, (x) => inner(view, x, p2, now));
+    joinAlt(p1, o, p2) {
+      return reading(async (reads, view, now) => {
+        const xs = await outer(reads, view, p1, o, now);
+        return concurrently(xs, ENGINE_CONCURRENCY, (x) => inner(reads, view, x, p2, now));
+      });
     },
     levels: () => opened,
     close: () => catalog.close(),

@@ -57,3 +57,25 @@ export async function request<T = unknown>(connection: Connection, method: strin
   if (!response.ok) throw await replyError(response);
   return (await response.json()) as T;
 }
+
+/** The route of an operation, as the table gives it. */
+export interface OperationRoute {
+  readonly method: string;
+  readonly path: string;
+}
+
+/**
+ * Call an operation of the table: its path parameters are taken from the input, the rest goes
+ * as the JSON body (POST) or as the query string (GET, DELETE), as the server reads it.
+ */
+export function callOperation<T>(connection: Connection, route: OperationRoute, input: Record<string, unknown>): Promise<T> {
+  const rest: Record<string, unknown> = { ...input };
+  const path = route.path.replace(/\{(\w+)\}/g, (_match, name: string) => {
+    const value = rest[name];
+    delete rest[name];
+    return encodeURIComponent(String(value ?? ''));
+  });
+  if (route.method === 'POST') return request<T>(connection, route.method, path, rest);
+  const query = new URLSearchParams(Object.entries(rest).map(([name, value]): [string, string] => [name, String(value)])).toString();
+  return request<T>(connection, route.method, query === '' ? path : `${path}?${query}`);
+}

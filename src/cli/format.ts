@@ -100,3 +100,18 @@ export function formatEvent(event: ChangeEvent): string {
   const by = event.actor ? ` (by ${event.actor})` : '';
   return `#${event.seq} ${new Date(event.time).toISOString()} ${event.op} ${what}${by}`;
 }
+
+export function formatFacts(reply: { facts: FactLike[]; cursor: string | null }): string[] {
+  const lines = reply.facts.map(formatFact);
+  if (lines.length === 0) lines.push('no facts');
+  if (reply.cursor) lines.push(`… more facts (--cursor ${reply.cursor})`);
+  return lines;
+}
+
+export function formatPredicates(reply: { predicates: { name: string; arities: number[]; facts: number; rules: number }[] }): string[] {
+  const width = Math.max(9, ...reply.predicates.map((p) => p.name.length));
+  return [
+    `${'PREDICATE'.padEnd(width)}  ARITY  FACTS  RULES`,
+    ...reply.predicates.map((p) => `${p.name.padEnd(width)}  ${p.arities.join(',').padStart(5)}  ${String(p.facts).padStart(5)}  ${String(p.rules).padStart(5)}`),
+  ];
+}

@@ -1,19 +1,25 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { loadCliEnvironment } from '../config.js';
+import { callOperation } from './client.js';
+import { CliError } from './errors.js';
+import { rowOf } from './commands.js';
 
 /**
  * `npm run rules:load -- --database X rules/saas.vr [more.vr…]`: loads rule packs into a
- * database of a running server as database rules (shared by its tenants), through the admin API.
+ * database of a running server as database rules (shared by its tenants), through the
+ * `addDatabaseRules` operation. Rules are a set, so loading a pack again adds nothing.
  */
 const USAGE = 'usage: npm run rules:load -- --database NAME [--url http://127.0.0.1:9300] [--key ADMIN_KEY] FILE.vr…';
 
 async function main(argv: string[]): Promise<number> {
+  const env = loadCliEnvironment();
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
-      database: { type: 'string', short: 'd', default: 'default' },
-      url: { type: 'string', default: 'http://127.0.0.1:9300' },
+      database: { type: 'string', short: 'd', default: env.database ?? 'default' },
+      url: { type: 'string', default: env.url ?? 'http://127.0.0.1:9300' },
       key: { type: 'string' },
     },
   });
@@ -21,18 +27,18 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
-  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
-  if (values.key) headers.Authorization = `Bearer ${values.key}`;
+  const connection = { url: values.url, database: values.database, tenant: 'default', key: values.key ?? env.key };
   for (const file of positionals) {
     const text = await readFile(file, 'utf8');
-    const url = `${values.url}/admin/databases/${encodeURIComponent(values.database)}/rules`;
-    const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ text }) });
-    const reply = (await response.json()) as { rules?: unknown[]; message?: string; code?: string };
-    if (!response.ok) {
-      process.stderr.write(`${file}: ${response.status} ${reply.code ?? ''} ${reply.message ?? ''}\n`);
-      return 1;
+    try {
+      const reply = await callOperation<{ rules: { created: boolean }[] }>(connection, rowOf('addDatabaseRules'), { db: values.database, text });
+      const added = reply.rules.filter((r) => r.created).length;
+      process.stdout.write(`${file}: ${reply.rules.length} rules loaded into database '${values.database}' (${added} new)\n`);
+    } catch (error) {
+      if (!(error instanceof CliError)) throw error;
+      process.stderr.write(`${file}: ${error.message}\n`);
+      return error.exitCode;
     }
-    process.stdout.write(`${file}: ${reply.rules?.length ?? 0} rules loaded into database '${values.database}'\n`);
   }
   return 0;
 }

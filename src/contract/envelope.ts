@@ -18,8 +18,13 @@ export const ERROR_TYPES: Record<ErrorEnvelope['code'], string> = {
   CONFLICT: 'ConflictException',
   PAYLOAD_TOO_LARGE: 'PayloadTooLargeException',
   RATE_LIMITED: 'RateLimitedException',
+  TOO_MANY_OPEN_DATABASES: 'ServiceUnavailableException',
+  STORAGE_FULL: 'InsufficientStorageException',
+  QUERY_BUDGET_EXCEEDED: 'QueryBudgetExceededException',
+  REQUEST_CANCELLED: 'RequestCancelledException',
   METHOD_NOT_ALLOWED: 'MethodNotAllowedException',
   INTERNAL_ERROR: 'InternalException',
+  DATA_CORRUPTED: 'DataCorruptedException',
 };
 
 export function envelope(code: ErrorEnvelope['code'], message: string, details: ErrorDetails = null): ErrorEnvelope {

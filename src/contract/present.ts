@@ -29,7 +29,7 @@ export const MAX_PROOF_NODES = 5_000;
  * A proof for clients: the engine's tree with each stored premise's handle replaced by its scope
  * and confidence. Past MAX_PROOF_NODES nodes, derived premises are cut to their fact with `truncated: true`.
  */
-export function presentProof(proof: Proof, budget = { left: MAX_PROOF_NODES }): unknown {
+export function presentProof(proof: Proof, budget = { left: MAX_PROOF_NODES }): Record<string, unknown> {
   budget.left--;
   return {
     rule: proof.rule,

@@ -12,7 +12,12 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'PAYLOAD_TOO_LARGE'
   | 'RATE_LIMITED'
-  | 'INTERNAL_ERROR';
+  | 'TOO_MANY_OPEN_DATABASES'
+  | 'STORAGE_FULL'
+  | 'QUERY_BUDGET_EXCEEDED'
+  | 'REQUEST_CANCELLED'
+  | 'INTERNAL_ERROR'
+  | 'DATA_CORRUPTED';
 
 export type ErrorDetails = Record<string, unknown> | null;
 
@@ -70,10 +75,68 @@ export class PayloadTooLargeError extends VesperError {
   }
 }
 
+/** Stored bytes that do not decode as what their key says they are: a server fault, logged with the key. */
+export class CorruptionError extends VesperError {
+  constructor(what: string, key: string | null, cause?: unknown) {
+    super('DATA_CORRUPTED', `stored ${what} is corrupt`, { key }, { cause });
+  }
+}
+
 export class RateLimitedError extends VesperError {
   readonly retryAfterSeconds: number;
-  constructor(retryAfterSeconds: number) {
-    super('RATE_LIMITED', `rate limit exceeded, retry after ${retryAfterSeconds}s`, { retryAfterSeconds });
+  constructor(retryAfterSeconds: number, message = `rate limit exceeded, retry after ${retryAfterSeconds}s`, details: Record<string, unknown> = {}) {
+    super('RATE_LIMITED', message, { ...details, retryAfterSeconds });
     this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** Errors a client should retry after a delay (the `Retry-After` header). */
+export function retryAfterOf(error: VesperError): number | null {
+  return error instanceof RateLimitedError || error instanceof TooManyOpenDatabasesError ? error.retryAfterSeconds : null;
+}
+
+/** A database is being deleted: requests on it wait for nothing and are refused until its name is free again. */
+export class DatabaseDroppingError extends VesperError {
+  constructor(database: string) {
+    super('CONFLICT', `database '${database}' is being deleted`, { database, state: 'dropping' });
+  }
+}
+
+/** Every open-database slot is in use (or the process is out of file descriptors): a momentary condition. */
+export class TooManyOpenDatabasesError extends VesperError {
+  readonly retryAfterSeconds: number;
+  constructor(database: string, limit: number, reason: 'slots' | 'descriptors', retryAfterSeconds = 1) {
+    super('TOO_MANY_OPEN_DATABASES', `database '${database}' cannot be opened now: ${reason === 'slots' ? `all ${limit} open-database slots are in use` : 'the process is out of file descriptors'}`, {
+      database,
+      limit,
+      reason,
+      retryAfterSeconds,
+    });
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** The data directory's disk is full: the write was not applied; reads keep working. */
+export class StorageFullError extends VesperError {
+  constructor(database: string, options?: { cause?: unknown }) {
+    super('STORAGE_FULL', `no space left to write to database '${database}'; nothing was written, reads keep working`, { database }, options);
+  }
+}
+
+/** Which limit of a query's evaluation budget was hit (time, tuples produced, stored rows read). */
+export type BudgetLimit = 'timeMs' | 'maxTuples' | 'maxRows';
+
+/** A query stopped because it used up its evaluation budget: narrow it (bind arguments) or raise the limit. */
+export class QueryBudgetExceededError extends VesperError {
+  constructor(limit: BudgetLimit, value: number) {
+    const what = { timeMs: `ran longer than ${value} ms`, maxTuples: `produced more than ${value} tuples`, maxRows: `read more than ${value} stored facts` }[limit];
+    super('QUERY_BUDGET_EXCEEDED', `query ${what}: stopped (its evaluation budget)`, { limit, value });
+  }
+}
+
+/** The client went away before the reply: its evaluation stops (the reply is never seen). */
+export class RequestCancelledError extends VesperError {
+  constructor() {
+    super('REQUEST_CANCELLED', 'the client closed the connection before the reply');
   }
 }

@@ -1,4 +1,5 @@
 import { ValidationError } from './errors.js';
+import { excerpt } from './excerpt.js';
 
 /** Names of databases, tenants and scopes: 1–64 of [A-Za-z0-9_.-]; never interpreted as paths. */
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -13,7 +14,7 @@ export function parseName(kind: NameKind, value: unknown): string {
   if (typeof value !== 'string' || !isValidName(value)) {
     throw new ValidationError(`invalid ${kind} name: must be 1-64 characters of [A-Za-z0-9_.-]`, {
       field: kind,
-      value: typeof value === 'string' ? value.slice(0, 100) : value ?? null,
+      value: excerpt(value ?? null),
     });
   }
   return value;

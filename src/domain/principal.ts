@@ -14,6 +14,11 @@ export interface Principal {
   readonly tenants: Grant;
   /** Public keys (vsp_pk_…) are read-only whatever their role. */
   readonly readOnly: boolean;
+  /**
+   * Cells (`<database>/<tenant>`) taken out of the grant because that tenant was deleted while
+   * the key also covers other databases: the grant is narrowed by exactly what was deleted.
+   */
+  readonly except?: readonly string[];
 }
 
 /** The admin key, and everybody when no admin key is configured (development mode). */
@@ -22,4 +27,9 @@ export const OPEN_PRINCIPAL: Principal = { ...ADMIN_PRINCIPAL, id: null };
 
 export function grants(grant: Grant, name: string): boolean {
   return grant === '*' || grant.includes(name);
+}
+
+/** `<database>/<tenant>`: names never contain '/', so a cell is unambiguous. */
+export function grantCell(database: string, tenant: string): string {
+  return `${database}/${tenant}`;
 }

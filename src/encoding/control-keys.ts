@@ -102,3 +102,31 @@ export function apiKeyRange(): { gte: string; lt: string } {
 }
 
 export const KEY_PEPPER_KEY = 'key-pepper';
+
+/**
+ * In META: the last event sequence number of each tenant. Kept outside the tenant's sublevel so
+ * that neither pruning nor deleting the tenant takes it: a tenant written again continues above it.
+ */
+export function eventSeqKey(tenant: string): string {
+  return 'Q' + SEP + tenant;
+}
+
+/**
+ * In META: layers a scope change retired (flatten, scope deletion), written in the same batch as
+ * the change and removed with the layer's keys. What a crash leaves here is collected at open.
+ */
+const GARBAGE = 'G';
+
+export function retiredLayerKey(tenant: string, layer: number): string {
+  return GARBAGE + SEP + tenant + SEP + layer.toString(36);
+}
+
+export function retiredLayerRange(tenant?: string): { gte: string; lt: string } {
+  const prefix = tenant === undefined ? GARBAGE + SEP : GARBAGE + SEP + tenant + SEP;
+  return { gte: prefix, lt: upperBound(prefix) };
+}
+
+export function decodeRetiredLayerKey(key: string): { tenant: string; layer: number } {
+  const [, tenant = '', layer = ''] = key.split(SEP);
+  return { tenant, layer: Number.parseInt(layer, 36) };
+}

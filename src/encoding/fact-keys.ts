@@ -151,3 +151,30 @@ export function isPrimaryIndexKey(raw: string): boolean {
   const arityEnd = raw.indexOf(SEP, predicateEnd + 1);
   return raw.charAt(arityEnd + 1) === '0' && raw.charAt(arityEnd + 2) === SEP;
 }
+
+/** The layer of a fact key of a tenant (index or listing entry); null for any other key. Raw scans use it. */
+export function layerOfFactKey(raw: string): LayerId | null {
+  if (raw.startsWith(INDEX + SEP)) return decodeIndexKey(raw).layer;
+  if (raw.startsWith(LISTING + SEP)) return decodeListingKey(raw).layer;
+  return null;
+}
+
+/**
+ * A fact's identity in a tenant whatever its polarity and layer: the position-0 index key without
+ * its last two components. The tenant's key filter (store/key-filter.ts) holds these.
+ */
+export function presenceKeyOf(key: FactKey): string {
+  const terms = key.args.map(encodeTerm);
+  return head(key.predicate, key.args.length) + (key.args.length === 0 ? '0' : '0' + SEP + terms.join(SEP));
+}
+
+/** The presence key of a primary index key (see isPrimaryIndexKey). */
+export function presenceKeyOfPrimary(raw: string): string {
+  const layerStart = raw.lastIndexOf(SEP);
+  return raw.slice(0, raw.lastIndexOf(SEP, layerStart - 1));
+}
+
+/** Range over every listing entry of a tenant (all layers), for the offline consistency check. */
+export function allListingRange(): { gte: string; lt: string } {
+  return { gte: LISTING + SEP, lt: upperBound(LISTING + SEP) };
+}

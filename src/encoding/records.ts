@@ -1,6 +1,10 @@
+import { CorruptionError } from '../domain/errors.js';
 import type { FactRecord } from '../domain/fact.js';
 
-/** On-disk format version; a database written by another version is refused at open (store/open.ts). */
+/**
+ * On-disk format version; a database written by another version is refused at open. Format 1 is
+ * pinned by the fixture database under test/fixtures/format-1 (a change of format must migrate it).
+ */
 export const FORMAT_VERSION = 1;
 
 /**
@@ -21,32 +25,62 @@ export function encodeRecord(r: FactRecord): string {
 
 export const TOMBSTONE_VALUE = TOMBSTONE;
 
-export function decodeEntryValue(raw: string): EntryValue {
+const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isNumberOrNull = (v: unknown): v is number | null => v === null || isNumber(v);
+
+/** Decode an index entry's value, checking every field; `key` names the entry in the error. */
+export function decodeEntryValue(raw: string, key: string | null = null): EntryValue {
   if (raw === TOMBSTONE) return { kind: 'tombstone' };
-  if (raw[0] !== RECORD) throw new TypeError('corrupt fact record');
-  const row = JSON.parse(raw.slice(1)) as unknown[];
-  const at = (i: number) => (row[i] ?? null) as never;
+  if (raw[0] !== RECORD) throw new CorruptionError('fact record', key);
+  let row: unknown;
+  try {
+    row = JSON.parse(raw.slice(1));
+  } catch (error) {
+    throw new CorruptionError('fact record', key, error);
+  }
+  if (!Array.isArray(row) || row.length < 4 || row.length > 9) throw new CorruptionError('fact record', key);
+  const [version, createdAt, updatedAt, confidence, ttl = null, expiresAt = null, validFrom = null, validUntil = null, metadata = null] = row as unknown[];
+  const valid =
+    isNumber(version) && Number.isInteger(version) && version >= 1 &&
+    isNumber(createdAt) && isNumber(updatedAt) && isNumber(confidence) &&
+    isNumberOrNull(ttl) && isNumberOrNull(expiresAt) && isNumberOrNull(validFrom) && isNumberOrNull(validUntil) &&
+    (metadata === null || (typeof metadata === 'object' && !Array.isArray(metadata)));
+  if (!valid) throw new CorruptionError('fact record', key);
   return {
     kind: 'record',
     record: {
-      version: at(0),
-      createdAt: at(1),
-      updatedAt: at(2),
-      confidence: at(3),
-      ttl: at(4),
-      expiresAt: at(5),
-      validFrom: at(6),
-      validUntil: at(7),
-      metadata: at(8),
+      version,
+      createdAt,
+      updatedAt,
+      confidence,
+      ttl,
+      expiresAt,
+      validFrom,
+      validUntil,
+      metadata: metadata as FactRecord['metadata'],
     },
   };
 }
 
-/** JSON values of small control records (scopes, registries): one place to parse them. */
+/** JSON values of small control records (scopes, registries): one place to write them. */
 export function encodeJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-export function decodeJson<T>(raw: string): T {
-  return JSON.parse(raw) as T;
+/** Something that checks a decoded value's shape (a zod schema fits). */
+export interface RecordShape<T> {
+  safeParse(value: unknown): { success: true; data: T } | { success: false };
+}
+
+/** Decode a control record and check its shape: what fails is a CorruptionError naming the key. */
+export function decodeJson<T>(raw: string, shape: RecordShape<T>, what: string, key: string | null = null): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (error) {
+    throw new CorruptionError(what, key, error);
+  }
+  const parsed = shape.safeParse(value);
+  if (!parsed.success) throw new CorruptionError(what, key);
+  return parsed.data;
 }

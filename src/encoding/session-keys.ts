@@ -22,6 +22,14 @@ export function sessionKey(sessionId: string): string {
   return sessionPrefix + sessionId;
 }
 
+export function sessionRange(): { gte: string; lt: string } {
+  return { gte: sessionPrefix, lt: upperBound(sessionPrefix) };
+}
+
+export function sessionIdOfKey(key: string): string {
+  return key.slice(sessionPrefix.length);
+}
+
 /** `identity` is a fact's canonical text (domain/fact.ts factKeyId), without its scope. */
 export function accessKey(identity: string): string {
   return accessPrefix + escapeText(identity);

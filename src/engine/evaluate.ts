@@ -4,14 +4,15 @@
  * plan, which in turn asks lower components the same way, so only what the query can reach is
  * read or derived.
  *
- * Answers are distinct by their bindings (every matched tuple is fully determined by them) and
+ * Answers are distinct by the bindings of their answer variables (a set, however many hidden
+ * matches stand behind one) and
  * sorted by them (a total order on terms), so the same data always gives the same order.
  */
 import { ValidationError } from '../domain/errors.js';
 import type { Term } from '../domain/fact.js';
 import type { Query } from './ast.js';
-import type { EvalStats, RunContext } from './context.js';
-import { emptyStats } from './context.js';
+import type { Budget, EvalStats } from './context.js';
+import { RunContext } from './context.js';
 import { planLiterals, userLiteral } from './instance-plan.js';
 import type { ILiteral } from './irule.js';
 import { runSteps } from './join.js';
@@ -48,9 +49,17 @@ export interface Answer {
 
 export interface EvaluateOptions {
   readonly withProof?: boolean;
+  /**
+   * The answer variables, in answer order; the query's other variables are existential (the
+   * service's `"?"` positions). Answers are distinct on these, so a hidden variable never
+   * multiplies them. Default: every variable of the query, in order of appearance.
+   */
+  readonly variables?: readonly string[];
   /** At most this many answers (the first ones in answer order). */
   readonly limit?: number;
   readonly signal?: AbortSignal;
+  /** Wall time, tuples produced and stored facts read; over it: QUERY_BUDGET_EXCEEDED. */
+  readonly budget?: Budget;
 }
 
 export interface QueryResult {
@@ -89,13 +98,13 @@ function bindingsOf(data: readonly unknown[], at: number, vars: readonly string[
 }
 
 /** The answer for row `index` of the block (variable values, then one premise per literal). */
-function toAnswer(rows: RowBlock, index: number, vars: readonly string[], atoms: readonly [AtomLiteral, number][], proofs: ProofBuilder | null): Answer {
+function toAnswer(rows: RowBlock, index: number, slots: number, vars: readonly string[], atoms: readonly [AtomLiteral, number][], proofs: ProofBuilder | null): Answer {
   const at = index * rows.width;
   // Sized up front: `[]` + push would reserve room for 17 elements in every answer.
   const matches = new Array<Match>(atoms.length);
   for (let i = 0; i < atoms.length; i++) {
     const [literal, bodyIndex] = atoms[i]!;
-    matches[i] = toMatch(literal, rows.data[at + vars.length + bodyIndex] as Rec, proofs);
+    matches[i] = toMatch(literal, rows.data[at + slots + bodyIndex] as Rec, proofs);
   }
   return { bindings: bindingsOf(rows.data, at, vars), matches };
 }
@@ -109,9 +118,24 @@ async function joinQuery(program: CompiledProgram, source: FactSource, body: rea
   const width = slots + body.length;
   const data: unknown[] = [];
   await runSteps(steps, width, 0, context, (row) => {
+    context.produced(1);
     for (let i = 0; i < width; i++) data.push(row[i]);
   });
   return { data, width, count: data.length / width };
+}
+
+/** Indices (in answer order) of the first row of each distinct value of the first `slots` slots. */
+function distinctRows(rows: RowBlock, order: Int32Array, slots: number, hidden: boolean): Int32Array {
+  if (!hidden || order.length < 2) return order;
+  const kept: number[] = [order[0]!];
+  for (let i = 1; i < order.length; i++) {
+    const a = order[i - 1]! * rows.width;
+    const b = order[i]! * rows.width;
+    let same = true;
+    for (let slot = 0; slot < slots && same; slot++) same = rows.data[a + slot] === rows.data[b + slot];
+    if (!same) kept.push(order[i]!);
+  }
+  return Int32Array.from(kept);
 }
 
 /** Like evaluateQuery, with the counters of the work done (store scans, derived tuples, rounds). */
@@ -123,19 +147,23 @@ export async function evaluateQueryWithStats(
 ): Promise<QueryResult> {
   validateQuery(query);
   checkLimit(options.limit);
-  const context: RunContext = { stats: emptyStats(), signal: options.signal, withProof: options.withProof === true };
+  const context = new RunContext(options.signal, options.withProof === true, options.budget);
   context.signal?.throwIfAborted();
-  const vars: string[] = [];
+  // Answer variables take the first slots, so ordering and distinctness look at a prefix of each row.
+  const vars: string[] = [...new Set(options.variables ?? [])];
+  const visible = vars.length;
   const body = compileLiterals(query.literals, vars).map((literal, i) => userLiteral(program, literal, i, NO_LOCALS));
+  const answerSlots = options.variables === undefined ? vars.length : visible;
+  const answerVars = vars.slice(0, answerSlots);
   const rows = await joinQuery(program, source, body, vars.length, context);
-  // Rows are already distinct: each is one combination of distinct tuples, fixed by its bindings.
-  const order = sortOrder(rows, vars.length);
+  // Rows are distinct over all variables (each is one combination of distinct tuples, fixed by
+  // its bindings); over a prefix they may repeat: the first in answer order stands for the rest.
+  const order = distinctRows(rows, await sortOrder(rows, answerSlots, context), answerSlots, answerSlots < vars.length);
   const proofs = context.withProof ? new ProofBuilder() : null;
   const atoms = body.flatMap((literal, i): [AtomLiteral, number][] => (literal.kind === 'atom' ? [[literal, i]] : []));
-  const answer = (index: number): Answer => toAnswer(rows, index, vars, atoms, proofs);
-  if (options.limit !== undefined && options.limit < rows.count) {
-    return { answers: Array.from(order.subarray(0, options.limit), answer), stats: context.stats };
-  }
+  const answer = (index: number): Answer => toAnswer(rows, index, vars.length, answerVars, atoms, proofs);
+  const count = options.limit === undefined ? order.length : Math.min(options.limit, order.length);
+  if (count < rows.count) return { answers: Array.from(order.subarray(0, count), answer), stats: context.stats };
   // Built in row order (rows sit in memory in that order, so this stays cache friendly), then permuted.
   const built = Array.from({ length: rows.count }, (_, i) => answer(i));
   return { answers: Array.from(order, (i) => built[i]!), stats: context.stats };

@@ -13,7 +13,6 @@
  */
 import type { Term } from '../domain/fact.js';
 import type { RunContext } from './context.js';
-import { checkAbort } from './context.js';
 import type { IRule, ILiteral } from './irule.js';
 import type { BuildContext, InstancePlan } from './instance-plan.js';
 import { planLiterals } from './instance-plan.js';
@@ -88,17 +87,16 @@ export class Instance {
       this.started = true;
       for (const variant of this.initial) await this.fire(variant);
     }
-    while (this.commit()) {
+    while (await this.commit()) {
       this.context.stats.rounds += 1;
-      checkAbort(this.context);
       for (const variant of this.incremental) if (variant.delta!.hasDelta()) await this.fire(variant);
     }
   }
 
-  private commit(): boolean {
+  private async commit(): Promise<boolean> {
     this.round += 1;
     let added = 0;
-    for (const table of this.plan.tables) added += table.commit(this.round);
+    for (const table of this.plan.tables) added += await table.commit(this.round, this.context);
     return added > 0;
   }
 
@@ -119,6 +117,7 @@ export class Instance {
     const stored = rule.kind === 'stored' || rule.kind === 'linear-stored';
     const head = rule.head.args;
     const args = new Array<Term>(head.length);
+    const context = this.context;
     return (row) => {
       for (let i = 0; i < head.length; i++) {
         const arg = head[i]!;
@@ -130,6 +129,7 @@ export class Instance {
       }
       const rec = table.add(args, UNRECORDED);
       if (rec === null) return;
+      context.produced(1);
       if (rule.tracked) rec.origin = { rule, row: row.slice() };
     };
   }

@@ -9,7 +9,6 @@
 import type { Term } from '../domain/fact.js';
 import { compareTerms } from './compare.js';
 import type { RunContext } from './context.js';
-import { checkAbort } from './context.js';
 import type { Arg } from './program.js';
 import type { AtomStep, Row, Step } from './steps.js';
 import { instantiate, valueOf } from './steps.js';
@@ -31,13 +30,15 @@ function isSync(step: Step): boolean {
 }
 
 /** Asks the step's source once for all distinct keys of `rows`. */
-async function prepare(step: Step, rows: readonly Row[]): Promise<void> {
+async function prepare(step: Step, rows: readonly Row[], context: RunContext): Promise<void> {
   if (step.kind === 'compare' || step.access.prepare === undefined) return;
   const args = step.kind === 'atom' ? step.boundArgs : step.args;
   const wanted = new Map<IndexKey, readonly Term[]>();
-  for (const row of rows) {
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
     const key = keyOfRow(args, row);
     if (!wanted.has(key)) wanted.set(key, args.length === 1 ? [key] : instantiate(args, row));
+    if ((i & 4095) === 4095) await context.pace();
   }
   await step.access.prepare(step.mask, wanted);
 }
@@ -103,6 +104,52 @@ function pipeline(steps: readonly Step[], from: number, to: number, sink: Emit, 
   return emit;
 }
 
+/** Driver rows between two `pace` calls: a time check every few hundred is cheap. */
+const PACE_EVERY = 256;
+
+/**
+ * Runs steps[from, to) over `rows` into `sink`. The first step, when it is an atom, is iterated
+ * here rather than inside the pipeline: its matches (a whole delta, a whole stored relation) are
+ * where the bulk of a join comes from, and here the loop can pace itself between them.
+ */
+async function drive(steps: readonly Step[], from: number, to: number, rows: readonly Row[], sink: Emit, width: number, deltaRound: number, context: RunContext): Promise<void> {
+  const first = steps[from];
+  if (first === undefined || first.kind !== 'atom' || from >= to) {
+    const emit = pipeline(steps, from, to, sink, width, deltaRound);
+    for (let i = 0; i < rows.length; i++) {
+      emit(rows[i]!);
+      if (i % PACE_EVERY === PACE_EVERY - 1) await context.pace();
+    }
+    return;
+  }
+  const next = pipeline(steps, from + 1, to, sink, width, deltaRound);
+  const scratch = new Array<unknown>(width);
+  let counter = 0;
+  for (const row of rows) {
+    let recs: readonly Rec[];
+    let begin = 0;
+    if (first.view === 'delta') {
+      recs = first.local!.recs;
+      begin = first.local!.deltaStart;
+    } else {
+      const buckets = first.mask === 0 ? null : (first.access.buckets?.(first.mask) ?? null);
+      const key = keyOfRow(first.boundArgs, row);
+      recs = buckets === null ? first.access.lookup(first.mask, key) : (buckets.get(key) ?? EMPTY);
+    }
+    const end = recs.length;
+    for (let r = begin; r < end; r++) {
+      const rec = recs[r]!;
+      if (first.view === 'old' && rec.round >= deltaRound) break; // buckets are in round order
+      if (first.view === 'delta' && !first.boundPos.every((position, i) => rec.args[position] === valueOf(first.boundArgs[i]!, row))) continue;
+      if (extendInto(first, row, rec, scratch)) next(scratch);
+      if (++counter === PACE_EVERY) {
+        counter = 0;
+        await context.pace();
+      }
+    }
+  }
+}
+
 /**
  * Runs the steps from one empty row of `width` and feeds every resulting row to `sink` (rows are
  * reused afterwards: copy one to keep it). `deltaRound` is the round whose tuples are the delta.
@@ -114,16 +161,14 @@ export async function runSteps(steps: readonly Step[], width: number, deltaRound
     if (isSync(steps[k]!)) continue;
     if (k > start) {
       const collected: Row[] = [];
-      const emit = pipeline(steps, start, k, (row) => collected.push(row.slice()), width, deltaRound);
-      for (const row of rows) emit(row);
+      await drive(steps, start, k, rows, (row) => collected.push(row.slice()), width, deltaRound, context);
       rows = collected;
     }
     if (rows.length === 0) return;
-    checkAbort(context);
-    await prepare(steps[k]!, rows);
+    await context.pace();
+    await prepare(steps[k]!, rows, context);
     start = k;
   }
-  checkAbort(context);
-  const emit = pipeline(steps, start, steps.length, sink, width, deltaRound);
-  for (const row of rows) emit(row);
+  await context.pace();
+  await drive(steps, start, steps.length, rows, sink, width, deltaRound, context);
 }

@@ -12,8 +12,8 @@
  * which is linear in what the root reaches. Proofs are rebuilt from the goal chain (proof.ts).
  *
  * Applies when the component is the relation alone and each rule is either non-recursive or has
- * exactly one recursive literal whose free positions carry the head's free variables, used
- * nowhere else.
+ * exactly one recursive literal whose free positions carry the head's free variables, each at
+ * one position only and used nowhere else.
  */
 import type { IRule } from './irule.js';
 import type { BuildContext, InstancePlan } from './instance-plan.js';
@@ -45,13 +45,19 @@ export function tailOf(rule: CompiledRule, rel: string, mask: number): number | 
       if (literal.kind === 'atom') bound.add(slot);
     }
   });
+  // A free variable may occur once among the free positions: `p(?x,?z,?z) :- …, p(?y,?z,?z)`
+  // passes up only answers of the subgoal whose two positions are equal, an equality that
+  // crediting every subgoal answer to the root would drop.
+  const passed = new Set<number>();
   for (let position = 0; position < tailAtom.args.length; position++) {
     const arg = tailAtom.args[position]!;
     const head = rule.head.args[position]!;
     if ((mask >> position) & 1) {
       if (arg.kind === 'var' && !bound.has(arg.slot)) return null;
-    } else if (arg.kind !== 'var' || head.kind !== 'var' || arg.slot !== head.slot || elsewhere.has(arg.slot)) {
+    } else if (arg.kind !== 'var' || head.kind !== 'var' || arg.slot !== head.slot || elsewhere.has(arg.slot) || passed.has(arg.slot)) {
       return null;
+    } else {
+      passed.add(arg.slot);
     }
   }
   return tail;

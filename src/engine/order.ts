@@ -7,6 +7,11 @@
 import type { Term } from '../domain/fact.js';
 import { orderTerms } from './compare.js';
 
+/** Lets a long sort yield to the event loop (RunContext). */
+export interface Pacer {
+  pace(): Promise<void>;
+}
+
 /** Rows stored back to back in one array (fewer objects for the collector than one array per row). */
 export interface RowBlock {
   readonly data: unknown[];
@@ -15,7 +20,7 @@ export interface RowBlock {
 }
 
 /** Rank of each row's value in `slot` among the distinct values of that slot. */
-function ranksOf({ data, width, count }: RowBlock, slot: number): { ranks: Int32Array; distinct: number } {
+async function ranksOf({ data, width, count }: RowBlock, slot: number, pacer: Pacer): Promise<{ ranks: Int32Array; distinct: number }> {
   // First number values by first appearance (one map lookup per row), then renumber in order.
   const seen = new Map<Term, number>();
   const values: Term[] = [];
@@ -25,6 +30,7 @@ function ranksOf({ data, width, count }: RowBlock, slot: number): { ranks: Int32
     let id = seen.get(value);
     if (id === undefined) seen.set(value, (id = values.push(value) - 1));
     ranks[i] = id;
+    if ((i & 32767) === 32767) await pacer.pace();
   }
   const byOrder = values.map((_, id) => id).sort((a, b) => orderTerms(values[a]!, values[b]!));
   const rankOfId = new Int32Array(values.length);
@@ -44,11 +50,12 @@ function countingSort(order: Int32Array, ranks: Int32Array, distinct: number): I
 }
 
 /** Indices of the rows ordered by slots 0 … slots-1 (least significant column sorted first, stably). */
-export function sortOrder(rows: RowBlock, slots: number): Int32Array {
+export async function sortOrder(rows: RowBlock, slots: number, pacer: Pacer): Promise<Int32Array> {
   let order: Int32Array = Int32Array.from({ length: rows.count }, (_, i) => i);
   for (let slot = slots - 1; slot >= 0; slot--) {
-    const { ranks, distinct } = ranksOf(rows, slot);
+    const { ranks, distinct } = await ranksOf(rows, slot, pacer);
     order = countingSort(order, ranks, distinct);
+    await pacer.pace();
   }
   return order;
 }

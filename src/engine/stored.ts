@@ -9,7 +9,6 @@
  */
 import type { FactPattern, Term } from '../domain/fact.js';
 import type { RunContext } from './context.js';
-import { checkAbort } from './context.js';
 import type { FactSource } from './source.js';
 import type { Access, IndexKey, Rec } from './table.js';
 import { EMPTY, Indexes, TupleMap, maskPositions } from './table.js';
@@ -100,16 +99,22 @@ export class StoredRelation implements Access {
 
   /** One range scan; a tuple stored in several scopes comes back once (with its first ref). */
   private async read(pattern: FactPattern): Promise<Rec[]> {
-    checkAbort(this.context);
+    await this.context.pace();
     this.context.stats.matchCalls += 1;
     const seen = new TupleMap<true>(pattern.args.length);
     const recs: Rec[] = [];
+    let read = 0;
     for await (const fact of this.source.match(pattern)) {
+      // Sources may answer from memory without ever reaching the event loop: pace here too.
+      if (++read % 1024 === 0) {
+        this.context.read(1024);
+        await this.context.pace();
+      }
       if (seen.get(fact.args) !== undefined) continue;
       seen.getOrAdd(fact.args, true);
       recs.push({ args: fact.args, round: 0, ref: fact.ref, origin: null });
-      if ((recs.length & 4095) === 0) checkAbort(this.context);
     }
+    this.context.read(read % 1024);
     this.context.stats.storedFactsRead += recs.length;
     return recs;
   }

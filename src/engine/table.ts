@@ -178,15 +178,21 @@ export class Table implements Access {
     return this.byTuple.get(args) !== undefined;
   }
 
-  /** Makes pending tuples visible as the delta of `round`; returns how many there were. */
-  commit(round: number): number {
+  /**
+   * Makes pending tuples visible as the delta of `round`; returns how many there were. A large
+   * delta is committed in chunks with `pacer.pace()` between them (nothing reads the table meanwhile:
+   * an evaluation is one sequence of steps).
+   */
+  async commit(round: number, pacer: { pace(): Promise<void> }): Promise<number> {
     this.firstDelta = this.recs.length;
     const added = this.pending;
     this.pending = [];
-    for (const rec of added) {
+    for (let i = 0; i < added.length; i++) {
+      const rec = added[i]!;
       rec.round = round;
       this.recs.push(rec);
       this.indexes.append(rec);
+      if ((i & 4095) === 4095) await pacer.pace();
     }
     return added.length;
   }

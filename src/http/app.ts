@@ -6,22 +6,20 @@ import type { Operation } from '../service/authorization.js';
 import type { Services } from '../service/services.js';
 import { pathAddressMiddleware } from './addressing.js';
 import { authenticationMiddleware, tenantGuard } from './auth.js';
+import { type BrowserGuardOptions, browserGuard } from './browser-guard.js';
 import { bodyErrors, errorMiddleware, notFoundMiddleware } from './errors.js';
+import { jsonDepthMiddleware } from './json-depth.js';
 import { HttpMetrics } from './metrics.js';
 import { TenantRateLimiter } from './rate-limit.js';
+import { RefusalGuard } from './refusals.js';
+import { bodilessMiddleware } from './request-body.js';
 import { requestIdMiddleware } from './request-id.js';
-import { OpenStreams } from './streams.js';
-import { adminRoutes } from './routes/admin.js';
-import { contextRoutes } from './routes/context.js';
-import { databaseRoutes } from './routes/databases.js';
+import { mountOperations, publicPaths } from './router.js';
 import type { RouteDeps } from './routes/deps.js';
-import { eventRoutes } from './routes/events.js';
-import { factRoutes } from './routes/facts.js';
-import { type HealthInfo, healthRoutes } from './routes/health.js';
-import { keyRoutes } from './routes/keys.js';
-import { mcpRoutes } from './routes/mcp.js';
-import { ruleRoutes } from './routes/rules.js';
-import { scopeRoutes } from './routes/scopes.js';
+import { eventsHandler } from './routes/events.js';
+import { type HealthInfo, serverHandlers } from './routes/health.js';
+import { mcpHandlers } from './routes/mcp.js';
+import { OpenStreams } from './streams.js';
 
 export interface AppOptions {
   readonly services: Services;
@@ -31,12 +29,20 @@ export interface AppOptions {
   readonly authEnabled: boolean;
   /** Requests per second per tenant; 0 = unlimited. */
   readonly rateLimit: number;
+  /** Host and Origin checks against browser-borne requests (default: loopback names and IP literals, no origins). */
+  readonly browser?: BrowserGuardOptions;
+  /** 401/403 per minute per key and per client address before 429s; 0 = no limit (default 60). */
+  readonly authFailureLimit?: number;
+  /** MCP sessions: idle time before closing, sessions per key. */
+  readonly mcp?: { readonly idleMs?: number; readonly maxSessionsPerKey?: number };
 }
 
 /**
- * The koa application. Order of a request: request id → errors → path addressing → JSON body →
- * authentication → 404/405 (wrapping the router: allowedMethods sets 405 after it) → route
- * (tenant guard: address → authorisation → rate limit → handler). While draining, connections close.
+ * The koa application. Order of a request: request id → errors → path addressing →
+ * authentication (before the body is read: an anonymous client cannot make the server parse
+ * 32 MB) → JSON body → 404/405 (wrapping the router: allowedMethods sets 405 after it) → route
+ * (tenant guard: address → authorisation → rate limit → handler). The routes are the rows of
+ * the operation table (src/operations), nothing else. While draining, connections close.
  */
 export function createApp(options: AppOptions): { app: Koa; router: Router; deps: RouteDeps } {
   const app = new Koa();
@@ -47,32 +53,38 @@ export function createApp(options: AppOptions): { app: Koa; router: Router; deps
   const deps: RouteDeps = {
     services: options.services,
     streams,
-    tenant: (op: Operation) => tenantGuard(op, options.services, limiter),
+    tenant: (op: Operation, audit?: string) => tenantGuard(op, options.services, limiter, audit),
     rateLimit: (address) => limiter.consume(address),
   };
-  const metrics = new HttpMetrics();
-  healthRoutes(router, options.health, metrics);
-  databaseRoutes(router, deps);
-  adminRoutes(router, deps);
-  keyRoutes(router, deps);
-  factRoutes(router, deps);
-  scopeRoutes(router, deps);
-  ruleRoutes(router, deps);
-  contextRoutes(router, deps);
-  eventRoutes(router, deps);
-  mcpRoutes(router, deps, { logger: options.logger });
+  const metrics = new HttpMetrics(options.services.background);
+  metrics.trackDatabases(options.health.databases);
+  const refusals = new RefusalGuard(options.authFailureLimit ?? 60, options.logger, metrics.registry);
+  mountOperations(router, deps, options.health, {
+    ...serverHandlers(options.health, metrics),
+    events: eventsHandler(deps),
+    ...mcpHandlers(deps, { logger: options.logger, server: options.health, ...options.mcp, onRefused: (error, who) => refusals.record(error, who) }),
+  });
 
   app.use(drainMiddleware(options.health.ready));
   app.use(metrics.middleware());
   app.use(requestIdMiddleware);
   app.use(errorMiddleware(options.logger));
+  app.use(refusals.middleware());
+  app.use(browserGuard(options.browser ?? { allowedHosts: [], corsOrigins: [] }));
+  app.use(bodilessMiddleware);
   app.use(pathAddressMiddleware);
-  // Every body is JSON, whatever the Content-Type (curl -d sends form-urlencoded by default).
+  // Authentication before the body is read: an anonymous client cannot make the server parse a large body.
+  app.use(authenticationMiddleware(options.services, options.authEnabled, publicPaths()));
+  // Every body is JSON, whatever the Content-Type (curl -d sends form-urlencoded by default):
+  // browsers' text/plain "simple requests" are stopped by the Origin check of browserGuard.
   app.use(bodyErrors(bodyParser({ enableTypes: ['json'], detectJSON: () => true, jsonLimit: options.maxBody, jsonStrict: true })));
-  app.use(authenticationMiddleware(options.services, options.authEnabled));
+  app.use(jsonDepthMiddleware);
   app.use(notFoundMiddleware);
   app.use(router.routes());
   app.use(router.allowedMethods());
+  // What escapes every middleware (koa answers it in plain text, e.g. a body that cannot be
+  // serialised) is still logged, with its request id.
+  app.on('error', (err: unknown, ctx?: { state?: { requestId?: string } }) => options.logger.error({ err, requestId: ctx?.state?.requestId }, 'request failed outside the error middleware'));
   return { app, router, deps };
 }
 

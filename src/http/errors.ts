@@ -1,7 +1,8 @@
+import type { IncomingMessage } from 'node:http';
 import type { Context, Middleware, Next } from 'koa';
 import type { Logger } from 'pino';
 import { type ErrorEnvelope, envelope } from '../contract/envelope.js';
-import { RateLimitedError, ValidationError, VesperError } from '../domain/errors.js';
+import { ValidationError, VesperError, retryAfterOf } from '../domain/errors.js';
 
 /** The one table from error code to HTTP status. */
 export const HTTP_STATUS: Record<ErrorEnvelope['code'], number> = {
@@ -14,7 +15,13 @@ export const HTTP_STATUS: Record<ErrorEnvelope['code'], number> = {
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
   RATE_LIMITED: 429,
+  TOO_MANY_OPEN_DATABASES: 503,
+  STORAGE_FULL: 507,
+  QUERY_BUDGET_EXCEEDED: 422,
+  // nginx's "client closed request": the client is gone and never reads it.
+  REQUEST_CANCELLED: 499,
   INTERNAL_ERROR: 500,
+  DATA_CORRUPTED: 500,
 };
 
 /** Errors thrown by koa and its body parser carry an HTTP status; map the ones a client can cause. */
@@ -42,13 +49,18 @@ export function errorMiddleware(logger: Logger) {
       let body: ErrorEnvelope;
       if (error instanceof VesperError) {
         body = envelope(error.code, error.message, error.details);
-        if (error instanceof RateLimitedError) ctx.set('Retry-After', String(error.retryAfterSeconds));
+        const retryAfter = retryAfterOf(error);
+        if (retryAfter !== null) ctx.set('Retry-After', String(retryAfter));
       } else if (isClientHttpError(error)) {
         body = fromHttpError(error);
       } else {
         body = envelope('INTERNAL_ERROR', 'internal error', { requestId: ctx.state.requestId ?? null });
       }
-      if (body.code === 'INTERNAL_ERROR') logger.error({ err: error, requestId: ctx.state.requestId }, 'request failed');
+      if (body.code === 'INTERNAL_ERROR' || body.code === 'DATA_CORRUPTED') logger.error({ err: error, requestId: ctx.state.requestId }, 'request failed');
+      // Said so MCP clients ask for a key instead of starting an OAuth flow.
+      if (body.code === 'UNAUTHORIZED') ctx.set('WWW-Authenticate', 'Bearer realm="vesper"');
+      // A request refused before its body was read (authentication runs first) keeps its connection: Node
+      // discards the rest of the body unparsed, and closing instead could reset the socket before the client reads the reply.
       ctx.status = HTTP_STATUS[body.code];
       ctx.body = body;
     }
@@ -74,6 +86,18 @@ export async function notFoundMiddleware(ctx: Context, next: Next): Promise<void
 }
 
 /**
+ * A body the parser gave up on part-way (a decoder error, a size limit) is left paused in the
+ * socket, and a kept-alive connection then hangs: the next request on it waits until the server's
+ * keep-alive timeout resets it (~6 s). Node drains bodies nobody started reading, not these: read
+ * the rest and discard it, as Node would.
+ */
+function drainBody(req: IncomingMessage): void {
+  if (req.complete) return;
+  req.unpipe();
+  req.resume();
+}
+
+/**
  * Wrap the body parser: what it throws without an HTTP status (a zlib error for a body that is
  * not the gzip its Content-Encoding claims, …) is still the client's body at fault, so a 400.
  * Errors from the routes it calls are left alone.
@@ -87,6 +111,7 @@ export function bodyErrors(parser: Middleware): Middleware {
         return next();
       });
     } catch (error) {
+      if (!downstream) drainBody(ctx.req);
       if (downstream || typeof (error as { status?: unknown } | null)?.status === 'number') throw error;
       throw new ValidationError(`request body could not be read: ${(error as Error)?.message ?? 'unknown error'}`);
     }

@@ -1,19 +1,61 @@
 import type { Context, Next } from 'koa';
-import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** What /metrics reports of the background runner (store/background.ts). */
+export interface BackgroundStats {
+  stats(): ReadonlyMap<string, { readonly started: number; readonly failed: number }>;
+  readonly active: number;
+}
 
 /** Prometheus metrics: request latency by method, matched route and status, plus the process defaults. */
 export class HttpMetrics {
   readonly registry = new Registry();
   private readonly duration: Histogram<'method' | 'route' | 'status'>;
 
-  constructor() {
+  constructor(background: BackgroundStats | null = null) {
     collectDefaultMetrics({ register: this.registry });
+    if (background) this.countBackground(background);
     this.duration = new Histogram({
       name: 'vesper_http_request_duration_seconds',
       help: 'HTTP request latency',
       labelNames: ['method', 'route', 'status'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [this.registry],
+    });
+  }
+
+  /** Gauges of the catalogue: open database handles, their bound, and a full disk (1 while writes are refused). */
+  trackDatabases(stats: () => { open: number; maxOpen: number; leases: number; storageFull: boolean }): void {
+    const gauge = (name: string, help: string, read: (s: ReturnType<typeof stats>) => number) =>
+      new Gauge({ name, help, registers: [this.registry], collect() { this.set(read(stats())); } });
+    gauge('vesper_open_databases', 'databases whose LevelDB is open', (s) => s.open);
+    gauge('vesper_open_databases_limit', 'most databases open at once (VESPER_MAX_OPEN_DATABASES or derived from the file limit)', (s) => s.maxOpen);
+    gauge('vesper_database_leases', 'databases held by requests in flight (0 when idle: a leak shows here)', (s) => s.leases);
+    gauge('vesper_storage_full', '1 while writes are refused because the disk of the data directory is full', (s) => (s.storageFull ? 1 : 0));
+  }
+
+  /** Background tasks started, failed (per task) and running, read from the runner at each scrape. */
+  private countBackground(background: BackgroundStats): void {
+    new Gauge({
+      name: 'vesper_background_tasks_total',
+      help: 'Background tasks by task and outcome (started, failed) since the process started',
+      labelNames: ['task', 'outcome'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [task, count] of background.stats()) {
+          this.set({ task, outcome: 'started' }, count.started);
+          this.set({ task, outcome: 'failed' }, count.failed);
+        }
+      },
+    });
+    new Gauge({
+      name: 'vesper_background_tasks_running',
+      help: 'Background tasks running now',
+      registers: [this.registry],
+      collect() {
+        this.set(background.active);
+      },
     });
   }
 

@@ -1,78 +1,165 @@
 import { z } from 'zod';
-import { RetractSchema, TellSchema } from '../contract/facts.js';
-import { CreateKeySchema } from '../contract/keys.js';
-import { AskSchema } from '../contract/query.js';
-import { RulesTextSchema, TeachSchema } from '../contract/rules.js';
-import { DiffSchema, ForkSchema, MergeSchema } from '../contract/scopes.js';
-import { ROLE_MATRIX, type Operation } from '../service/authorization.js';
+import { ERROR_TYPES } from '../contract/envelope.js';
+import { OPERATIONS, type OperationDef, isRaw } from '../operations/index.js';
+import { ROLE_MATRIX } from '../service/authorization.js';
+import { HTTP_STATUS } from './errors.js';
+import { pathsOf } from './router.js';
 
-interface RouteDoc {
-  readonly method: 'get' | 'post' | 'delete';
-  readonly path: string;
-  readonly summary: string;
-  readonly operation: Operation | null;
-  readonly body?: z.ZodType;
-  readonly tenant?: boolean;
+type Json = Record<string, unknown>;
+
+/** JSON Schema 2020-12 of a zod contract, as OpenAPI 3.1 embeds it (no `$schema`). */
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Json {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Json;
+  return rest;
 }
 
-/** The documented routes; request schemas are the same zod contracts the handlers parse with. */
-const ROUTES: RouteDoc[] = [
-  { method: 'post', path: '/tell', summary: 'Store facts (upsert, all or nothing)', operation: 'tell', body: TellSchema, tenant: true },
-  { method: 'post', path: '/retract', summary: 'Retract a fact or a pattern', operation: 'retract', body: RetractSchema, tenant: true },
-  { method: 'post', path: '/ask', summary: 'Query one pattern or a conjunction, with rules', operation: 'ask', body: AskSchema, tenant: true },
-  { method: 'post', path: '/teach', summary: 'Add a tenant rule (JSON form)', operation: 'rules.write', body: TeachSchema, tenant: true },
-  { method: 'post', path: '/rules', summary: 'Add tenant rules (text form)', operation: 'rules.write', body: RulesTextSchema, tenant: true },
-  { method: 'get', path: '/rules', summary: 'List database and tenant rules', operation: 'rules.list', tenant: true },
-  { method: 'delete', path: '/rules/{id}', summary: 'Delete a tenant rule', operation: 'rules.write', tenant: true },
-  { method: 'get', path: '/scopes', summary: 'List scopes', operation: 'scopes.list', tenant: true },
-  { method: 'post', path: '/scope/fork', summary: 'Fork a scope (O(1))', operation: 'scopes.write', body: ForkSchema, tenant: true },
-  { method: 'post', path: '/scope/diff', summary: 'Diff two scopes', operation: 'scopes.diff', body: DiffSchema, tenant: true },
-  { method: 'post', path: '/scope/merge', summary: 'Three-way merge of a scope into another', operation: 'scopes.write', body: MergeSchema, tenant: true },
-  { method: 'delete', path: '/scope/{name}', summary: 'Delete a scope', operation: 'scopes.write', tenant: true },
-  { method: 'get', path: '/audit', summary: "The tenant's audit trail", operation: 'audit.read', tenant: true },
-  { method: 'post', path: '/databases', summary: 'Create a database (alias of /admin/databases)', operation: 'admin.global' },
-  { method: 'get', path: '/databases', summary: 'List databases', operation: 'admin.database' },
-  { method: 'delete', path: '/admin/databases/{db}', summary: 'Delete a database', operation: 'admin.global' },
-  { method: 'get', path: '/admin/databases/{db}/tenants', summary: 'List tenants', operation: 'admin.database' },
-  { method: 'post', path: '/admin/databases/{db}/tenants', summary: 'Create a tenant', operation: 'admin.database' },
-  { method: 'delete', path: '/admin/databases/{db}/tenants/{name}', summary: 'Delete a tenant and all its data', operation: 'admin.database' },
-  { method: 'get', path: '/admin/databases/{db}/rules', summary: 'List database rules', operation: 'admin.database' },
-  { method: 'post', path: '/admin/databases/{db}/rules', summary: 'Add database rules (text form)', operation: 'admin.database', body: RulesTextSchema },
-  { method: 'post', path: '/auth/keys', summary: 'Create an API key (secret shown once)', operation: 'admin.global', body: CreateKeySchema },
-  { method: 'get', path: '/auth/keys', summary: 'List API keys (no secrets)', operation: 'admin.global' },
-  { method: 'delete', path: '/auth/keys/{id}', summary: 'Revoke an API key', operation: 'admin.global' },
-  { method: 'get', path: '/health', summary: 'Liveness (no key needed)', operation: null },
-  { method: 'get', path: '/ready', summary: 'Readiness', operation: 'ops.read' },
-  { method: 'get', path: '/metrics', summary: 'Prometheus metrics', operation: 'ops.read' },
+const pathParams = (path: string) => [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] ?? '');
+
+/** The tag of an operation: the first path segment that says what it is about. */
+function tagOf(op: OperationDef): string {
+  const segment = op.path.split('/')[1] ?? '';
+  if (['tell', 'ask', 'retract', 'facts', 'predicates'].includes(segment)) return 'facts';
+  if (['teach', 'rules'].includes(segment) || op.path.endsWith('/rules') || op.path.includes('/rules/')) return 'rules';
+  if (segment.startsWith('scope')) return 'scopes';
+  if (['context', 'events', 'mcp'].includes(segment)) return segment;
+  if (['health', 'ready', 'metrics', 'openapi.json'].includes(segment)) return 'operations';
+  return 'admin';
+}
+
+const TAGS = [
+  { name: 'facts', description: 'Tell, ask, retract and list facts' },
+  { name: 'rules', description: 'Datalog rules of a tenant and of a database' },
+  { name: 'scopes', description: 'Branches inside a tenant: fork, diff, merge' },
+  { name: 'context', description: 'Context windows for agents' },
+  { name: 'events', description: 'Change stream' },
+  { name: 'admin', description: 'Databases, tenants, keys, audit' },
+  { name: 'operations', description: 'Probes, metrics, this document' },
+  { name: 'mcp', description: 'Model Context Protocol transports (the tools are the operations of this document)' },
 ];
 
-const ENVELOPE = {
-  type: 'object',
-  required: ['code', 'message', 'details', 'type'],
-  properties: { code: { type: 'string' }, message: { type: 'string' }, details: {}, type: { type: 'string' } },
-};
+const TENANT_HEADER = { name: 'X-Tenant-ID', in: 'header', required: true, description: 'The tenant (or the path form /~{tenant}/…)', schema: { type: 'string' } };
+const DATABASE_HEADER = { name: 'X-Database', in: 'header', required: false, description: 'The database (or the path form /db/{database}/…)', schema: { type: 'string', default: 'default' } };
+const ERROR = { $ref: '#/components/responses/Error' };
 
-/** OpenAPI 3.1 document built from the route table and the zod contracts. */
-export function openApiDocument(version: string): Record<string, unknown> {
-  const paths: Record<string, Record<string, unknown>> = {};
-  for (const route of ROUTES) {
-    const parameters = [
-      ...(route.tenant ? [{ name: 'X-Tenant-ID', in: 'header', required: true, schema: { type: 'string' } }] : []),
-      { name: 'X-Database', in: 'header', required: false, schema: { type: 'string', default: 'default' } },
-    ];
-    (paths[route.path] ??= {})[route.method] = {
-      summary: route.summary,
-      description: route.operation ? `Least role: ${ROLE_MATRIX[route.operation]}.` : 'No key needed.',
-      parameters,
-      ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(route.body, { io: 'input', unrepresentable: 'any' }) } } } } : {}),
-      responses: { '200': { description: 'OK' }, default: { description: 'Error', content: { 'application/json': { schema: ENVELOPE } } } },
-    };
+function parametersOf(op: OperationDef, path: string): Json[] {
+  const input = op.input === null ? null : jsonSchema(op.input, 'input');
+  const properties = (input?.properties ?? {}) as Record<string, Json>;
+  const required = new Set((input?.required ?? []) as string[]);
+  const inPath = pathParams(path);
+  const parameters: Json[] = inPath.map((name) => ({ name, in: 'path', required: true, schema: properties[name] ?? { type: 'string' } }));
+  if (op.method !== 'POST') {
+    for (const [name, schema] of Object.entries(properties)) {
+      if (!inPath.includes(name)) parameters.push({ name, in: 'query', required: required.has(name), schema });
+    }
   }
+  if (op.access.on === 'tenant') parameters.push(TENANT_HEADER, DATABASE_HEADER);
+  if (op.access.on === 'session') parameters.push({ ...TENANT_HEADER, required: false, description: 'The tenant of the MCP session (default: default)' }, DATABASE_HEADER);
+  return parameters;
+}
+
+/** The JSON body: the input without its path parameters. */
+function requestBodyOf(op: OperationDef, path: string): Json | null {
+  if (op.method !== 'POST' || op.input === null || isRaw(op)) return op.method === 'POST' && isRaw(op) ? { required: true, content: { 'application/json': { schema: { type: 'object', description: 'a JSON-RPC message' } } } } : null;
+  const schema = jsonSchema(op.input, 'input');
+  const inPath = pathParams(path);
+  if (inPath.length > 0 && schema.properties) {
+    schema.properties = Object.fromEntries(Object.entries(schema.properties).filter(([name]) => !inPath.includes(name)));
+    schema.required = ((schema.required ?? []) as string[]).filter((name) => !inPath.includes(name));
+  }
+  const required = Array.isArray(schema.required) ? schema.required.length > 0 : schema.anyOf !== undefined;
+  return { required, content: { 'application/json': { schema } } };
+}
+
+function responsesOf(op: OperationDef): Json {
+  const responses: Json = {};
+  if (isRaw(op)) {
+    const schema = op.produces === 'application/json' ? { type: 'object' } : { type: 'string' };
+    responses['200'] = { description: op.summary, content: { [op.produces]: { schema } } };
+  } else {
+    const schema = jsonSchema(op.output, 'output');
+    for (const code of op.statuses) responses[String(code)] = { description: code === 201 ? 'Created' : code === 503 ? 'Not ready' : 'OK', content: { 'application/json': { schema } } };
+  }
+  responses['400'] = ERROR;
+  if (op.access.on !== 'public') {
+    responses['401'] = { $ref: '#/components/responses/Unauthorized' };
+    responses['403'] = ERROR;
+  }
+  if (op.method === 'POST') responses['413'] = ERROR;
+  if (op.access.on === 'tenant') responses['429'] = ERROR;
+  responses.default = ERROR;
+  return responses;
+}
+
+function describe(op: OperationDef): string {
+  const access = op.access;
+  const who =
+    access.on === 'public'
+      ? 'No key needed.'
+      : access.on === 'session'
+        ? 'The MCP session is authorised when it opens (role reader at least) and bound to its key, database and tenant.'
+        : `Least role: ${ROLE_MATRIX[access.permission]}.`;
+  const tool = !isRaw(op) && op.tool ? ` MCP tool: \`${op.tool.name}\`.` : '';
+  return `${who}${tool}`;
+}
+
+/**
+ * The OpenAPI 3.1 document, generated from the operation table: every route the router serves,
+ * with its operationId, parameters, request and response schemas and error envelope.
+ */
+export function openApiDocument(version: string, origin: string, operations: readonly OperationDef[] = OPERATIONS): Json {
+  const paths: Record<string, Record<string, Json>> = {};
+  for (const op of operations) {
+    pathsOf(op).forEach((path, index) => {
+      const body = requestBodyOf(op, path);
+      (paths[path] ??= {})[op.method.toLowerCase()] = {
+        operationId: index === 0 ? op.name : `${op.name}Alias${index > 1 ? index : ''}`,
+        summary: index === 0 ? op.summary : `${op.summary} (alias of ${op.path})`,
+        description: describe(op),
+        tags: [tagOf(op)],
+        parameters: parametersOf(op, path),
+        ...(body ? { requestBody: body } : {}),
+        responses: responsesOf(op),
+        ...(op.access.on === 'public' ? { security: [] } : {}),
+      };
+    });
+  }
+  const envelope = {
+    type: 'object',
+    required: ['code', 'message', 'details', 'type'],
+    properties: {
+      code: { type: 'string', enum: Object.keys(HTTP_STATUS) },
+      message: { type: 'string' },
+      details: { anyOf: [{ type: 'object' }, { type: 'null' }] },
+      type: { type: 'string', enum: [...new Set(Object.values(ERROR_TYPES))] },
+    },
+  };
   return {
     openapi: '3.1.0',
-    info: { title: 'Vesper', version },
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' } } },
+    info: {
+      title: 'Vesper',
+      version,
+      description: 'Multi-tenant knowledge and fact store for AI agents. Errors are one envelope {code, message, details, type}; codes and statuses: ' +
+        Object.entries(HTTP_STATUS).map(([code, status]) => `${code} ${status}`).join(', ') + '.',
+      license: { name: 'UNLICENSED', identifier: 'LicenseRef-UNLICENSED' },
+    },
+    servers: [{ url: origin, description: 'this server' }],
+    tags: TAGS,
     security: [{ bearer: [] }, { apiKey: [] }],
     paths,
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <admin key or vsp_sk_/vsp_pk_ key>' },
+        apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+      },
+      schemas: { Error: envelope },
+      responses: {
+        Error: { description: 'Error envelope', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+        Unauthorized: {
+          description: 'No key, or an invalid, revoked or expired key',
+          headers: { 'WWW-Authenticate': { description: 'Bearer realm="vesper"', schema: { type: 'string' } } },
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        },
+      },
+    },
   };
 }

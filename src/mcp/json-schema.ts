@@ -5,9 +5,43 @@ type JsonObject = Record<string, unknown>;
 
 export interface InputSchemaOptions {
   /** Accepted but not advertised (aliases, fields a client may echo back from a reply). */
-  readonly hide?: readonly string[];
+  readonly hide?: readonly string[] | undefined;
   /** Per-property descriptions for the model. */
-  readonly describe?: Readonly<Record<string, string>>;
+  readonly describe?: Readonly<Record<string, string>> | undefined;
+}
+
+/** What "any JSON value" is advertised as: an empty schema (`{}`) is read as "no schema" by some clients. */
+const ANY_JSON = { anyOf: ['string', 'number', 'boolean', 'null', 'object', 'array'].map((type) => ({ type })) };
+
+/** Keywords that say what a value is; a schema with none of them (only a description, or nothing) accepts anything. */
+const SHAPING = ['type', 'anyOf', 'oneOf', 'allOf', '$ref', 'enum', 'const', 'not'];
+
+/**
+ * Rewrite the JSON Schema constructs that MCP clients read differently into ones every client
+ * reads the same: `type: [a, b]` becomes `anyOf` of single types, a schema that does not say
+ * what its value is becomes "any JSON value", and `additionalProperties: {}` (allowed anyway) is dropped.
+ */
+export function portable(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(portable);
+  if (!isObject(schema)) return schema;
+  if (!SHAPING.some((keyword) => keyword in schema)) return { ...schema, ...ANY_JSON };
+  const out: JsonObject = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === '$schema') continue;
+    if (key === 'additionalProperties' && isObject(value) && Object.keys(value).length === 0) continue;
+    if (key === 'properties' || key === '$defs' || key === 'patternProperties') {
+      out[key] = isObject(value) ? Object.fromEntries(Object.entries(value).map(([name, sub]) => [name, portable(sub)])) : value;
+    } else if (typeof value === 'object' && value !== null && key !== 'enum' && key !== 'const' && key !== 'required' && key !== 'default' && key !== 'examples') {
+      out[key] = portable(value);
+    } else {
+      out[key] = value;
+    }
+  }
+  if (Array.isArray(out.type)) {
+    const { type, ...rest } = out;
+    return { ...rest, anyOf: (type as unknown[]).map((t) => ({ type: t })) };
+  }
+  return out;
 }
 
 function isObject(value: unknown): value is JsonObject {
@@ -53,5 +87,13 @@ export function toolInputSchema(schema: z.ZodType, options: InputSchemaOptions =
     advertised[name] = description === undefined ? shown : { ...shown, description };
   }
   const shown = required.filter((r) => !hidden.has(r));
-  return { type: 'object', properties: advertised, ...(shown.length > 0 ? { required: shown } : {}) };
+  return portable({ type: 'object', properties: advertised, ...(shown.length > 0 ? { required: shown } : {}) }) as Tool['inputSchema'];
+}
+
+/** The outputSchema of a tool: its reply contract, one object (a union of replies flattened like inputs). */
+export function toolOutputSchema(schema: z.ZodType): NonNullable<Tool['outputSchema']> {
+  const raw = z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any' }) as JsonObject;
+  if (!Array.isArray(raw.anyOf)) return portable({ ...raw, type: 'object' }) as NonNullable<Tool['outputSchema']>;
+  const { properties, required } = flattenUnion(raw);
+  return portable({ type: 'object', properties, ...(required.length > 0 ? { required } : {}) }) as NonNullable<Tool['outputSchema']>;
 }

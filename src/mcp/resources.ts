@@ -1,6 +1,6 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
-import { authorize } from '../service/authorization.js';
+import type { Operation } from '../service/authorization.js';
 import type { Services } from '../service/services.js';
 import { type McpSession, sessionAddress, sessionUri } from './session.js';
 
@@ -23,10 +23,8 @@ export function registerResources(server: McpServer, services: Services, session
       description: 'Every predicate the tenant\'s stored facts use, with arity, fact counts and the scopes holding them. Read it first to learn what you can ask about.',
       mimeType: 'application/json',
     },
-    async (uri) => {
-      authorize(session.principal, 'ask', address);
-      return json(uri, { predicates: await services.predicates.list(address) });
-    },
+    (uri) =>
+      guarded(services, session, 'ask', async () => json(uri, { predicates: await services.predicates.list(address) })),
   );
   server.registerResource(
     'rules',
@@ -36,9 +34,18 @@ export function registerResources(server: McpServer, services: Services, session
       description: 'The rules that apply to this tenant (database rules marked system: true, then its own), as list_rules returns them.',
       mimeType: 'application/json',
     },
-    async (uri) => {
-      authorize(session.principal, 'rules.list', address);
-      return json(uri, { rules: await services.rules.list(address) });
-    },
+    (uri) => guarded(services, session, 'rules.list', async () => json(uri, { rules: await services.rules.list(address) })),
   );
+}
+
+/** A read inside the tenant's gate, with the key's grants as they are now (see callTool in server.ts). */
+async function guarded<T>(services: Services, session: McpSession, operation: Operation, read: () => Promise<T>): Promise<T> {
+  const address = sessionAddress(session);
+  const leave = services.access.enter(address);
+  try {
+    services.access.recheck(session.principal, operation, address);
+    return await read();
+  } finally {
+    leave();
+  }
 }

@@ -1,40 +1,68 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { CallToolRequestSchema, type CallToolResult, ErrorCode, ListToolsRequestSchema, McpError, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
-import { parseInput } from '../contract/parse.js';
 import { ValidationError, VesperError } from '../domain/errors.js';
+import { type HandledOperation, OPERATIONS, type ServerInfo, isHandled } from '../operations/index.js';
 import type { TenantAddress } from '../service/address.js';
-import { type Operation, authorize } from '../service/authorization.js';
 import type { Services } from '../service/services.js';
 import { VERSION } from '../version.js';
-import { toolInputSchema } from './json-schema.js';
+import { toolInputSchema, toolOutputSchema } from './json-schema.js';
 import { registerResources } from './resources.js';
 import { type McpSession, sessionAddress } from './session.js';
 import { errorResult, jsonResult } from './tool-result.js';
-import type { ToolDefinition } from './tools/define.js';
-import { TOOLS } from './tools/index.js';
 
 export interface McpServerOptions {
   /** Where unexpected failures (INTERNAL_ERROR) are logged. */
-  readonly logger?: Logger;
+  readonly logger?: Logger | undefined;
   /** The tenant's request budget, shared with REST: throws RATE_LIMITED (an isError result) when spent. */
   readonly rateLimit?: (address: TenantAddress) => Promise<void>;
+  readonly server: ServerInfo;
+  /** A tool call refused (401/403/429): for the server's security log, never the tenant's audit trail. */
+  readonly onRefused?: (error: VesperError) => void;
 }
-
-/** Failed writes go to the tenant's audit trail, as on REST (src/http/auth.ts). */
-const AUDITED: ReadonlySet<Operation> = new Set(['tell', 'retract', 'rules.write', 'scopes.write']);
 
 /** Argument names that would name a tenant: refused with a message saying where the tenant comes from. */
 const ADDRESSING_ARGS = ['tenant', 'tenantId', 'tenant_id', 'database', 'db'];
 
-const TOOL_LIST: Tool[] = TOOLS.map((tool) => ({
-  name: tool.name,
-  title: tool.title,
-  description: tool.description,
-  inputSchema: toolInputSchema(tool.schema, tool.advertise),
-  ...(tool.annotations ? { annotations: { title: tool.title, ...tool.annotations } } : {}),
-}));
-const BY_NAME = new Map(TOOLS.map((tool) => [tool.name, tool]));
+/** A tool is a tenant operation of the table with a `tool` spec, under its name and each alias. */
+interface ToolBinding {
+  readonly name: string;
+  readonly operation: HandledOperation;
+  readonly tool: Tool;
+}
+
+function bindings(): ToolBinding[] {
+  const primary: ToolBinding[] = [];
+  const aliases: ToolBinding[] = [];
+  for (const operation of OPERATIONS) {
+    if (!isHandled(operation) || operation.kind !== 'tenant' || !operation.tool) continue;
+    const spec = operation.tool;
+    const { readOnly, destructive, idempotent } = operation.effects;
+    const tool: Tool = {
+      name: spec.name,
+      title: spec.title,
+      description: spec.description,
+      inputSchema: toolInputSchema(operation.input, { hide: spec.hide, describe: spec.describe }),
+      outputSchema: toolOutputSchema(operation.output),
+      annotations: {
+        title: spec.title,
+        readOnlyHint: readOnly,
+        ...(readOnly ? {} : { destructiveHint: destructive, idempotentHint: idempotent }),
+        openWorldHint: false,
+      },
+    };
+    primary.push({ name: spec.name, operation, tool });
+    for (const alias of spec.aliases ?? []) {
+      aliases.push({ name: alias, operation, tool: { ...tool, name: alias, description: `Same as "${spec.name}" (an alias kept for older clients).\n${spec.description}` } });
+    }
+  }
+  return [...primary, ...aliases];
+}
+
+/** Every tool of a Vesper MCP session, in the order a model sees them; the aliases last. */
+const TOOLS = bindings();
+const TOOL_LIST: Tool[] = TOOLS.map((binding) => binding.tool);
+const BY_NAME = new Map(TOOLS.map((binding) => [binding.name, binding]));
 
 function instructions(session: McpSession): string {
   return [
@@ -50,35 +78,59 @@ function instructions(session: McpSession): string {
  * session's tenant and principal. Tools are served through the low-level handlers so that every
  * failure, invalid arguments included, is an `isError` result carrying the JSON error envelope.
  */
-export function buildMcpServer(services: Services, session: McpSession, options: McpServerOptions = {}): McpServer {
+export function buildMcpServer(services: Services, session: McpSession, options: McpServerOptions): McpServer {
   const server = new McpServer({ name: 'vesper', version: VERSION }, { capabilities: { tools: {}, resources: {} }, instructions: instructions(session) });
   server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: TOOL_LIST }));
   server.server.setRequestHandler(CallToolRequestSchema, (request) => {
-    const tool = BY_NAME.get(request.params.name);
-    if (!tool) throw new McpError(ErrorCode.InvalidParams, `unknown tool '${request.params.name}': tools are ${TOOLS.map((t) => t.name).join(', ')}`);
-    return callTool(services, session, tool, request.params.arguments ?? {}, options);
+    const binding = BY_NAME.get(request.params.name);
+    if (!binding) throw new McpError(ErrorCode.InvalidParams, `unknown tool '${request.params.name}': tools are ${TOOLS.map((t) => t.name).join(', ')}`);
+    return callTool(services, session, binding, request.params.arguments ?? {}, options);
   });
   registerResources(server, services, session);
   return server;
 }
 
-async function callTool(services: Services, session: McpSession, tool: ToolDefinition, args: Record<string, unknown>, options: McpServerOptions): Promise<CallToolResult> {
+async function callTool(services: Services, session: McpSession, binding: ToolBinding, args: Record<string, unknown>, options: McpServerOptions): Promise<CallToolResult> {
+  let leave: () => void;
+  try {
+    // Inside the tenant's gate before the grants are checked: a tenant deletion waits for this call, or this call for it.
+    leave = services.access.enter(sessionAddress(session));
+  } catch (error) {
+    return errorResult(error);
+  }
+  try {
+    return await runTool(services, session, binding, args, options);
+  } finally {
+    leave();
+  }
+}
+
+async function runTool(services: Services, session: McpSession, { name, operation }: ToolBinding, args: Record<string, unknown>, options: McpServerOptions): Promise<CallToolResult> {
   const address = sessionAddress(session);
   const logger = options.logger;
+  const permission = operation.access.on === 'tenant' ? operation.access.permission : 'admin.global';
   try {
-    authorize(session.principal, tool.operation, address);
+    // The key's grants now, not when the session opened: it may have been narrowed or expired since.
+    services.access.recheck(session.principal, permission, address);
     await options.rateLimit?.(address);
-    const named = ADDRESSING_ARGS.filter((name) => name in args);
+  } catch (error) {
+    // Refused: not the target tenant's business, so not in its audit trail (issue 12 item 4).
+    if (error instanceof VesperError) options.onRefused?.(error);
+    else logger?.error({ err: error, tool: name, tenant: session.tenant }, 'MCP tool failed');
+    return errorResult(error);
+  }
+  try {
+    const named = ADDRESSING_ARGS.filter((arg) => arg in args);
     if (named.length > 0) {
       throw new ValidationError(`'${named.join("', '")}' cannot be a tool argument: the tenant and database of an MCP connection come from its X-Tenant-ID and X-Database headers`, {
         fields: named,
       });
     }
-    const input = parseInput(tool.schema, args, `arguments of ${tool.name}`);
-    return jsonResult(await tool.run(services, address, input));
+    const { output } = await operation.invoke(args, { services, principal: session.principal, server: options.server }, address, `arguments of ${name}`);
+    return jsonResult(output);
   } catch (error) {
-    if (AUDITED.has(tool.operation) && error instanceof VesperError) await services.audit.recordFailure(address, tool.operation, error).catch(() => undefined);
-    if (!(error instanceof VesperError)) logger?.error({ err: error, tool: tool.name, tenant: session.tenant }, 'MCP tool failed');
+    if (operation.audit !== undefined && error instanceof VesperError) await services.audit.recordFailure(address, operation.audit, error).catch(() => undefined);
+    if (!(error instanceof VesperError)) logger?.error({ err: error, tool: name, tenant: session.tenant }, 'MCP tool failed');
     return errorResult(error);
   }
 }

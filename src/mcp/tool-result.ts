@@ -3,9 +3,15 @@ import { z } from 'zod';
 import { type ErrorEnvelope, envelope } from '../contract/envelope.js';
 import { VesperError } from '../domain/errors.js';
 
-/** A successful tool call: the REST reply's JSON as one text content block. */
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * A successful tool call: the REST reply as `structuredContent` (validated by clients against
+ * the tool's outputSchema) and the same JSON as one text block for clients older than MCP 2025-06-18.
+ */
 export function jsonResult(value: unknown): CallToolResult {
-  return { content: [{ type: 'text', text: JSON.stringify(value) }] };
+  const text: CallToolResult['content'] = [{ type: 'text', text: JSON.stringify(value) }];
+  return isRecord(value) ? { content: text, structuredContent: value } : { content: text };
 }
 
 /**

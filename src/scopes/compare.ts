@@ -1,8 +1,8 @@
 import type { FactKey, FactRecord, Term } from '../domain/fact.js';
 import type { LayerId } from '../encoding/fact-keys.js';
-import { entriesIn, factsInLayer, nearestEntry } from '../store/layer-reader.js';
+import { nearestEntry } from '../store/layer-reader.js';
 import type { ScopeRecord } from '../store/scope-registry.js';
-import type { TenantStore } from '../store/tenant-store.js';
+import type { LayerSource } from '../store/tenant-reads.js';
 
 /** The state of one fact (predicate + args + polarity) in the base and on both sides. */
 export interface FactStates {
@@ -41,17 +41,15 @@ export function baseChainOf(source: ScopeRecord, target: ScopeRecord): readonly 
 }
 
 /** Read only the layers written since the base on each side: the cost follows the change, not the scope. */
-export async function compareScopes(tenant: TenantStore, source: ScopeRecord, target: ScopeRecord, now: number): Promise<ScopeComparison> {
-  const registry = await tenant.scopes(now);
+export async function compareScopes(reads: LayerSource, source: ScopeRecord, target: ScopeRecord): Promise<ScopeComparison> {
+  const registry = reads.registry;
   const baseChain = baseChainOf(source, target);
   const inBase = new Set(baseChain);
   const sideLayers = [...new Set([...source.chain, ...target.chain])].filter((l) => !inBase.has(l));
   const touched = new Map<string, FactKey>();
   for (const layer of sideLayers) {
     const isRoot = isRootLayer(layer, [source.chain, target.chain]);
-    for await (const key of factsInLayer(tenant.sub, layer, isRoot)) {
-      touched.set(JSON.stringify([key.predicate, ...key.args]), { predicate: key.predicate, args: key.args, negated: false });
-    }
+    for await (const key of reads.factsInLayer(layer, isRoot)) touched.set(sortKeyOf(key), { predicate: key.predicate, args: key.args, negated: false });
   }
   const keys = [...touched.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, key]) => key);
   const layers = [...new Set([...source.chain, ...target.chain, ...baseChain])];
@@ -60,7 +58,7 @@ export async function compareScopes(tenant: TenantStore, source: ScopeRecord, ta
   for (let i = 0; i < keys.length; i += 500) {
     const chunk = keys.slice(i, i + 500);
     const identities = chunk.flatMap((k) => [k, { ...k, negated: true }]);
-    const entries = await entriesIn(tenant.sub, identities, layers);
+    const entries = await reads.entriesIn(identities, layers);
     chunk.forEach((key, j) => {
       const states = (e: (typeof entries)[number]): FactStates => ({
         base: recordIn(baseChain, e),
@@ -79,6 +77,11 @@ export async function compareScopes(tenant: TenantStore, source: ScopeRecord, ta
 function recordIn(chain: readonly LayerId[], entries: Parameters<typeof nearestEntry>[1]): FactRecord | null {
   const entry = nearestEntry(chain, entries);
   return entry?.kind === 'record' ? entry.record : null;
+}
+
+/** The order of changed keys (and of diff rows): a text of the predicate and args, polarity apart. */
+export function sortKeyOf(key: { readonly predicate: string; readonly args: readonly Term[] }): string {
+  return JSON.stringify([key.predicate, ...key.args]);
 }
 
 /** A layer is a root (unlisted) when it is the last of a chain that holds it. */

@@ -1,10 +1,7 @@
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { MAIN_SCOPE } from '../domain/fact.js';
-import { type LayerId, indexKeysOf, listingKeyOf } from '../encoding/fact-keys.js';
-import { factsInLayer } from '../store/layer-reader.js';
-import type { BatchOp } from '../store/level-types.js';
 import type { ScopeRecord, ScopeRegistry } from '../store/scope-registry.js';
-import type { TenantStore } from '../store/tenant-store.js';
+import type { TenantTransaction } from '../store/tenant-store.js';
 
 /**
  * Fork copies nothing: the source's top layer is frozen and shared, and each side gets a new
@@ -33,12 +30,13 @@ export function requireScope(registry: ScopeRegistry, name: string): ScopeRecord
   return scope;
 }
 
-/** Delete a scope and every layer no other scope (or merge base) still uses. `main` stays. */
-export async function deleteScope(tenant: TenantStore, registry: ScopeRegistry, name: string): Promise<BatchOp[]> {
+/** Delete a scope and retire every layer no other scope (or merge base) still uses. `main` stays. */
+export function deleteScope(tx: TenantTransaction, name: string): void {
+  const registry = tx.scopes;
   if (name === MAIN_SCOPE) throw new ValidationError(`scope '${MAIN_SCOPE}' cannot be deleted`, { scope: name });
   const scope = requireScope(registry, name);
   const before = registry.layerUse();
-  const ops: BatchOp[] = [registry.remove(name)];
+  registry.remove(name);
   for (const other of registry.all()) {
     if (other.merges?.[name]) {
       const { [name]: _dropped, ...rest } = other.merges;
@@ -47,17 +45,6 @@ export async function deleteScope(tenant: TenantStore, registry: ScopeRegistry, 
   }
   const after = registry.layerUse();
   for (const [layer] of before) {
-    if (after.has(layer)) continue;
-    ops.push(...(await dropLayer(tenant, registry, layer, scope.chain[scope.chain.length - 1] === layer)));
+    if (!after.has(layer)) tx.retireLayer(layer, scope.chain[scope.chain.length - 1] === layer);
   }
-  return ops;
-}
-
-async function dropLayer(tenant: TenantStore, registry: ScopeRegistry, layer: LayerId, isRoot: boolean): Promise<BatchOp[]> {
-  const ops: BatchOp[] = [registry.dropLayerCount(layer)];
-  for await (const key of factsInLayer(tenant.sub, layer, isRoot)) {
-    for (const k of indexKeysOf(key, layer)) ops.push({ type: 'del', key: k, sublevel: tenant.sub });
-    if (!isRoot) ops.push({ type: 'del', key: listingKeyOf(key, layer), sublevel: tenant.sub });
-  }
-  return ops;
 }

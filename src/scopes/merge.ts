@@ -1,7 +1,5 @@
-import type { FactRecord, StoredFact } from '../domain/fact.js';
-import type { BatchOp } from '../store/level-types.js';
+import type { FactKey, FactRecord, StoredFact } from '../domain/fact.js';
 import type { ScopeRecord } from '../store/scope-registry.js';
-import type { TenantStore } from '../store/tenant-store.js';
 import { type ChangedKey, type FactStates, type ScopeComparison, sameContent } from './compare.js';
 
 export type MergeStrategy = 'SOURCE_WINS' | 'TARGET_WINS' | 'KEEP_BOTH' | 'REJECT';
@@ -14,10 +12,16 @@ export interface MergeConflict {
   readonly target: StoredFact | null;
 }
 
+/** One change to the target's top layer: a record to write, or null to remove the fact. */
+export interface MergeWrite {
+  readonly key: FactKey;
+  readonly record: FactRecord | null;
+}
+
 /** Outcomes are values: only a caller decides that REJECT with conflicts is an error. */
 export type MergePlan =
   | { readonly kind: 'up-to-date'; readonly conflicts: [] }
-  | { readonly kind: 'merged'; readonly ops: BatchOp[]; readonly changes: number; readonly countDelta: number; readonly conflicts: MergeConflict[] }
+  | { readonly kind: 'merged'; readonly writes: MergeWrite[]; readonly changes: number; readonly countDelta: number; readonly conflicts: MergeConflict[] }
   | { readonly kind: 'conflicts'; readonly conflicts: MergeConflict[] };
 
 interface KeyResolution {
@@ -63,14 +67,13 @@ function factOf(key: ChangedKey, scope: ScopeRecord, positive: FactRecord | null
 
 /** Plan a merge of source into target: the ops for the target's top layer, or the conflicts. */
 export function planMerge(
-  tenant: TenantStore,
   comparison: ScopeComparison,
   source: ScopeRecord,
   target: ScopeRecord,
   strategy: MergeStrategy,
   now: number,
 ): MergePlan {
-  const ops: BatchOp[] = [];
+  const writes: MergeWrite[] = [];
   const conflicts: MergeConflict[] = [];
   let changes = 0;
   let countDelta = 0;
@@ -93,15 +96,15 @@ export function planMerge(
       changes++;
       if (after === null) {
         countDelta--;
-        ops.push(...tenant.removeOps(identity, target.chain));
+        writes.push({ key: identity, record: null });
       } else {
         if (before === null) countDelta++;
         const record = { ...after, version: (before?.version ?? 0) + 1, createdAt: before?.createdAt ?? after.createdAt, updatedAt: now };
-        ops.push(...tenant.putOps(identity, target.chain, record));
+        writes.push({ key: identity, record });
       }
     }
   }
   if (strategy === 'REJECT' && conflicts.length > 0) return { kind: 'conflicts', conflicts };
   if (changes === 0 && conflicts.length === 0) return { kind: 'up-to-date', conflicts: [] };
-  return { kind: 'merged', ops, changes, countDelta, conflicts };
+  return { kind: 'merged', writes, changes, countDelta, conflicts };
 }

@@ -15,36 +15,39 @@ export class AuditService {
   ) {}
 
   async read(address: TenantAddress, afterSeq: number, limit: number): Promise<TenantEvent[]> {
-    const database = await this.catalog.forRead(address.database);
+    await using lease = await this.catalog.forRead(address.database);
+    const database = lease.database;
     if (!database.hasTenant(address.tenant)) return [];
-    return database.tenant(address.tenant).events.read(afterSeq, limit);
+    return await database.tenant(address.tenant).events.read(afterSeq, limit);
   }
 
   /** Record an operation that failed, for tenants that exist (a failed first write creates nothing). */
   async recordFailure(address: TenantAddress, op: string, error: VesperError): Promise<void> {
     if (!this.catalog.exists(address.database)) return;
-    const database = await this.catalog.forRead(address.database);
+    await using lease = await this.catalog.forRead(address.database);
+    const database = lease.database;
     if (!database.hasTenant(address.tenant)) return;
     const tenant = database.tenant(address.tenant);
     const draft = { op, actor: address.actor ?? null, target: op, outcome: 'error' as const, details: { code: error.code, message: error.message } };
-    await tenant.lock.run(() => tenant.commit([], [draft], this.clock()));
+    await tenant.transaction(this.clock(), async (tx) => tx.event(draft));
   }
 
   /** Record an admin action on a tenant (creation, …). */
   async recordAdmin(address: TenantAddress, op: string, target: string): Promise<void> {
-    const database = await this.catalog.forRead(address.database);
+    await using lease = await this.catalog.forRead(address.database);
+    const database = lease.database;
     if (!database.hasTenant(address.tenant)) return;
     const tenant = database.tenant(address.tenant);
-    await tenant.lock.run(() => tenant.commit([], [{ op, actor: address.actor ?? null, target, outcome: 'ok' }], this.clock()));
+    await tenant.transaction(this.clock(), async (tx) => tx.event({ op, actor: address.actor ?? null, target, outcome: 'ok' }));
   }
 
   /** Drop events older than the retention from every tenant of every open database. */
   async prune(retentionMs: number): Promise<number> {
     let pruned = 0;
     const before = this.clock() - retentionMs;
-    for (const database of await this.catalog.openAll()) {
+    await this.catalog.eachDatabase(async (database) => {
       for (const name of database.listTenants()) pruned += await database.tenant(name).events.prune(before);
-    }
+    });
     return pruned;
   }
 }

@@ -1,5 +1,5 @@
 import { ForbiddenError } from '../domain/errors.js';
-import { type Principal, ROLE_RANK, type Role, grants } from '../domain/principal.js';
+import { type Principal, ROLE_RANK, type Role, grantCell, grants } from '../domain/principal.js';
 
 /**
  * The role matrix: the least role each operation needs. One table, mirrored in the README and
@@ -53,5 +53,11 @@ export function authorize(principal: Principal, operation: Operation, target: Ac
   }
   if (target.tenant !== undefined && !grants(principal.tenants, target.tenant)) {
     throw new ForbiddenError(`this key has no access to tenant '${target.tenant}'`, { tenant: target.tenant });
+  }
+  if (target.database !== undefined && target.tenant !== undefined && principal.except?.includes(grantCell(target.database, target.tenant))) {
+    throw new ForbiddenError(`this key has no access to tenant '${target.tenant}' of database '${target.database}' any more: it was deleted`, {
+      database: target.database,
+      tenant: target.tenant,
+    });
   }
 }

@@ -6,9 +6,24 @@ import { ValidationError } from '../domain/errors.js';
  * query, so a cursor used with another query is a 400 rather than a silently wrong page.
  */
 export interface CursorPosition {
-  /** Single-pattern reads: the index position to resume at and how many results of it were already sent. */
+  /** Single-pattern reads (older cursors): the index position to resume at and how many results of it were already sent. */
   readonly group?: string;
   readonly skip: number;
+  /**
+   * Keyset paging: the key of the last row sent (its parts compared in order); the next page
+   * starts strictly after it, so writes during paging neither repeat nor skip a row.
+   */
+  readonly after?: readonly string[];
+}
+
+/** Compare two row keys part by part (code unit order, as the index sorts). */
+export function compareRowKeys(a: readonly string[], b: readonly string[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const x = a[i] as string;
+    const y = b[i] as string;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return a.length - b.length;
 }
 
 export function queryFingerprint(query: unknown): string {
@@ -26,17 +41,22 @@ export function decodeCursor(cursor: string, fingerprint: string): CursorPositio
   } catch {
     throw new ValidationError('invalid cursor', { field: 'cursor' });
   }
-  const value = decoded as { group?: unknown; skip?: unknown; q?: unknown } | null;
+  const value = decoded as { group?: unknown; skip?: unknown; after?: unknown; q?: unknown } | null;
   if (
     typeof value !== 'object' ||
     value === null ||
     typeof value.skip !== 'number' ||
     !Number.isInteger(value.skip) ||
     value.skip < 0 ||
-    (value.group !== undefined && typeof value.group !== 'string')
+    (value.group !== undefined && typeof value.group !== 'string') ||
+    (value.after !== undefined && !(Array.isArray(value.after) && value.after.length <= 4 && value.after.every((p) => typeof p === 'string')))
   ) {
     throw new ValidationError('invalid cursor', { field: 'cursor' });
   }
   if (value.q !== fingerprint) throw new ValidationError('cursor belongs to a different query', { field: 'cursor' });
-  return value.group === undefined ? { skip: value.skip } : { group: value.group, skip: value.skip };
+  return {
+    skip: value.skip,
+    ...(value.group === undefined ? {} : { group: value.group }),
+    ...(value.after === undefined ? {} : { after: value.after as string[] }),
+  };
 }

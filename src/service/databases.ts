@@ -1,16 +1,16 @@
 import { NotFoundError, ValidationError } from '../domain/errors.js';
 import { parseName } from '../domain/names.js';
 import { type Catalog, DEFAULT_DATABASE, type DatabaseInfo } from '../store/catalog.js';
-import type { TenantHook } from './tenants.js';
+import type { KeyChanges } from './keys.js';
 
 /** The control plane of logical databases. */
 export class DatabaseService {
   constructor(
     private readonly catalog: Catalog,
-    /** Run for every tenant of a dropped database (keys, caches). */
-    private readonly deprovision: TenantHook,
+    /** Run for every tenant of a dropped database (keys, caches, open connections). */
+    private readonly deprovision: (database: string, tenant: string) => Promise<KeyChanges>,
     /** Run before a database is dropped: revoke what only grants it, so a crash midway fails safe. */
-    private readonly forgetDatabase: (database: string) => Promise<void>,
+    private readonly forgetDatabase: (database: string) => Promise<KeyChanges>,
   ) {}
 
   /** Idempotent: creating an existing database reports created=false. */
@@ -25,13 +25,23 @@ export class DatabaseService {
     return this.catalog.list();
   }
 
-  /** Delete a database and all its tenants' data; `default` always exists. */
-  async drop(name: string): Promise<void> {
+  /** Delete a database and all its tenants' data; `default` always exists. Says which API keys lost access. */
+  async drop(name: string): Promise<KeyChanges> {
     if (name === DEFAULT_DATABASE) throw new ValidationError(`database '${DEFAULT_DATABASE}' cannot be deleted`, { database: name });
     if (!this.catalog.exists(name)) throw new NotFoundError(`database '${name}' does not exist`, { database: name });
-    const tenants = (await this.catalog.forRead(name)).listTenants();
-    await this.forgetDatabase(name);
+    const tenants = await this.tenantsOf(name);
+    const changes = await this.forgetDatabase(name);
     await this.catalog.drop(name);
-    for (const tenant of tenants) await this.deprovision(name, tenant);
+    for (const tenant of tenants) {
+      const more = await this.deprovision(name, tenant);
+      changes.revoked.push(...more.revoked);
+      changes.narrowed.push(...more.narrowed.filter((id) => !changes.narrowed.includes(id)));
+    }
+    return changes;
+  }
+
+  private async tenantsOf(name: string): Promise<string[]> {
+    await using lease = await this.catalog.forRead(name);
+    return lease.database.listTenants();
   }
 }

@@ -49,14 +49,20 @@ export class EventService {
   constructor(private readonly catalog: Catalog) {}
 
   async feed(address: TenantAddress): Promise<ChangeFeed> {
-    const database = await this.catalog.forRead(address.database);
-    const log = database.tenant(address.tenant).events;
+    // Each read leases the database on its own: a stream open for hours must not pin it (nor stall a drop).
+    // The tenant's store outlives the database's handle being closed and reopened, so live events keep coming.
+    const log = await this.logOf(address);
     return {
-      read: (afterSeq, limit, filter = {}) => log.read(afterSeq, limit, (e) => eventMatches(e, filter)),
-      subscribe: (listener) => {
-        log.appended.on('event', listener);
-        return () => log.appended.off('event', listener);
+      read: async (afterSeq, limit, filter = {}) => {
+        await using lease = await this.catalog.forRead(address.database);
+        return await lease.database.tenant(address.tenant).events.read(afterSeq, limit, (e) => eventMatches(e, filter));
       },
+      subscribe: (listener) => log.subscribe(listener),
     };
+  }
+
+  private async logOf(address: TenantAddress) {
+    await using lease = await this.catalog.forRead(address.database);
+    return lease.database.tenant(address.tenant).events;
   }
 }

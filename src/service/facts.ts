@@ -17,15 +17,17 @@ export class FactService {
     const batch = 'facts' in body ? body.facts : [body];
     const defaultScope = 'facts' in body ? (body.scope ?? null) : null;
     const inputs = batch.map((fact, i) => toFactInput(fact, defaultScope, 'facts' in body ? `facts.${i}` : 'fact'));
-    const database = await this.catalog.forWrite(address.database);
-    return database.tenant(address.tenant).tell(inputs, this.clock(), address.actor ?? null);
+    await using lease = await this.catalog.forWrite(address.database);
+    const database = lease.database;
+    return await database.tenant(address.tenant).tell(inputs, this.clock(), address.actor ?? null);
   }
 
   async retract(address: TenantAddress, body: RetractBody): Promise<number> {
     const compiled = compilePattern(body.predicate, body.args, body.negated);
-    const database = await this.catalog.forRead(address.database);
+    await using lease = await this.catalog.forRead(address.database);
+    const database = lease.database;
     if (!database.hasTenant(address.tenant)) return 0;
-    return database.tenant(address.tenant).retract(body.scope ?? null, compiled.pattern, this.clock(), compiled.accepts, address.actor ?? null);
+    return await database.tenant(address.tenant).retract(body.scope ?? null, compiled.pattern, this.clock(), compiled.accepts, address.actor ?? null);
   }
 }
 

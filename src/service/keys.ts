@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { NotFoundError } from '../domain/errors.js';
-import { ADMIN_PRINCIPAL, type Grant, type Principal, type Role } from '../domain/principal.js';
+import { ADMIN_PRINCIPAL, type Grant, type Principal, type Role, grantCell, grants } from '../domain/principal.js';
 import type { ApiKeyRecord, KeyStore } from '../store/key-store.js';
 import type { Clock } from './clock.js';
 
@@ -17,6 +17,12 @@ export interface NewKey {
 
 export type KeyView = Omit<ApiKeyRecord, 'hash'>;
 
+/** What a deletion did to the keys: ids revoked (nothing left to grant) and ids narrowed. */
+export interface KeyChanges {
+  readonly revoked: string[];
+  readonly narrowed: string[];
+}
+
 /** `vsp_sk_<id>_<secret>` / `vsp_pk_<id>_<secret>`: the id finds the record, the secret proves it. */
 const TOKEN = /^vsp_(sk|pk)_([a-z0-9]{16})_([A-Za-z0-9_-]{43})$/;
 
@@ -26,9 +32,11 @@ const TOKEN = /^vsp_(sk|pk)_([a-z0-9]{16})_([A-Za-z0-9_-]{43})$/;
  * secrets). Revocation is a delete plus an event that closes open streams of that key.
  */
 export class KeyService {
-  /** Emits 'revoked' with the key id. */
+  /** Emits 'revoked' and 'narrowed' with the key id. */
   readonly revocations = new EventEmitter();
   private readonly adminDigest: Buffer | null;
+  /** One principal per stored record: re-checking a long-lived connection allocates nothing. */
+  private readonly principals = new WeakMap<ApiKeyRecord, Principal>();
 
   constructor(
     private readonly store: KeyStore,
@@ -53,8 +61,29 @@ export class KeyService {
     const record = this.store.get(`key_${id}`);
     if (!record || record.public !== (kind === 'pk')) return null;
     if (!timingSafeEqual(this.digest(secret), Buffer.from(record.hash, 'hex'))) return null;
+    return this.live(record);
+  }
+
+  /**
+   * What a principal may do now: the current record of its key (narrowed by deletions since the
+   * principal was read), or null once the key is revoked or expired. The admin key and open mode
+   * never change. Long-lived connections call this on every request and event.
+   */
+  current(principal: Principal): Principal | null {
+    if (principal.id === null || principal.id === ADMIN_PRINCIPAL.id) return principal;
+    const record = this.store.get(principal.id);
+    return record ? this.live(record) : null;
+  }
+
+  private live(record: ApiKeyRecord): Principal | null {
     if (record.expiresAt !== null && record.expiresAt <= this.clock()) return null;
-    return { id: record.id, role: record.role, databases: record.databases, tenants: record.tenants, readOnly: record.public };
+    let principal = this.principals.get(record);
+    if (!principal) {
+      principal = { id: record.id, role: record.role, databases: record.databases, tenants: record.tenants, readOnly: record.public };
+      if (record.except) principal = { ...principal, except: record.except };
+      this.principals.set(record, principal);
+    }
+    return principal;
   }
 
   async create(input: NewKey): Promise<{ key: KeyView; secret: string }> {
@@ -78,24 +107,50 @@ export class KeyService {
    * Database deletion: keys for that database alone go; keys that also name other databases lose
    * it. Else a key would come back to life on a new database that reuses the name.
    */
-  async forgetDatabase(database: string): Promise<void> {
+  async forgetDatabase(database: string): Promise<KeyChanges> {
+    const changes: KeyChanges = { revoked: [], narrowed: [] };
     for (const record of this.store.all()) {
       if (record.databases === '*' || !record.databases.includes(database)) continue;
       const rest = record.databases.filter((d) => d !== database);
-      if (rest.length === 0) await this.revoke(record.id);
-      else await this.store.put({ ...record, databases: rest });
+      if (rest.length === 0) await this.revokeFor(record.id, changes);
+      else await this.narrow({ ...record, databases: rest }, changes);
     }
+    return changes;
   }
 
-  /** Tenant deletion: keys for that tenant alone go; keys that also name other tenants lose it. */
-  async forgetTenant(database: string, tenant: string): Promise<void> {
+  /**
+   * Tenant deletion takes exactly the deleted cell (database × tenant) out of every key that
+   * grants it by name, and nothing else: a key for that tenant in other databases keeps them
+   * (the deleting admin may have no authority there). A key limited to this one database loses
+   * the tenant from its list (revoked when none is left); a key spanning several databases gets
+   * the cell as an exception. Keys for every tenant ('*') keep their grant.
+   */
+  async forgetTenant(database: string, tenant: string): Promise<KeyChanges> {
+    const changes: KeyChanges = { revoked: [], narrowed: [] };
+    const cell = grantCell(database, tenant);
     for (const record of this.store.all()) {
-      if (record.tenants === '*' || !record.tenants.includes(tenant)) continue;
-      if (record.databases !== '*' && !record.databases.includes(database)) continue;
-      const rest = record.tenants.filter((t) => t !== tenant);
-      if (rest.length === 0) await this.revoke(record.id);
-      else await this.store.put({ ...record, tenants: rest });
+      if (record.tenants === '*' || !record.tenants.includes(tenant) || !grants(record.databases, database)) continue;
+      if (record.except?.includes(cell)) continue;
+      if (record.databases !== '*' && record.databases.length === 1) {
+        const rest = record.tenants.filter((t) => t !== tenant);
+        if (rest.length === 0) await this.revokeFor(record.id, changes);
+        else await this.narrow({ ...record, tenants: rest }, changes);
+      } else {
+        await this.narrow({ ...record, except: [...(record.except ?? []), cell] }, changes);
+      }
     }
+    return changes;
+  }
+
+  private async revokeFor(id: string, changes: KeyChanges): Promise<void> {
+    await this.revoke(id);
+    changes.revoked.push(id);
+  }
+
+  private async narrow(record: ApiKeyRecord, changes: KeyChanges): Promise<void> {
+    await this.store.put(record);
+    changes.narrowed.push(record.id);
+    this.revocations.emit('narrowed', record.id);
   }
 }
 

@@ -1,4 +1,4 @@
-import { allFacts } from '../store/fact-reader.js';
+import type { StoredFact } from '../domain/fact.js';
 import type { Catalog } from '../store/catalog.js';
 import type { TenantAddress } from './address.js';
 import type { Clock } from './clock.js';
@@ -23,23 +23,28 @@ export class PredicateService {
   ) {}
 
   async list(address: TenantAddress): Promise<PredicateSummary[]> {
-    const database = await this.catalog.forRead(address.database);
+    await using lease = await this.catalog.forRead(address.database);
+    const database = lease.database;
     if (!database.hasTenant(address.tenant)) return [];
-    const tenant = database.tenant(address.tenant);
     const now = this.clock();
-    const view = await tenant.view(null, now);
-    if (view === null) return [];
-    const found = new Map<string, { predicate: string; arity: number; facts: number; negated: number; scopes: Set<string> }>();
-    for await (const { fact } of allFacts(tenant.sub, view, { now })) {
-      const key = `${fact.predicate}/${fact.args.length}`;
-      let entry = found.get(key);
-      if (!entry) found.set(key, (entry = { predicate: fact.predicate, arity: fact.args.length, facts: 0, negated: 0, scopes: new Set() }));
-      entry.facts++;
-      if (fact.negated) entry.negated++;
-      entry.scopes.add(fact.scope);
-    }
+    const found: Found = new Map();
+    await database.tenant(address.tenant).read(now, async (reader) => {
+      const view = reader.view(null);
+      if (view !== null) for await (const { fact } of reader.allFacts(view, { now })) count(found, fact);
+    });
     return [...found.values()]
       .map((e) => ({ ...e, scopes: [...e.scopes].sort() }))
       .sort((a, b) => (a.predicate < b.predicate ? -1 : a.predicate > b.predicate ? 1 : a.arity - b.arity));
   }
+}
+
+type Found = Map<string, { predicate: string; arity: number; facts: number; negated: number; scopes: Set<string> }>;
+
+function count(found: Found, fact: StoredFact): void {
+  const key = `${fact.predicate}/${fact.args.length}`;
+  let entry = found.get(key);
+  if (!entry) found.set(key, (entry = { predicate: fact.predicate, arity: fact.args.length, facts: 0, negated: 0, scopes: new Set() }));
+  entry.facts++;
+  if (fact.negated) entry.negated++;
+  entry.scopes.add(fact.scope);
 }

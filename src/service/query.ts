@@ -1,14 +1,16 @@
 import type { AskBody, AtomBody } from '../contract/query.js';
 import type { StoredFact, Term } from '../domain/fact.js';
-import { type BodyLiteral, type CompiledProgram, type Proof, compileProgram, evaluateQuery, isDerived } from '../engine/index.js';
+import { type BodyLiteral, type Budget, type Proof, isDerived } from '../engine/index.js';
 import type { Catalog } from '../store/catalog.js';
 import type { ScopeView } from '../store/fact-reader.js';
-import type { TenantStore } from '../store/tenant-store.js';
+import type { TenantReads } from '../store/tenant-reads.js';
 import type { TenantAddress } from './address.js';
 import type { Clock } from './clock.js';
-import { decodeCursor, encodeCursor, queryFingerprint } from './cursor.js';
+import { type CursorPosition, compareRowKeys, decodeCursor, encodeCursor, queryFingerprint } from './cursor.js';
 import { tenantFactSource } from './fact-source.js';
 import { compilePattern } from './pattern.js';
+import { type EngineQuery, Evaluation, RequestBudget } from './evaluation.js';
+import { SharedScopeReads } from './scope-reads.js';
 import type { RuleService } from './rules.js';
 import { parsePatternArg } from './terms.js';
 
@@ -19,6 +21,8 @@ export type AnswerFact =
 
 export interface Answer {
   readonly bindings: Record<string, Term>;
+  /** Rule and conjunctive answers: the scopes the answer holds in (a derivation uses one scope's view). */
+  readonly scopes?: readonly string[];
   /** One per positive atom of the query, in order. */
   readonly facts: AnswerFact[];
 }
@@ -30,7 +34,6 @@ export interface AskResult {
   readonly conjunctive: boolean;
 }
 
-const EMPTY_PROGRAM = compileProgram([]);
 const ANONYMOUS = '__anon';
 
 /**
@@ -42,71 +45,105 @@ export class QueryService {
     private readonly catalog: Catalog,
     private readonly clock: Clock,
     private readonly rules: RuleService,
+    /** Per request: wall time, tuples produced, stored facts read (config.ts). */
+    private readonly budget: Budget = {},
   ) {}
 
-  async ask(address: TenantAddress, body: AskBody): Promise<AskResult> {
+  /** `signal`: the client went away (its evaluation stops). */
+  async ask(address: TenantAddress, body: AskBody, options: { readonly signal?: AbortSignal } = {}): Promise<AskResult> {
     const conjunctive = 'query' in body;
-    const database = await this.catalog.forRead(address.database);
+    await using lease = await this.catalog.forRead(address.database);
+    const database = lease.database;
     const scope = body.scope ?? null;
     // A tenant (or scope) with no facts answers nothing, derived or not: no program needed.
     if (!database.hasTenant(address.tenant)) return { results: [], cursor: null, conjunctive };
     const tenant = database.tenant(address.tenant);
     const now = this.clock();
-    const view = await tenant.view(scope, now);
-    if (view === null) return { results: [], cursor: null, conjunctive };
     const program = body.infer ? await this.rules.programFor(address, scope) : null;
-    if (!conjunctive && !(program && isDerived(program, body.predicate, body.args.length))) {
-      return this.askStored(tenant, view, body, now);
-    }
-    const atoms = conjunctive ? body.query : [body];
-    const negations = conjunctive ? body.not : [];
-    return this.askEngine(tenant, view, program ?? EMPTY_PROGRAM, atoms, negations, body, now);
+    // One snapshot for the whole answer: a rule evaluation or a join reads many times.
+    return await tenant.read(now, async (reader) => {
+      const view = reader.view(scope);
+      if (view === null) return { results: [], cursor: null, conjunctive };
+      if (!conjunctive && !(program && isDerived(program, body.predicate, body.args.length))) {
+        return await this.askStored(reader, view, body, now);
+      }
+      const atoms = conjunctive ? body.query : [body];
+      const negations = conjunctive ? body.not : [];
+      return await this.askEngine(address, reader, view, atoms, negations, body, now, options.signal);
+    });
   }
 
-  private async askStored(tenant: TenantStore, view: ScopeView, body: Extract<AskBody, { predicate: string }>, now: number): Promise<AskResult> {
+  private async askStored(tenant: TenantReads, view: ScopeView, body: Extract<AskBody, { predicate: string }>, now: number): Promise<AskResult> {
     const compiled = compilePattern(body.predicate, body.args, body.negated);
     const fingerprint = queryFingerprint(['pattern', body.predicate, body.args, body.negated, body.scope ?? null, body.distinct]);
-    const start = body.cursor ? decodeCursor(body.cursor, fingerprint) : { skip: 0 };
+    const start: CursorPosition = body.cursor ? decodeCursor(body.cursor, fingerprint) : { skip: 0 };
+    // A row is (index position, scope): the cursor names the last one sent (older cursors: position + count).
+    const after = start.after ?? null;
+    const fromGroup = after?.[0] ?? start.group;
     const results: Answer[] = [];
     let group: string | null = null;
     let inGroup = 0;
-    const options = start.group === undefined ? { now } : { now, fromGroup: start.group };
-    for await (const match of tenant.match(view, compiled.pattern, options)) {
+    let last: string[] = [];
+    for await (const match of tenant.match(view, compiled.pattern, fromGroup === undefined ? { now } : { now, fromGroup })) {
       if (!compiled.accepts(match.fact.args)) continue;
       inGroup = match.group === group ? inGroup + 1 : 0;
       group = match.group;
       if (body.distinct && inGroup > 0) continue;
-      if (group === start.group && inGroup < start.skip) continue;
-      if (results.length === body.limit) return { results, cursor: encodeCursor({ group, skip: inGroup }, fingerprint), conjunctive: false };
+      if (after !== null && group === after[0] && compareRowKeys([group, match.fact.scope], after) <= 0) continue;
+      if (after === null && group === start.group && inGroup < start.skip) continue;
+      if (results.length === body.limit) return { results, cursor: encodeCursor({ skip: 0, after: last }, fingerprint), conjunctive: false };
       results.push({ bindings: compiled.bindings(match.fact.args), facts: [{ kind: 'stored', fact: match.fact }] });
+      last = [group, match.fact.scope];
     }
     return { results, cursor: null, conjunctive: false };
   }
 
   private async askEngine(
-    tenant: TenantStore,
+    address: TenantAddress,
+    tenant: TenantReads,
     view: ScopeView,
-    program: CompiledProgram,
     atoms: readonly AtomBody[],
     negations: readonly AtomBody[],
     body: AskBody,
     now: number,
+    signal: AbortSignal | undefined,
   ): Promise<AskResult> {
-    const fingerprint = queryFingerprint(['engine', atoms, negations, body.scope ?? null, body.infer, body.withProof]);
+    // What the answers depend on, never the paging fields themselves (a cursor is not part of its query).
+    const shape = (atom: AtomBody) => [atom.predicate, atom.args, atom.negated];
+    const fingerprint = queryFingerprint(['engine', atoms.map(shape), negations.map(shape), body.scope ?? null, body.infer, body.withProof]);
     const skip = body.cursor ? decodeCursor(body.cursor, fingerprint).skip : 0;
     const literals: BodyLiteral[] = [...atoms.map((a, i) => toAtom(a, i)), ...negations.map((a, i) => ({ kind: 'not' as const, atom: toAtom(a, atoms.length + i) }))];
-    const source = tenantFactSource(tenant, view, now);
-    const answers = await evaluateQuery(program, source, { literals }, { withProof: body.withProof, limit: skip + body.limit + 1 });
-    const scope = view.kind === 'scope' ? view.scope.name : null;
-    const page = answers.slice(skip, skip + body.limit).map((answer) => ({
+    // A conjunctive answer is its visible bindings; a single pattern's answer is the fact itself ("?" positions included).
+    const variables = queryVariables(literals, 'query' in body);
+    const query: EngineQuery = { literals, variables, withProof: body.withProof, limit: skip + body.limit + 1 };
+    const program = (scope: string) => (body.infer ? this.rules.programFor(address, scope) : Promise.resolve(null));
+    const budget = new RequestBudget(this.budget);
+    const run = new Evaluation(query, budget, signal);
+    const answers =
+      view.kind === 'scope'
+        ? await run.inScope(await program(view.scope.name), tenantFactSource(tenant, view, now), view.scope.name)
+        : await run.eachScope(new SharedScopeReads(tenant, view, now, (rows) => budget.chargeRows(rows)), view.scopes, program);
+    const page = answers.slice(skip, skip + body.limit).map(({ answer, scopes }) => ({
       bindings: Object.fromEntries(Object.entries(answer.bindings).filter(([name]) => !name.startsWith(ANONYMOUS))),
-      facts: answer.matches.map((m): AnswerFact =>
-        m.derived ? { kind: 'derived', predicate: m.predicate, args: m.args, scope, proof: m.proof ?? null } : { kind: 'stored', fact: m.ref as StoredFact },
-      ),
+      scopes,
+      facts: answer.matches.map((m): AnswerFact => {
+        if (!m.derived) return { kind: 'stored', fact: m.ref as StoredFact };
+        return { kind: 'derived', predicate: m.predicate, args: m.args, scope: scopes.length === 1 ? scopes[0]! : null, proof: m.proof ?? null };
+      }),
     }));
     const cursor = answers.length > skip + body.limit ? encodeCursor({ skip: skip + body.limit }, fingerprint) : null;
     return { results: page, cursor, conjunctive: 'query' in body };
   }
+}
+
+/** The query's variables in order of appearance; with `visibleOnly`, not the `"?"` positions. */
+function queryVariables(literals: readonly BodyLiteral[], visibleOnly: boolean): string[] {
+  const names = new Set<string>();
+  for (const literal of literals) {
+    const atom = literal.kind === 'not' ? literal.atom : literal.kind === 'atom' ? literal : null;
+    for (const arg of atom?.args ?? []) if (arg.kind === 'var' && !(visibleOnly && arg.name.startsWith(ANONYMOUS))) names.add(arg.name);
+  }
+  return [...names];
 }
 
 /** A query atom for the engine: "?x" variables, "?" anonymous (a fresh name per position), constants. */

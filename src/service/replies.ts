@@ -15,17 +15,18 @@ import type { DiffPage, MergeResult } from './scopes.js';
 
 function presentAnswerFact(fact: AnswerFact, context: string) {
   if (fact.kind === 'stored') return presentFact(fact.fact, context);
-  const derived = { predicate: fact.predicate, args: fact.args, negated: false, scope: fact.scope, derived: true, $context: context };
+  const derived = { predicate: fact.predicate, args: fact.args, negated: false as const, scope: fact.scope, derived: true as const, $context: context };
   return fact.proof ? { ...derived, proof: presentProof(fact.proof) } : derived;
 }
 
 export function presentAsk(result: AskResult, context: string) {
   if (result.results.length === 0 && result.cursor === null) return { results: [] };
-  const results = result.results.map((answer) =>
-    result.conjunctive
-      ? { bindings: answer.bindings, facts: answer.facts.map((f) => presentAnswerFact(f, context)) }
-      : { ...presentAnswerFact(answer.facts[0] as AnswerFact, context), bindings: answer.bindings },
-  );
+  const results = result.results.map((answer) => {
+    const scopes = answer.scopes === undefined ? {} : { scopes: answer.scopes };
+    return result.conjunctive
+      ? { bindings: answer.bindings, ...scopes, facts: answer.facts.map((f) => presentAnswerFact(f, context)) }
+      : { ...presentAnswerFact(answer.facts[0] as AnswerFact, context), bindings: answer.bindings, ...scopes };
+  });
   return { results, cursor: result.cursor };
 }
 

@@ -4,7 +4,7 @@ import { type CompiledProgram, type Rule, compileProgram, formatRule, parseJsonR
 import type { Catalog } from '../store/catalog.js';
 import type { EventDraft } from '../store/event-log.js';
 import type { FactDatabase } from '../store/fact-database.js';
-import { type RuleRecord, delRuleOp, loadRules, putRuleOp } from '../store/rule-records.js';
+import type { RuleRecord } from '../store/rule-records.js';
 import type { TenantAddress } from './address.js';
 import type { Clock } from './clock.js';
 
@@ -13,6 +13,14 @@ export interface RuleView {
   readonly rule: string;
   readonly system: boolean;
   readonly scope: string | null;
+}
+
+/** A rule as an add request returns it: `created` false when the same rule (same text after normalisation, same scope) was there. */
+export interface AddedRule {
+  readonly id: string;
+  readonly rule: string;
+  readonly scope: string | null;
+  readonly created: boolean;
 }
 
 const MAX_RULES_PER_REQUEST = 1000;
@@ -46,7 +54,7 @@ export class RuleService {
   private async rulesOfDatabase(database: FactDatabase): Promise<RuleRecord[]> {
     let rules = this.databaseRules.get(database.name);
     if (!rules) {
-      rules = await loadRules(database.metaLevel);
+      rules = await database.databaseRules();
       this.databaseRules.set(database.name, rules);
     }
     return rules;
@@ -56,7 +64,7 @@ export class RuleService {
     const key = `${database.name}/${tenant}`;
     let rules = this.tenantRules.get(key);
     if (!rules) {
-      rules = database.hasTenant(tenant) ? await loadRules(database.tenant(tenant).sub) : [];
+      rules = database.hasTenant(tenant) ? await database.tenant(tenant).read(this.clock(), (reader) => reader.rules()) : [];
       this.tenantRules.set(key, rules);
     }
     return rules;
@@ -74,48 +82,83 @@ export class RuleService {
     const key = `${address.database}/${address.tenant}/${scope ?? ''}`;
     const cached = this.programs.get(key);
     if (cached) return cached;
-    const database = await this.catalog.forRead(address.database);
+    await using lease = await this.catalog.forRead(address.database);
+    const database = lease.database;
     const records = [...(await this.rulesOfDatabase(database)), ...(await this.rulesOfTenant(database, address.tenant))];
     const applicable = records.filter((r) => r.scope === null || scope === null || r.scope === scope);
     if (applicable.length === 0) return null;
-    const program = compileProgram(applicable.map(withId));
+    // Scopes with the same rules share one program object: an all-scope ask reuses the answers
+    // of a scope with the same program and the same reads (query.ts).
+    const same = `${address.database}/${address.tenant}#${applicable.map((r) => r.id).join(',')}`;
+    const program = this.programs.get(same) ?? compileProgram(applicable.map(withId));
+    this.programs.set(same, program);
     this.programs.set(key, program);
     return program;
   }
 
   async list(address: TenantAddress): Promise<RuleView[]> {
-    const database = await this.catalog.forRead(address.database);
+    await using lease = await this.catalog.forRead(address.database);
+    const database = lease.database;
     const system = (await this.rulesOfDatabase(database)).map((r) => view(r, true));
     return [...system, ...(await this.rulesOfTenant(database, address.tenant)).map((r) => view(r, false))];
   }
 
   /** `POST /teach`: one rule as JSON. */
-  async teach(address: TenantAddress, json: { head: unknown; body: unknown }, scope: string | null): Promise<RuleView> {
+  async teach(address: TenantAddress, json: { head: unknown; body: unknown }, scope: string | null): Promise<AddedRule> {
     const [added] = await this.addTenantRules(address, [parseJsonRule(json)], scope);
-    return added as RuleView;
+    if (!added) throw new TypeError('one rule in, one rule out');
+    return added;
   }
 
   /** `POST /rules`: many rules in text form. */
-  addTenantText(address: TenantAddress, text: string, scope: string | null): Promise<RuleView[]> {
+  addTenantText(address: TenantAddress, text: string, scope: string | null): Promise<AddedRule[]> {
     return this.addTenantRules(address, parseRulesBounded(text), scope);
   }
 
-  private async addTenantRules(address: TenantAddress, rules: Rule[], scope: string | null): Promise<RuleView[]> {
-    const database = await this.catalog.forWrite(address.database);
+  private async addTenantRules(address: TenantAddress, rules: Rule[], scope: string | null): Promise<AddedRule[]> {
+    await using lease = await this.catalog.forWrite(address.database);
+    const database = lease.database;
     const tenant = database.tenant(address.tenant);
-    return tenant.lock.run(async () => {
-      const existing = [...(await this.rulesOfDatabase(database)), ...(await this.rulesOfTenant(database, address.tenant))];
-      const records = this.recordsFor(rules, scope);
-      compileProgram([...existing, ...records].map(withId)); // whole-program checks before anything is stored
+    return await tenant.transaction(this.clock(), async (tx) => {
+      const own = await this.rulesOfTenant(database, address.tenant);
+      const { added, records } = this.dedupe(rules, scope, own);
+      if (records.length === 0) return added;
+      compileProgram([...(await this.rulesOfDatabase(database)), ...own, ...records].map(withId)); // whole-program checks before anything is stored
       const events = records.map((r): EventDraft => ({ op: 'rule_taught', actor: address.actor ?? null, target: r.id, outcome: 'ok', scope, details: { rule: r.text } }));
-      await tenant.commit(records.map((r) => putRuleOp(tenant.sub, r)), events);
+      for (const record of records) tx.putRule(record);
+      for (const event of events) tx.event(event);
       this.forget(address.database, address.tenant);
-      return records.map((r) => view(r, false));
+      return added;
     });
   }
 
+  /**
+   * Rules are a set: a rule whose normalised text is already stored for the same scope (or given
+   * twice in one request) is answered with the stored one, and only new rules become records.
+   */
+  private dedupe(rules: Rule[], scope: string | null, existing: readonly RuleRecord[]): { added: AddedRule[]; records: RuleRecord[] } {
+    const known = new Map(existing.filter((r) => r.scope === scope).map((r) => [r.text, r]));
+    const now = this.clock();
+    const added: AddedRule[] = [];
+    const records: RuleRecord[] = [];
+    for (const rule of rules) {
+      const text = formatRule(rule);
+      const found = known.get(text);
+      if (found) {
+        if (!records.includes(found)) added.push({ id: found.id, rule: found.text, scope: found.scope, created: false });
+        continue;
+      }
+      const record: RuleRecord = { id: newRuleId(now), text, scope, createdAt: now };
+      known.set(text, record);
+      records.push(record);
+      added.push({ id: record.id, rule: text, scope, created: true });
+    }
+    return { added, records };
+  }
+
   async removeTenantRule(address: TenantAddress, id: string): Promise<void> {
-    const database = await this.catalog.forRead(address.database);
+    await using lease = await this.catalog.forRead(address.database);
+    const database = lease.database;
     if ((await this.rulesOfDatabase(database)).some((r) => r.id === id)) {
       throw new ForbiddenError(`rule '${id}' is a database rule: only an admin can change it`, { id });
     }
@@ -124,36 +167,39 @@ export class RuleService {
     }
     const tenant = database.tenant(address.tenant);
     const event: EventDraft = { op: 'rule_deleted', actor: address.actor ?? null, target: id, outcome: 'ok' };
-    await tenant.lock.run(() => tenant.commit([delRuleOp(tenant.sub, id)], [event]));
+    await tenant.transaction(this.clock(), async (tx) => {
+      tx.deleteRule(id);
+      tx.event(event);
+    });
     this.forget(address.database, address.tenant);
   }
 
   async listDatabaseRules(databaseName: string): Promise<RuleView[]> {
-    return (await this.rulesOfDatabase(await this.catalog.forRead(databaseName))).map((r) => view(r, true));
+    await using lease = await this.catalog.forRead(databaseName);
+    return (await this.rulesOfDatabase(lease.database)).map((r) => view(r, true));
   }
 
   /** Admin: add database rules (text form), checked as one program with the rules already there. */
-  async addDatabaseText(databaseName: string, text: string): Promise<RuleView[]> {
-    const database = await this.catalog.forWrite(databaseName);
+  async addDatabaseText(databaseName: string, text: string): Promise<AddedRule[]> {
+    await using lease = await this.catalog.forWrite(databaseName);
+    const database = lease.database;
     const existing = await this.rulesOfDatabase(database);
-    const records = this.recordsFor(parseRulesBounded(text), null);
+    const { added, records } = this.dedupe(parseRulesBounded(text), null, existing);
+    if (records.length === 0) return added;
     compileProgram([...existing, ...records].map(withId));
-    await database.write(records.map((r) => putRuleOp(database.metaLevel, r)));
+    await database.putDatabaseRules(records);
     this.forget(databaseName);
-    return records.map((r) => view(r, true));
+    return added;
   }
 
   async removeDatabaseRule(databaseName: string, id: string): Promise<void> {
-    const database = await this.catalog.forRead(databaseName);
+    await using lease = await this.catalog.forRead(databaseName);
+    const database = lease.database;
     if (!(await this.rulesOfDatabase(database)).some((r) => r.id === id)) throw new NotFoundError(`rule '${id}' does not exist`, { id });
-    await database.write([delRuleOp(database.metaLevel, id)]);
+    await database.deleteDatabaseRule(id);
     this.forget(databaseName);
   }
 
-  private recordsFor(rules: Rule[], scope: string | null): RuleRecord[] {
-    const now = this.clock();
-    return rules.map((rule) => ({ id: newRuleId(now), text: formatRule(rule), scope, createdAt: now }));
-  }
 }
 
 function parseRulesBounded(text: string): Rule[] {

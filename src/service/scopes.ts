@@ -6,12 +6,13 @@ import { type DiffRow, diffScopes } from '../scopes/diff.js';
 import { flattenDeepChains } from '../scopes/flatten.js';
 import { deleteScope, forkScope, freezeTop, requireScope } from '../scopes/lifecycle.js';
 import { type MergeConflict, type MergeStrategy, planMerge } from '../scopes/merge.js';
+import type { BackgroundRunner } from '../store/background.js';
 import type { Catalog } from '../store/catalog.js';
 import type { EventDraft } from '../store/event-log.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import type { TenantAddress } from './address.js';
 import type { Clock } from './clock.js';
-import { decodeCursor, encodeCursor, queryFingerprint } from './cursor.js';
+import { compareRowKeys, decodeCursor, encodeCursor, queryFingerprint } from './cursor.js';
 
 export interface ScopeSummary {
   readonly name: string;
@@ -41,15 +42,18 @@ export class ScopeService {
   constructor(
     private readonly catalog: Catalog,
     private readonly clock: Clock,
+    private readonly background: BackgroundRunner,
   ) {}
 
-  private async tenant(address: TenantAddress, write: boolean): Promise<TenantStore> {
-    const database = write ? await this.catalog.forWrite(address.database) : await this.catalog.forRead(address.database);
-    return database.tenant(address.tenant);
+  /** The tenant's store under a lease of its database: hold the lease (`await using`) for as long as the store is used. */
+  private async tenant(address: TenantAddress, write: boolean): Promise<{ tenant: TenantStore } & AsyncDisposable> {
+    const lease = write ? await this.catalog.forWrite(address.database) : await this.catalog.forRead(address.database);
+    return { tenant: lease.database.tenant(address.tenant), [Symbol.asyncDispose]: async () => lease.release() };
   }
 
   async list(address: TenantAddress): Promise<ScopeSummary[]> {
-    const tenant = await this.tenant(address, false);
+    await using held = await this.tenant(address, false);
+    const tenant = held.tenant;
     const registry = await tenant.scopes(this.clock());
     return registry.all().map((s) => ({ name: s.name, base: s.base, facts: registry.countOf(s.chain), createdAt: s.createdAt }));
   }
@@ -59,45 +63,56 @@ export class ScopeService {
     if (source !== MAIN_SCOPE && !this.catalog.exists(address.database)) {
       throw new NotFoundError(`scope '${source}' does not exist`, { scope: source });
     }
-    const tenant = await this.tenant(address, true);
-    const result = await tenant.lock.run(async () => {
-      const registry = await tenant.scopes(this.clock());
-      forkScope(registry, source, target, this.clock());
-      await tenant.commit([], [scopeEvent('scope_forked', address, target, { source })]);
+    await using held = await this.tenant(address, true);
+    const tenant = held.tenant;
+    const result = await tenant.transaction(this.clock(), async (tx) => {
+      forkScope(tx.scopes, source, target, tx.now);
+      tx.event(scopeEvent('scope_forked', address, target, { source }));
       return { scope: target, base: source };
     });
-    this.flattenLater(tenant);
+    this.flattenLater(address);
     return result;
   }
 
   /** Deep chains are folded in the background, after the request that deepened them. */
-  private flattenLater(tenant: TenantStore): void {
-    setImmediate(() => void flattenDeepChains(tenant, this.clock()).catch(() => undefined));
+  private flattenLater(address: TenantAddress): void {
+    this.background.run('flatten', { database: address.database, tenant: address.tenant }, () => this.flatten(address));
+  }
+
+  /** Under its own lease: the request's lease is released by the time the background runs. */
+  private async flatten(address: TenantAddress): Promise<void> {
+    await using held = await this.tenant(address, false);
+    await flattenDeepChains(held.tenant, this.clock());
   }
 
   async diff(address: TenantAddress, sourceName: string, targetName: string, limit: number, cursor: string | null): Promise<DiffPage> {
-    const tenant = await this.tenant(address, false);
-    const now = this.clock();
-    const registry = await tenant.scopes(now);
-    const source = requireScope(registry, sourceName);
-    const target = requireScope(registry, targetName);
-    const { rows, inBoth } = diffScopes(await compareScopes(tenant, source, target, now), source, target);
+    await using held = await this.tenant(address, false);
+    const tenant = held.tenant;
+    const { rows, inBoth } = await tenant.read(this.clock(), async (reader) => {
+      const source = requireScope(reader.registry, sourceName);
+      const target = requireScope(reader.registry, targetName);
+      return diffScopes(await compareScopes(reader, source, target), source, target);
+    });
     const fingerprint = queryFingerprint(['diff', sourceName, targetName]);
-    const start = cursor ? decodeCursor(cursor, fingerprint).skip : 0;
-    const page = rows.slice(start, start + limit);
-    const next = start + limit < rows.length ? encodeCursor({ skip: start + limit }, fingerprint) : null;
+    // The cursor names the last row sent: rows written meanwhile neither shift nor repeat a page.
+    const position = cursor ? decodeCursor(cursor, fingerprint) : null;
+    const after = position?.after;
+    const start = after ? rows.findIndex((row) => compareRowKeys(row.key, after) > 0) : (position?.skip ?? 0);
+    const page = start < 0 ? [] : rows.slice(start, start + limit);
+    const last = page[page.length - 1];
+    const next = start >= 0 && start + limit < rows.length && last ? encodeCursor({ skip: 0, after: last.key }, fingerprint) : null;
     return { ...splitRows(page), inBoth, cursor: next };
   }
 
   async merge(address: TenantAddress, sourceName: string, targetName: string, strategy: MergeStrategy): Promise<MergeResult> {
     if (sourceName === targetName) throw new ValidationError('cannot merge a scope into itself', { source: sourceName });
-    const tenant = await this.tenant(address, true);
-    return tenant.lock.run(async () => {
-      const now = this.clock();
-      const registry = await tenant.scopes(now);
+    await using held = await this.tenant(address, true);
+    const tenant = held.tenant;
+    return await tenant.transaction(this.clock(), async (tx) => {
+      const registry = tx.scopes;
       const source = requireScope(registry, sourceName);
       const target = requireScope(registry, targetName);
-      const plan = planMerge(tenant, await compareScopes(tenant, source, target, now), source, target, strategy, now);
+      const plan = planMerge(await compareScopes(tx, source, target), source, target, strategy, tx.now);
       if (plan.kind === 'conflicts') {
         throw new ConflictError(`merge rejected: ${plan.conflicts.length} conflict(s)`, { conflicts: plan.conflicts, strategy });
       }
@@ -105,21 +120,28 @@ export class ScopeService {
       const frozen = freezeTop(registry, source);
       const updatedTarget = registry.get(targetName) ?? target;
       registry.put({ ...updatedTarget, merges: { ...updatedTarget.merges, [sourceName]: frozen.chain.slice(1) } });
-      if (plan.kind === 'merged') registry.adjustCount(target.chain[0] as number, plan.countDelta);
+      if (plan.kind === 'merged') {
+        registry.adjustCount(target.chain[0] as number, plan.countDelta);
+        for (const write of plan.writes) {
+          if (write.record === null) tx.removeFact(write.key, target.chain);
+          else tx.putFact(write.key, target.chain, write.record);
+        }
+      }
       const details = { source: sourceName, strategy, result: plan.kind, conflicts: plan.conflicts.length };
-      await tenant.commit(plan.kind === 'merged' ? plan.ops : [], [scopeEvent('scope_merged', address, targetName, details)], now);
+      tx.event(scopeEvent('scope_merged', address, targetName, details));
       const merged = plan.kind === 'merged' ? plan.changes : 0;
       return { kind: plan.kind, merged, conflictsResolved: plan.conflicts.length, strategy, conflicts: plan.conflicts };
-    }).finally(() => this.flattenLater(tenant));
+    }).finally(() => this.flattenLater(address));
   }
 
   async remove(address: TenantAddress, name: string): Promise<{ deleted: boolean; scope: string }> {
-    const tenant = await this.tenant(address, false);
-    return tenant.lock.run(async () => {
-      const registry = await tenant.scopes(this.clock());
-      await tenant.commit(await deleteScope(tenant, registry, name), [scopeEvent('scope_deleted', address, name, {})]);
+    await using held = await this.tenant(address, false);
+    const tenant = held.tenant;
+    return await tenant.transaction(this.clock(), async (tx) => {
+      deleteScope(tx, name);
+      tx.event(scopeEvent('scope_deleted', address, name, {}));
       return { deleted: true, scope: name };
-    }).finally(() => this.flattenLater(tenant));
+    }).finally(() => this.flattenLater(address));
   }
 }
 

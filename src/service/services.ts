@@ -1,5 +1,7 @@
+import { BackgroundRunner } from '../store/background.js';
 import type { Catalog } from '../store/catalog.js';
 import type { KeyStore } from '../store/key-store.js';
+import { AccessService } from './access.js';
 import { AuditService } from './audit.js';
 import type { Clock } from './clock.js';
 import { ContextService } from './context/context-service.js';
@@ -7,10 +9,13 @@ import { DatabaseService } from './databases.js';
 import { EventService } from './events.js';
 import { FactService } from './facts.js';
 import { KeyService } from './keys.js';
+import { ListingService } from './listing.js';
 import { PredicateService } from './predicates.js';
+import type { Budget } from '../engine/index.js';
 import { QueryService } from './query.js';
 import { RuleService } from './rules.js';
 import { ScopeService } from './scopes.js';
+import { TenantGate } from './tenant-gate.js';
 import { TenantService } from './tenants.js';
 
 /** Every use case, built over one catalog; what transports (HTTP, MCP, CLI) are handed. */
@@ -21,11 +26,16 @@ export interface Services {
   readonly scopes: ScopeService;
   readonly rules: RuleService;
   readonly keys: KeyService;
+  /** Grants re-checked for long-lived connections, and the changes that may revoke them. */
+  readonly access: AccessService;
   readonly tenants: TenantService;
   readonly audit: AuditService;
   readonly context: ContextService;
   readonly events: EventService;
   readonly predicates: PredicateService;
+  /** Background work of every service and database: logged, counted, awaited at shutdown. */
+  readonly background: BackgroundRunner;
+  readonly listing: ListingService;
 }
 
 export interface ServiceOptions {
@@ -33,29 +43,38 @@ export interface ServiceOptions {
   readonly keyStore: KeyStore;
   readonly adminKey: string | null;
   readonly clock: Clock;
+  /** The runner the catalog's databases use too (a new one when not given: tests). */
+  readonly background?: BackgroundRunner;
+  /** Context sessions idle for longer than this are forgotten (and swept). */
+  readonly sessionIdleMs?: number;
+  /** Per-request evaluation budget of asks (absent = unlimited). */
+  readonly queryBudget?: Budget;
 }
 
-export function createServices({ catalog, keyStore, adminKey, clock }: ServiceOptions): Services {
+export function createServices({ catalog, keyStore, adminKey, clock, background = new BackgroundRunner(), sessionIdleMs, queryBudget = {} }: ServiceOptions): Services {
   const rules = new RuleService(catalog, clock);
   const keys = new KeyService(keyStore, adminKey, clock);
-  const tenants = new TenantService(catalog);
-  tenants.onDeprovision((database, tenant) => keys.forgetTenant(database, tenant));
+  const gate = new TenantGate();
+  const tenants = new TenantService(catalog, (database, tenant) => keys.forgetTenant(database, tenant), gate);
   tenants.onDeprovision((database, tenant) => rules.forget(database, tenant));
   return {
     rules,
     keys,
+    access: new AccessService(keys, tenants, gate),
     tenants,
     facts: new FactService(catalog, clock),
-    query: new QueryService(catalog, clock, rules),
+    query: new QueryService(catalog, clock, rules, queryBudget),
     databases: new DatabaseService(
       catalog,
       (database, tenant) => tenants.deprovisioned(database, tenant),
       (database) => keys.forgetDatabase(database),
     ),
-    scopes: new ScopeService(catalog, clock),
+    scopes: new ScopeService(catalog, clock, background),
     audit: new AuditService(catalog, clock),
-    context: new ContextService(catalog, clock, rules),
+    context: new ContextService(catalog, clock, rules, sessionIdleMs === undefined ? {} : { sessionIdleMs }),
     events: new EventService(catalog),
     predicates: new PredicateService(catalog, clock),
+    background,
+    listing: new ListingService(catalog, clock, rules),
   };
 }

@@ -1,11 +1,17 @@
 import { EventEmitter } from 'node:events';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NotFoundError, ValidationError } from '../domain/errors.js';
+import { ConflictError, DatabaseDroppingError, NotFoundError, StorageFullError, TooManyOpenDatabasesError, ValidationError } from '../domain/errors.js';
 import { databaseRegistryKey, databaseRegistryRange } from '../encoding/control-keys.js';
 import { decodeJson, encodeJson } from '../encoding/records.js';
-import { type Durability, FactDatabase } from './fact-database.js';
-import type { LevelDb } from './level-types.js';
+import { databaseShape } from './record-shapes.js';
+import { type Durability, FactDatabase, type TenantHandleLimits } from './fact-database.js';
+import type { BackgroundRunner } from './background.js';
+import { type LevelDb, SYNC } from './level-types.js';
+import { type DatabaseLease, OpenDatabases } from './open-databases.js';
+import { freeBytes, isStorageFull } from './storage-errors.js';
+
+export type { DatabaseLease } from './open-databases.js';
 
 export const DEFAULT_DATABASE = 'default';
 /** Directory of the registry of databases; not a usable database name. */
@@ -16,38 +22,76 @@ export interface DatabaseInfo {
   readonly createdAt: number;
 }
 
+/** The stored registration: `dropping` is set (durably) before a drop touches the files, so a restart finishes it. */
+interface StoredDatabaseInfo extends DatabaseInfo {
+  readonly dropping?: boolean;
+}
+
 export interface CatalogOptions {
   readonly dataDir: string;
   readonly durability: Durability;
   /** Only databases created through the admin API exist; writes do not create them. */
   readonly strictDatabases: boolean;
-  /** Opens (without yet calling open()) the abstract-level database at a directory. */
-  readonly openLevel: (location: string) => LevelDb;
+  /** Opens (without yet calling open()) the abstract-level database at a directory, with LevelDB's table-cache size. */
+  readonly openLevel: (location: string, options: { maxOpenFiles: number }) => LevelDb;
+  /** How many databases may be open at once (see file-budget.ts); the least recently used idle one is closed beyond it. */
+  readonly maxOpenDatabases?: number;
+  /** LevelDB `max_open_files` per database. */
+  readonly maxOpenFiles?: number;
+  /** Free bytes under the data directory (statfs); injectable for tests of a full disk. */
+  readonly freeBytes?: (dir: string) => Promise<number>;
+  /** Below this many free bytes the disk counts as full for reopening after ENOSPC (default 4 MiB). */
+  readonly minFreeBytes?: number;
+  /** How long a drop waits for the requests holding the database before giving up with 409 (default 30 s). */
+  readonly dropWaitMs?: number;
+  /** Failures of background work (closing idle databases, reopening after a full disk). */
+  readonly onError?: (error: unknown, context: { database: string; task: string }) => void;
+  /** Runs the databases' background work (one runner per process: logged, counted, awaited at shutdown). */
+  readonly background?: BackgroundRunner;
+  /** Bounds of each database's tenant-handle cache (tests lower them). */
+  readonly tenantHandles?: TenantHandleLimits;
 }
+
+/** How often (at most) a full disk is probed again while writes are refused. */
+const SPACE_PROBE_MS = 1000;
 
 /**
  * Every logical database: a registry in the _system database, and one LevelDB per database in
- * $VESPER_DATA/<name>/, opened on first use and kept open until shutdown.
+ * $VESPER_DATA/<name>/, opened on demand and closed when idle and room is needed (open-databases.ts).
  */
 export class Catalog {
   private readonly registry = new Map<string, DatabaseInfo>();
-  private readonly open = new Map<string, Promise<FactDatabase>>();
+  /** Names whose drop has started: refused (409) until the drop ends and the name is free again. */
+  private readonly dropping = new Set<string>();
+  private readonly pool: OpenDatabases;
+  private lastProbe = { at: 0, available: true };
   /** Re-emits every database's ('provisioned', database, tenant). */
   readonly lifecycle = new EventEmitter();
 
   private constructor(
     private readonly options: CatalogOptions,
     private readonly system: LevelDb,
-  ) {}
+  ) {
+    this.pool = new OpenDatabases({
+      maxOpen: options.maxOpenDatabases ?? 100,
+      admit: (name) => this.admit(name),
+      open: (name) => this.openDatabase(name),
+      spaceAvailable: () => this.spaceAvailable(),
+      onError: options.onError ?? (() => undefined),
+    });
+  }
 
   static async open(options: CatalogOptions): Promise<Catalog> {
-    const system = options.openLevel(join(options.dataDir, SYSTEM_DATABASE));
+    const system = options.openLevel(join(options.dataDir, SYSTEM_DATABASE), { maxOpenFiles: options.maxOpenFiles ?? 1000 });
     await system.open();
     const catalog = new Catalog(options, system);
+    const unfinished: string[] = [];
     for await (const value of system.values(databaseRegistryRange())) {
-      const info = decodeJson<DatabaseInfo>(value);
-      catalog.registry.set(info.name, info);
+      const info = decodeJson(value, databaseShape, 'database registration');
+      if (info.dropping) unfinished.push(info.name);
+      else catalog.registry.set(info.name, { name: info.name, createdAt: info.createdAt });
     }
+    for (const name of unfinished) await catalog.removeFiles(name);
     if (!catalog.registry.has(DEFAULT_DATABASE)) await catalog.create(DEFAULT_DATABASE);
     return catalog;
   }
@@ -58,71 +102,137 @@ export class Catalog {
   }
 
   list(): DatabaseInfo[] {
-    return [...this.registry.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return [...this.registry.values()]
+      .filter((d) => !this.dropping.has(d.name))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   exists(name: string): boolean {
-    return this.registry.has(name);
+    return this.registry.has(name) && !this.dropping.has(name);
+  }
+
+  /** Open handles, their bound, leases held and whether a full disk stopped writes: for /metrics and /ready. */
+  stats(): { open: number; maxOpen: number; leases: number; storageFull: boolean } {
+    return { open: this.pool.openCount, maxOpen: this.pool.limit, leases: this.pool.leaseCount, storageFull: this.pool.storageFull };
   }
 
   /** Create a database; returns false if it already existed (create is idempotent). */
   async create(name: string): Promise<boolean> {
     if (name === SYSTEM_DATABASE) throw new ValidationError(`'${SYSTEM_DATABASE}' is a reserved database name`, { field: 'name' });
+    if (this.dropping.has(name)) throw new DatabaseDroppingError(name);
     if (this.registry.has(name)) return false;
     const info: DatabaseInfo = { name, createdAt: Date.now() };
-    await this.system.put(databaseRegistryKey(name), encodeJson(info), { sync: true } as never);
+    await this.systemWrite(name, () => this.system.put(databaseRegistryKey(name), encodeJson(info), SYNC));
     this.registry.set(name, info);
     return true;
   }
 
-  /** The database for a read: it must exist. */
-  async forRead(name: string): Promise<FactDatabase> {
-    if (!this.registry.has(name)) throw new NotFoundError(`database '${name}' does not exist`, { database: name });
-    return this.handle(name);
+  /** Lease the database for a read: it must exist. Release it (`await using`) when done. */
+  async forRead(name: string): Promise<DatabaseLease> {
+    return this.pool.acquire(name);
   }
 
-  /** The database for a write: created on first write unless databases are strict. */
-  async forWrite(name: string): Promise<FactDatabase> {
+  /** Lease the database for a write: created on first write unless databases are strict. */
+  async forWrite(name: string): Promise<DatabaseLease> {
+    if (this.dropping.has(name)) throw new DatabaseDroppingError(name);
     if (!this.registry.has(name)) {
       if (this.options.strictDatabases) throw new NotFoundError(`database '${name}' does not exist`, { database: name });
       await this.create(name);
     }
-    return this.handle(name);
+    return this.pool.acquire(name);
   }
 
-  private handle(name: string): Promise<FactDatabase> {
-    let opening = this.open.get(name);
-    if (!opening) {
-      const level = this.options.openLevel(join(this.options.dataDir, name));
-      opening = FactDatabase.open(name, level, this.options.durability).then((database) => {
-        database.lifecycle.on('provisioned', (db: string, tenant: string) => this.lifecycle.emit('provisioned', db, tenant));
-        return database;
-      });
-      opening.catch(() => this.open.delete(name));
-      this.open.set(name, opening);
+  /** Visit every registered database in turn, each leased only while visited (start-up recovery, pruning). */
+  async eachDatabase(visit: (database: FactDatabase) => Promise<void>): Promise<void> {
+    for (const { name } of this.list()) {
+      let lease: DatabaseLease;
+      try {
+        lease = await this.pool.acquire(name);
+      } catch (error) {
+        if (error instanceof DatabaseDroppingError || error instanceof NotFoundError) continue;
+        // One database that cannot open now (full disk, no descriptors) must not stop the others: visited next time.
+        if (error instanceof StorageFullError || error instanceof TooManyOpenDatabasesError) {
+          this.options.onError?.(error, { database: name, task: 'visit' });
+          continue;
+        }
+        throw error;
+      }
+      try {
+        await visit(lease.database);
+      } finally {
+        lease.release();
+      }
     }
-    return opening;
   }
 
-  /** Open every registered database (recovery work at start). */
-  async openAll(): Promise<FactDatabase[]> {
-    return Promise.all(this.list().map((d) => this.handle(d.name)));
-  }
-
-  /** Delete a database: close it, remove its files, then its registration (a crash between leaves it empty, not half there). */
+  /**
+   * Delete a database. The name is marked as dropping first (new requests get 409); the drop waits
+   * for the requests that already hold the database, then marks it durably (a crash from here on
+   * finishes the drop at start), closes it, removes its files and its registration. Nothing
+   * reopens the directory meanwhile: every lease is refused while the mark is set.
+   */
   async drop(name: string): Promise<void> {
-    const opening = this.open.get(name);
-    this.open.delete(name);
-    if (opening) await (await opening).close();
-    await rm(join(this.options.dataDir, name), { recursive: true, force: true });
-    await this.system.del(databaseRegistryKey(name), { sync: true } as never);
-    this.registry.delete(name);
+    if (this.dropping.has(name)) throw new DatabaseDroppingError(name);
+    const info = this.registry.get(name);
+    if (!info) throw new NotFoundError(`database '${name}' does not exist`, { database: name });
+    this.dropping.add(name);
+    try {
+      const waitMs = this.options.dropWaitMs ?? 30_000;
+      if (!(await this.pool.drain(name, waitMs))) {
+        throw new ConflictError(`database '${name}' is still in use by requests that did not finish within ${waitMs} ms; nothing was deleted, retry`, { database: name });
+      }
+      const marked: StoredDatabaseInfo = { ...info, dropping: true };
+      await this.systemWrite(name, () => this.system.put(databaseRegistryKey(name), encodeJson(marked), SYNC));
+      await this.pool.retire(name);
+      await this.removeFiles(name);
+    } finally {
+      this.dropping.delete(name);
+    }
   }
 
   async close(): Promise<void> {
-    const handles = await Promise.allSettled([...this.open.values()]);
-    await Promise.all(handles.map((h) => (h.status === 'fulfilled' ? h.value.close() : undefined)));
-    this.open.clear();
+    await this.pool.closeAll();
     await this.system.close();
+  }
+
+  /** Files first, registration last: a crash between leaves the `dropping` mark, and the next start removes what is left. */
+  private async removeFiles(name: string): Promise<void> {
+    await rm(join(this.options.dataDir, name), { recursive: true, force: true, maxRetries: 3 });
+    await this.system.del(databaseRegistryKey(name), SYNC);
+    this.registry.delete(name);
+  }
+
+  private admit(name: string): void {
+    if (this.dropping.has(name)) throw new DatabaseDroppingError(name);
+    if (!this.registry.has(name)) throw new NotFoundError(`database '${name}' does not exist`, { database: name });
+  }
+
+  private async openDatabase(name: string): Promise<FactDatabase> {
+    const level = this.options.openLevel(join(this.options.dataDir, name), { maxOpenFiles: this.options.maxOpenFiles ?? 1000 });
+    const database = await FactDatabase.open(name, level, this.options.durability, this.options.background, this.options.tenantHandles).catch(async (error: unknown) => {
+      await level.close().catch(() => undefined);
+      throw error;
+    });
+    database.lifecycle.on('provisioned', (db: string, tenant: string) => this.lifecycle.emit('provisioned', db, tenant));
+    return database;
+  }
+
+  private async systemWrite(database: string, write: () => Promise<void>): Promise<void> {
+    try {
+      await write();
+    } catch (error) {
+      if (isStorageFull(error)) throw new StorageFullError(database, { cause: error });
+      throw error;
+    }
+  }
+
+  /** statfs at most once a second while the disk is full: cheap enough to ask on every refused write. */
+  private async spaceAvailable(): Promise<boolean> {
+    const now = Date.now();
+    if (now - this.lastProbe.at < SPACE_PROBE_MS) return this.lastProbe.available;
+    const probe = this.options.freeBytes ?? freeBytes;
+    const free = await probe(this.options.dataDir).catch(() => 0);
+    this.lastProbe = { at: now, available: free >= (this.options.minFreeBytes ?? 4 * 1024 * 1024) };
+    return this.lastProbe.available;
   }
 }

@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
-import { eventKey, eventRange, seqOfEventKey } from '../encoding/control-keys.js';
+import { eventKey, eventRange, eventSeqKey, seqOfEventKey } from '../encoding/control-keys.js';
 import { decodeJson, encodeJson } from '../encoding/records.js';
-import type { BatchOp, LevelSublevel } from './level-types.js';
+import { eventShape } from './record-shapes.js';
+import { type BatchOp, KeyspaceReader, type LevelSublevel } from './level-types.js';
 
 /** What a write records: the operation, who did it (a key id, never a secret), on what, and how it ended. */
 export interface EventDraft {
@@ -18,49 +19,88 @@ export interface TenantEvent extends EventDraft {
   readonly time: number;
 }
 
+/** Events deleted per range delete when pruning: memory stays bounded whatever the backlog. */
+const PRUNE_CHUNK = 1000;
+
 /**
  * The per-tenant event log: every write appends its events in the same atomic batch as the write,
  * so the log never disagrees with the data. The audit API, the change stream and context diffs
  * read it; `appended` notifies live listeners after the batch is durable.
+ *
+ * Sequence numbers never go back: the last one is persisted in the database's META (with every
+ * append), where neither pruning nor deleting the tenant reaches it.
  */
 export class EventLog {
-  private nextSeq: number | null = null;
+  private lastSeq: number | null = null;
   readonly appended = new EventEmitter();
 
-  constructor(private readonly sub: LevelSublevel) {
+  constructor(
+    private readonly sub: LevelSublevel,
+    private readonly meta: LevelSublevel,
+    private readonly tenant: string,
+  ) {
     this.appended.setMaxListeners(0);
   }
 
-  private async lastSeq(): Promise<number> {
+  /** The last sequence number ever given out: the persisted counter, or the last stored key of a log written before it existed. */
+  private async loadLastSeq(): Promise<number> {
+    const stored = await this.meta.get(eventSeqKey(this.tenant));
     const [last] = await this.sub.keys({ ...eventRange(0), reverse: true, limit: 1 }).all();
-    return last === undefined ? 0 : seqOfEventKey(last);
+    return Math.max(stored === undefined ? 0 : Number(stored), last === undefined ? 0 : seqOfEventKey(last));
   }
 
-  /** Ops appending events (call under the tenant's write lock); `publish` after the batch committed. */
+  /** Ops appending events (under the tenant's write lock); `committed` then `publish` once the batch is written. */
   async append(drafts: readonly EventDraft[], now: number): Promise<{ ops: BatchOp[]; events: TenantEvent[] }> {
     if (drafts.length === 0) return { ops: [], events: [] };
-    const first = this.nextSeq ?? (await this.lastSeq()) + 1;
+    this.lastSeq ??= await this.loadLastSeq();
+    const first = this.lastSeq + 1;
     const events: TenantEvent[] = drafts.map((draft, i) => ({ ...draft, seq: first + i, time: now }));
-    this.nextSeq = first + events.length;
     const ops: BatchOp[] = events.map((e) => ({ type: 'put', key: eventKey(e.seq), value: encodeJson(e), sublevel: this.sub }));
+    ops.push({ type: 'put', key: eventSeqKey(this.tenant), value: String(first + events.length - 1), sublevel: this.meta });
     return { ops, events };
+  }
+
+  /** The batch holding these events was written: the counter moves past them. */
+  committed(events: readonly TenantEvent[]): void {
+    const last = events[events.length - 1];
+    if (last !== undefined) this.lastSeq = last.seq;
+  }
+
+  /** Live subscribers (change streams): while there are any, the tenant's handle stays cached. */
+  private subscribers = 0;
+
+  /** Listen to appended events; returns the unsubscribe function. */
+  subscribe(listener: (event: TenantEvent) => void): () => void {
+    this.appended.on('event', listener);
+    this.subscribers++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.subscribers--;
+      this.appended.off('event', listener);
+    };
+  }
+
+  get hasSubscribers(): boolean {
+    return this.subscribers > 0;
   }
 
   publish(events: readonly TenantEvent[]): void {
     for (const event of events) this.appended.emit('event', event);
   }
 
-  /** A failed batch leaves the counter unknown: read it again next time. */
+  /** A failed batch may or may not have landed: read the counter again next time. */
   reset(): void {
-    this.nextSeq = null;
+    this.lastSeq = null;
   }
 
   async read(afterSeq: number, limit: number, filter: (e: TenantEvent) => boolean = () => true): Promise<TenantEvent[]> {
     const out: TenantEvent[] = [];
-    const iterator = this.sub.values(eventRange(afterSeq));
+    const iterator = new KeyspaceReader(this.sub).iterator(eventRange(afterSeq));
     try {
-      for await (const value of iterator) {
-        const event = decodeJson<TenantEvent>(value);
+      for await (const [key, value] of iterator) {
+        const event = decodeJson(value, eventShape, 'event', key);
         if (filter(event)) out.push(event);
         if (out.length >= limit) break;
       }
@@ -70,19 +110,25 @@ export class EventLog {
     return out;
   }
 
-  /** Delete events older than `before` (epoch ms); they are in time order, so stop at the first newer one. */
+  /**
+   * Delete events older than `before` (epoch ms). They are in time order: read a chunk, delete the
+   * older prefix of it with one range delete, and stop at the first newer event.
+   */
   async prune(before: number): Promise<number> {
-    const doomed: string[] = [];
-    const iterator = this.sub.iterator(eventRange(0));
-    try {
-      for await (const [key, value] of iterator) {
-        if (decodeJson<TenantEvent>(value).time >= before) break;
-        doomed.push(key);
+    let pruned = 0;
+    for (;;) {
+      const chunk = await this.sub.iterator({ ...eventRange(0), limit: PRUNE_CHUNK }).all();
+      let last: string | null = null;
+      let older = 0;
+      for (const [key, value] of chunk) {
+        if (decodeJson(value, eventShape, 'event', key).time >= before) break;
+        last = key;
+        older++;
       }
-    } finally {
-      await iterator.close();
+      if (last === null) return pruned;
+      await this.sub.clear({ gt: eventRange(0).gt, lte: last });
+      pruned += older;
+      if (older < chunk.length || chunk.length < PRUNE_CHUNK) return pruned;
     }
-    if (doomed.length > 0) await this.sub.batch(doomed.map((key) => ({ type: 'del' as const, key })));
-    return doomed.length;
   }
 }

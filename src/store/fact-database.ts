@@ -1,19 +1,35 @@
 import { EventEmitter } from 'node:events';
-import { VesperError } from '../domain/errors.js';
+import { StorageFullError, VesperError } from '../domain/errors.js';
 import {
   FORMAT_VERSION_KEY,
   META_SUBLEVEL,
   SYNC_MARKER_KEY,
+  decodeRetiredLayerKey,
+  retiredLayerRange,
   tenantFromRegistryKey,
   tenantRegistryKey,
   tenantRegistryRange,
 } from '../encoding/control-keys.js';
 import { FORMAT_VERSION } from '../encoding/records.js';
-import type { BatchOp, LevelDb, LevelSublevel } from './level-types.js';
-import { TenantStore } from './tenant-store.js';
+import { BackgroundRunner } from './background.js';
+import { type BatchOp, KeyspaceReader, type LevelDb, type LevelSublevel, SYNC, scanRange } from './level-types.js';
+import { isStorageFull } from './storage-errors.js';
+import { type RuleRecord, delRuleOp, loadRules, putRuleOp } from './rule-records.js';
+import { type TenantHost, TenantStore } from './tenant-store.js';
+import type { RetiredLayer } from './transaction.js';
 
 /** Registration value of a tenant whose deletion has started. */
 const DELETING = 'deleting';
+
+/** Bounds of the tenant-handle cache of a database. */
+export interface TenantHandleLimits {
+  /** Handles kept at most (more only while all of them are in use). */
+  readonly max: number;
+  /** A handle unused for less than this is never dropped (a request may still hold it). */
+  readonly idleMs: number;
+}
+
+export const DEFAULT_HANDLE_LIMITS: TenantHandleLimits = { max: 10_000, idleMs: 60_000 };
 
 export interface Durability {
   /** fsync every batch before acknowledging it. */
@@ -27,7 +43,10 @@ export interface Durability {
  * version and the tenant registry.
  */
 export class FactDatabase {
-  private readonly tenants = new Map<string, TenantStore>();
+  /** Tenant handles, least recently used first (see `tenant`). */
+  private readonly tenants = new Map<string, { readonly store: TenantStore; readonly sub: LevelSublevel; touched: number }>();
+  /** A write failed on a full disk: LevelDB may hold a sticky error or a torn log tail until reopened. */
+  private storageFailed = false;
   private readonly registered = new Set<string>();
   private readonly deleting = new Set<string>();
   /** Emits ('provisioned', database, tenant) when a tenant first exists. */
@@ -37,48 +56,103 @@ export class FactDatabase {
   private syncing: Promise<void> | null = null;
   private readonly meta: LevelSublevel;
 
+  private readonly host: TenantHost;
+
   private constructor(
     readonly name: string,
     private readonly db: LevelDb,
     private readonly durability: Durability,
+    private readonly background: BackgroundRunner,
+    private readonly handles: TenantHandleLimits,
   ) {
     this.meta = db.sublevel<string, string>(META_SUBLEVEL, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+    this.host = this.hostFor();
   }
 
-  static async open(name: string, db: LevelDb, durability: Durability): Promise<FactDatabase> {
+  static async open(
+    name: string,
+    db: LevelDb,
+    durability: Durability,
+    background = new BackgroundRunner(),
+    handles: TenantHandleLimits = DEFAULT_HANDLE_LIMITS,
+  ): Promise<FactDatabase> {
     await db.open();
-    const database = new FactDatabase(name, db, durability);
+    const database = new FactDatabase(name, db, durability, background, handles);
     await database.checkFormat();
-    for await (const [key, value] of database.meta.iterator(tenantRegistryRange())) {
+    for await (const [key, value] of scanRange(new KeyspaceReader(database.meta), tenantRegistryRange())) {
       const tenant = tenantFromRegistryKey(key);
       if (value === DELETING) database.deleting.add(tenant);
       else database.registered.add(tenant);
     }
-    if (!durability.syncEveryWrite && durability.groupCommitMs > 0) {
-      database.syncTimer = setInterval(() => void database.syncIfDirty(), durability.groupCommitMs);
-      database.syncTimer.unref();
-    }
+    await database.collectJournaledLayers();
+    database.startGroupCommit();
     return database;
+  }
+
+  private startGroupCommit(): void {
+    if (!this.durability.syncEveryWrite && this.durability.groupCommitMs > 0) {
+      const sync = () => this.syncIfDirty();
+      this.syncTimer = setInterval(() => void this.background.run('group-commit', { database: this.name }, sync), this.durability.groupCommitMs);
+      this.syncTimer.unref();
+    }
+  }
+
+  /** Layers a crash left retired but not yet removed: nothing reads them now, collect them before serving. */
+  private async collectJournaledLayers(): Promise<void> {
+    const byTenant = new Map<string, RetiredLayer[]>();
+    for await (const [key, value] of scanRange(new KeyspaceReader(this.meta), retiredLayerRange())) {
+      const { tenant, layer } = decodeRetiredLayerKey(key);
+      byTenant.set(tenant, [...(byTenant.get(tenant) ?? []), { layer, isRoot: value === 'root' }]);
+    }
+    for (const [tenant, layers] of byTenant) {
+      if (this.registered.has(tenant)) await this.tenant(tenant).collect(layers);
+      else await this.meta.clear(retiredLayerRange(tenant));
+    }
   }
 
   private async checkFormat(): Promise<void> {
     const stored = await this.meta.get(FORMAT_VERSION_KEY);
     if (stored === undefined) {
-      await this.meta.put(FORMAT_VERSION_KEY, String(FORMAT_VERSION), { sync: true } as never);
+      await this.meta.put(FORMAT_VERSION_KEY, String(FORMAT_VERSION), SYNC);
     } else if (Number(stored) !== FORMAT_VERSION) {
       throw new VesperError('INTERNAL_ERROR', `database '${this.name}' has format ${stored}, this server reads ${FORMAT_VERSION}`);
     }
   }
 
-  /** The tenant's store; the tenant comes into existence with its first write. */
+  /**
+   * The tenant's store; the tenant comes into existence with its first write. Handles are cached
+   * for registered tenants, at most `handles.max` of them: idle ones (see TenantStore.isIdle) not
+   * used for `handles.idleMs` go first, least recently used first, and any idle handle of a tenant
+   * that does not exist goes as soon as that much time passed. A dropped handle is made again on
+   * the next use (its scopes and event counter are read again from disk).
+   */
   tenant(name: string): TenantStore {
-    let store = this.tenants.get(name);
-    if (!store) {
-      const sub = this.db.sublevel<string, string>(name, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
-      store = new TenantStore(this.hostFor(), name, sub);
-      this.tenants.set(name, store);
+    const now = Date.now();
+    const cached = this.tenants.get(name);
+    if (cached) {
+      this.tenants.delete(name);
+      cached.touched = now;
+      this.tenants.set(name, cached);
+      return cached.store;
     }
+    this.dropIdleHandles(now);
+    const sub = this.db.sublevel<string, string>(name, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+    const store = new TenantStore(this.host, name, sub);
+    this.tenants.set(name, { store, sub, touched: now });
     return store;
+  }
+
+  private dropIdleHandles(now: number): void {
+    for (const [name, entry] of this.tenants) {
+      if (now - entry.touched < this.handles.idleMs) break; // the rest were used more recently
+      const over = this.tenants.size >= this.handles.max;
+      if ((over || !this.registered.has(name)) && entry.store.isIdle) this.tenants.delete(name);
+    }
+  }
+
+  /** Internal (tests): how many tenant handles are cached. */
+  get cachedTenantHandles(): number {
+    return this.tenants.size;
   }
 
   hasTenant(name: string): boolean {
@@ -89,9 +163,17 @@ export class FactDatabase {
     return [...this.registered].sort();
   }
 
-  /** The sublevel holding database-wide records (database rules, the tenant registry). */
-  get metaLevel(): LevelSublevel {
-    return this.meta;
+  /** Database rules (shared by every tenant), in id order. */
+  databaseRules(): Promise<RuleRecord[]> {
+    return loadRules(new KeyspaceReader(this.meta));
+  }
+
+  async putDatabaseRules(rules: readonly RuleRecord[]): Promise<void> {
+    await this.write(rules.map((r) => putRuleOp(this.meta, r)));
+  }
+
+  async deleteDatabaseRule(id: string): Promise<void> {
+    await this.write([delRuleOp(this.meta, id)]);
   }
 
   /** Register a tenant without writing facts (idempotent). */
@@ -109,21 +191,22 @@ export class FactDatabase {
    * only then drop the registration. The caller runs its hooks between `clearTenant` and `unregisterTenant`.
    */
   async markTenantDeleting(name: string): Promise<void> {
-    await this.meta.put(tenantRegistryKey(name), DELETING, { sync: true } as never);
+    await this.meta.put(tenantRegistryKey(name), DELETING, SYNC).catch((error: unknown) => {
+      throw this.storageError(error);
+    });
     this.registered.delete(name);
     this.deleting.add(name);
   }
 
   async clearTenant(name: string): Promise<void> {
     const store = this.tenant(name);
-    await store.lock.run(async () => {
-      await store.sub.clear();
-      store.reset();
-    });
+    await store.clear();
+    store.retire();
+    this.tenants.delete(name);
   }
 
   async unregisterTenant(name: string): Promise<void> {
-    await this.meta.del(tenantRegistryKey(name), { sync: true } as never);
+    await this.meta.del(tenantRegistryKey(name), SYNC);
     this.registered.delete(name);
     this.deleting.delete(name);
   }
@@ -133,12 +216,15 @@ export class FactDatabase {
     return [...this.deleting];
   }
 
-  private hostFor() {
+  private hostFor(): TenantHost {
     return {
       database: this.name,
+      meta: this.meta,
+      background: this.background,
       write: (ops: BatchOp[]) => this.write(ops),
       registrationOps: (tenant: string) => this.registrationOps(tenant),
       registered: (tenant: string) => this.markRegistered(tenant),
+      snapshot: () => (this.db.supports.explicitSnapshots ? this.db.snapshot() : null),
     };
   }
 
@@ -155,12 +241,29 @@ export class FactDatabase {
   }
 
   /** One atomic batch. Acknowledged means in the write-ahead log; fsync per VESPER_SYNC. */
-  async write(ops: BatchOp[]): Promise<void> {
+  private async write(ops: BatchOp[]): Promise<void> {
     if (ops.length === 0) return;
-    // Options only when needed: abstract-level copies them into every op, a third of bulk-tell CPU.
-    if (this.durability.syncEveryWrite) await this.db.batch(ops as never, { sync: true } as never);
-    else await this.db.batch(ops as never);
+    if (this.storageFailed) throw new StorageFullError(this.name);
+    try {
+      // Options only when needed: abstract-level copies them into every op, a third of bulk-tell CPU.
+      if (this.durability.syncEveryWrite) await this.db.batch(ops, SYNC);
+      else await this.db.batch(ops);
+    } catch (error) {
+      throw this.storageError(error);
+    }
     if (!this.durability.syncEveryWrite) this.dirty = true;
+  }
+
+  /** A full disk becomes STORAGE_FULL, and no write is tried again until the catalogue has reopened the database. */
+  private storageError(error: unknown): unknown {
+    if (!isStorageFull(error)) return error;
+    this.storageFailed = true;
+    return new StorageFullError(this.name, { cause: error });
+  }
+
+  /** True after a write failed on a full disk, until resume() reopened the database. */
+  get needsReopen(): boolean {
+    return this.storageFailed;
   }
 
   /** Group commit: one fsync covers every batch written since the last one. */
@@ -168,9 +271,10 @@ export class FactDatabase {
     if (!this.dirty || this.syncing || this.db.status !== 'open') return;
     this.dirty = false;
     this.syncing = this.meta
-      .put(SYNC_MARKER_KEY, String(Date.now()), { sync: true } as never)
-      .catch(() => {
-        this.dirty = true;
+      .put(SYNC_MARKER_KEY, String(Date.now()), SYNC)
+      .catch((error: unknown) => {
+        this.dirty = true; // the next tick tries again; the runner logs this one
+        throw this.storageError(error);
       })
       .finally(() => {
         this.syncing = null;
@@ -178,10 +282,44 @@ export class FactDatabase {
     await this.syncing;
   }
 
+  /**
+   * Close the LevelDB (its descriptors, caches and buffers) but keep this object, its tenants'
+   * cached state and their subscribers: resume() reopens the same directory. The catalogue calls
+   * it only when no request holds the database (so no background task of its own is reading it).
+   */
+  async suspend(): Promise<void> {
+    await this.closeLevel();
+  }
+
+  /** Reopen after suspend(): closing `db` closed its sublevels too, so the cached tenants' are reopened. */
+  async resume(): Promise<void> {
+    await this.db.open();
+    await this.meta.open();
+    for (const { sub } of this.tenants.values()) await sub.open();
+    this.storageFailed = false;
+    this.startGroupCommit();
+  }
+
+  get isOpen(): boolean {
+    return this.db.status === 'open';
+  }
+
   async close(): Promise<void> {
+    await this.background.idle();
+    await this.closeLevel();
+  }
+
+  private async closeLevel(): Promise<void> {
     if (this.syncTimer) clearInterval(this.syncTimer);
-    await this.syncing;
-    if (this.dirty && this.db.status === 'open') await this.meta.put(SYNC_MARKER_KEY, String(Date.now()), { sync: true } as never);
+    this.syncTimer = null;
+    await this.syncing?.catch(() => undefined);
+    if (this.dirty && this.db.status === 'open') {
+      await this.meta.put(SYNC_MARKER_KEY, String(Date.now()), SYNC).catch((error: unknown) => {
+        if (!isStorageFull(error)) throw error;
+      });
+    }
+    this.dirty = false;
     await this.db.close();
   }
+
 }

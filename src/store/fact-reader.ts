@@ -1,7 +1,9 @@
-import { type FactPattern, type StoredFact, isVisibleAt, termsEqual } from '../domain/fact.js';
-import { type LayerId, allIndexRange, decodeIndexKey, groupOfIndexKey, isPrimaryIndexKey, rangeFor } from '../encoding/fact-keys.js';
+import { type FactPattern, type StoredFact, type Term, isVisibleAt, termsEqual } from '../domain/fact.js';
+import { type LayerId, allIndexRange, encodeLayer, decodeIndexKey, groupOfIndexKey, isPrimaryIndexKey, rangeFor } from '../encoding/fact-keys.js';
 import { type EntryValue, decodeEntryValue } from '../encoding/records.js';
-import { type LevelSublevel, countRange } from './level-types.js';
+import { CorruptionError } from '../domain/errors.js';
+import { SEP } from '../encoding/term-codec.js';
+import { type KeyspaceReader, countRange } from './level-types.js';
 import type { ScopeRecord } from './scope-registry.js';
 
 /** Which scopes a read sees: one scope (through its chain of layers) or every scope of the tenant. */
@@ -29,7 +31,7 @@ export interface MatchedFact {
  * of its chain decides (a tombstone hides the facts of the layers below it).
  */
 export async function* matchFacts(
-  sub: LevelSublevel,
+  sub: KeyspaceReader,
   view: ScopeView,
   pattern: FactPattern,
   options: MatchOptions,
@@ -41,7 +43,7 @@ export async function* matchFacts(
     const key = decodeIndexKey(firstKey);
     if (key.negated !== pattern.negated || !residualMatches(key.args, pattern, range.residual)) return;
     for (const scope of scopes) {
-      const found = nearest(scope.chain, versions);
+      const found = nearest(scope.chain, versions, group);
       if (found === undefined || found.kind !== 'record') continue;
       if (!options.includeInvisible && !isVisibleAt(found.record, options.now)) continue;
       out.push({ fact: { predicate: key.predicate, args: key.args, negated: key.negated, scope: scope.name, ...found.record }, group });
@@ -77,21 +79,31 @@ export async function* matchFacts(
   }
 }
 
-function nearest(chain: readonly LayerId[], versions: ReadonlyMap<LayerId, string>): EntryValue | undefined {
+function nearest(chain: readonly LayerId[], versions: ReadonlyMap<LayerId, string>, group: string): EntryValue | undefined {
   for (const layer of chain) {
     const raw = versions.get(layer);
-    if (raw !== undefined) return decodeEntryValue(raw);
+    if (raw === undefined) continue;
+    try {
+      return decodeEntryValue(raw);
+    } catch (error) {
+      // The key is built only for the error: this is the hottest loop of every read.
+      throw error instanceof CorruptionError ? new CorruptionError('fact record', group + SEP + encodeLayer(layer), error) : error;
+    }
   }
   return undefined;
 }
 
-function residualMatches(args: readonly unknown[], pattern: FactPattern, residual: readonly number[]): boolean {
-  for (const i of residual) if (!termsEqual(args[i] as never, pattern.args[i] as never)) return false;
+function residualMatches(args: readonly Term[], pattern: FactPattern, residual: readonly number[]): boolean {
+  for (const i of residual) {
+    const arg = args[i];
+    const bound = pattern.args[i];
+    if (arg === undefined || bound === undefined || !termsEqual(arg, bound)) return false;
+  }
   return true;
 }
 
 /** Estimated number of index entries for a pattern, capped: what a planner needs to order joins. */
-export function estimateFacts(sub: LevelSublevel, pattern: FactPattern, cap = 1000): Promise<number> {
+export function estimateFacts(sub: KeyspaceReader, pattern: FactPattern, cap = 1000): Promise<number> {
   const range = rangeFor(pattern.predicate, pattern.args);
   return countRange(sub, range, cap);
 }
@@ -101,7 +113,7 @@ export function estimateFacts(sub: LevelSublevel, pattern: FactPattern, cap = 10
  * the position-0 entries (one per fact and layer), in index order, so a fact and its negation
  * are adjacent. Over all scopes a fact held by several scopes is yielded once per scope, adjacently.
  */
-export async function* allFacts(sub: LevelSublevel, view: ScopeView, options: MatchOptions): AsyncGenerator<MatchedFact> {
+export async function* allFacts(sub: KeyspaceReader, view: ScopeView, options: MatchOptions): AsyncGenerator<MatchedFact> {
   const scopes = view.kind === 'scope' ? [view.scope] : view.scopes;
   let group: string | null = null;
   let firstKey = '';
@@ -137,7 +149,7 @@ function* versionsInScopes(
 ): Generator<MatchedFact> {
   const key = decodeIndexKey(firstKey);
   for (const scope of scopes) {
-    const found = nearest(scope.chain, versions);
+    const found = nearest(scope.chain, versions, group);
     if (found === undefined || found.kind !== 'record') continue;
     if (!options.includeInvisible && !isVisibleAt(found.record, options.now)) continue;
     yield { fact: { predicate: key.predicate, args: key.args, negated: key.negated, scope: scope.name, ...found.record }, group };

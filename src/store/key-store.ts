@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { KEY_PEPPER_KEY, apiKeyRange, apiKeyRecordKey } from '../encoding/control-keys.js';
 import { decodeJson, encodeJson } from '../encoding/records.js';
+import { apiKeyShape } from './record-shapes.js';
 import type { Grant, Role } from '../domain/principal.js';
-import type { LevelDb } from './level-types.js';
+import { type LevelDb, SYNC } from './level-types.js';
 
 /** An API key as stored: never its secret, only an HMAC of it. */
 export interface ApiKeyRecord {
@@ -15,6 +16,8 @@ export interface ApiKeyRecord {
   readonly public: boolean;
   readonly createdAt: number;
   readonly expiresAt: number | null;
+  /** Cells (`<database>/<tenant>`) removed from the grant by tenant deletions; absent = none. */
+  readonly except?: readonly string[];
   /** hex HMAC-SHA-256 of the secret part, keyed with the server's pepper. */
   readonly hash: string;
 }
@@ -35,12 +38,12 @@ export class KeyStore {
       pepper = (await db.get(KEY_PEPPER_KEY)) ?? null;
       if (pepper === null) {
         pepper = randomBytes(32).toString('base64url');
-        await db.put(KEY_PEPPER_KEY, pepper, { sync: true } as never);
+        await db.put(KEY_PEPPER_KEY, pepper, SYNC);
       }
     }
     const store = new KeyStore(db, Buffer.from(pepper));
     for await (const value of db.values(apiKeyRange())) {
-      const record = decodeJson<ApiKeyRecord>(value);
+      const record = decodeJson(value, apiKeyShape, 'API key');
       store.keys.set(record.id, record);
     }
     return store;
@@ -55,13 +58,13 @@ export class KeyStore {
   }
 
   async put(record: ApiKeyRecord): Promise<void> {
-    await this.db.put(apiKeyRecordKey(record.id), encodeJson(record), { sync: true } as never);
+    await this.db.put(apiKeyRecordKey(record.id), encodeJson(record), SYNC);
     this.keys.set(record.id, record);
   }
 
   async delete(id: string): Promise<boolean> {
     if (!this.keys.has(id)) return false;
-    await this.db.del(apiKeyRecordKey(id), { sync: true } as never);
+    await this.db.del(apiKeyRecordKey(id), SYNC);
     this.keys.delete(id);
     return true;
   }

@@ -9,14 +9,14 @@ import {
   primaryKeyOf,
 } from '../encoding/fact-keys.js';
 import { type EntryValue, decodeEntryValue } from '../encoding/records.js';
-import { type LevelSublevel, scanRange } from './level-types.js';
+import { type KeyspaceReader, scanRange } from './level-types.js';
 
 /**
  * Whole-layer reads for diff, merge and garbage collection. A listed layer (one with a parent)
  * is read through its L keys, so the cost follows what the layer changed; a root layer has no
  * listing and is read by a scan of the tenant's index.
  */
-export async function* factsInLayer(sub: LevelSublevel, layer: LayerId, isRoot: boolean): AsyncGenerator<FactKey> {
+export async function* factsInLayer(sub: KeyspaceReader, layer: LayerId, isRoot: boolean): AsyncGenerator<FactKey> {
   if (!isRoot) {
     for await (const [raw] of scanRange(sub, listingRange(layer))) yield decodeListingKey(raw);
     return;
@@ -30,7 +30,7 @@ export async function* factsInLayer(sub: LevelSublevel, layer: LayerId, isRoot: 
 
 /** For each fact, its entry in each of the given layers (absent layers are missing from the map). */
 export async function entriesIn(
-  sub: LevelSublevel,
+  sub: KeyspaceReader,
   facts: readonly FactKey[],
   layers: readonly LayerId[],
 ): Promise<Map<LayerId, EntryValue>[]> {
@@ -41,7 +41,7 @@ export async function entriesIn(
     const found = new Map<LayerId, EntryValue>();
     layers.forEach((layer, j) => {
       const raw = values[i * layers.length + j];
-      if (raw !== undefined) found.set(layer, decodeEntryValue(raw));
+      if (raw !== undefined) found.set(layer, decodeEntryValue(raw, keys[i * layers.length + j] ?? null));
     });
     return found;
   });

@@ -1,6 +1,7 @@
 import { ruleKey, ruleRange } from '../encoding/control-keys.js';
 import { decodeJson, encodeJson } from '../encoding/records.js';
-import { type LevelSublevel, scanRange } from './level-types.js';
+import { ruleShape } from './record-shapes.js';
+import { type KeyspaceReader, type LevelSublevel, scanRange } from './level-types.js';
 
 /** A rule as persisted: its canonical text is the source of truth, parsed again at load. */
 export interface RuleRecord {
@@ -11,9 +12,9 @@ export interface RuleRecord {
 }
 
 /** Rules of one owner (a database's META sublevel, or a tenant's sublevel), in id order. */
-export async function loadRules(sub: LevelSublevel): Promise<RuleRecord[]> {
+export async function loadRules(sub: KeyspaceReader): Promise<RuleRecord[]> {
   const rules: RuleRecord[] = [];
-  for await (const [, value] of scanRange(sub, ruleRange())) rules.push(decodeJson<RuleRecord>(value));
+  for await (const [key, value] of scanRange(sub, ruleRange())) rules.push(decodeJson(value, ruleShape, 'rule', key));
   return rules;
 }
 

@@ -2,7 +2,8 @@ import { MAIN_SCOPE } from '../domain/fact.js';
 import { counterKey, layerCountKey, layerCountRange, layerOfCountKey, scopeKey, scopeRange } from '../encoding/control-keys.js';
 import type { LayerId } from '../encoding/fact-keys.js';
 import { decodeJson, encodeJson } from '../encoding/records.js';
-import { type BatchOp, type LevelSublevel, scanRange } from './level-types.js';
+import { scopeShape } from './record-shapes.js';
+import { type BatchOp, KeyspaceReader, type LevelSublevel, scanRange } from './level-types.js';
 
 /**
  * A scope is a chain of layers, nearest first. Only the first layer is written; the others are
@@ -21,31 +22,89 @@ export interface ScopeRecord {
 
 const LAYER_COUNTER = 'layer';
 
+/**
+ * The scopes of a tenant and their layer counts. The store keeps one installed registry per
+ * tenant and never changes it: a transaction works on a `draft()` (a copy), whose `flush()` ops go
+ * into the transaction's batch, and the draft replaces the installed registry only once that batch
+ * is written. A refused or failed transaction leaves nothing behind.
+ */
 export class ScopeRegistry {
-  private readonly scopes = new Map<string, ScopeRecord>();
-  private nextLayer = 0;
-  /** Scope records not yet persisted (main of a tenant that has never been written). */
-  private readonly unsaved = new Set<string>();
-  /**
-   * Per layer: how many facts its writes added to (or removed from) the chain it topped. A layer
-   * is written only while it is the top of one chain, so a scope's fact count is the sum over its chain.
-   */
-  private readonly deltas = new Map<LayerId, number>();
-  private readonly unsavedDeltas = new Set<LayerId>();
+  /** Which installed state this is (set by the store; readers pin it, see tenant-store.ts). */
+  epoch = 0;
+  /** Changed since it was drafted. */
+  private changed = false;
 
-  private constructor(private readonly sub: LevelSublevel) {}
+  private constructor(
+    private readonly sub: LevelSublevel,
+    private readonly scopes: Map<string, ScopeRecord>,
+    /**
+     * Per layer: how many facts its writes added to (or removed from) the chain it topped. A layer
+     * is written only while it is the top of one chain, so a scope's fact count is the sum over its chain.
+     */
+    private readonly deltas: Map<LayerId, number>,
+    private nextLayer: number,
+    /** Scope records not yet persisted (main of a tenant that has never been written). */
+    private readonly unsaved: Set<string>,
+    private readonly unsavedDeltas: Set<LayerId>,
+    private readonly removedScopes: Set<string>,
+    private readonly removedCounts: Set<LayerId>,
+  ) {}
 
   static async load(sub: LevelSublevel, now: number): Promise<ScopeRegistry> {
-    const registry = new ScopeRegistry(sub);
-    for await (const [, value] of scanRange(sub, scopeRange())) {
-      const record = decodeJson<ScopeRecord>(value);
+    const registry = new ScopeRegistry(sub, new Map(), new Map(), 0, new Set(), new Set(), new Set(), new Set());
+    const reader = new KeyspaceReader(sub);
+    for await (const [key, value] of scanRange(reader, scopeRange())) {
+      const record = decodeJson(value, scopeShape, 'scope record', key);
       registry.scopes.set(record.name, record);
     }
-    const counter = await sub.get(counterKey(LAYER_COUNTER));
+    const counter = await reader.get(counterKey(LAYER_COUNTER));
     registry.nextLayer = counter === undefined ? 0 : Number(counter);
-    for await (const [key, value] of scanRange(sub, layerCountRange())) registry.deltas.set(layerOfCountKey(key), Number(value));
+    for await (const [key, value] of scanRange(reader, layerCountRange())) registry.deltas.set(layerOfCountKey(key), Number(value));
     if (!registry.scopes.has(MAIN_SCOPE)) registry.createRoot(MAIN_SCOPE, now);
+    registry.changed = false;
     return registry;
+  }
+
+  /** A private copy to change; what is still unsaved here (an implicit main) is unsaved there too. */
+  draft(): ScopeRegistry {
+    const copy = new ScopeRegistry(
+      this.sub,
+      new Map(this.scopes),
+      new Map(this.deltas),
+      this.nextLayer,
+      new Set(this.unsaved),
+      new Set(this.unsavedDeltas),
+      new Set(this.removedScopes),
+      new Set(this.removedCounts),
+    );
+    copy.epoch = this.epoch;
+    copy.changed = this.changed;
+    return copy;
+  }
+
+  /** Become the copy `draft()` made (a savepoint's rollback). */
+  restore(from: ScopeRegistry): void {
+    const copy = <K, V>(to: Map<K, V>, source: ReadonlyMap<K, V>) => {
+      to.clear();
+      for (const [k, v] of source) to.set(k, v);
+    };
+    const copySet = <T>(to: Set<T>, source: ReadonlySet<T>) => {
+      to.clear();
+      for (const v of source) to.add(v);
+    };
+    copy(this.scopes, from.scopes);
+    copy(this.deltas, from.deltas);
+    copySet(this.unsaved, from.unsaved);
+    copySet(this.unsavedDeltas, from.unsavedDeltas);
+    copySet(this.removedScopes, from.removedScopes);
+    copySet(this.removedCounts, from.removedCounts);
+    this.nextLayer = from.nextLayer;
+    this.changed = from.changed;
+  }
+
+  /** True when the draft was changed (a transaction with nothing else to write still commits it). */
+  get isChanged(): boolean {
+    return this.changed;
   }
 
   get(name: string): ScopeRecord | undefined {
@@ -63,21 +122,23 @@ export class ScopeRegistry {
   /** A new scope over nothing (the tenant's main, or a scope first named by a write). */
   createRoot(name: string, now: number): ScopeRecord {
     const record: ScopeRecord = { name, base: null, chain: [this.nextLayer++], createdAt: now };
-    this.scopes.set(name, record);
-    this.unsaved.add(name);
+    this.put(record);
     return record;
   }
 
-  /** Replace a scope's record in memory; the caller commits `flush()` ops in the same batch. */
+  /** Replace a scope's record; persisted by `flush()` in the same batch. */
   put(record: ScopeRecord): void {
     this.scopes.set(record.name, record);
     this.unsaved.add(record.name);
+    this.removedScopes.delete(record.name);
+    this.changed = true;
   }
 
-  remove(name: string): BatchOp {
+  remove(name: string): void {
     this.scopes.delete(name);
     this.unsaved.delete(name);
-    return { type: 'del', key: scopeKey(name), sublevel: this.sub };
+    this.removedScopes.add(name);
+    this.changed = true;
   }
 
   /** Record that writes to a layer changed its chain's fact count; persisted by the next flush. */
@@ -85,6 +146,7 @@ export class ScopeRegistry {
     if (delta === 0) return;
     this.deltas.set(layer, (this.deltas.get(layer) ?? 0) + delta);
     this.unsavedDeltas.add(layer);
+    this.changed = true;
   }
 
   /** Facts in a chain (expired facts count until they are retracted). */
@@ -94,30 +156,38 @@ export class ScopeRegistry {
     return total;
   }
 
-  dropLayerCount(layer: LayerId): BatchOp {
+  dropLayerCount(layer: LayerId): void {
     this.deltas.delete(layer);
     this.unsavedDeltas.delete(layer);
-    return { type: 'del', key: layerCountKey(layer), sublevel: this.sub };
+    this.removedCounts.add(layer);
+    this.changed = true;
   }
 
   allocateLayer(): LayerId {
+    this.changed = true;
     return this.nextLayer++;
   }
 
-  /** Ops that persist every in-memory change; written in the same batch as the facts they serve. */
+  /** Ops that persist every change of this draft; written in the same batch as the facts they serve. */
   flush(): BatchOp[] {
     const ops: BatchOp[] = [];
+    for (const layer of this.removedCounts) ops.push({ type: 'del', key: layerCountKey(layer), sublevel: this.sub });
+    for (const name of this.removedScopes) ops.push({ type: 'del', key: scopeKey(name), sublevel: this.sub });
     for (const layer of this.unsavedDeltas) {
       ops.push({ type: 'put', key: layerCountKey(layer), value: String(this.deltas.get(layer) ?? 0), sublevel: this.sub });
     }
-    this.unsavedDeltas.clear();
-    if (this.unsaved.size === 0) return ops;
-    ops.push({ type: 'put', key: counterKey(LAYER_COUNTER), value: String(this.nextLayer), sublevel: this.sub });
+    if (this.unsaved.size > 0 || this.changed) {
+      ops.push({ type: 'put', key: counterKey(LAYER_COUNTER), value: String(this.nextLayer), sublevel: this.sub });
+    }
     for (const name of this.unsaved) {
       const record = this.scopes.get(name);
       if (record) ops.push({ type: 'put', key: scopeKey(name), value: encodeJson(record), sublevel: this.sub });
     }
     this.unsaved.clear();
+    this.unsavedDeltas.clear();
+    this.removedScopes.clear();
+    this.removedCounts.clear();
+    this.changed = false;
     return ops;
   }
 

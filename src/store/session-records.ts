@@ -1,7 +1,8 @@
 import type { Term } from '../domain/fact.js';
 import { decodeJson, encodeJson } from '../encoding/records.js';
-import { accessKey, accessRange, identityOfAccessKey, sessionKey } from '../encoding/session-keys.js';
-import { type BatchOp, type LevelSublevel, scanRange } from './level-types.js';
+import { sessionShape } from './record-shapes.js';
+import { accessKey, accessRange, identityOfAccessKey, sessionIdOfKey, sessionKey, sessionRange } from '../encoding/session-keys.js';
+import { type BatchOp, type KeyspaceReader, type LevelSublevel, scanRange } from './level-types.js';
 
 /** One entry of the window a session was last sent: what `removed` names, and a digest of what it showed. */
 export interface SessionEntry {
@@ -21,9 +22,27 @@ export interface SessionRecord {
   readonly entries: readonly SessionEntry[];
 }
 
-export async function loadSession(sub: LevelSublevel, sessionId: string): Promise<SessionRecord | null> {
+export async function loadSession(sub: KeyspaceReader, sessionId: string): Promise<SessionRecord | null> {
   const raw = await sub.get(sessionKey(sessionId));
-  return raw === undefined ? null : decodeJson<SessionRecord>(raw);
+  return raw === undefined ? null : decodeJson(raw, sessionShape, 'context session', sessionKey(sessionId));
+}
+
+/** Every session of a tenant, with its record. */
+export async function* listSessions(reader: KeyspaceReader): AsyncGenerator<[string, SessionRecord]> {
+  for await (const [key, value] of scanRange(reader, sessionRange())) {
+    yield [sessionIdOfKey(key), decodeJson(value, sessionShape, 'context session', key)];
+  }
+}
+
+/** The access counts of these facts (absent: never included in a window). */
+export async function loadAccessCountsOf(reader: KeyspaceReader, identities: readonly string[]): Promise<Map<string, number>> {
+  const values = await reader.getMany(identities.map(accessKey));
+  const counts = new Map<string, number>();
+  identities.forEach((identity, i) => {
+    const value = values[i];
+    if (value !== undefined) counts.set(identity, Number(value));
+  });
+  return counts;
 }
 
 export function putSessionOp(sub: LevelSublevel, sessionId: string, record: SessionRecord): BatchOp {
@@ -35,15 +54,19 @@ export function delSessionOp(sub: LevelSublevel, sessionId: string): BatchOp {
 }
 
 /** Every access count of a tenant: one per fact that some window included (few next to the facts). */
-export async function loadAccessCounts(sub: LevelSublevel): Promise<Map<string, number>> {
+export async function loadAccessCounts(sub: KeyspaceReader): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   for await (const [key, value] of scanRange(sub, accessRange())) counts.set(identityOfAccessKey(key), Number(value));
   return counts;
 }
 
 /** Ops adding one to the access count of each fact (read, then written by the caller under the tenant's lock). */
-export async function incrementAccessOps(sub: LevelSublevel, identities: readonly string[]): Promise<BatchOp[]> {
+export async function incrementAccessOps(reader: KeyspaceReader, sub: LevelSublevel, identities: readonly string[]): Promise<BatchOp[]> {
   if (identities.length === 0) return [];
-  const current = await sub.getMany(identities.map(accessKey));
+  const current = await reader.getMany(identities.map(accessKey));
   return identities.map((identity, i) => ({ type: 'put', key: accessKey(identity), value: String(Number(current[i] ?? 0) + 1), sublevel: sub }));
+}
+
+export function delAccessOps(sub: LevelSublevel, identities: readonly string[]): BatchOp[] {
+  return identities.map((identity) => ({ type: 'del', key: accessKey(identity), sublevel: sub }));
 }

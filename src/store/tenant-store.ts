@@ -1,54 +1,102 @@
+import { EventEmitter } from 'node:events';
 import { ConflictError } from '../domain/errors.js';
-import {
-  type FactInput,
-  type FactKey,
-  type FactPattern,
-  type FactRecord,
-  type StoredFact,
-  factKeyId,
-  type Term,
-  isVisibleAt,
-} from '../domain/fact.js';
-import { type LayerId, indexKeysOf, listingKeyOf, primaryKeyOf } from '../encoding/fact-keys.js';
-import { TOMBSTONE_VALUE, decodeEntryValue, encodeRecord } from '../encoding/records.js';
-import { type MatchOptions, type MatchedFact, type ScopeView, estimateFacts, matchFacts } from './fact-reader.js';
-import { type EventDraft, EventLog, type TenantEvent } from './event-log.js';
-import type { BatchOp, LevelSublevel } from './level-types.js';
+import type { AbstractSnapshot } from 'abstract-level';
+import type { FactInput, FactPattern, FactRecord, StoredFact, Term } from '../domain/fact.js';
+import { retiredLayerRange } from '../encoding/control-keys.js';
+import type { BackgroundRunner } from './background.js';
+import { EventLog } from './event-log.js';
+import { retractFacts, tellFacts } from './fact-writes.js';
+import { allIndexRange, isPrimaryIndexKey, presenceKeyOf, presenceKeyOfPrimary } from '../encoding/fact-keys.js';
+import { KeyFilter } from './key-filter.js';
+import { type BatchOp, KeyspaceReader, type LevelSublevel, scanRange } from './level-types.js';
 import { type ScopeRecord, ScopeRegistry } from './scope-registry.js';
+import { TenantReads } from './tenant-reads.js';
+import { type RetiredLayer, TenantTransaction } from './transaction.js';
 import { WriteLock } from './write-lock.js';
 
-/** What the tenant store needs from its database: atomic batches and tenant registration. */
+/** What the tenant store needs from its database. */
 export interface TenantHost {
   readonly database: string;
+  /** The database's META sublevel (event counters and the retired-layer journal live there). */
+  readonly meta: LevelSublevel;
+  readonly background: BackgroundRunner;
+  /** One atomic batch. */
   write(ops: BatchOp[]): Promise<void>;
   /** Ops registering the tenant if this is its first write (empty otherwise). */
   registrationOps(tenant: string): BatchOp[];
   /** Called once the registration ops were committed. */
   registered(tenant: string): void;
+  /** An explicit snapshot of the database now, or null when the backend has none. */
+  snapshot(): AbstractSnapshot | null;
+}
+
+/** A tell waiting for the next batch of its tenant. */
+interface QueuedTell {
+  readonly facts: readonly FactInput[];
+  readonly now: number;
+  readonly actor: string | null;
+  readonly resolve: (stored: StoredFact[]) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Facts per coalesced batch at most (a larger tell still goes alone, whole). */
+const MAX_COALESCED_FACTS = 10_000;
+
+interface TransactionOptions {
+  /** False for maintenance (collecting retired layers): it never brings a tenant into existence. */
+  readonly registers?: boolean;
 }
 
 /**
- * The facts and scopes of one tenant: a sublevel of its database. All writes of a tenant run
- * one at a time (checks read the current state, then one atomic batch writes), reads run freely.
+ * The facts and scopes of one tenant: a sublevel of its database. Two doors only:
+ * - `transaction(now, tx => …)` changes the tenant: one at a time (under the tenant's lock), on a
+ *   draft of the scopes, committed as one atomic batch; a throw anywhere leaves nothing behind.
+ * - `read(now, r => …)` reads it through one explicit snapshot and the scopes of that moment, so a
+ *   request that reads many times sees one state.
+ * Layers that a scope change retired keep their keys until no reader pinned to an older state is
+ * open (reference counts per installed state), then are collected in the background.
  */
 export class TenantStore {
   private registry: ScopeRegistry | null = null;
   private loading: Promise<ScopeRegistry> | null = null;
   private generation = 0;
-  readonly lock = new WriteLock();
+  /** Set when the tenant is deleted: commits through this handle are refused (see retire()). */
+  private deleted = false;
+  private epochs = 0;
+  private readonly lock = new WriteLock();
+  /** Open readers per epoch (installed state of the scopes) they read. */
+  private readonly readers = new Map<number, number>();
+  /** Retired layers, with the last epoch whose scopes still used them. */
+  private retired: { readonly epoch: number; readonly layers: readonly RetiredLayer[] }[] = [];
+  private collecting = false;
+  private readonly current: KeyspaceReader;
+  /** Tells waiting for the lock: they go into one batch together. */
+  private readonly tellQueue: QueuedTell[] = [];
+  private draining = false;
+  /** Facts the tenant may hold (null until built: then every write reads first). */
+  private keyFilter: KeyFilter | null = null;
+  /** The filter being built by a scan of the tenant; writes meanwhile are added to it too. */
+  private buildingFilter: KeyFilter | null = null;
   readonly events: EventLog;
+  /** Emits 'cleared' when the tenant's keyspace was cleared (the tenant was deleted). */
+  readonly lifecycle = new EventEmitter();
 
   constructor(
     private readonly host: TenantHost,
     readonly name: string,
-    readonly sub: LevelSublevel,
+    private readonly sub: LevelSublevel,
   ) {
-    this.events = new EventLog(sub);
+    this.events = new EventLog(sub, host.meta, name);
+    this.current = new KeyspaceReader(sub);
+  }
+
+  get database(): string {
+    return this.host.database;
   }
 
   /**
-   * The tenant's scopes, loaded once and shared by concurrent callers. A load that started before
-   * the cache was dropped (generation changed) never installs what it read.
+   * The tenant's scopes as last committed (never changed in place), loaded once and shared by
+   * concurrent callers. A load that started before the cache was dropped never installs what it read.
    */
   async scopes(now: number): Promise<ScopeRegistry> {
     if (this.registry) return this.registry;
@@ -61,7 +109,13 @@ export class TenantStore {
     const generation = this.generation;
     const loaded = await this.loading;
     if (generation !== this.generation) return this.scopes(now);
-    return (this.registry ??= loaded);
+    if (!this.registry) this.install(loaded);
+    return this.registry ?? loaded;
+  }
+
+  private install(registry: ScopeRegistry): void {
+    registry.epoch = ++this.epochs;
+    this.registry = registry;
   }
 
   /** Drop the cached scopes (and any load in flight): the next caller reads them from disk. */
@@ -71,198 +125,213 @@ export class TenantStore {
     this.generation++;
   }
 
-  /**
-   * Commit ops plus the scope changes, tenant registration and events they depend on, in one
-   * atomic batch (call under `lock`); on failure forget cached state so it is read again.
-   */
-  async commit(ops: BatchOp[], drafts: readonly EventDraft[] = [], now = Date.now()): Promise<TenantEvent[]> {
-    const registry = this.registry;
-    const logged = await this.events.append(drafts, now);
-    const all = [...this.host.registrationOps(this.name), ...(registry ? registry.flush() : []), ...ops, ...logged.ops];
+  /** Read the tenant through one snapshot; everything read must be read before `work` settles. */
+  async read<T>(now: number, work: (reader: TenantReads) => Promise<T>): Promise<T> {
+    let registry = this.registry;
+    while (registry === null) {
+      await this.scopes(now);
+      registry = this.registry;
+    }
+    // Same tick: the snapshot and the scopes belong together, and the pin keeps retired layers.
+    const snapshot = this.host.snapshot();
+    const epoch = registry.epoch;
+    this.readers.set(epoch, (this.readers.get(epoch) ?? 0) + 1);
     try {
-      await this.host.write(all);
-      this.host.registered(this.name);
+      return await work(new TenantReads(new KeyspaceReader(this.sub, snapshot), registry));
+    } finally {
+      const left = (this.readers.get(epoch) ?? 1) - 1;
+      if (left === 0) this.readers.delete(epoch);
+      else this.readers.set(epoch, left);
+      await snapshot?.close();
+      this.collectWhenFree();
+    }
+  }
+
+  /** The only way to change the tenant (see the class comment). */
+  transaction<T>(now: number, work: (tx: TenantTransaction) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    return this.lock.run(async () => {
+      const base = await this.scopes(now);
+      const tx = new TenantTransaction(this.current, base.draft(), now, this.sub, this.host.meta, this.name);
+      const result = await work(tx);
+      await this.commit(tx, base, options.registers ?? true);
+      return result;
+    });
+  }
+
+  private async commit(tx: TenantTransaction, base: ScopeRegistry, registers: boolean): Promise<void> {
+    // A request that took this handle before the tenant was deleted must not write into the
+    // tenant re-created under the same name (its caller was authorised for the old one).
+    if (this.deleted) throw new ConflictError(`tenant '${this.name}' was deleted while this request ran`, { tenant: this.name });
+    const { ops, events: drafts, retired, written } = tx.collected();
+    if (ops.length === 0 && drafts.length === 0 && !tx.scopes.isChanged) return;
+    const logged = await this.events.append(drafts, tx.now);
+    const registration = registers ? this.host.registrationOps(this.name) : [];
+    try {
+      await this.host.write([...registration, ...tx.scopes.flush(), ...ops, ...logged.ops]);
     } catch (error) {
-      this.dropScopes();
       this.events.reset();
       throw error;
     }
+    if (registers) this.host.registered(this.name);
+    for (const key of written) {
+      this.keyFilter?.add(key);
+      this.buildingFilter?.add(key);
+    }
+    this.events.committed(logged.events);
+    this.generation++;
+    this.loading = null;
+    this.install(tx.scopes);
+    if (retired.length > 0) {
+      this.retired.push({ epoch: base.epoch, layers: retired });
+      this.collectWhenFree();
+    }
     this.events.publish(logged.events);
-    return logged.events;
+  }
+
+  /** Collect the retired layers no open reader can need, in the background. */
+  private collectWhenFree(): void {
+    if (this.collecting || this.retired.length === 0) return;
+    const oldest = Math.min(...this.readers.keys());
+    const ready = this.retired.filter((r) => r.epoch < oldest);
+    if (ready.length === 0) return;
+    this.collecting = true;
+    const started = this.host.background.run('collect-layers', { database: this.host.database, tenant: this.name }, async () => {
+      try {
+        await this.collect(ready.flatMap((r) => r.layers));
+        this.retired = this.retired.filter((r) => !ready.includes(r));
+      } finally {
+        this.collecting = false;
+        this.collectWhenFree();
+      }
+    });
+    if (!started) this.collecting = false; // shutting down: the journal has them for the next open
+  }
+
+  /** Remove the keys of retired layers (and their journal entries) in one batch. */
+  async collect(layers: readonly RetiredLayer[]): Promise<void> {
+    await this.transaction(
+      Date.now(),
+      async (tx) => {
+        for (const layer of layers) await tx.dropRetired(layer);
+      },
+      { registers: false },
+    );
+  }
+
+  /** Nothing uses the handle now: no transaction, reader, change stream or collection pending (it may be dropped from the cache). */
+  get isIdle(): boolean {
+    return this.lock.idle && this.readers.size === 0 && !this.events.hasSubscribers && this.retired.length === 0 && !this.collecting;
   }
 
   /** Store facts (upserts), all or nothing. Telling p while NOT p holds in that scope is a conflict. */
   tell(facts: readonly FactInput[], now: number, actor: string | null = null): Promise<StoredFact[]> {
-    return this.lock.run(async () => {
-      const registry = await this.scopes(now);
-      const chains = facts.map((f) => (registry.get(f.scope) ?? registry.createRoot(f.scope, now)).chain);
-      const existing = await this.lookup(facts, chains);
-      const pending = new Map<string, FactRecord | null>();
-      const ops: BatchOp[] = [];
-      const stored = facts.map((input, i) => {
-        const chain = chains[i] as readonly LayerId[];
-        const sameId = input.scope + '\0' + factKeyId(input);
-        const opposite = { ...input, negated: !input.negated };
-        const contradicting = pending.has(input.scope + '\0' + factKeyId(opposite))
-          ? pending.get(input.scope + '\0' + factKeyId(opposite))
-          : existing.opposite[i];
-        if (contradicting && isVisibleAt(contradicting, now)) throw this.forgetScopes(contradiction(input));
-        const previous = pending.has(sameId) ? pending.get(sameId) : existing.same[i];
-        if (!previous) registry.adjustCount(chain[0] as LayerId, 1);
-        const record = recordFor(input, previous ?? null, now);
-        pending.set(sameId, record);
-        ops.push(...this.putOps(input, chain, record));
-        return { predicate: input.predicate, args: input.args, negated: input.negated, scope: input.scope, ...record };
+    this.buildKeyFilter();
+    return new Promise((resolve, reject) => {
+      this.tellQueue.push({ facts, now, actor, resolve, reject });
+      if (!this.draining) void this.drainTells();
+    });
+  }
+
+  /**
+   * Group commit of concurrent tells: the tells queued while a batch is being written go into the
+   * next one, in order, each behind a savepoint (a refused tell leaves no trace, the others stand).
+   * One batch, one write; each tell is acknowledged only once that batch is written.
+   */
+  private async drainTells(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.tellQueue.length > 0) await this.tellBatch();
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private takeTells(): QueuedTell[] {
+    let facts = 0;
+    let count = 0;
+    for (const queued of this.tellQueue) {
+      if (count > 0 && facts + queued.facts.length > MAX_COALESCED_FACTS) break;
+      facts += queued.facts.length;
+      count++;
+    }
+    return this.tellQueue.splice(0, count);
+  }
+
+  private async tellBatch(): Promise<void> {
+    const outcomes = new Map<QueuedTell, { stored: StoredFact[] } | { error: unknown }>();
+    let batch: QueuedTell[] = [];
+    try {
+      await this.transaction(this.tellQueue[0]?.now ?? Date.now(), async (tx) => {
+        batch = this.takeTells();
+        const filter = this.keyFilter;
+        const mayExist = filter === null ? () => true : (key: FactInput) => filter.mightContain(presenceKeyOf(key));
+        const pending = new Map<string, FactRecord | null>();
+        for (const queued of batch) {
+          const point = tx.savepoint();
+          try {
+            outcomes.set(queued, { stored: await tellFacts(tx, this.current, queued.facts, queued.actor, mayExist, queued.now, pending) });
+          } catch (error) {
+            tx.rollback(point);
+            outcomes.set(queued, { error });
+          }
+        }
       });
-      await this.commit(ops, [factEvent('told', actor, stored)], now);
-      return stored;
-    });
+    } catch (error) {
+      if (batch.length === 0) batch = this.takeTells(); // failed before taking them: they fail with it
+      for (const queued of batch) outcomes.set(queued, { error });
+    }
+    for (const queued of batch) {
+      const outcome = outcomes.get(queued);
+      if (outcome && 'stored' in outcome) queued.resolve(outcome.stored);
+      else queued.reject(outcome?.error);
+    }
   }
 
-  /** Ops writing one fact's record into the top layer of a chain (and listing it if the layer is not a root). */
-  putOps(key: FactKey, chain: readonly LayerId[], record: FactRecord | null): BatchOp[] {
-    const layer = chain[0] as LayerId;
-    const value = record === null ? TOMBSTONE_VALUE : encodeRecord(record);
-    const ops: BatchOp[] = indexKeysOf(key, layer).map((k) => ({ type: 'put', key: k, value, sublevel: this.sub }));
-    if (chain.length > 1) ops.push({ type: 'put', key: listingKeyOf(key, layer), value: '', sublevel: this.sub });
-    return ops;
-  }
-
-  /** Ops removing a fact from a chain's top layer: a delete in a root layer, a tombstone over a parent. */
-  removeOps(key: FactKey, chain: readonly LayerId[]): BatchOp[] {
-    if (chain.length > 1) return this.putOps(key, chain, null);
-    return indexKeysOf(key, chain[0] as LayerId).map((k) => ({ type: 'del', key: k, sublevel: this.sub }));
-  }
-
-  /** The nearest record of each fact and of its opposite polarity, in one multi-get. */
-  private async lookup(facts: readonly FactInput[], chains: readonly (readonly LayerId[])[]) {
-    const keys: string[] = [];
-    facts.forEach((f, i) => {
-      for (const layer of chains[i] as readonly LayerId[]) {
-        keys.push(primaryKeyOf(f, layer), primaryKeyOf({ ...f, negated: !f.negated }, layer));
+  /** Build the key filter once, in the background, from the tenant's primary index entries. */
+  private buildKeyFilter(): void {
+    if (this.keyFilter !== null || this.buildingFilter !== null) return;
+    const filter = new KeyFilter();
+    this.buildingFilter = filter;
+    const started = this.host.background.run('build-key-filter', { database: this.host.database, tenant: this.name }, async () => {
+      try {
+        for await (const [raw] of scanRange(this.current, allIndexRange())) if (isPrimaryIndexKey(raw)) filter.add(presenceKeyOfPrimary(raw));
+        if (this.buildingFilter === filter) this.keyFilter = filter;
+      } finally {
+        if (this.buildingFilter === filter) this.buildingFilter = null;
       }
     });
-    const values = keys.length === 0 ? [] : await this.sub.getMany(keys);
-    const same: (FactRecord | null)[] = [];
-    const opposite: (FactRecord | null)[] = [];
-    let at = 0;
-    facts.forEach((_, i) => {
-      let s: FactRecord | null | undefined;
-      let o: FactRecord | null | undefined;
-      for (let d = 0; d < (chains[i] as readonly LayerId[]).length; d++, at += 2) {
-        if (s === undefined) s = recordOf(values[at]);
-        if (o === undefined) o = recordOf(values[at + 1]);
-      }
-      same.push(s ?? null);
-      opposite.push(o ?? null);
-    });
-    return { same, opposite };
+    if (!started) this.buildingFilter = null;
   }
 
   /** Retract the facts matching a pattern in one scope, or in every scope where they are visible. */
-  retract(
+  async retract(
     scope: string | null,
     pattern: FactPattern,
     now: number,
     accepts: (args: readonly Term[]) => boolean = () => true,
     actor: string | null = null,
   ): Promise<number> {
-    return this.lock.run(async () => {
-      const registry = await this.scopes(now);
-      const targets = scope === null ? registry.all() : [registry.get(scope)].filter((s) => s !== undefined);
-      const ops: BatchOp[] = [];
-      const removed: StoredFact[] = [];
-      for (const target of targets) {
-        const view: ScopeView = { kind: 'scope', scope: target };
-        for await (const { fact } of matchFacts(this.sub, view, pattern, { now, includeInvisible: true })) {
-          if (!accepts(fact.args)) continue;
-          if (isVisibleAt(fact, now)) removed.push(fact);
-          registry.adjustCount(target.chain[0] as LayerId, -1);
-          ops.push(...this.removeOps(fact, target.chain));
-        }
-      }
-      if (ops.length > 0) await this.commit(ops, removed.length > 0 ? [factEvent('retracted', actor, removed)] : [], now);
-      return removed.length;
+    return (await this.transaction(now, (tx) => retractFacts(tx, scope, pattern, accepts, actor))).length;
+  }
+
+  /** The tenant was deleted: writes still queued on this handle fail; the next request gets a new handle. */
+  retire(): void {
+    this.deleted = true;
+  }
+
+  /** Remove every key of the tenant (its deletion) and forget cached state; the event counter stays. */
+  async clear(): Promise<void> {
+    await this.lock.run(async () => {
+      await this.sub.clear();
+      await this.host.meta.clear(retiredLayerRange(this.name));
+      this.dropScopes();
+      this.events.reset();
+      this.retired = [];
+      this.keyFilter = new KeyFilter(); // the tenant is empty now
+      this.buildingFilter = null;
+      this.lifecycle.emit('cleared');
     });
   }
-
-  async view(scope: string | null, now: number): Promise<ScopeView | null> {
-    const registry = await this.scopes(now);
-    if (scope === null) return { kind: 'all', scopes: registry.all() };
-    const record = registry.get(scope);
-    return record ? { kind: 'scope', scope: record } : null;
-  }
-
-  match(view: ScopeView, pattern: FactPattern, options: MatchOptions): AsyncGenerator<MatchedFact> {
-    return matchFacts(this.sub, view, pattern, options);
-  }
-
-  estimate(pattern: FactPattern): Promise<number> {
-    return estimateFacts(this.sub, pattern);
-  }
-
-  /**
-   * A refused tell may already have created scopes and counted facts in the cached registry;
-   * forget it so those changes are not flushed by the next commit (it is read again from disk).
-   */
-  private forgetScopes(error: Error): Error {
-    this.dropScopes();
-    return error;
-  }
-
-  /** Forget cached state (after the tenant's data was removed). */
-  reset(): void {
-    this.dropScopes();
-    this.events.reset();
-  }
 }
 
-function recordOf(raw: string | undefined): FactRecord | null | undefined {
-  if (raw === undefined) return undefined;
-  const entry = decodeEntryValue(raw);
-  return entry.kind === 'record' ? entry.record : null;
-}
-
-function recordFor(input: FactInput, previous: FactRecord | null, now: number): FactRecord {
-  const alive = previous !== null && isVisibleAt(previous, now);
-  return {
-    version: previous ? previous.version + 1 : 1,
-    createdAt: alive && previous ? previous.createdAt : now,
-    updatedAt: now,
-    confidence: input.confidence,
-    ttl: input.ttl,
-    expiresAt: input.ttl === null ? null : now + input.ttl,
-    validFrom: input.validFrom,
-    validUntil: input.validUntil,
-    metadata: input.metadata,
-  };
-}
-
-/** The event of a fact write: which facts (keys and versions, not their metadata) in which scopes. */
-function factEvent(op: 'told' | 'retracted', actor: string | null, facts: readonly StoredFact[]): EventDraft {
-  const predicates = [...new Set(facts.map((f) => f.predicate))];
-  const scopes = [...new Set(facts.map((f) => f.scope))];
-  return {
-    op,
-    actor,
-    target: predicates.slice(0, 10).join(',') + (predicates.length > 10 ? ',…' : ''),
-    outcome: 'ok',
-    scope: scopes.length === 1 ? (scopes[0] as string) : null,
-    details: {
-      count: facts.length,
-      facts: facts.map((f) => ({ predicate: f.predicate, args: f.args, negated: f.negated, scope: f.scope, version: f.version })),
-    },
-  };
-}
-
-function contradiction(input: FactInput): ConflictError {
-  const polarity = input.negated ? 'holds' : 'is negated';
-  return new ConflictError(`contradiction: ${input.predicate}/${input.args.length} ${polarity} in scope '${input.scope}'`, {
-    predicate: input.predicate,
-    args: input.args,
-    negated: input.negated,
-    scope: input.scope,
-  });
-}
-
-export type { ScopeRecord };
+export type { ScopeRecord, TenantReads, TenantTransaction };

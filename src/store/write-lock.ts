@@ -4,10 +4,17 @@
  */
 export class WriteLock {
   private tail: Promise<unknown> = Promise.resolve();
+  private pending = 0;
 
   run<T>(work: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(work, work);
+    this.pending++;
+    const result = this.tail.then(work, work).finally(() => this.pending--);
     this.tail = result.catch(() => undefined);
     return result;
+  }
+
+  /** Nothing holds or waits for the lock. */
+  get idle(): boolean {
+    return this.pending === 0;
   }
 }

@@ -1,6 +1,5 @@
 import type { FactKey, Term } from '../domain/fact.js';
 import type { EventLog, TenantEvent } from './event-log.js';
-import type { LevelSublevel } from './level-types.js';
 
 /** A fact named by a `told` / `retracted` event: its key, the scope written, and the version written or removed. */
 export interface WrittenFact extends FactKey {
@@ -57,7 +56,8 @@ export class WriteWatch {
 
 export interface Watchable {
   readonly events: EventLog;
-  readonly sub: LevelSublevel;
+  /** Emits 'cleared' when the tenant's keyspace was cleared. */
+  readonly lifecycle: NodeJS.EventEmitter;
 }
 
 const watches = new WeakMap<Watchable, WriteWatch>();
@@ -69,7 +69,7 @@ export function watchWrites(tenant: Watchable): WriteWatch {
     const created = new WriteWatch();
     tenant.events.appended.on('event', (event: TenantEvent) => created.record(summarize(event)));
     // Deleting a tenant clears its keyspace without an event; the same store may then be written anew.
-    tenant.sub.on('clear', () => created.record({ op: 'cleared', outcome: 'ok', facts: null }));
+    tenant.lifecycle.on('cleared', () => created.record({ op: 'cleared', outcome: 'ok', facts: null }));
     watches.set(tenant, created);
     watch = created;
   }

@@ -5,7 +5,7 @@ import { freePort } from '../helpers/child.js';
 import { type TestServer, startTestServer, tenantApi } from '../helpers/server.js';
 import { buildCli } from './build.js';
 
-const test = anyTest as TestFn<{ server: TestServer; entry: string; dir: string }>;
+const test = anyTest as TestFn<{ server: TestServer; entry: string; dir: string; modules: string[] }>;
 
 interface Run {
   readonly code: number;
@@ -127,8 +127,35 @@ test('vesper watch › prints a change made while it runs, one line per event', 
   t.is(code, 0);
 });
 
+test('the built CLI › loads the operation table but no store, engine or server code', (t) => {
+  t.true(t.context.modules.includes('operations/index.ts'), 'commands come from the operation table');
+  const heavy = t.context.modules.filter((m) => /^(store|engine|scopes|encoding|http|mcp)\//.test(m) || m === 'server.ts');
+  t.deepEqual(heavy, []);
+});
+
 test('package.json › bin vesper points at the built CLI', async (t) => {
   const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8'));
   t.is(pkg.bin?.vesper, 'dist/cli/vesper.js');
   t.true((await readFile(new URL('../../src/cli/vesper.ts', import.meta.url), 'utf8')).startsWith('#!/usr/bin/env node\n'));
+});
+
+test('vesper facts / predicates › list what is stored, page by page; the vocabulary with counts', async (t) => {
+  const env = { VESPER_TENANT: 'cli-listing' };
+  for (const args of [['tell', 'plan', 'acme', 'enterprise'], ['tell', 'plan', 'globex', 'free'], ['tell', 'seats', 'acme', '120']]) t.is((await vesper(t, args, env)).code, 0);
+  const all = await vesper(t, ['facts', '--predicate', 'plan'], env);
+  t.is(all.code, 0, all.stderr);
+  t.is(all.stdout, 'plan(acme, enterprise) [main]\nplan(globex, free) [main]\n');
+  const first = await vesper(t, ['facts', '--limit', '1', '--json'], env);
+  const page = JSON.parse(first.stdout);
+  t.is(page.facts.length, 1);
+  t.truthy(page.cursor);
+  const next = JSON.parse((await vesper(t, ['facts', '--limit', '5', '--cursor', page.cursor, '--json'], env)).stdout);
+  t.is(next.facts.length, 2, 'the next page holds the rest');
+  t.is(next.cursor, null);
+  const other = await vesper(t, ['facts', '--predicate', 'seats', '--cursor', page.cursor], env);
+  t.is(other.code, 1, 'a cursor belongs to the query that made it');
+  const predicates = await vesper(t, ['predicates'], env);
+  t.is(predicates.stdout, 'PREDICATE  ARITY  FACTS  RULES\nplan           2      2      0\nseats          2      1      0\n');
+  t.is((await vesper(t, ['facts', '--limit', 'x'], env)).code, 2);
+  t.regex((await vesper(t, ['--help'])).stdout, /facts \[--predicate P\].*List the tenant's stored facts/);
 });

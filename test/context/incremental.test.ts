@@ -7,6 +7,7 @@ import type { FactInput, Term } from '../../src/domain/fact.js';
 import { ContextService, type ContextServiceOptions } from '../../src/service/context/context-service.js';
 import { RuleService } from '../../src/service/rules.js';
 import { ScopeService } from '../../src/service/scopes.js';
+import { BackgroundRunner } from '../../src/store/background.js';
 import { Catalog } from '../../src/store/catalog.js';
 import type { LevelDb } from '../../src/store/level-types.js';
 import type { TenantStore } from '../../src/store/tenant-store.js';
@@ -81,9 +82,9 @@ async function run(t: ExecutionContext, { seed, steps, margin }: Options): Promi
   let now = 1_000_000;
   const clock = () => now;
   const { catalog, rules, context } = await open(t, clock, { pruneFloor: 24, ...(margin === undefined ? {} : { margin }) });
-  const scopeService = new ScopeService(catalog, clock);
+  const scopeService = new ScopeService(catalog, clock, new BackgroundRunner());
   const address = { database: 'default', tenant: `inc_${seed}` };
-  const tenant: TenantStore = (await catalog.forWrite('default')).tenant(address.tenant);
+  const tenant: TenantStore = (await catalog.forWrite('default')).database.tenant(address.tenant);
   await rules.addTenantText(address, 'q(?x) :- p0(?x), p1(?x, a).', null);
   const scopes = [...SCOPES];
   /** Facts told, oldest first (some since retracted or replaced): targets for retracts and upserts of the oldest. */
@@ -182,7 +183,7 @@ test('ContextService › a fact pruned from the pool of one request overtakes th
     metadata: null,
   });
   const items = Array.from({ length: 30 }, (_, i) => fact('item', i, 0.9));
-  await (await catalog.forWrite('default')).tenant('accessed').tell([...items, fact('focus', 0, 0.85)], now);
+  await (await catalog.forWrite('default')).database.tenant('accessed').tell([...items, fact('focus', 0, 0.85)], now);
   const plain: Request & { sessionId: string } = { maxFacts: 2, predicates: [], goals: [], includeContradictions: false, sessionId: 'plain' };
   const focused = { ...plain, maxFacts: 1, predicates: ['focus'], sessionId: 'focused' };
   const labels = async (body: typeof plain) => (await context.optimize(address, body)).entries.map((e) => `${e.predicate}(${e.args.join()})`);
@@ -200,7 +201,7 @@ test('ContextService › more contradictions than are listed: the list and count
   let now = 1_000_000;
   const { catalog, context } = await open(t, () => now, {});
   const address = { database: 'default', tenant: 'contradictions' };
-  const tenant = (await catalog.forWrite('default')).tenant(address.tenant);
+  const tenant = (await catalog.forWrite('default')).database.tenant(address.tenant);
   // Terms whose UTF-16 and UTF-8 orders differ, so the list must follow the index's byte order.
   const terms: Term[] = [...Array.from({ length: 30 }, (_, i) => i), 'Z', 'a', 'z', 'é', 'ﬀ', 'ｙ', 'ｚ', '𝄞', ...Array.from({ length: 62 }, (_, i) => `😀${i}`)];
   const fact = (arg: Term, negated: boolean, scope: string): FactInput => ({
@@ -254,7 +255,7 @@ test('ContextService › a pruned fact that a new proof uses as a premise enters
     validUntil: null,
     metadata: null,
   });
-  const tenant = (await catalog.forWrite('default')).tenant(address.tenant);
+  const tenant = (await catalog.forWrite('default')).database.tenant(address.tenant);
   await tenant.tell([fact('p0', [1], 0.5), ...Array.from({ length: 20 }, (_, i) => fact('other', [1, i], 1))], now);
   const request: Request = { maxFacts: 3, predicates: [], goals: [{ predicate: 'q', args: [1], negated: false }], includeContradictions: false };
   const labels = async () => (await context.optimize(address, { ...request, sessionId: 'p' })).entries.map((e) => `${e.predicate}(${e.args.join()})`);
@@ -271,7 +272,7 @@ test('ContextService › windows built while writes land stay exact once the wri
   let now = 1_000_000;
   const { catalog, context } = await open(t, () => now, { pruneFloor: 24 });
   const address = { database: 'default', tenant: 'concurrent' };
-  const tenant = (await catalog.forWrite('default')).tenant(address.tenant);
+  const tenant = (await catalog.forWrite('default')).database.tenant(address.tenant);
   const scopes = ['main', 'side'];
   await tenant.tell(Array.from({ length: 200 }, () => ({ ...randomFact(random, scopes, now), negated: false })), now);
   const request: Request = { maxFacts: 8, predicates: ['p2'], goals: [], includeContradictions: false };

@@ -39,7 +39,7 @@ test('ContextService › a session idle for longer than sessionIdleMs is unknown
   const clock = () => now;
   const context = new ContextService(catalog, clock, new RuleService(catalog, clock), { sessionIdleMs: 1000 });
   const address = { database: 'default', tenant: 'idle_tenant' };
-  await (await catalog.forWrite('default')).tenant('idle_tenant').tell([fact('a'), fact('b')], now);
+  await (await catalog.forWrite('default')).database.tenant('idle_tenant').tell([fact('a'), fact('b')], now);
 
   t.is((await context.diff(address, request)).reason, 'no previous session found');
   now += 1000;

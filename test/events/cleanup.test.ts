@@ -10,17 +10,17 @@ test('GET /events › the client going away › unsubscribes the stream', async 
   const dataDir = await mkdtemp(join(tmpdir(), 'vesper-events-'));
   const server = await startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', VESPER_DATA: dataDir, LOG_LEVEL: 'silent' }));
   try {
-    const revocations = server.services.keys.revocations;
+    const access = server.services.access;
     const feed = await server.services.events.feed({ database: 'default', tenant: 'gone' });
     let delivered = 0;
     const unsubscribe = feed.subscribe(() => delivered++);
-    const baseline = revocations.listenerCount('revoked');
+    const baseline = access.watchers;
     const streams = await Promise.all([1, 2, 3].map(() => openStream(`${server.url}/events`, { 'X-Tenant-ID': 'gone' })));
     await Promise.all(streams.map((s) => s.waitForComment(/connected/)));
-    t.is(revocations.listenerCount('revoked'), baseline + 3);
+    t.is(access.watchers, baseline + 3);
     for (const stream of streams) stream.close();
-    for (let i = 0; i < 50 && revocations.listenerCount('revoked') > baseline; i++) await sleep(20);
-    t.is(revocations.listenerCount('revoked'), baseline);
+    for (let i = 0; i < 50 && access.watchers > baseline; i++) await sleep(20);
+    t.is(access.watchers, baseline);
     unsubscribe();
     t.is(delivered, 0);
   } finally {

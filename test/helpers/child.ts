@@ -28,9 +28,14 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function spawnServer(dataDir: string, env: Partial<Record<string, string>> = {}, timeoutMs = 20_000): Promise<ChildServer> {
+/** `fileLimit`: run under `ulimit -n` (a child shell lowers it, then execs node). */
+export async function spawnServer(dataDir: string, env: Partial<Record<string, string>> = {}, timeoutMs = 20_000, options: { fileLimit?: number } = {}): Promise<ChildServer> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const [command, args] =
+    options.fileLimit === undefined
+      ? [process.execPath, ['--import', 'tsx', 'src/main.ts']]
+      : ['/bin/sh', ['-c', `ulimit -n ${options.fileLimit} && exec "$0" --import tsx src/main.ts`, process.execPath]];
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', VESPER_DATA: dataDir, LOG_LEVEL: 'warn', VESPER_ADMIN_KEY: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

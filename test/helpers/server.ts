@@ -3,7 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
-import { startServer } from '../../src/server.js';
+import { type StorageOverrides, startServer } from '../../src/server.js';
 
 /** A real Vesper server, in this process, on a random port over a fresh data directory. */
 export interface TestServer {
@@ -16,6 +16,8 @@ export interface TestServer {
 export interface StartOptions {
   /** Reuse this data directory instead of a fresh one (a restart). */
   readonly dataDir?: string;
+  /** Fault injection: how LevelDBs are opened, how free space is measured. */
+  readonly storage?: StorageOverrides;
 }
 
 export async function makeDataDir(): Promise<string> {
@@ -25,7 +27,7 @@ export async function makeDataDir(): Promise<string> {
 export async function startTestServer(env: Partial<Record<string, string>> = {}, options: StartOptions = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? (await makeDataDir());
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', VESPER_DATA: dataDir, LOG_LEVEL: 'silent', ...env });
-  const server = await startServer(config).catch(async (error: unknown) => {
+  const server = await startServer(config, undefined, options.storage).catch(async (error: unknown) => {
     if (options.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
     throw error;
   });

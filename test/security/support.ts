@@ -3,9 +3,9 @@ import { type Api, type Headers, type Reply, type TestServer, api, startTestServ
 /** The admin key every security test server runs with (auth enabled). */
 export const ADMIN_KEY = 'test-admin-key-0123456789';
 
-/** A Vesper server with auth enabled; no rate limit, so that a 429 never hides a 403. */
+/** A Vesper server with auth enabled; no rate limits (of requests or of refusals), so that a 429 never hides a 403. */
 export function startSecureServer(options: { dataDir?: string; env?: Record<string, string> } = {}): Promise<TestServer> {
-  const env = { VESPER_ADMIN_KEY: ADMIN_KEY, VESPER_RATE_LIMIT: '0', ...options.env };
+  const env = { VESPER_ADMIN_KEY: ADMIN_KEY, VESPER_RATE_LIMIT: '0', VESPER_AUTH_FAILURE_LIMIT: '0', ...options.env };
   return startTestServer(env, options.dataDir === undefined ? {} : { dataDir: options.dataDir });
 }
 

@@ -1,12 +1,11 @@
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
-import type { Router } from '@koa/router';
-import type { Context } from 'koa';
-import { z } from 'zod';
+import type { Context, Middleware } from 'koa';
 import { envelope } from '../../contract/envelope.js';
-import { NameSchema, PredicateSchema } from '../../contract/facts.js';
 import { parseInput } from '../../contract/parse.js';
 import { ValidationError, VesperError } from '../../domain/errors.js';
+import { deletes } from '../../service/access.js';
+import { EventsQuerySchema } from '../../operations/index.js';
 import { type ChangeFeed, type EventFilter, eventMatches } from '../../service/events.js';
 import type { TenantEvent } from '../../store/event-log.js';
 import { guardedAddress, principalOf } from '../auth.js';
@@ -19,14 +18,6 @@ const REPLAY_PAGE = 500;
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 /** How long a client waits before reconnecting (the SSE `retry` field). */
 const RETRY_MS = 2000;
-
-const EventsQuerySchema = z.object({
-  since: z.coerce.number().int().min(0).optional(),
-  scope: NameSchema.optional(),
-  predicate: PredicateSchema.optional(),
-  /** Milliseconds between keepalive comments, for clients behind proxies with short idle timeouts (and tests). */
-  keepalive: z.coerce.number().int().min(100).max(300_000).optional(),
-});
 
 /** `Last-Event-ID` (sent by a reconnecting EventSource) wins over `since`: it is where the client really is. */
 function startAfter(ctx: Context, since: number | undefined): number | null {
@@ -54,6 +45,8 @@ class ChangeStream {
   constructor(
     private readonly feed: ChangeFeed,
     private readonly filter: EventFilter,
+    /** Re-checked before every event: the key's grants as they are now. */
+    private readonly allowed: () => boolean,
   ) {}
 
   get closed(): boolean {
@@ -96,6 +89,7 @@ class ChangeStream {
       const page = await this.feed.read(this.sentUpTo, REPLAY_PAGE, this.filter);
       for (const event of page) {
         if (this.closed) return;
+        if (!this.allowed()) return this.end('access ended');
         this.sentUpTo = event.seq;
         if (!this.body.write(frame(event))) await Promise.race([once(this.body, 'drain'), once(this.body, 'close')]);
       }
@@ -105,6 +99,7 @@ class ChangeStream {
 
   private sendLive(event: TenantEvent): void {
     if (this.closed || !eventMatches(event, this.filter)) return;
+    if (!this.allowed()) return this.end('access ended');
     if (this.body.writableLength > MAX_BUFFERED_BYTES) return this.end('too far behind: reconnect with Last-Event-ID');
     this.body.write(frame(event));
   }
@@ -115,27 +110,32 @@ class ChangeStream {
  * (`id: <seq>`, `event: <op>`, `data: <event JSON>`). It reads one tenant's log only, and ends
  * when the key that opened it is revoked or the client goes away.
  */
-export function eventRoutes(router: Router, { services, tenant, streams }: RouteDeps): void {
-  router.get('/events', tenant('events.read'), async (ctx) => {
+export function eventsHandler({ services, streams }: RouteDeps): Middleware {
+  return async (ctx) => {
     const address = guardedAddress(ctx);
-    const keyId = principalOf(ctx).id;
+    const principal = principalOf(ctx);
     const query = parseInput(EventsQuerySchema, ctx.query, 'query string');
     const after = startAfter(ctx, query.since);
     const feed = await services.events.feed(address);
-    const stream = new ChangeStream(feed, { scope: query.scope ?? null, predicate: query.predicate ?? null });
+    // Every event is sent only while the key still grants the tenant (revoked, narrowed or expired: the stream ends).
+    const allowed = () => services.access.allows(principal, 'events.read', address);
+    const stream = new ChangeStream(feed, { scope: query.scope ?? null, predicate: query.predicate ?? null }, allowed);
 
     const unsubscribe = feed.subscribe(stream.onEvent);
-    const keepalive = setInterval(() => stream.comment('keepalive'), query.keepalive ?? DEFAULT_KEEPALIVE_MS);
-    const onRevoked = (id: string) => {
-      if (keyId !== null && id === keyId) stream.end('key revoked');
-    };
-    services.keys.revocations.on('revoked', onRevoked);
+    const keepalive = setInterval(() => {
+      if (allowed()) stream.comment('keepalive');
+      else stream.end('access ended');
+    }, query.keepalive ?? DEFAULT_KEEPALIVE_MS);
+    const unwatch = services.access.watch((change) => {
+      if (deletes(change, address)) stream.end('tenant deleted');
+      else if (!allowed()) stream.end(change.kind === 'key' && services.access.current(principal) === null ? 'key revoked' : 'access ended');
+    });
     const forget = streams.add(() => stream.end('server shutting down'));
     stream.body.once('close', () => {
       forget();
       unsubscribe();
       clearInterval(keepalive);
-      services.keys.revocations.off('revoked', onRevoked);
+      unwatch();
     });
 
     ctx.req.socket.setTimeout(0);
@@ -145,5 +145,5 @@ export function eventRoutes(router: Router, { services, tenant, streams }: Route
     ctx.type = 'text/event-stream';
     ctx.body = stream.body;
     stream.run(after).catch((error: unknown) => stream.fail(error));
-  });
+  };
 }

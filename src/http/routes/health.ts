@@ -1,28 +1,21 @@
-import type { Router } from '@koa/router';
-import { operationGuard as adminGuardFor } from '../auth.js';
+import type { ServerInfo } from '../../operations/index.js';
 import type { HttpMetrics } from '../metrics.js';
 import { openApiDocument } from '../openapi.js';
+import type { RawHandlers } from '../router.js';
 
-export interface HealthInfo {
-  readonly version: string;
-  readonly auth: 'enabled' | 'open';
-  ready(): boolean;
-}
+export type HealthInfo = ServerInfo;
 
-export function healthRoutes(router: Router, info: HealthInfo, metrics: HttpMetrics): void {
-  router.get('/health', (ctx) => {
-    ctx.body = { status: 'ok', version: info.version, auth: info.auth };
-  });
-  router.get('/openapi.json', (ctx) => {
-    ctx.body = openApiDocument(info.version);
-  });
-  router.get('/metrics', adminGuardFor('ops.read'), async (ctx) => {
-    ctx.type = metrics.registry.contentType;
-    ctx.body = await metrics.registry.metrics();
-  });
-  router.get('/ready', adminGuardFor('ops.read'), (ctx) => {
-    const ready = info.ready();
-    ctx.status = ready ? 200 : 503;
-    ctx.body = { ready };
-  });
+/** The raw rows about the server itself: Prometheus text, and the OpenAPI document (built once, its `servers` per request). */
+export function serverHandlers(info: ServerInfo, metrics: HttpMetrics): RawHandlers {
+  let document: Record<string, unknown> | null = null;
+  return {
+    metrics: async (ctx) => {
+      ctx.type = metrics.registry.contentType;
+      ctx.body = await metrics.registry.metrics();
+    },
+    openapi: (ctx) => {
+      document ??= openApiDocument(info.version, '');
+      ctx.body = { ...document, servers: [{ url: `${ctx.protocol}://${ctx.host}`, description: 'this server' }] };
+    },
+  };
 }

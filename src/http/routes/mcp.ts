@@ -1,27 +1,36 @@
 import { randomUUID } from 'node:crypto';
 import { finished } from 'node:stream/promises';
-import type { Router } from '@koa/router';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Context } from 'koa';
 import type { Logger } from 'pino';
-import { ValidationError } from '../../domain/errors.js';
+import { RateLimitedError, ValidationError, type VesperError } from '../../domain/errors.js';
 import { McpConnections } from '../../mcp/connections.js';
+import { checkLegacyBody, checkStreamableBody } from '../../mcp/messages.js';
 import { buildMcpServer } from '../../mcp/server.js';
-import { DEFAULT_TENANT, type McpSession } from '../../mcp/session.js';
+import { DEFAULT_TENANT, type McpSession, sessionAddress } from '../../mcp/session.js';
+import type { ServerInfo } from '../../operations/index.js';
 import { authorize } from '../../service/authorization.js';
 import { databaseOf, tenantAddressOf } from '../addressing.js';
 import { principalOf } from '../auth.js';
+import type { Refused } from '../refusals.js';
+import type { RawHandlers } from '../router.js';
 import type { RouteDeps } from './deps.js';
 
 export interface McpRouteOptions {
   readonly logger?: Logger;
-  /** Streamable HTTP sessions with no request for this long are closed (default 30 minutes). */
+  readonly server: ServerInfo;
+  /** Sessions with no request for this long are closed (default 5 minutes; 0 = never). */
   readonly idleMs?: number;
+  /** Open sessions (both transports) one key may hold; 0 = no cap (default 100). */
+  readonly maxSessionsPerKey?: number;
+  /** Tool calls refused inside a session (401/403/429) go to the security log and metrics. */
+  readonly onRefused?: (error: VesperError, who: Refused) => void;
 }
 
-const DEFAULT_IDLE_MS = 30 * 60_000;
+const DEFAULT_IDLE_MS = 5 * 60_000;
+const DEFAULT_MAX_SESSIONS_PER_KEY = 100;
 
 /**
  * Who a request is, for MCP: the authenticated principal, the database (X-Database or path,
@@ -68,17 +77,34 @@ function pathPrefix(ctx: Context): string {
  * legacy SSE transport at `GET /mcp/sse` + `POST /mcp/messages?sessionId=…`. A session is bound
  * to the key, database and tenant of the request that opened it; later requests must match.
  */
-export function mcpRoutes(router: Router, { services, streams, rateLimit }: RouteDeps, options: McpRouteOptions = {}): void {
+export function mcpHandlers({ services, streams, rateLimit }: RouteDeps, options: McpRouteOptions): RawHandlers {
   const logger = options.logger;
-  const streamable = new McpConnections<StreamableHTTPServerTransport>(services.keys.revocations, { idleMs: options.idleMs ?? DEFAULT_IDLE_MS });
-  const legacy = new McpConnections<SSEServerTransport>(services.keys.revocations);
-  streams.add(() => Promise.all([streamable.closeWhere(() => true), legacy.closeWhere(() => true)]));
+  const connectionOptions = { idleMs: options.idleMs ?? DEFAULT_IDLE_MS, onError: (err: unknown) => logger?.warn({ err }, 'closing an MCP session failed') };
+  const streamable = new McpConnections<StreamableHTTPServerTransport>(services.access, connectionOptions);
+  const legacy = new McpConnections<SSEServerTransport>(services.access, connectionOptions);
+  streams.add(() => Promise.all([streamable.closeAll(), legacy.closeAll()]));
+  const maxPerKey = options.maxSessionsPerKey ?? DEFAULT_MAX_SESSIONS_PER_KEY;
 
-  router.all('/mcp', async (ctx) => {
+  const refusedIn = (ctx: Context, session: McpSession) => (error: VesperError) =>
+    options.onRefused?.(error, { ip: ctx.ip, keyId: session.principal.id, database: session.database, tenant: session.tenant, via: 'mcp' });
+
+  /** A new session spends one request of its tenant's budget and needs room under its key's cap. */
+  const admit = async (session: McpSession): Promise<void> => {
+    await rateLimit(sessionAddress(session));
+    const id = session.principal.id;
+    if (maxPerKey > 0 && streamable.countFor(id) + legacy.countFor(id) >= maxPerKey) {
+      throw new RateLimitedError(60, `this key already has ${maxPerKey} open MCP sessions: close one (DELETE /mcp) or let one idle out`, {
+        maxSessionsPerKey: maxPerKey,
+      });
+    }
+  };
+
+  const streamableHttp = async (ctx: Context): Promise<void> => {
     const sessionId = ctx.get('mcp-session-id');
     if (sessionId !== '') {
-      const { transport, release } = streamable.use(sessionId, callerOf(ctx));
+      const { transport, release } = streamable.use(sessionId, callerOf(ctx), ctx.method === 'GET');
       try {
+        if (ctx.method === 'POST') checkStreamableBody(ctx.request.body);
         await serve(ctx, () => transport.handleRequest(ctx.req, ctx.res, ctx.request.body));
       } finally {
         release();
@@ -89,7 +115,8 @@ export function mcpRoutes(router: Router, { services, streams, rateLimit }: Rout
       throw new ValidationError('an MCP session starts with a POST of an initialize request; later requests carry its Mcp-Session-Id header');
     }
     const session = openSession(ctx);
-    const server = buildMcpServer(services, session, { logger, rateLimit });
+    await admit(session);
+    const server = buildMcpServer(services, session, { logger, rateLimit, server: options.server, onRefused: refusedIn(ctx, session) });
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => streamable.add(id, session, transport, () => server.close()),
@@ -100,27 +127,32 @@ export function mcpRoutes(router: Router, { services, streams, rateLimit }: Rout
     };
     await server.connect(transport);
     await serve(ctx, () => transport.handleRequest(ctx.req, ctx.res, ctx.request.body));
-  });
+  };
 
-  router.get('/mcp/sse', async (ctx) => {
+  const sse = async (ctx: Context): Promise<void> => {
     const session = openSession(ctx);
-    const server = buildMcpServer(services, session, { logger, rateLimit });
+    await admit(session);
+    const server = buildMcpServer(services, session, { logger, rateLimit, server: options.server, onRefused: refusedIn(ctx, session) });
     await serve(ctx, async () => {
       const transport = new SSEServerTransport(`${pathPrefix(ctx)}/mcp/messages`, ctx.res);
       legacy.add(transport.sessionId, session, transport, () => server.close());
       transport.onclose = () => legacy.remove(transport.sessionId);
       await server.connect(transport); // writes the headers and the `endpoint` event
     });
-  });
+  };
 
-  router.post('/mcp/messages', async (ctx) => {
+  const messages = async (ctx: Context): Promise<void> => {
     const sessionId = typeof ctx.query.sessionId === 'string' ? ctx.query.sessionId : '';
     if (sessionId === '') throw new ValidationError('the sessionId query parameter is required (from the endpoint event of GET /mcp/sse)');
     const { transport, release } = legacy.use(sessionId, callerOf(ctx));
     try {
+      // The transport answers a body it cannot take in plain text: refuse it here, in the envelope.
+      if (!ctx.is('application/json')) throw new ValidationError('an MCP message is sent as application/json');
+      checkLegacyBody(ctx.request.body);
       await serve(ctx, () => transport.handlePostMessage(ctx.req, ctx.res, ctx.request.body));
     } finally {
       release();
     }
-  });
+  };
+  return { mcpPost: streamableHttp, mcpGet: streamableHttp, mcpDelete: streamableHttp, mcpSse: sse, mcpMessages: messages };
 }

@@ -1,6 +1,6 @@
 import { type StoredFact, factKeyId, isVisibleAt } from '../../domain/fact.js';
-import { type ScopeView, allFacts } from '../../store/fact-reader.js';
-import type { LevelSublevel } from '../../store/level-types.js';
+import type { ScopeView } from '../../store/fact-reader.js';
+import type { TenantReads } from '../../store/tenant-reads.js';
 import { CandidatePool } from './candidate-pool.js';
 import type { GoalEvidence } from './goals.js';
 import { baseSalience } from './salience.js';
@@ -58,7 +58,7 @@ export const invisibleKey = (scope: string, identity: string) => `${scope}\0${id
  * adjacent, and so are p and NOT p: deduplication and contradiction detection need only the
  * previous fact, and the pool keeps what can still make the window.
  */
-export async function scanCandidates(sub: LevelSublevel, view: ScopeView, now: number, spec: ScanSpec): Promise<ScanResult> {
+export async function scanCandidates(reads: TenantReads, view: ScopeView, now: number, spec: ScanSpec): Promise<ScanResult> {
   const pool = new CandidatePool<StoredFact>(spec.keep, { margin: spec.margin, ...(spec.pruneFloor === undefined ? {} : { pruneFloor: spec.pruneFloor }) });
   const contradictions: Contradiction[] = [];
   let invisible: Set<string> | null = new Set();
@@ -75,7 +75,7 @@ export async function scanCandidates(sub: LevelSublevel, view: ScopeView, now: n
     previous = fact;
     pool.add({ identity, group: spec.byPredicate ? fact.predicate : '', base: baseOf(fact, identity, spec), time: fact.updatedAt, payload: fact });
   };
-  for await (const { fact, group } of allFacts(sub, view, { now, includeInvisible: true })) {
+  for await (const { fact, group } of reads.allFacts(view, { now, includeInvisible: true })) {
     const change = visibilityChangeAfter(fact, now);
     if (change !== null && (nextChange === null || change < nextChange)) nextChange = change;
     if (!isVisibleAt(fact, now)) {

@@ -1,9 +1,10 @@
 import type { ContextDiffBody, OptimizeBody } from '../../contract/context.js';
 import type { Atom, CompiledProgram } from '../../engine/index.js';
 import type { ScopeView } from '../../store/fact-reader.js';
-import type { TenantStore } from '../../store/tenant-store.js';
+import type { TenantReads, TenantStore } from '../../store/tenant-store.js';
 import type { Catalog } from '../../store/catalog.js';
-import { type SessionRecord, delSessionOp, incrementAccessOps, loadAccessCounts, loadSession, putSessionOp } from '../../store/session-records.js';
+import type { FactDatabase } from '../../store/fact-database.js';
+import type { SessionRecord } from '../../store/session-records.js';
 import type { TenantAddress } from '../address.js';
 import type { Clock } from '../clock.js';
 import { tenantFactSource } from '../fact-source.js';
@@ -44,6 +45,9 @@ type WindowRequest = Omit<OptimizeBody, 'sessionId'>;
 interface ScanJob {
   readonly key: string;
   readonly tenant: TenantStore;
+  /** What the request reads through (one snapshot), and the tenant's write generation at that snapshot. */
+  readonly reads: TenantReads;
+  readonly generation: number;
   readonly view: ScopeView;
   readonly program: CompiledProgram | null;
   readonly goals: readonly Atom[];
@@ -87,7 +91,8 @@ export class ContextService {
   /** A window; remembered as the session's when a sessionId is given. */
   async optimize(address: TenantAddress, body: OptimizeBody): Promise<ContextWindow> {
     const now = this.clock();
-    const { window, tenant } = await this.build(address, body, now);
+    await using lease = await this.catalog.forRead(address.database);
+    const { window, tenant } = await this.build(lease.database, address, body, now);
     if (tenant !== null) await this.remember(tenant, window, body.sessionId ?? null, now);
     return window;
   }
@@ -95,7 +100,8 @@ export class ContextService {
   /** The window relative to the one the session was last sent; the new window becomes the session's. */
   async diff(address: TenantAddress, body: ContextDiffBody): Promise<WindowDiff> {
     const now = this.clock();
-    const { window, tenant } = await this.build(address, body, now);
+    await using lease = await this.catalog.forRead(address.database);
+    const { window, tenant } = await this.build(lease.database, address, body, now);
     const previous = tenant === null ? null : await this.remember(tenant, window, body.sessionId, now);
     return diffWindows(previous, window);
   }
@@ -105,41 +111,78 @@ export class ContextService {
    * session; `rescan` makes a new pass over the facts (not cached) instead of using the cache.
    */
   async preview(address: TenantAddress, body: WindowRequest, options: PreviewOptions): Promise<ContextWindow> {
-    return (await this.build(address, body, this.clock(), options)).window;
+    await using lease = await this.catalog.forRead(address.database);
+    return (await this.build(lease.database, address, body, this.clock(), options)).window;
   }
 
   /** Forget a session; false when there was none (or it had expired). */
   async clearSession(address: TenantAddress, sessionId: string): Promise<boolean> {
-    const database = await this.catalog.forRead(address.database);
+    await using lease = await this.catalog.forRead(address.database);
+    const database = lease.database;
     if (!database.hasTenant(address.tenant)) return false;
     const tenant = database.tenant(address.tenant);
-    return tenant.lock.run(async () => {
-      const record = await loadSession(tenant.sub, sessionId);
+    return await tenant.transaction(this.clock(), async (tx) => {
+      const record = await tx.session(sessionId);
       if (record === null) return false;
-      await tenant.commit([delSessionOp(tenant.sub, sessionId)]);
-      return this.isLive(record, this.clock());
+      tx.deleteSession(sessionId);
+      return this.isLive(record, tx.now);
     });
+  }
+
+  /**
+   * Delete every session idle for longer than the idle time, in every tenant of every open
+   * database (a background task: an idle session is otherwise only forgotten when it is touched).
+   */
+  async sweepSessions(): Promise<number> {
+    let swept = 0;
+    await this.catalog.eachDatabase(async (database) => {
+      for (const name of database.listTenants()) {
+        swept += await database.tenant(name).transaction(this.clock(), async (tx) => {
+          let idle = 0;
+          for await (const [sessionId, record] of tx.sessions()) {
+            if (this.isLive(record, tx.now)) continue;
+            tx.deleteSession(sessionId);
+            idle++;
+          }
+          return idle;
+        });
+      }
+    });
+    return swept;
+  }
+
+  /** How often the sweep runs: often enough that a session outlives its idle time by at most half of it. */
+  get sweepIntervalMs(): number {
+    return Math.max(1000, Math.min(this.sessionIdleMs / 2, 3600_000));
   }
 
   /** A tenant that was never written has no facts and keeps no sessions: its window is empty and nothing is written. */
   private async build(
+    database: FactDatabase,
     address: TenantAddress,
     request: WindowRequest,
     now: number,
     preview: PreviewOptions | null = null,
   ): Promise<{ window: ContextWindow; tenant: TenantStore | null }> {
     const goals = compileGoals(request.goals);
-    const database = await this.catalog.forRead(address.database);
     if (!database.hasTenant(address.tenant)) return { window: EMPTY_WINDOW, tenant: null };
     const tenant = database.tenant(address.tenant);
     const scope = request.scope ?? null;
-    const view = await tenant.view(scope, now);
-    if (view === null) return { window: EMPTY_WINDOW, tenant };
-    const limits = limitsOf(request);
     const program = goals.length > 0 ? await this.rules.programFor(address, scope) : null;
-    const accessCounts = await loadAccessCounts(tenant.sub);
-    const key = JSON.stringify([address.database, address.tenant, scope, request.maxFacts, [...request.predicates].sort(), goals, limits]);
-    const job: ScanJob = { key, tenant, view, program, goals, limits, request, accessCounts, now };
+    return tenant.read(now, async (reads) => {
+      const generation = this.cache.generation(tenant); // first, in the tick of the snapshot
+      const view = reads.view(scope);
+      if (view === null) return { window: EMPTY_WINDOW, tenant };
+      const limits = limitsOf(request);
+      const accessCounts = await reads.accessCounts();
+      const key = JSON.stringify([address.database, address.tenant, scope, request.maxFacts, [...request.predicates].sort(), goals, limits]);
+      const job: ScanJob = { key, tenant, reads, generation, view, program, goals, limits, request, accessCounts, now };
+      return { window: await this.windowOf(job, preview), tenant };
+    });
+  }
+
+  private async windowOf(job: ScanJob, preview: PreviewOptions | null): Promise<ContextWindow> {
+    const { key, view, limits, accessCounts } = job;
     const reused = preview?.rescan === true ? null : await this.reuse(job);
     const { evidence, spec, scan } = reused?.reusable ?? (await this.scan(job, preview === null));
     const fresh = { ...spec, accessCounts: reused?.accessCounts ?? accessCounts };
@@ -147,7 +190,7 @@ export class ContextService {
     const entries = selectEntries(ranked, limits);
     if (preview === null) this.cache.selected(key, storedIdentities(entries));
     const stats = { ...scan, available: scan.available + evidence.answers.length, rules: evidence.rules };
-    return { window: assembleWindow(entries, stats), tenant };
+    return assembleWindow(entries, stats);
   }
 
   /**
@@ -165,23 +208,24 @@ export class ContextService {
       return { reusable: entry.reusable, accessCounts: job.accessCounts };
     }
     let counts = job.accessCounts;
-    const reason = await tenant.lock.run(async () => {
+    // In a transaction (that writes nothing): no write lands while the written facts are read.
+    const reason = await tenant.transaction(now, async (tx) => {
       const writes = this.cache.pending(key, entry);
       if (writes === null) return 'the cached pass was dropped meanwhile';
       if (writes.length === 0 && entry.accessed.size === 0) return null; // another window caught it up meanwhile
-      const view = await tenant.view(job.request.scope ?? null, now);
+      const view = tx.view(job.request.scope ?? null);
       if (view === null) return 'the scope is gone';
       // Read again under the lock: a window may have raised some since (and listed them in `accessed`).
-      const accessCounts = await loadAccessCounts(tenant.sub);
+      const accessCounts = await tx.accessCounts();
       counts = accessCounts;
       const reason = await catchUp(entry.reusable, writes, {
         accessed: entry.accessed,
-        tenant,
+        tenant: tx,
         view,
         now,
         accessCounts,
         goalPredicates: job.goals.length > 0 ? goalPredicates(job.program, job.goals) : null,
-        evaluateGoals: () => this.evidence({ ...job, view }),
+        evaluateGoals: () => this.evidence({ ...job, reads: tx, view }),
       });
       if (reason === null) {
         entry.generation += writes.length;
@@ -201,11 +245,8 @@ export class ContextService {
 
   /** Goals, then one streaming pass over the view's facts; remembered (`keep`) for the next window of the same request. */
   private async scan(job: ScanJob, keep: boolean): Promise<ReusableScan> {
-    const { tenant, program, limits, now } = job;
-    const generation = this.cache.generation(tenant);
-    // The view as of that generation: a tell may have created a scope since the request read it.
-    const view = (await tenant.view(job.request.scope ?? null, now)) ?? job.view;
-    const evidence = await this.evidence({ ...job, view });
+    const { tenant, program, limits, now, generation, view } = job;
+    const evidence = await this.evidence(job);
     const perGroup = Math.min(limits.maxFactsPerPredicate ?? limits.maxFacts, limits.maxFacts);
     const keepPerGroup = (limits.dropContradictions ? 2 : 1) * perGroup;
     const spec: ScanSpec = {
@@ -217,33 +258,32 @@ export class ContextService {
       margin: this.margin ?? keepPerGroup,
       ...(this.pruneFloor === undefined ? {} : { pruneFloor: this.pruneFloor }),
     };
-    const reusable = { evidence, spec, scan: await scanCandidates(tenant.sub, view, now, spec) };
+    const reusable = { evidence, spec, scan: await scanCandidates(job.reads, view, now, spec) };
     this.stats.scans++;
     if (keep) {
       // A write that landed during the pass may or may not be in it: such a pass only serves an unchanged tenant.
-      const settled = await tenant.lock.run(async () => this.cache.generation(tenant));
+      const settled = await tenant.transaction(now, async () => this.cache.generation(tenant));
       this.cache.put(job.key, tenant, generation, settled === generation, program, reusable);
     }
     return reusable;
   }
 
   private evidence(job: ScanJob) {
-    const { tenant, view, program, goals, limits, now } = job;
-    return goals.length > 0 ? gatherGoalEvidence(program, tenantFactSource(tenant, view, now), goals, limits.maxFacts) : Promise.resolve(NO_GOAL_EVIDENCE);
+    const { reads, view, program, goals, limits, now } = job;
+    return goals.length > 0 ? gatherGoalEvidence(program, tenantFactSource(reads, view, now), goals, limits.maxFacts) : Promise.resolve(NO_GOAL_EVIDENCE);
   }
 
   /** Under the tenant's lock: count the window's facts as accessed and make it the session's; returns the session's live previous window. */
   private remember(tenant: TenantStore, window: ContextWindow, sessionId: string | null, now: number): Promise<SessionRecord | null> {
-    return tenant.lock.run(async () => {
+    return tenant.transaction(now, async (tx) => {
       const stored = storedIdentities(window.entries);
-      const ops = await incrementAccessOps(tenant.sub, stored);
-      const previous = sessionId === null ? null : await loadSession(tenant.sub, sessionId);
+      await tx.incrementAccess(stored);
+      const previous = sessionId === null ? null : await tx.session(sessionId);
       const live = previous !== null && this.isLive(previous, now) ? previous : null;
       if (sessionId !== null) {
         const record: SessionRecord = { windowId: window.windowId, createdAt: live?.createdAt ?? now, lastUsedAt: now, entries: sessionEntries(window) };
-        ops.push(putSessionOp(tenant.sub, sessionId, record));
+        tx.putSession(sessionId, record);
       }
-      if (ops.length > 0) await tenant.commit(ops);
       this.cache.accessed(tenant, stored);
       return live;
     });

@@ -1,10 +1,10 @@
 import { type FactKey, type StoredFact, type Term, factKeyId, isVisibleAt } from '../../domain/fact.js';
 import type { Atom, CompiledProgram } from '../../engine/index.js';
-import { type LayerId, decodeIndexKey, groupOfIndexKey, primaryKeyOf } from '../../encoding/fact-keys.js';
-import { decodeEntryValue } from '../../encoding/records.js';
+import { decodeIndexKey, groupOfIndexKey, primaryKeyOf } from '../../encoding/fact-keys.js';
 import type { ScopeView } from '../../store/fact-reader.js';
+import { nearestEntry } from '../../store/layer-reader.js';
 import type { ScopeRecord } from '../../store/scope-registry.js';
-import type { TenantStore } from '../../store/tenant-store.js';
+import type { TenantReads } from '../../store/tenant-reads.js';
 import type { WriteRecord } from '../../store/write-watcher.js';
 import type { Candidate } from './candidate-pool.js';
 import {
@@ -24,7 +24,7 @@ import type { ReusableScan } from './window-cache.js';
 export const MAX_CAUGHT_UP_FACTS = 2048;
 
 export interface CatchUpJob {
-  readonly tenant: TenantStore;
+  readonly tenant: TenantReads;
   /** The view now (read under the tenant's write lock, like everything here). */
   readonly view: ScopeView;
   readonly now: number;
@@ -224,28 +224,18 @@ export function candidateOf(fact: StoredFact, identity: string, spec: ScanSpec):
  * Per fact key, the nearest entry of each scope's chain that is a record (null: nothing, or a
  * tombstone), as a pass over the index would see it: one getMany over every layer of the view.
  */
-async function readVersions(tenant: TenantStore, scopes: readonly ScopeRecord[], keys: readonly FactKey[]): Promise<Map<string, Versions>> {
+async function readVersions(tenant: TenantReads, scopes: readonly ScopeRecord[], keys: readonly FactKey[]): Promise<Map<string, Versions>> {
   const layers = [...new Set(scopes.flatMap((s) => s.chain))];
-  const raw = keys.flatMap((key) => layers.map((layer) => primaryKeyOf(key, layer)));
-  const values = raw.length === 0 ? [] : await tenant.sub.getMany(raw);
+  const entries = await tenant.entriesIn(keys, layers);
   const out = new Map<string, Versions>();
   keys.forEach((key, k) => {
     // The key as the index spells it (decoded terms), so records read here equal those of a pass.
     const canonical = decodeIndexKey(primaryKeyOf(key, 0));
-    const byLayer = new Map<LayerId, string>();
-    layers.forEach((layer, l) => {
-      const value = values[k * layers.length + l];
-      if (value !== undefined) byLayer.set(layer, value);
-    });
+    const byLayer = entries[k] ?? new Map();
     const versions = scopes.map((scope): StoredFact | null => {
-      for (const layer of scope.chain) {
-        const value = byLayer.get(layer);
-        if (value === undefined) continue;
-        const entry = decodeEntryValue(value);
-        if (entry.kind !== 'record') return null;
-        return { predicate: canonical.predicate, args: canonical.args, negated: canonical.negated, scope: scope.name, ...entry.record };
-      }
-      return null;
+      const entry = nearestEntry(scope.chain, byLayer);
+      if (entry === undefined || entry.kind !== 'record') return null;
+      return { predicate: canonical.predicate, args: canonical.args, negated: canonical.negated, scope: scope.name, ...entry.record };
     });
     out.set(factKeyId(key), versions);
   });

@@ -1,0 +1,98 @@
+import { createHash } from 'node:crypto';
+import type { Context, Next } from 'koa';
+import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { RateLimitedError, VesperError } from '../domain/errors.js';
+
+/** Who was refused, for the security log: never a secret, only a key id or a digest of an unparseable token. */
+export interface Refused {
+  readonly ip: string;
+  readonly keyId: string | null;
+  readonly requestId?: string;
+  readonly method?: string;
+  readonly path?: string;
+  readonly database?: string;
+  readonly tenant?: string;
+  readonly via?: 'http' | 'mcp';
+  /** Whether this refusal spends the key's and address's allowance (false for Host/Origin refusals). */
+  readonly limited?: boolean;
+}
+
+const REFUSED_CODES = new Set(['UNAUTHORIZED', 'FORBIDDEN', 'RATE_LIMITED']);
+const WINDOW_SECONDS = 60;
+
+/** The key id of a presented token (`vsp_sk_<id>_…`), or a short digest of anything else. */
+export function keyIdOfToken(token: string): string {
+  const match = /^vsp_(?:sk|pk)_([a-z0-9]{16})_/.exec(token);
+  return match ? `key_${match[1]}` : `token:${createHash('sha256').update(token).digest('hex').slice(0, 16)}`;
+}
+
+function presentedToken(ctx: Context): string | null {
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('authorization'));
+  if (bearer?.[1]) return bearer[1];
+  const apiKey = ctx.get('x-api-key').trim();
+  return apiKey === '' ? null : apiKey;
+}
+
+/**
+ * Refused requests (401, 403, 429) are the server's business, not the target tenant's: they are
+ * counted (`vesper_refused_requests_total{code,via}`) and logged here, never written into the
+ * audit trail of the tenant they aimed at. 401s and 403s are also rate-limited per key and per
+ * client address: past the limit in a minute, that key or address gets 429s without the request
+ * being looked at, so a guessing loop costs the server almost nothing.
+ */
+export class RefusalGuard {
+  private readonly limiter: RateLimiterMemory | null;
+  private readonly counter: Counter<'code' | 'via'>;
+
+  constructor(
+    private readonly perMinute: number,
+    private readonly logger: Logger,
+    registry: Registry,
+  ) {
+    this.limiter = perMinute > 0 ? new RateLimiterMemory({ points: perMinute, duration: WINDOW_SECONDS }) : null;
+    this.counter = new Counter({ name: 'vesper_refused_requests_total', help: 'Requests refused with 401, 403 or 429', labelNames: ['code', 'via'], registers: [registry] });
+  }
+
+  /** Koa middleware, right after the error middleware so it sees every refusal on its way out. */
+  middleware() {
+    return async (ctx: Context, next: Next): Promise<void> => {
+      const token = presentedToken(ctx);
+      const who: Refused = { ip: ctx.ip, keyId: token === null ? null : keyIdOfToken(token), requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, via: 'http' };
+      try {
+        await this.refuseIfOverLimit(who);
+        await next();
+      } catch (error) {
+        if (error instanceof VesperError) this.record(error, { ...who, ...(ctx.state.address ?? {}), limited: ctx.state.browserRefused !== true });
+        throw error;
+      }
+    };
+  }
+
+  /** Count and log one refusal (also MCP tool calls refused inside a session); 401/403 spend the caller's allowance. */
+  record(error: VesperError, who: Refused): void {
+    if (!REFUSED_CODES.has(error.code)) return;
+    this.counter.inc({ code: error.code, via: who.via ?? 'http' });
+    const entry = { security: 'refused', code: error.code, ip: who.ip, keyId: who.keyId, requestId: who.requestId, method: who.method, path: who.path, database: who.database, tenant: who.tenant, reason: error.message };
+    if (error.code === 'RATE_LIMITED') this.logger.debug(entry, 'request refused');
+    else this.logger.warn(entry, 'request refused');
+    if (error.code !== 'RATE_LIMITED' && who.limited !== false && this.limiter) {
+      for (const id of this.identities(who)) void this.limiter.consume(id).catch(() => undefined);
+    }
+  }
+
+  private identities(who: Refused): string[] {
+    return who.keyId === null ? [`ip:${who.ip}`] : [`ip:${who.ip}`, `key:${who.keyId}`];
+  }
+
+  private async refuseIfOverLimit(who: Refused): Promise<void> {
+    if (!this.limiter) return;
+    for (const id of this.identities(who)) {
+      const state = await this.limiter.get(id);
+      if (state && state.consumedPoints >= this.perMinute) {
+        throw new RateLimitedError(Math.max(1, Math.ceil(state.msBeforeNext / 1000)), 'too many refused requests from this key or address: retry later', { refusals: 'limited' });
+      }
+    }
+  }
+}

@@ -1,0 +1,121 @@
+import { disconnectSignal } from './cancel.js';
+import type Router from '@koa/router';
+import type { Context, Middleware } from 'koa';
+import { z } from 'zod';
+import { ValidationError } from '../domain/errors.js';
+import type { Principal } from '../domain/principal.js';
+import { type Access, type HandledOperation, OPERATIONS, type OperationDef, type ServerInfo, isRaw } from '../operations/index.js';
+import { authorize } from '../service/authorization.js';
+import { guardedAddress, principalOf } from './auth.js';
+import type { RouteDeps } from './routes/deps.js';
+
+/** What the HTTP layer serves itself, one handler per raw row of the table. */
+export type RawHandlers = Readonly<Record<string, Middleware>>;
+
+/** `/scope/{name}` → `/scope/:name`. */
+export function koaPath(path: string): string {
+  return path.replace(/\{(\w+)\}/g, ':$1');
+}
+
+/** Every path an operation is served at. */
+export function pathsOf(op: OperationDef): string[] {
+  return [op.path, ...(op.aliases ?? [])];
+}
+
+function guardFor(access: Access, deps: RouteDeps, audit: string | undefined): Middleware | null {
+  switch (access.on) {
+    case 'tenant':
+      return deps.tenant(access.permission, audit);
+    case 'database':
+    case 'service':
+      return async (ctx, next) => {
+        const db = (ctx as Context & { params?: Record<string, string> }).params?.db;
+        authorize(principalOf(ctx), access.permission, db === undefined ? {} : { database: db });
+        await next();
+      };
+    case 'public':
+    case 'session':
+      return null;
+  }
+}
+
+type Scalar = 'integer' | 'number' | 'boolean' | 'other';
+
+/** The JSON type of each property of an input, to read query-string values as what they mean. */
+function queryTypes(schema: z.ZodType): Map<string, Scalar> {
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, { type?: unknown; anyOf?: { type?: unknown }[] }> };
+  const types = new Map<string, Scalar>();
+  for (const [name, property] of Object.entries(json.properties ?? {})) {
+    const type = property.type ?? property.anyOf?.find((branch) => branch.type !== 'null')?.type;
+    types.set(name, type === 'integer' || type === 'number' || type === 'boolean' ? type : 'other');
+  }
+  return types;
+}
+
+function fromQuery(query: Context['query'], types: ReadonlyMap<string, Scalar>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(query)) {
+    const type = types.get(name);
+    if (typeof value !== 'string' || type === undefined || type === 'other') out[name] = value;
+    else if (type === 'boolean') out[name] = value === 'true' ? true : value === 'false' ? false : value;
+    else out[name] = /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
+  }
+  return out;
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The input of an operation: its path parameters, then the JSON body (POST) or the query string. */
+function inputReader(op: HandledOperation): (ctx: Context) => unknown {
+  const types = op.method === 'POST' ? null : queryTypes(op.input);
+  return (ctx) => {
+    const params = (ctx as Context & { params?: Record<string, string> }).params ?? {};
+    const rest: unknown = types === null ? ctx.request.body : fromQuery(ctx.query, types);
+    if (Object.keys(params).length === 0) return rest;
+    if (rest === undefined) return { ...params };
+    if (!isPlainObject(rest)) throw new ValidationError('the request body must be a JSON object');
+    for (const name of Object.keys(params)) {
+      if (name in rest && rest[name] !== params[name]) throw new ValidationError(`'${name}' is given by the path; the body must not name another`, { field: name });
+    }
+    return { ...rest, ...params };
+  };
+}
+
+/** The caller of a public operation that presented no key: may read nothing of any tenant. */
+const ANONYMOUS: Principal = { id: null, role: 'reader', databases: [], tenants: [], readOnly: true };
+
+function handlerFor(op: HandledOperation, deps: RouteDeps, server: ServerInfo): Middleware {
+  const read = inputReader(op);
+  const what = op.method === 'POST' ? 'request body' : 'request';
+  const isPublic = op.access.on === 'public';
+  return async (ctx) => {
+    const address = op.kind === 'tenant' ? guardedAddress(ctx) : null;
+    const principal = isPublic && ctx.state.principal === undefined ? ANONYMOUS : principalOf(ctx);
+    const { status, output } = await op.invoke(read(ctx), { services: deps.services, principal, server, signal: disconnectSignal(ctx) }, address, what);
+    ctx.status = status;
+    ctx.body = output;
+  };
+}
+
+/**
+ * Mount every row of the operation table on the router, and nothing else: a raw row needs its
+ * handler here, and a handler with no row is refused, so what is served is what is documented.
+ */
+export function mountOperations(router: Router, deps: RouteDeps, server: ServerInfo, raw: RawHandlers, operations: readonly OperationDef[] = OPERATIONS): void {
+  for (const name of Object.keys(raw)) {
+    if (!operations.some((op) => op.name === name && isRaw(op))) throw new TypeError(`HTTP handler '${name}' has no row in the operation table`);
+  }
+  for (const op of operations) {
+    const handler = isRaw(op) ? raw[op.name] : handlerFor(op, deps, server);
+    if (handler === undefined) throw new TypeError(`operation '${op.name}' has no HTTP handler`);
+    const guard = guardFor(op.access, deps, isRaw(op) ? undefined : op.audit);
+    pathsOf(op).forEach((path, index) => {
+      router.register(koaPath(path), [op.method], guard ? [guard, handler] : [handler], index === 0 ? { name: op.name } : {});
+    });
+  }
+}
+
+/** Paths that need no key (authentication lets them through): the public rows. */
+export function publicPaths(operations: readonly OperationDef[] = OPERATIONS): ReadonlySet<string> {
+  return new Set(operations.filter((op) => op.access.on === 'public').flatMap(pathsOf));
+}

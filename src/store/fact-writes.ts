@@ -1,0 +1,189 @@
+import { ConflictError } from '../domain/errors.js';
+import {
+  type FactInput,
+  type FactKey,
+  type FactPattern,
+  type FactRecord,
+  type StoredFact,
+  type Term,
+  factKeyId,
+  isVisibleAt,
+} from '../domain/fact.js';
+import { type LayerId, primaryKeyOf } from '../encoding/fact-keys.js';
+import { decodeEntryValue } from '../encoding/records.js';
+import type { EventDraft } from './event-log.js';
+import type { ScopeView } from './fact-reader.js';
+import { nearestEntry } from './layer-reader.js';
+import type { KeyspaceReader } from './level-types.js';
+import type { TenantTransaction } from './transaction.js';
+
+/** Store facts (upserts), all or nothing. Telling p while NOT p holds in that scope is a conflict. */
+export async function tellFacts(
+  tx: TenantTransaction,
+  keyspace: KeyspaceReader,
+  facts: readonly FactInput[],
+  actor: string | null,
+  mayExist: (fact: FactInput) => boolean = () => true,
+  now = tx.now,
+  /** Records written earlier in the same transaction (by scope and identity), shared by coalesced tells. */
+  pending = new Map<string, FactRecord | null>(),
+): Promise<StoredFact[]> {
+  const registry = tx.scopes;
+  const chains = facts.map((f) => (registry.get(f.scope) ?? registry.createRoot(f.scope, now)).chain);
+  const existing = await lookup(keyspace, facts, chains, mayExist);
+  const undo: [string, FactRecord | null | undefined][] = [];
+  try {
+    const stored = facts.map((input, i) => {
+    const chain = chains[i] as readonly LayerId[];
+    const sameId = input.scope + '\0' + factKeyId(input);
+    const oppositeId = input.scope + '\0' + factKeyId({ ...input, negated: !input.negated });
+    const contradicting = pending.has(oppositeId) ? pending.get(oppositeId) : existing.opposite[i];
+    if (contradicting && isVisibleAt(contradicting, now)) throw contradiction(input);
+    const previous = pending.has(sameId) ? pending.get(sameId) : existing.same[i];
+    if (!previous) registry.adjustCount(chain[0] as LayerId, 1);
+    const record = recordFor(input, previous ?? null, now);
+    undo.push([sameId, pending.get(sameId)]);
+    pending.set(sameId, record);
+    tx.putFact(input, chain, record);
+    return { predicate: input.predicate, args: input.args, negated: input.negated, scope: input.scope, ...record };
+    });
+    tx.event(factEvent('told', actor, stored));
+    return stored;
+  } catch (error) {
+    for (const [id, before] of undo.reverse()) {
+      if (before === undefined) pending.delete(id);
+      else pending.set(id, before);
+    }
+    throw error;
+  }
+}
+
+/** Retract the facts matching a pattern in one scope, or in every scope where they are visible. */
+export async function retractFacts(
+  tx: TenantTransaction,
+  scope: string | null,
+  pattern: FactPattern,
+  accepts: (args: readonly Term[]) => boolean,
+  actor: string | null,
+): Promise<StoredFact[]> {
+  const registry = tx.scopes;
+  const targets = scope === null ? registry.all() : [registry.get(scope)].filter((s) => s !== undefined);
+  const removed: StoredFact[] = [];
+  for (const target of targets) {
+    const view: ScopeView = { kind: 'scope', scope: target };
+    for await (const { fact } of tx.match(view, pattern, { now: tx.now, includeInvisible: true })) {
+      if (!accepts(fact.args)) continue;
+      if (isVisibleAt(fact, tx.now)) removed.push(fact);
+      registry.adjustCount(target.chain[0] as LayerId, -1);
+      tx.removeFact(fact, target.chain);
+    }
+  }
+  if (removed.length > 0) tx.event(factEvent('retracted', actor, removed));
+  await forgetAccessCounts(tx, removed, scope === null);
+  return removed;
+}
+
+/**
+ * A fact gone from every scope takes its access count with it (context windows count inclusions
+ * per fact, whatever the scope). Only counted facts are looked at: one multi-get for the counts,
+ * one for the other scopes of those that have one.
+ */
+async function forgetAccessCounts(tx: TenantTransaction, removed: readonly StoredFact[], fromEveryScope: boolean): Promise<void> {
+  const byIdentity = new Map<string, { key: FactKey; scopes: Set<string> }>();
+  for (const fact of removed) {
+    const identity = factKeyId(fact);
+    const entry = byIdentity.get(identity) ?? { key: { predicate: fact.predicate, args: fact.args, negated: fact.negated }, scopes: new Set<string>() };
+    entry.scopes.add(fact.scope);
+    byIdentity.set(identity, entry);
+  }
+  if (byIdentity.size === 0) return;
+  const counted = await tx.accessCountsOf([...byIdentity.keys()]);
+  if (counted.size === 0) return;
+  const candidates = [...counted.keys()].map((identity) => ({ identity, ...(byIdentity.get(identity) as { key: FactKey; scopes: Set<string> }) }));
+  if (fromEveryScope) return tx.deleteAccess(candidates.map((c) => c.identity));
+  const scopes = tx.scopes.all();
+  const layers = [...new Set(scopes.flatMap((s) => s.chain))];
+  const entries = await tx.entriesIn(candidates.map((c) => c.key), layers);
+  const gone = candidates.filter((c, i) =>
+    scopes.every((s) => c.scopes.has(s.name) || nearestEntry(s.chain, entries[i] ?? new Map())?.kind !== 'record'),
+  );
+  tx.deleteAccess(gone.map((c) => c.identity));
+}
+
+/**
+ * The nearest record of each fact and of its opposite polarity, in one multi-get; facts the
+ * tenant's key filter says cannot exist are not read at all.
+ */
+async function lookup(keyspace: KeyspaceReader, facts: readonly FactInput[], chains: readonly (readonly LayerId[])[], mayExist: (fact: FactInput) => boolean) {
+  const keys: string[] = [];
+  const read = facts.map(mayExist);
+  facts.forEach((f, i) => {
+    if (!read[i]) return;
+    for (const layer of chains[i] as readonly LayerId[]) {
+      keys.push(primaryKeyOf(f, layer), primaryKeyOf({ ...f, negated: !f.negated }, layer));
+    }
+  });
+  const values = await keyspace.getMany(keys);
+  const same: (FactRecord | null)[] = [];
+  const opposite: (FactRecord | null)[] = [];
+  let at = 0;
+  facts.forEach((_, i) => {
+    let s: FactRecord | null | undefined;
+    let o: FactRecord | null | undefined;
+    for (let d = 0; read[i] && d < (chains[i] as readonly LayerId[]).length; d++, at += 2) {
+      if (s === undefined) s = recordOf(values[at]);
+      if (o === undefined) o = recordOf(values[at + 1]);
+    }
+    same.push(s ?? null);
+    opposite.push(o ?? null);
+  });
+  return { same, opposite };
+}
+
+function recordOf(raw: string | undefined): FactRecord | null | undefined {
+  if (raw === undefined) return undefined;
+  const entry = decodeEntryValue(raw);
+  return entry.kind === 'record' ? entry.record : null;
+}
+
+function recordFor(input: FactInput, previous: FactRecord | null, now: number): FactRecord {
+  const alive = previous !== null && isVisibleAt(previous, now);
+  return {
+    version: previous ? previous.version + 1 : 1,
+    createdAt: alive && previous ? previous.createdAt : now,
+    updatedAt: now,
+    confidence: input.confidence,
+    ttl: input.ttl,
+    expiresAt: input.ttl === null ? null : now + input.ttl,
+    validFrom: input.validFrom,
+    validUntil: input.validUntil,
+    metadata: input.metadata,
+  };
+}
+
+/** The event of a fact write: which facts (keys and versions, not their metadata) in which scopes. */
+function factEvent(op: 'told' | 'retracted', actor: string | null, facts: readonly StoredFact[]): EventDraft {
+  const predicates = [...new Set(facts.map((f) => f.predicate))];
+  const scopes = [...new Set(facts.map((f) => f.scope))];
+  return {
+    op,
+    actor,
+    target: predicates.slice(0, 10).join(',') + (predicates.length > 10 ? ',…' : ''),
+    outcome: 'ok',
+    scope: scopes.length === 1 ? (scopes[0] as string) : null,
+    details: {
+      count: facts.length,
+      facts: facts.map((f) => ({ predicate: f.predicate, args: f.args, negated: f.negated, scope: f.scope, version: f.version })),
+    },
+  };
+}
+
+function contradiction(input: FactInput): ConflictError {
+  const polarity = input.negated ? 'holds' : 'is negated';
+  return new ConflictError(`contradiction: ${input.predicate}/${input.args.length} ${polarity} in scope '${input.scope}'`, {
+    predicate: input.predicate,
+    args: input.args,
+    negated: input.negated,
+    scope: input.scope,
+  });
+}

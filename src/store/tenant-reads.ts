@@ -1,0 +1,77 @@
+import type { FactKey, FactPattern } from '../domain/fact.js';
+import type { LayerId } from '../encoding/fact-keys.js';
+import type { EntryValue } from '../encoding/records.js';
+import { type MatchOptions, type MatchedFact, type ScopeView, allFacts, estimateFacts, matchFacts } from './fact-reader.js';
+import { entriesIn, factsInLayer } from './layer-reader.js';
+import type { KeyspaceReader } from './level-types.js';
+import { type RuleRecord, loadRules } from './rule-records.js';
+import type { ScopeRegistry } from './scope-registry.js';
+import { type SessionRecord, listSessions, loadAccessCounts, loadAccessCountsOf, loadSession } from './session-records.js';
+
+/** Whole-layer reads, what diff, merge and flatten need. */
+export interface LayerSource {
+  /** The scopes as this reader sees them. */
+  readonly registry: ScopeRegistry;
+  factsInLayer(layer: LayerId, isRoot: boolean): AsyncGenerator<FactKey>;
+  entriesIn(facts: readonly FactKey[], layers: readonly LayerId[]): Promise<Map<LayerId, EntryValue>[]>;
+}
+
+/**
+ * The reads of one tenant, over one state: a reader's explicit snapshot with the scopes of that
+ * moment, or (in a transaction) the current state with the transaction's draft of the scopes.
+ * Nothing outside the store sees the keyspace itself.
+ */
+export class TenantReads implements LayerSource {
+  constructor(
+    protected readonly keyspace: KeyspaceReader,
+    readonly registry: ScopeRegistry,
+  ) {}
+
+  /** One scope (null when it does not exist), or every scope of the tenant (scope null). */
+  view(scope: string | null): ScopeView | null {
+    if (scope === null) return { kind: 'all', scopes: this.registry.all() };
+    const record = this.registry.get(scope);
+    return record ? { kind: 'scope', scope: record } : null;
+  }
+
+  match(view: ScopeView, pattern: FactPattern, options: MatchOptions): AsyncGenerator<MatchedFact> {
+    return matchFacts(this.keyspace, view, pattern, options);
+  }
+
+  estimate(pattern: FactPattern): Promise<number> {
+    return estimateFacts(this.keyspace, pattern);
+  }
+
+  allFacts(view: ScopeView, options: MatchOptions): AsyncGenerator<MatchedFact> {
+    return allFacts(this.keyspace, view, options);
+  }
+
+  factsInLayer(layer: LayerId, isRoot: boolean): AsyncGenerator<FactKey> {
+    return factsInLayer(this.keyspace, layer, isRoot);
+  }
+
+  entriesIn(facts: readonly FactKey[], layers: readonly LayerId[]): Promise<Map<LayerId, EntryValue>[]> {
+    return entriesIn(this.keyspace, facts, layers);
+  }
+
+  rules(): Promise<RuleRecord[]> {
+    return loadRules(this.keyspace);
+  }
+
+  session(sessionId: string): Promise<SessionRecord | null> {
+    return loadSession(this.keyspace, sessionId);
+  }
+
+  sessions(): AsyncGenerator<[string, SessionRecord]> {
+    return listSessions(this.keyspace);
+  }
+
+  accessCounts(): Promise<Map<string, number>> {
+    return loadAccessCounts(this.keyspace);
+  }
+
+  /** The access counts of these facts only. */
+  accessCountsOf(identities: readonly string[]): Promise<Map<string, number>> {
+    return loadAccessCountsOf(this.keyspace, identities);
+  }
+}

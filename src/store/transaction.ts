@@ -1,0 +1,148 @@
+import type { FactKey, FactRecord } from '../domain/fact.js';
+import { retiredLayerKey } from '../encoding/control-keys.js';
+import { type LayerId, indexKeysOf, listingKeyOf, presenceKeyOfPrimary } from '../encoding/fact-keys.js';
+import { type EntryValue, TOMBSTONE_VALUE, encodeRecord } from '../encoding/records.js';
+import type { EventDraft } from './event-log.js';
+import type { BatchOp, KeyspaceReader, LevelSublevel } from './level-types.js';
+import { type RuleRecord, delRuleOp, putRuleOp } from './rule-records.js';
+import type { ScopeRegistry } from './scope-registry.js';
+import { type SessionRecord, delAccessOps, delSessionOp, incrementAccessOps, putSessionOp } from './session-records.js';
+import { TenantReads } from './tenant-reads.js';
+
+/** A layer no scope uses any more: its keys are removed once no reader can need them. */
+export interface RetiredLayer {
+  readonly layer: LayerId;
+  /** A root layer has no listing: its facts are found by a scan of the tenant's index. */
+  readonly isRoot: boolean;
+}
+
+/** What a transaction had collected at some point, to roll back to (one request of a coalesced batch failed). */
+export interface Savepoint {
+  readonly ops: number;
+  readonly drafts: number;
+  readonly retired: number;
+  readonly written: number;
+  readonly scopes: ScopeRegistry;
+}
+
+/** What a transaction hands to its commit. */
+export interface TransactionWork {
+  readonly ops: readonly BatchOp[];
+  readonly events: readonly EventDraft[];
+  readonly retired: readonly RetiredLayer[];
+  readonly written: readonly string[];
+}
+
+/**
+ * The only way to change a tenant (see TenantStore.transaction): reads see the current state and
+ * the draft of the scopes; writes are collected and committed as one atomic batch with the scope
+ * changes and events, or thrown away with the draft when anything throws.
+ */
+export class TenantTransaction extends TenantReads {
+  private readonly ops: BatchOp[] = [];
+  private readonly drafts: EventDraft[] = [];
+  private readonly retired: RetiredLayer[] = [];
+  /** Presence keys of every fact written (the tenant's key filter learns them at commit). */
+  private readonly written: string[] = [];
+
+  constructor(
+    keyspace: KeyspaceReader,
+    /** The draft of the tenant's scopes: change it freely, it is installed only if the batch is written. */
+    readonly scopes: ScopeRegistry,
+    readonly now: number,
+    private readonly sub: LevelSublevel,
+    private readonly meta: LevelSublevel,
+    private readonly tenant: string,
+  ) {
+    super(keyspace, scopes);
+  }
+
+  /** Write a fact's record (null: a tombstone) into the top layer of a chain, listing it if the layer has a parent. */
+  putFact(key: FactKey, chain: readonly LayerId[], record: FactRecord | null): void {
+    const layer = chain[0] as LayerId;
+    this.putEntry(key, layer, record === null ? { kind: 'tombstone' } : { kind: 'record', record }, chain.length > 1);
+  }
+
+  /** Remove a fact from a chain's top layer: a delete in a root layer, a tombstone over a parent. */
+  removeFact(key: FactKey, chain: readonly LayerId[]): void {
+    if (chain.length > 1) return this.putFact(key, chain, null);
+    for (const k of indexKeysOf(key, chain[0] as LayerId)) this.ops.push({ type: 'del', key: k, sublevel: this.sub });
+  }
+
+  /** Write an entry into a given layer (flatten builds a new layer this way). */
+  putEntry(key: FactKey, layer: LayerId, entry: EntryValue, listed: boolean): void {
+    const value = entry.kind === 'record' ? encodeRecord(entry.record) : TOMBSTONE_VALUE;
+    const keys = indexKeysOf(key, layer);
+    this.written.push(presenceKeyOfPrimary(keys[0] as string));
+    for (const k of keys) this.ops.push({ type: 'put', key: k, value, sublevel: this.sub });
+    if (listed) this.ops.push({ type: 'put', key: listingKeyOf(key, layer), value: '', sublevel: this.sub });
+  }
+
+  putRule(rule: RuleRecord): void {
+    this.ops.push(putRuleOp(this.sub, rule));
+  }
+
+  deleteRule(id: string): void {
+    this.ops.push(delRuleOp(this.sub, id));
+  }
+
+  putSession(sessionId: string, record: SessionRecord): void {
+    this.ops.push(putSessionOp(this.sub, sessionId, record));
+  }
+
+  deleteSession(sessionId: string): void {
+    this.ops.push(delSessionOp(this.sub, sessionId));
+  }
+
+  /** Count one more window that included each of these facts. */
+  async incrementAccess(identities: readonly string[]): Promise<void> {
+    this.ops.push(...(await incrementAccessOps(this.keyspace, this.sub, identities)));
+  }
+
+  /** Forget the access counts of these facts (they are gone from every scope). */
+  deleteAccess(identities: readonly string[]): void {
+    this.ops.push(...delAccessOps(this.sub, identities));
+  }
+
+  /**
+   * The layer is no longer used by any scope of the draft. Its keys stay until no open reader can
+   * need them; the retirement is journaled in the same batch, so a crash cannot leak them.
+   */
+  retireLayer(layer: LayerId, isRoot: boolean): void {
+    this.scopes.dropLayerCount(layer);
+    this.retired.push({ layer, isRoot });
+    this.ops.push({ type: 'put', key: retiredLayerKey(this.tenant, layer), value: isRoot ? 'root' : 'listed', sublevel: this.meta });
+  }
+
+  /** Remove every key of a retired layer and its journal entry (the collector's work). */
+  async dropRetired(retired: RetiredLayer): Promise<void> {
+    for await (const key of this.factsInLayer(retired.layer, retired.isRoot)) {
+      for (const k of indexKeysOf(key, retired.layer)) this.ops.push({ type: 'del', key: k, sublevel: this.sub });
+      if (!retired.isRoot) this.ops.push({ type: 'del', key: listingKeyOf(key, retired.layer), sublevel: this.sub });
+    }
+    this.ops.push({ type: 'del', key: retiredLayerKey(this.tenant, retired.layer), sublevel: this.meta });
+  }
+
+  /** Append an event to the tenant's log, in the same batch. */
+  event(draft: EventDraft): void {
+    this.drafts.push(draft);
+  }
+
+  savepoint(): Savepoint {
+    return { ops: this.ops.length, drafts: this.drafts.length, retired: this.retired.length, written: this.written.length, scopes: this.scopes.draft() };
+  }
+
+  /** Forget everything collected since the savepoint, scope changes included. */
+  rollback(point: Savepoint): void {
+    this.ops.length = point.ops;
+    this.drafts.length = point.drafts;
+    this.retired.length = point.retired;
+    this.written.length = point.written;
+    this.scopes.restore(point.scopes);
+  }
+
+  /** Internal (the store's commit): what was collected. */
+  collected(): TransactionWork {
+    return { ops: this.ops, events: this.drafts, retired: this.retired, written: this.written };
+  }
+}

@@ -1,0 +1,103 @@
+// The committed format-1 database opens and answers; corrupt stored bytes are a DATA_CORRUPTED error, never a TypeError.
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import anyTest, { type TestFn } from 'ava';
+import { ClassicLevel } from 'classic-level';
+import { type TestServer, api, startTestServer } from '../helpers/server.js';
+
+const FIXTURE = fileURLToPath(new URL('../fixtures/format-1', import.meta.url));
+const test = anyTest as TestFn<{ dirs: string[] }>;
+
+test.beforeEach((t) => {
+  t.context.dirs = [];
+});
+test.afterEach.always(async (t) => {
+  for (const dir of t.context.dirs) await rm(dir, { recursive: true, force: true });
+});
+
+/** A copy of the fixture (LevelDB writes to a directory it opens), optionally changed before the server starts. */
+async function copyOfFixture(t: { context: { dirs: string[] } }, change?: (level: ClassicLevel<string, string>) => Promise<void>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'vesper-format1-'));
+  t.context.dirs.push(dir);
+  await cp(FIXTURE, dir, { recursive: true, filter: (source) => !source.endsWith('README.md') });
+  if (change) {
+    const level = new ClassicLevel<string, string>(join(dir, 'default'));
+    await change(level);
+    await level.close();
+  }
+  return dir;
+}
+
+async function withServer<T>(dataDir: string, work: (server: TestServer) => Promise<T>): Promise<T> {
+  const server = await startTestServer({}, { dataDir });
+  try {
+    return await work(server);
+  } finally {
+    await server.close({ keepData: true });
+  }
+}
+
+test('format 1 fixture › opened by this server › answers facts, scopes, rules, events and sessions as written', async (t) => {
+  const dataDir = await copyOfFixture(t);
+  await withServer(dataDir, async (server) => {
+    const acme = api(server.url, { 'X-Tenant-ID': 'acme' });
+    const plan = await acme.post('/ask', { predicate: 'plan', args: ['acme', '?tier'], scope: 'main' });
+    t.deepEqual(plan.json.results.map((r: { bindings: unknown }) => r.bindings), [{ tier: 'enterprise' }]);
+    const seats = await acme.post('/ask', { predicate: 'seats', args: ['acme', '?n'], scope: 'main' });
+    t.is(seats.json.results[0].args[1], 120);
+    t.is(seats.json.results[0].confidence, 0.9);
+    t.deepEqual(seats.json.results[0].metadata, { source: 'crm' });
+    const hypothesis = await acme.post('/ask', { predicate: 'seats', args: ['acme', '?n'], scope: 'hypothesis' });
+    t.deepEqual(hypothesis.json.results.map((r: { args: unknown[] }) => r.args[1]).sort(), [120, 150]);
+    const reach = await acme.post('/ask', { predicate: 'reach', args: ['a', '?y'], scope: 'hypothesis' });
+    t.deepEqual(reach.json.results.map((r: { bindings: { y: string } }) => r.bindings.y).sort(), ['b', 'c']);
+    const flag = await acme.post('/ask', { predicate: 'flag', args: ['?a', '?b', '?c'], scope: 'main' });
+    t.deepEqual(flag.json.results[0].args, [true, null, 3.5]);
+    const churned = await acme.post('/ask', { predicate: 'churned', args: ['acme'], negated: true, scope: 'main' });
+    t.is(churned.json.results.length, 1);
+    const scopes = await acme.get('/scopes');
+    t.deepEqual(scopes.json.scopes, ['hypothesis', 'main']);
+    const audit = await acme.get('/audit');
+    const seqs: number[] = audit.json.events.map((e: { seq: number }) => e.seq);
+    t.true(seqs.length >= 5);
+    const told = await acme.post('/tell', { predicate: 'plan', args: ['acme', 'enterprise'] });
+    t.is(told.status, 200);
+    const after = await acme.get('/audit');
+    t.is(Math.max(...after.json.events.map((e: { seq: number }) => e.seq)), Math.max(...seqs) + 1, 'event numbers continue above the stored ones');
+    const diff = await acme.post('/context/diff', { sessionId: 'thread-1', maxFacts: 5 });
+    t.is(diff.status, 200, 'the stored session record decodes (it may have expired since the fixture was written)');
+  });
+});
+
+test('format 1 fixture › a fact record with corrupt bytes › ask is a DATA_CORRUPTED error naming the key, not a TypeError', async (t) => {
+  let corrupted = '';
+  const dataDir = await copyOfFixture(t, async (level) => {
+    for await (const [key, value] of level.iterator({ gte: '!acme!X', lt: '!acme!Y' })) {
+      if (key.includes('plan') && value.startsWith('r')) {
+        await level.put(key, 'r[1,"not a time"]');
+        corrupted = key.slice('!acme!'.length);
+      }
+    }
+  });
+  t.not(corrupted, '');
+  await withServer(dataDir, async (server) => {
+    const reply = await api(server.url, { 'X-Tenant-ID': 'acme' }).post('/ask', { predicate: 'plan', args: ['acme', '?tier'] });
+    t.is(reply.status, 500);
+    t.is(reply.json.code, 'DATA_CORRUPTED');
+    t.is(reply.json.type, 'DataCorruptedException');
+    t.true(typeof reply.json.details.key === 'string' && reply.json.details.key.includes('plan'));
+  });
+});
+
+test('format 1 fixture › a scope record that is not JSON › reads are DATA_CORRUPTED, not a 500 TypeError', async (t) => {
+  const dataDir = await copyOfFixture(t, async (level) => {
+    for await (const [key] of level.iterator({ gte: '!acme!S', lt: '!acme!T' })) await level.put(key, '{"name": 3');
+  });
+  await withServer(dataDir, async (server) => {
+    const reply = await api(server.url, { 'X-Tenant-ID': 'acme' }).get('/scopes');
+    t.is(reply.status, 500);
+    t.is(reply.json.code, 'DATA_CORRUPTED');
+  });
+});

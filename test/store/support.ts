@@ -1,0 +1,71 @@
+// Helpers for store unit tests: a catalog over memory-level, and raw key scans of a tenant.
+import { MemoryLevel } from 'memory-level';
+import { type FactInput, MAIN_SCOPE } from '../../src/domain/fact.js';
+import { layerOfFactKey } from '../../src/encoding/fact-keys.js';
+import { BackgroundRunner, type TaskFailure } from '../../src/store/background.js';
+import { Catalog } from '../../src/store/catalog.js';
+import type { TenantHandleLimits } from '../../src/store/fact-database.js';
+import type { LevelDb } from '../../src/store/level-types.js';
+import type { TenantReads, TenantStore } from '../../src/store/tenant-store.js';
+
+export const fact = (predicate: string, ...args: (string | number)[]): FactInput => ({
+  predicate, args, negated: false, scope: MAIN_SCOPE, confidence: 1, ttl: null, validFrom: null, validUntil: null, metadata: null,
+});
+
+export interface MemoryStore {
+  readonly catalog: Catalog;
+  readonly background: BackgroundRunner;
+  /** Background tasks that failed (a test asserts there are none). */
+  readonly failures: TaskFailure[];
+  /** Every database the catalog opened, by name (raw scans read them). */
+  readonly levels: Map<string, MemoryLevel<string, string>>;
+}
+
+export async function memoryCatalog(options: { tenantHandles?: TenantHandleLimits } = {}): Promise<MemoryStore> {
+  const levels = new Map<string, MemoryLevel<string, string>>();
+  const failures: TaskFailure[] = [];
+  const background = new BackgroundRunner((failure) => failures.push(failure));
+  const catalog = await Catalog.open({
+    dataDir: '/memory',
+    durability: { syncEveryWrite: false, groupCommitMs: 0 },
+    strictDatabases: false,
+    background,
+    ...options,
+    openLevel: (location) => {
+      const level = new MemoryLevel<string, string>();
+      levels.set(location.split('/').pop() ?? location, level);
+      return level as unknown as LevelDb;
+    },
+  });
+  return { catalog, background, failures, levels };
+}
+
+/** Every raw key and value of a database, in order. */
+export async function rawEntries(level: MemoryLevel<string, string>): Promise<[string, string][]> {
+  return level.iterator().all();
+}
+
+/** Layers whose fact keys (index or listing) are present in a tenant's raw keyspace. */
+export async function layersOnDisk(level: MemoryLevel<string, string>, tenant: string): Promise<Set<number>> {
+  const prefix = `!${tenant}!`;
+  const layers = new Set<number>();
+  for (const [key] of await rawEntries(level)) {
+    if (!key.startsWith(prefix)) continue;
+    const layer = layerOfFactKey(key.slice(prefix.length));
+    if (layer !== null) layers.add(layer);
+  }
+  return layers;
+}
+
+/** The visible p/1 facts of main, as strings. */
+export async function visibleIn(reads: TenantReads, now: number): Promise<string[]> {
+  const view = reads.view(MAIN_SCOPE);
+  if (!view) return [];
+  const out: string[] = [];
+  for await (const { fact: f } of reads.match(view, { predicate: 'p', args: [undefined], negated: false }, { now })) out.push(String(f.args[0]));
+  return out.sort();
+}
+
+export function visible(tenant: TenantStore, now: number): Promise<string[]> {
+  return tenant.read(now, (reads) => visibleIn(reads, now));
+}
