@@ -26,6 +26,8 @@ const EnvSchema = z.object({
   VESPER_QUERY_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   VESPER_QUERY_MAX_TUPLES: z.coerce.number().int().min(0).default(2_000_000),
   VESPER_QUERY_MAX_ROWS: z.coerce.number().int().min(0).default(2_000_000),
+  VESPER_HEAVY_SLOTS_PER_TENANT: z.coerce.number().int().min(0).default(2),
+  VESPER_HEAVY_QUEUE_PER_TENANT: z.coerce.number().int().min(0).default(32),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -59,6 +61,8 @@ export interface Config {
   readonly sessionIdleMs: number;
   /** Per-request evaluation budget of rule and join queries (absent field = unlimited). */
   readonly queryBudget: QueryBudget;
+  /** Heavy requests (rule evaluations, joins, diffs, merges, context passes) per tenant: running at once, and waiting; 0 slots = no limit. */
+  readonly heavySlots: { readonly perTenant: number; readonly queuePerTenant: number };
   readonly logLevel: z.output<typeof EnvSchema>['LOG_LEVEL'];
   /** Host names the server answers to besides loopback names and IP literals (DNS rebinding); '*' = any. */
   readonly allowedHosts: readonly string[] | '*';
@@ -115,6 +119,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ...(e.VESPER_QUERY_MAX_TUPLES > 0 ? { maxTuples: e.VESPER_QUERY_MAX_TUPLES } : {}),
       ...(e.VESPER_QUERY_MAX_ROWS > 0 ? { maxRows: e.VESPER_QUERY_MAX_ROWS } : {}),
     },
+    heavySlots: { perTenant: e.VESPER_HEAVY_SLOTS_PER_TENANT, queuePerTenant: e.VESPER_HEAVY_QUEUE_PER_TENANT },
     logLevel: e.LOG_LEVEL,
     allowedHosts: allowedHostsOf(e.VESPER_ALLOWED_HOSTS, e.HOST),
     corsOrigins: parseList(e.VESPER_CORS_ORIGINS),

@@ -120,7 +120,7 @@ async function openCatalog(config: Config, budget: FileBudget, logger: Logger, s
 async function startServices(config: Config, catalog: Catalog, logger: Logger, background: BackgroundRunner): Promise<Services> {
   try {
     const keyStore = await KeyStore.open(catalog.systemLevel, config.keyPepper);
-    const services = createServices({ catalog, keyStore, adminKey: config.adminKey, clock: systemClock, background, sessionIdleMs: config.sessionIdleMs, queryBudget: config.queryBudget });
+    const services = createServices({ catalog, keyStore, adminKey: config.adminKey, clock: systemClock, background, sessionIdleMs: config.sessionIdleMs, queryBudget: config.queryBudget, heavySlots: config.heavySlots });
     const resumed = await services.tenants.resumeDeletions();
     if (resumed > 0) logger.warn({ resumed }, 'finished tenant deletions interrupted by a crash');
     return services;

@@ -18,6 +18,7 @@ const BUILDS_WINDOW = { readOnly: false, destructive: false, idempotent: false }
 
 export const contextOptimize = tenantOperation({
   name: 'contextOptimize',
+  heavy: true,
   method: 'POST',
   path: '/context/optimize',
   summary: 'The most relevant facts for an agent, best first (remembered for sessionId)',
@@ -42,6 +43,7 @@ export const contextOptimize = tenantOperation({
 
 export const contextDiff = tenantOperation({
   name: 'contextDiff',
+  heavy: true,
   method: 'POST',
   path: '/context/diff',
   summary: "What changed since the session's last window; the new window becomes the session's",

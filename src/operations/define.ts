@@ -96,6 +96,8 @@ export type Reply<T> = T extends readonly (infer U)[] ? readonly Reply<U>[] : T 
 
 export interface TenantRow<I extends z.ZodType, O extends z.ZodType> extends Common<I, O> {
   readonly access: { readonly on: 'tenant'; readonly permission: Permission };
+  /** Heavy work (a diff, a merge, a context pass): runs in one of the tenant's few concurrent slots (services.slots). */
+  readonly heavy?: boolean;
   handler(input: z.output<I>, address: TenantAddress, call: Call): Promise<Reply<z.input<O>>>;
 }
 
@@ -152,7 +154,9 @@ export function tenantOperation<I extends z.ZodType, O extends z.ZodType>(row: T
     async invoke(raw, call, address, what) {
       if (address === null) throw new TypeError(`${row.name} is a tenant operation: it needs the caller's tenant`);
       // Replies are not re-parsed at run time (an ask can hold 10,000 facts): their types are checked here, their shapes by the tests.
-      const output = await row.handler(parseInput(row.input, raw, what), address, call);
+      const input = parseInput(row.input, raw, what);
+      using _slot = row.heavy ? await call.services.slots.acquire(address, call.signal) : null;
+      const output = await row.handler(input, address, call);
       return { status: statusOf(row.status, output), output };
     },
   };

@@ -63,6 +63,7 @@ export const forkScope = tenantOperation({
 
 export const diffScopes = tenantOperation({
   name: 'diffScopes',
+  heavy: true,
   method: 'POST',
   path: '/scope/diff',
   summary: 'Diff two scopes (paged)',
@@ -89,6 +90,7 @@ export const diffScopes = tenantOperation({
 
 export const mergeScopes = tenantOperation({
   name: 'mergeScopes',
+  heavy: true,
   method: 'POST',
   path: '/scope/merge',
   summary: 'Three-way merge of a scope into another (atomic)',

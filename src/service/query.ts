@@ -1,3 +1,4 @@
+import { WorkSlots } from './work-slots.js';
 import type { AskBody, AtomBody } from '../contract/query.js';
 import type { StoredFact, Term } from '../domain/fact.js';
 import { type BodyLiteral, type Budget, type Proof, isDerived } from '../engine/index.js';
@@ -47,6 +48,8 @@ export class QueryService {
     private readonly rules: RuleService,
     /** Per request: wall time, tuples produced, stored facts read (config.ts). */
     private readonly budget: Budget = {},
+    /** Rule evaluations and joins take one of the tenant's heavy-work slots. */
+    private readonly slots: WorkSlots = new WorkSlots({ perTenant: 0, queuePerTenant: 0 }),
   ) {}
 
   /** `signal`: the client went away (its evaluation stops). */
@@ -60,13 +63,14 @@ export class QueryService {
     const tenant = database.tenant(address.tenant);
     const now = this.clock();
     const program = body.infer ? await this.rules.programFor(address, scope) : null;
+    const stored = !conjunctive && !(program && isDerived(program, body.predicate, body.args.length));
+    // Waits for a slot before the snapshot is taken, so a queued request pins no old layers.
+    using _slot = stored ? null : await this.slots.acquire(address, options.signal);
     // One snapshot for the whole answer: a rule evaluation or a join reads many times.
     return await tenant.read(now, async (reader) => {
       const view = reader.view(scope);
       if (view === null) return { results: [], cursor: null, conjunctive };
-      if (!conjunctive && !(program && isDerived(program, body.predicate, body.args.length))) {
-        return await this.askStored(reader, view, body, now);
-      }
+      if (!conjunctive && stored) return await this.askStored(reader, view, body, now);
       const atoms = conjunctive ? body.query : [body];
       const negations = conjunctive ? body.not : [];
       return await this.askEngine(address, reader, view, atoms, negations, body, now, options.signal);

@@ -1,3 +1,4 @@
+import { type WorkSlotLimits, WorkSlots } from './work-slots.js';
 import { BackgroundRunner } from '../store/background.js';
 import type { Catalog } from '../store/catalog.js';
 import type { KeyStore } from '../store/key-store.js';
@@ -36,6 +37,8 @@ export interface Services {
   /** Background work of every service and database: logged, counted, awaited at shutdown. */
   readonly background: BackgroundRunner;
   readonly listing: ListingService;
+  /** Per-tenant concurrency of heavy requests (evaluations, joins, diffs, merges, context passes). */
+  readonly slots: WorkSlots;
 }
 
 export interface ServiceOptions {
@@ -49,21 +52,24 @@ export interface ServiceOptions {
   readonly sessionIdleMs?: number;
   /** Per-request evaluation budget of asks (absent = unlimited). */
   readonly queryBudget?: Budget;
+  /** Heavy requests per tenant running and waiting (default 2 and 32). */
+  readonly heavySlots?: WorkSlotLimits;
 }
 
-export function createServices({ catalog, keyStore, adminKey, clock, background = new BackgroundRunner(), sessionIdleMs, queryBudget = {} }: ServiceOptions): Services {
+export function createServices({ catalog, keyStore, adminKey, clock, background = new BackgroundRunner(), sessionIdleMs, queryBudget = {}, heavySlots = { perTenant: 2, queuePerTenant: 32 } }: ServiceOptions): Services {
   const rules = new RuleService(catalog, clock);
   const keys = new KeyService(keyStore, adminKey, clock);
   const gate = new TenantGate();
   const tenants = new TenantService(catalog, (database, tenant) => keys.forgetTenant(database, tenant), gate);
   tenants.onDeprovision((database, tenant) => rules.forget(database, tenant));
+  const slots = new WorkSlots(heavySlots);
   return {
     rules,
     keys,
     access: new AccessService(keys, tenants, gate),
     tenants,
     facts: new FactService(catalog, clock),
-    query: new QueryService(catalog, clock, rules, queryBudget),
+    query: new QueryService(catalog, clock, rules, queryBudget, slots),
     databases: new DatabaseService(
       catalog,
       (database, tenant) => tenants.deprovisioned(database, tenant),
@@ -76,5 +82,6 @@ export function createServices({ catalog, keyStore, adminKey, clock, background 
     predicates: new PredicateService(catalog, clock),
     background,
     listing: new ListingService(catalog, clock, rules),
+    slots,
   };
 }
