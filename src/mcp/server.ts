@@ -81,16 +81,17 @@ function instructions(session: McpSession): string {
 export function buildMcpServer(services: Services, session: McpSession, options: McpServerOptions): McpServer {
   const server = new McpServer({ name: 'vesper', version: VERSION }, { capabilities: { tools: {}, resources: {} }, instructions: instructions(session) });
   server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: TOOL_LIST }));
-  server.server.setRequestHandler(CallToolRequestSchema, (request) => {
+  server.server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
     const binding = BY_NAME.get(request.params.name);
     if (!binding) throw new McpError(ErrorCode.InvalidParams, `unknown tool '${request.params.name}': tools are ${TOOLS.map((t) => t.name).join(', ')}`);
-    return callTool(services, session, binding, request.params.arguments ?? {}, options);
+    // extra.signal: the client cancelled the call (notifications/cancelled) or its connection closed.
+    return callTool(services, session, binding, request.params.arguments ?? {}, options, extra.signal);
   });
   registerResources(server, services, session);
   return server;
 }
 
-async function callTool(services: Services, session: McpSession, binding: ToolBinding, args: Record<string, unknown>, options: McpServerOptions): Promise<CallToolResult> {
+async function callTool(services: Services, session: McpSession, binding: ToolBinding, args: Record<string, unknown>, options: McpServerOptions, signal: AbortSignal): Promise<CallToolResult> {
   let leave: () => void;
   try {
     // Inside the tenant's gate before the grants are checked: a tenant deletion waits for this call, or this call for it.
@@ -99,13 +100,13 @@ async function callTool(services: Services, session: McpSession, binding: ToolBi
     return errorResult(error);
   }
   try {
-    return await runTool(services, session, binding, args, options);
+    return await runTool(services, session, binding, args, options, signal);
   } finally {
     leave();
   }
 }
 
-async function runTool(services: Services, session: McpSession, { name, operation }: ToolBinding, args: Record<string, unknown>, options: McpServerOptions): Promise<CallToolResult> {
+async function runTool(services: Services, session: McpSession, { name, operation }: ToolBinding, args: Record<string, unknown>, options: McpServerOptions, signal: AbortSignal): Promise<CallToolResult> {
   const address = sessionAddress(session);
   const logger = options.logger;
   const permission = operation.access.on === 'tenant' ? operation.access.permission : 'admin.global';
@@ -126,7 +127,7 @@ async function runTool(services: Services, session: McpSession, { name, operatio
         fields: named,
       });
     }
-    const { output } = await operation.invoke(args, { services, principal: session.principal, server: options.server }, address, `arguments of ${name}`);
+    const { output } = await operation.invoke(args, { services, principal: session.principal, server: options.server, signal }, address, `arguments of ${name}`);
     return jsonResult(output);
   } catch (error) {
     if (operation.audit !== undefined && error instanceof VesperError) await services.audit.recordFailure(address, operation.audit, error).catch(() => undefined);
