@@ -77,7 +77,7 @@ export function createServices({ catalog, keyStore, adminKey, clock, background 
     ),
     scopes: new ScopeService(catalog, clock, background),
     audit: new AuditService(catalog, clock),
-    context: new ContextService(catalog, clock, rules, sessionIdleMs === undefined ? {} : { sessionIdleMs }),
+    context: new ContextService(catalog, clock, rules, { queryBudget, ...(sessionIdleMs === undefined ? {} : { sessionIdleMs }) }),
     events: new EventService(catalog),
     predicates: new PredicateService(catalog, clock),
     background,

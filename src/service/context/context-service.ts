@@ -1,3 +1,4 @@
+import type { Budget } from '../../engine/index.js';
 import type { ContextDiffBody, OptimizeBody } from '../../contract/context.js';
 import type { Atom, CompiledProgram } from '../../engine/index.js';
 import type { ScopeView } from '../../store/fact-reader.js';
@@ -22,6 +23,8 @@ export const DEFAULT_SESSION_IDLE_MS = 24 * 60 * 60 * 1000;
 export interface ContextServiceOptions {
   /** A session not used for this long is forgotten (treated as unknown, deleted lazily). */
   readonly sessionIdleMs?: number;
+  /** Per-request evaluation budget of the goals' rule evaluations (config.ts). */
+  readonly queryBudget?: Budget;
   /** Internal (tests): the candidate pool's pruning threshold, lowered to prune small tenants. */
   readonly pruneFloor?: number;
   /** Internal (tests): extra beaters kept per group (default: as many as the window needs), so that removals can be caught up. */
@@ -72,6 +75,7 @@ const EMPTY_WINDOW = assembleWindow([], { available: 0, rules: [], contradiction
  */
 export class ContextService {
   private readonly sessionIdleMs: number;
+  private readonly queryBudget: Budget;
   private readonly pruneFloor: number | undefined;
   private readonly margin: number | undefined;
   private readonly cache = new WindowCache();
@@ -84,6 +88,7 @@ export class ContextService {
     options: ContextServiceOptions = {},
   ) {
     this.sessionIdleMs = options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS;
+    this.queryBudget = options.queryBudget ?? {};
     this.pruneFloor = options.pruneFloor;
     this.margin = options.margin;
   }
@@ -270,7 +275,7 @@ export class ContextService {
 
   private evidence(job: ScanJob) {
     const { reads, view, program, goals, limits, now } = job;
-    return goals.length > 0 ? gatherGoalEvidence(program, tenantFactSource(reads, view, now), goals, limits.maxFacts) : Promise.resolve(NO_GOAL_EVIDENCE);
+    return goals.length > 0 ? gatherGoalEvidence(program, tenantFactSource(reads, view, now), goals, limits.maxFacts, this.queryBudget) : Promise.resolve(NO_GOAL_EVIDENCE);
   }
 
   /** Under the tenant's lock: count the window's facts as accessed and make it the session's; returns the session's live previous window. */

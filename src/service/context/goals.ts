@@ -2,6 +2,7 @@ import type { AtomBody } from '../../contract/query.js';
 import { type FactKey, type StoredFact, type Term, factKeyId } from '../../domain/fact.js';
 import {
   type Atom,
+  type Budget,
   type CompiledProgram,
   type FactSource,
   type Premise,
@@ -59,6 +60,8 @@ export async function gatherGoalEvidence(
   source: FactSource,
   goals: readonly Atom[],
   limit: number,
+  /** The request's evaluation budget, shared by its goals (a goal over a huge derived relation stops with 422, not a stall). */
+  budget: Budget = {},
 ): Promise<GoalEvidence> {
   const premises = new Set<string>();
   const constants = new Set<string>();
@@ -66,7 +69,7 @@ export async function gatherGoalEvidence(
   const answers = new Map<string, DerivedAnswer>();
   for (const atom of goals) {
     for (const arg of atom.args) if (arg.kind === 'const') constants.add(JSON.stringify(arg.value));
-    const found = await evaluateQuery(program ?? EMPTY_PROGRAM, source, { literals: [atom] }, { withProof: true, limit });
+    const found = await evaluateQuery(program ?? EMPTY_PROGRAM, source, { literals: [atom] }, { withProof: true, limit, budget });
     for (const answer of found) {
       const match = answer.matches[0];
       if (match === undefined) continue;
