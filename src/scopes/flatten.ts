@@ -32,7 +32,7 @@ export function privateRun(scope: ScopeRecord, use: ReadonlyMap<LayerId, number>
  * nothing left to hide and are dropped, and a root is not listed. The chain is swapped in the
  * same batch; the old layers are retired, and their keys removed once no open reader needs them.
  */
-export async function flattenRun(tx: TenantTransaction, scope: ScopeRecord, run: { start: number; end: number }): Promise<void> {
+export async function flattenRun(tx: TenantTransaction, scope: ScopeRecord, run: { start: number; end: number }): Promise<LayerId> {
   const registry = tx.scopes;
   const layers = scope.chain.slice(run.start, run.end);
   const reachesBottom = run.end === scope.chain.length;
@@ -57,17 +57,23 @@ export async function flattenRun(tx: TenantTransaction, scope: ScopeRecord, run:
   layers.forEach((layer, l) => tx.retireLayer(layer, reachesBottom && l === layers.length - 1));
   registry.adjustCount(merged, count);
   registry.put({ ...scope, chain: [...scope.chain.slice(0, run.start), merged, ...scope.chain.slice(run.end)] });
+  return merged;
 }
 
 /** Flatten every scope whose chain is deeper than FLATTEN_DEPTH, as far as private layers allow. */
 export async function flattenDeepChains(tenant: TenantStore, now: number): Promise<number> {
   return tenant.transaction(now, async (tx) => {
     let flattened = 0;
+    // Counted once and kept up to date: a run is private, so folding it changes no other layer's
+    // count. (Recounting per scope made every fork cost O(scopes × chain length) — quadratic in the
+    // number of live forks, seconds per fork at a few hundred.)
+    const use = tx.scopes.layerUse();
     for (const scope of tx.scopes.all()) {
       if (scope.chain.length <= FLATTEN_DEPTH) continue;
-      const run = privateRun(scope, tx.scopes.layerUse());
+      const run = privateRun(scope, use);
       if (!run) continue;
-      await flattenRun(tx, scope, run);
+      for (const layer of scope.chain.slice(run.start, run.end)) use.delete(layer);
+      use.set(await flattenRun(tx, scope, run), 1);
       flattened++;
     }
     return flattened;

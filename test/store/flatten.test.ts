@@ -73,3 +73,29 @@ test('flattenDeepChains › a read held open across the flatten and its cleanup 
   t.deepEqual(failures, []);
   await catalog.close();
 });
+
+test('flattenDeepChains › with many live forks › counts layer use once per pass, not once per scope (forks stayed quadratic: seconds each at 300)', async (t) => {
+  const { catalog } = await memoryCatalog();
+  const tenant = (await catalog.forWrite('default')).database.tenant('t');
+  const now = Date.now();
+  await tenant.tell([fact('p', 'a')], now);
+  for (let i = 0; i < 40; i++) await tenant.transaction(now, async (tx) => void forkScope(tx.scopes, MAIN_SCOPE, `live${i}`, now));
+  const registry = await tenant.scopes(now);
+  const deep = registry.all().filter((s) => s.chain.length > 8).length;
+  t.true(deep > 20, `${deep} scopes deeper than the flatten depth`);
+  const proto = Object.getPrototypeOf(registry) as { layerUse: () => unknown };
+  const original = proto.layerUse;
+  let calls = 0;
+  proto.layerUse = function (this: unknown) {
+    calls++;
+    return original.call(this);
+  };
+  try {
+    await flattenDeepChains(tenant, now);
+  } finally {
+    proto.layerUse = original;
+  }
+  t.is(calls, 1);
+  t.deepEqual(await visible(tenant, now), ['a']);
+  await catalog.close();
+});
