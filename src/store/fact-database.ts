@@ -64,6 +64,7 @@ export class FactDatabase {
     private readonly durability: Durability,
     private readonly background: BackgroundRunner,
     private readonly handles: TenantHandleLimits,
+    private readonly eventFloor: number,
   ) {
     this.meta = db.sublevel<string, string>(META_SUBLEVEL, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
     this.host = this.hostFor();
@@ -75,9 +76,11 @@ export class FactDatabase {
     durability: Durability,
     background = new BackgroundRunner(),
     handles: TenantHandleLimits = DEFAULT_HANDLE_LIMITS,
+    /** See EventLog: the highest event number of a dropped database of this name (0: none). */
+    eventFloor = 0,
   ): Promise<FactDatabase> {
     await db.open();
-    const database = new FactDatabase(name, db, durability, background, handles);
+    const database = new FactDatabase(name, db, durability, background, handles, eventFloor);
     await database.checkFormat();
     for await (const [key, value] of scanRange(new KeyspaceReader(database.meta), tenantRegistryRange())) {
       const tenant = tenantFromRegistryKey(key);
@@ -221,6 +224,7 @@ export class FactDatabase {
       database: this.name,
       meta: this.meta,
       background: this.background,
+      eventFloor: this.eventFloor,
       write: (ops: BatchOp[]) => this.write(ops),
       registrationOps: (tenant: string) => this.registrationOps(tenant),
       registered: (tenant: string) => this.markRegistered(tenant),

@@ -20,6 +20,8 @@ export interface TenantHost {
   /** The database's META sublevel (event counters and the retired-layer journal live there). */
   readonly meta: LevelSublevel;
   readonly background: BackgroundRunner;
+  /** Event numbers given out by a dropped database of the same name: every tenant's log starts above them. */
+  readonly eventFloor: number;
   /** One atomic batch. */
   write(ops: BatchOp[]): Promise<void>;
   /** Ops registering the tenant if this is its first write (empty otherwise). */
@@ -86,7 +88,7 @@ export class TenantStore {
     readonly name: string,
     private readonly sub: LevelSublevel,
   ) {
-    this.events = new EventLog(sub, host.meta, name);
+    this.events = new EventLog(sub, host.meta, name, host.eventFloor);
     this.current = new KeyspaceReader(sub);
   }
 
