@@ -6,7 +6,7 @@ import { retiredLayerRange } from '../encoding/control-keys.js';
 import type { BackgroundRunner } from './background.js';
 import { EventLog } from './event-log.js';
 import { retractFacts, tellFacts } from './fact-writes.js';
-import { allIndexRange, isPrimaryIndexKey, presenceKeyOf, presenceKeyOfPrimary } from '../encoding/fact-keys.js';
+import { allIndexRange, isPrimaryIndexKey, presenceKeyOfPrimary } from '../encoding/fact-keys.js';
 import { KeyFilter } from './key-filter.js';
 import { type BatchOp, KeyspaceReader, type LevelSublevel, scanRange } from './level-types.js';
 import { type ScopeRecord, ScopeRegistry } from './scope-registry.js';
@@ -266,7 +266,7 @@ export class TenantStore {
       await this.transaction(this.tellQueue[0]?.now ?? Date.now(), async (tx) => {
         batch = this.takeTells();
         const filter = this.keyFilter;
-        const mayExist = filter === null ? () => true : (key: FactInput) => filter.mightContain(presenceKeyOf(key));
+        const mayExist = filter === null ? () => true : (presence: string) => filter.mightContain(presence);
         const pending = new Map<string, FactRecord | null>();
         for (const queued of batch) {
           const point = tx.savepoint();
