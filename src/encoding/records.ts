@@ -2,10 +2,17 @@ import { CorruptionError } from '../domain/errors.js';
 import type { FactRecord } from '../domain/fact.js';
 
 /**
- * On-disk format version; a database written by another version is refused at open. Format 1 is
- * pinned by the fixture database under test/fixtures/format-1 (a change of format must migrate it).
+ * On-disk format version; a database written by a version this server cannot read is refused at
+ * open, and an older one it can read is migrated (store/fact-database.ts checkFormat). Format 1
+ * is pinned by the fixture database under test/fixtures/format-1 (a change of format must migrate it).
+ *
+ * 2: the facts of fact events are stored packed (encoding/event-values.ts). Format-1 events read
+ *    as they are, so migrating 1 → 2 rewrites nothing but the version.
  */
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
+
+/** Formats this server opens, migrating them to FORMAT_VERSION. */
+export const READABLE_FORMATS: readonly number[] = [1, 2];
 
 /**
  * Values of index entries: a live record or a tombstone (a retraction in a scope that hides the
@@ -72,14 +79,18 @@ export interface RecordShape<T> {
   safeParse(value: unknown): { success: true; data: T } | { success: false };
 }
 
-/** Decode a control record and check its shape: what fails is a CorruptionError naming the key. */
-export function decodeJson<T>(raw: string, shape: RecordShape<T>, what: string, key: string | null = null): T {
+/**
+ * Decode a control record and check its shape: what fails is a CorruptionError naming the key.
+ * `unpack` turns the stored form into the shape's (undefined: malformed).
+ */
+export function decodeJson<T>(raw: string, shape: RecordShape<T>, what: string, key: string | null = null, unpack?: (value: unknown) => unknown): T {
   let value: unknown;
   try {
     value = JSON.parse(raw);
   } catch (error) {
     throw new CorruptionError(what, key, error);
   }
+  if (unpack !== undefined) value = unpack(value);
   const parsed = shape.safeParse(value);
   if (!parsed.success) throw new CorruptionError(what, key);
   return parsed.data;

@@ -9,7 +9,8 @@ import {
   tenantFromRegistryKey,
   tenantRegistryRange,
 } from '../encoding/control-keys.js';
-import { decodeJson, encodeJson } from '../encoding/records.js';
+import { encodeEventValue, unpackEventValue } from '../encoding/event-values.js';
+import { decodeJson } from '../encoding/records.js';
 import { eventShape } from './record-shapes.js';
 import { type BatchOp, KeyspaceReader, type LevelDb, type LevelSublevel } from './level-types.js';
 
@@ -42,6 +43,11 @@ export async function lastEventSeqOf(db: LevelDb): Promise<number> {
     if (newest !== undefined) last = Math.max(last, seqOfEventKey(newest));
   }
   return last;
+}
+
+/** A stored event, unpacked and checked (a CorruptionError naming the key otherwise). */
+export function decodeEvent(raw: string, key: string | null = null): TenantEvent {
+  return decodeJson(raw, eventShape, 'event', key, unpackEventValue);
 }
 
 /** Events deleted per range delete when pruning: memory stays bounded whatever the backlog. */
@@ -82,7 +88,7 @@ export class EventLog {
     this.lastSeq ??= await this.loadLastSeq();
     const first = this.lastSeq + 1;
     const events: TenantEvent[] = drafts.map((draft, i) => ({ ...draft, seq: first + i, time: now }));
-    const ops: BatchOp[] = events.map((e) => ({ type: 'put', key: eventKey(e.seq), value: encodeJson(e), sublevel: this.sub }));
+    const ops: BatchOp[] = events.map((e) => ({ type: 'put', key: eventKey(e.seq), value: encodeEventValue(e), sublevel: this.sub }));
     ops.push({ type: 'put', key: eventSeqKey(this.tenant), value: String(first + events.length - 1), sublevel: this.meta });
     return { ops, events };
   }
@@ -127,7 +133,7 @@ export class EventLog {
     const iterator = new KeyspaceReader(this.sub).iterator(eventRange(afterSeq));
     try {
       for await (const [key, value] of iterator) {
-        const event = decodeJson(value, eventShape, 'event', key);
+        const event = decodeEvent(value, key);
         if (filter(event)) out.push(event);
         if (out.length >= limit) break;
       }
@@ -148,7 +154,7 @@ export class EventLog {
       let last: string | null = null;
       let older = 0;
       for (const [key, value] of chunk) {
-        if (decodeJson(value, eventShape, 'event', key).time >= before) break;
+        if (decodeEvent(value, key).time >= before) break;
         last = key;
         older++;
       }

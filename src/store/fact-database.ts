@@ -10,7 +10,7 @@ import {
   tenantRegistryKey,
   tenantRegistryRange,
 } from '../encoding/control-keys.js';
-import { FORMAT_VERSION } from '../encoding/records.js';
+import { FORMAT_VERSION, READABLE_FORMATS } from '../encoding/records.js';
 import { BackgroundRunner } from './background.js';
 import { type BatchOp, KeyspaceReader, type LevelDb, type LevelSublevel, SYNC, scanRange } from './level-types.js';
 import { isStorageFull } from './storage-errors.js';
@@ -116,6 +116,9 @@ export class FactDatabase {
   private async checkFormat(): Promise<void> {
     const stored = await this.meta.get(FORMAT_VERSION_KEY);
     if (stored === undefined) {
+      await this.meta.put(FORMAT_VERSION_KEY, String(FORMAT_VERSION), SYNC);
+    } else if (Number(stored) !== FORMAT_VERSION && READABLE_FORMATS.includes(Number(stored))) {
+      // Every readable older format reads as it is (see records.ts): migrating is recording the new version.
       await this.meta.put(FORMAT_VERSION_KEY, String(FORMAT_VERSION), SYNC);
     } else if (Number(stored) !== FORMAT_VERSION) {
       throw new VesperError('INTERNAL_ERROR', `database '${this.name}' has format ${stored}, this server reads ${FORMAT_VERSION}`);
