@@ -28,8 +28,9 @@ const isEventFact = (f: unknown): f is EventFact => {
 };
 
 /** The stored text of an event (any JSON object; `details.facts` packed when it is a list of facts). */
-export function encodeEventValue(event: { readonly details?: Record<string, unknown> }): string {
-  const facts = event.details?.facts;
+export function encodeEventValue(event: object): string {
+  const details = (event as { readonly details?: Record<string, unknown> }).details;
+  const facts = details?.facts;
   if (!Array.isArray(facts) || facts.length === 0 || !facts.every(isEventFact)) return JSON.stringify(event);
   const predicates = new Map<string, number>();
   const scopes = new Map<string, number>();
@@ -39,7 +40,7 @@ export function encodeEventValue(event: { readonly details?: Record<string, unkn
     return i;
   };
   const rows = facts.map((f) => [index(predicates, f.predicate), index(scopes, f.scope), f.version, f.negated ? 1 : 0, ...f.args]);
-  const { facts: _facts, ...rest } = event.details as Record<string, unknown>;
+  const { facts: _facts, ...rest } = details as Record<string, unknown>;
   const packed: Packed = { p: [...predicates.keys()], s: [...scopes.keys()], f: rows };
   return JSON.stringify({ ...event, details: { ...rest, [PACKED]: packed } });
 }

@@ -1,0 +1,15 @@
+import { MemoryLevel } from 'memory-level';
+import { MAIN_SCOPE } from '../../src/domain/fact.js';
+import { Catalog } from '../../src/store/catalog.js';
+import type { LevelDb } from '../../src/store/level-types.js';
+let level: MemoryLevel<string, string> | null = null;
+const catalog = await Catalog.open({ dataDir: '/m', durability: { syncEveryWrite: false, groupCommitMs: 0 }, strictDatabases: false, openLevel: (l) => { const x = new MemoryLevel<string, string>(); if (l.endsWith('bench')) level = x; return x as unknown as LevelDb; } });
+const { database } = await catalog.forWrite('bench');
+const tenant = database.tenant('bench');
+const f = (i: number) => ({ predicate: 'triple', args: [`s${i}`, 'p3', `e${i}`], negated: false, scope: MAIN_SCOPE, confidence: 1, ttl: null, validFrom: null, validUntil: null, metadata: null });
+await tenant.tell([f(1)], Date.now());
+await new Promise((r) => setTimeout(r, 50));
+const orig = (level as any)._batch.bind(level);
+(level as any)._batch = (ops: any[], o: any) => { for (const op of ops) console.log(op.type, JSON.stringify(op.key), JSON.stringify(op.value)); return orig(ops, o); };
+await tenant.tell([f(2)], Date.now());
+await catalog.close();
