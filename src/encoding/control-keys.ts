@@ -92,6 +92,20 @@ export function seqOfEventKey(key: string): number {
   return Number.parseInt(key.slice(EVENT.length + SEP.length), 36);
 }
 
+/**
+ * In the system database, per database name: the highest event sequence number any tenant of a
+ * dropped database of that name had. A database created again under the name starts its tenants'
+ * counters above it, so a client resuming a change stream is never answered with reused numbers.
+ */
+export function eventFloorKey(database: string): string {
+  return 'F' + SEP + database;
+}
+
+/** In META: the range of the per-tenant event counters (see eventSeqKey). */
+export function eventSeqRange(): { gte: string; lt: string } {
+  return { gte: 'Q' + SEP, lt: upperBound('Q' + SEP) };
+}
+
 /** In the system database: API keys by id (hashes only), and the server's pepper for them. */
 export function apiKeyRecordKey(id: string): string {
   return 'K' + SEP + id;

@@ -32,15 +32,43 @@ function head(predicate: string, arity: number): string {
 
 /** All index keys of a fact in a layer: one per position (one for 0-ary facts). */
 export function indexKeysOf(key: FactKey, layer: LayerId): string[] {
-  const arity = key.args.length;
+  return encodedIndexKeys(encodeFactKey(key), key.negated, layer);
+}
+
+/**
+ * A fact key with its terms encoded once: the write path derives its presence key, its exact
+ * lookup keys and its index keys from it (each from scratch would encode every term again).
+ */
+export interface EncodedFactKey {
+  /** `X SEP pred SEP arity SEP` */
+  readonly head: string;
+  readonly terms: readonly string[];
+  /** The presence key (see presenceKeyOf): also the fact's identity within a polarity-free namespace. */
+  readonly presence: string;
+}
+
+export function encodeFactKey(key: FactKey): EncodedFactKey {
   const terms = key.args.map(encodeTerm);
-  const tail = SEP + (key.negated ? '1' : '0') + SEP + encodeLayer(layer);
-  const prefix = head(key.predicate, arity);
-  if (arity === 0) return [prefix + '0' + tail];
-  const keys: string[] = [];
-  for (let pos = 0; pos < arity; pos++) {
-    const rotated = terms.slice(pos).concat(terms.slice(0, pos));
-    keys.push(prefix + pos + SEP + rotated.join(SEP) + tail);
+  const prefix = head(key.predicate, key.args.length);
+  return { head: prefix, terms, presence: prefix + (terms.length === 0 ? '0' : '0' + SEP + terms.join(SEP)) };
+}
+
+/** primaryKeyOf from an encoded key. */
+export function encodedPrimaryKey(key: EncodedFactKey, negated: boolean, layer: LayerId): string {
+  return key.presence + SEP + (negated ? '1' : '0') + SEP + encodeLayer(layer);
+}
+
+/** indexKeysOf from an encoded key (the first is the primary key). */
+export function encodedIndexKeys(key: EncodedFactKey, negated: boolean, layer: LayerId): string[] {
+  const tail = SEP + (negated ? '1' : '0') + SEP + encodeLayer(layer);
+  const { terms } = key;
+  const arity = terms.length;
+  if (arity === 0) return [key.head + '0' + tail];
+  const keys: string[] = [key.presence + tail];
+  for (let pos = 1; pos < arity; pos++) {
+    let body = key.head + pos;
+    for (let i = 0; i < arity; i++) body += SEP + (terms[(pos + i) % arity] as string);
+    keys.push(body + tail);
   }
   return keys;
 }

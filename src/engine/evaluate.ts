@@ -24,6 +24,7 @@ import type { Proof } from './proof.js';
 import { ProofBuilder } from './proof.js';
 import type { RowBlock } from './order.js';
 import { sortOrder } from './order.js';
+import { orderTerms } from './compare.js';
 import { Session } from './session.js';
 import type { FactSource } from './source.js';
 import type { Rec, Table } from './table.js';
@@ -57,6 +58,12 @@ export interface EvaluateOptions {
   readonly variables?: readonly string[];
   /** At most this many answers (the first ones in answer order). */
   readonly limit?: number;
+  /**
+   * Keyset paging: only answers whose bindings (of `variables`, in order) come strictly after
+   * these in answer order. A page that starts after the last answer sent neither repeats nor
+   * skips an answer when the facts change between pages.
+   */
+  readonly after?: readonly Term[];
   readonly signal?: AbortSignal;
   /** Wall time, tuples produced and stored facts read; over it: QUERY_BUDGET_EXCEEDED. */
   readonly budget?: Budget;
@@ -98,6 +105,21 @@ function bindingsOf(data: readonly unknown[], at: number, vars: readonly string[
 }
 
 /** The answer for row `index` of the block (variable values, then one premise per literal). */
+/** The first position in `order` whose row comes strictly after `after` (binary search: `order` is sorted). */
+function firstAfter(rows: RowBlock, order: Int32Array, slots: number, after: readonly Term[]): number {
+  let lo = 0;
+  let hi = order.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const at = order[mid]! * rows.width;
+    let cmp = 0;
+    for (let slot = 0; slot < slots && cmp === 0; slot++) cmp = orderTerms(rows.data[at + slot] as Term, after[slot] as Term);
+    if (cmp <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 function toAnswer(rows: RowBlock, index: number, slots: number, vars: readonly string[], atoms: readonly [AtomLiteral, number][], proofs: ProofBuilder | null): Answer {
   const at = index * rows.width;
   // Sized up front: `[]` + push would reserve room for 17 elements in every answer.
@@ -147,6 +169,9 @@ export async function evaluateQueryWithStats(
 ): Promise<QueryResult> {
   validateQuery(query);
   checkLimit(options.limit);
+  if (options.after !== undefined && options.after.length !== (options.variables ?? []).length) {
+    throw new ValidationError('after must give one term per answer variable', { field: 'after' });
+  }
   const context = new RunContext(options.signal, options.withProof === true, options.budget);
   context.signal?.throwIfAborted();
   // Answer variables take the first slots, so ordering and distinctness look at a prefix of each row.
@@ -158,7 +183,8 @@ export async function evaluateQueryWithStats(
   const rows = await joinQuery(program, source, body, vars.length, context);
   // Rows are distinct over all variables (each is one combination of distinct tuples, fixed by
   // its bindings); over a prefix they may repeat: the first in answer order stands for the rest.
-  const order = distinctRows(rows, await sortOrder(rows, answerSlots, context), answerSlots, answerSlots < vars.length);
+  const sorted = distinctRows(rows, await sortOrder(rows, answerSlots, context), answerSlots, answerSlots < vars.length);
+  const order = options.after === undefined ? sorted : sorted.subarray(firstAfter(rows, sorted, answerSlots, options.after));
   const proofs = context.withProof ? new ProofBuilder() : null;
   const atoms = body.flatMap((literal, i): [AtomLiteral, number][] => (literal.kind === 'atom' ? [[literal, i]] : []));
   const answer = (index: number): Answer => toAnswer(rows, index, vars.length, answerVars, atoms, proofs);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ValidationError } from '../domain/errors.js';
+import type { Term } from '../domain/fact.js';
 
 /**
  * Paging cursors are opaque to clients: where the next page starts, plus a fingerprint of the
@@ -14,7 +15,11 @@ export interface CursorPosition {
    * starts strictly after it, so writes during paging neither repeat nor skip a row.
    */
   readonly after?: readonly string[];
+  /** Keyset paging of engine answers: the bindings of the last answer sent (one term per answer variable). */
+  readonly bindings?: readonly Term[];
 }
+
+const isTerm = (v: unknown): v is Term => v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
 
 /** Compare two row keys part by part (code unit order, as the index sorts). */
 export function compareRowKeys(a: readonly string[], b: readonly string[]): number {
@@ -41,7 +46,7 @@ export function decodeCursor(cursor: string, fingerprint: string): CursorPositio
   } catch {
     throw new ValidationError('invalid cursor', { field: 'cursor' });
   }
-  const value = decoded as { group?: unknown; skip?: unknown; after?: unknown; q?: unknown } | null;
+  const value = decoded as { group?: unknown; skip?: unknown; after?: unknown; bindings?: unknown; q?: unknown } | null;
   if (
     typeof value !== 'object' ||
     value === null ||
@@ -49,7 +54,8 @@ export function decodeCursor(cursor: string, fingerprint: string): CursorPositio
     !Number.isInteger(value.skip) ||
     value.skip < 0 ||
     (value.group !== undefined && typeof value.group !== 'string') ||
-    (value.after !== undefined && !(Array.isArray(value.after) && value.after.length <= 4 && value.after.every((p) => typeof p === 'string')))
+    (value.after !== undefined && !(Array.isArray(value.after) && value.after.length <= 4 && value.after.every((p) => typeof p === 'string'))) ||
+    (value.bindings !== undefined && !(Array.isArray(value.bindings) && value.bindings.every(isTerm)))
   ) {
     throw new ValidationError('invalid cursor', { field: 'cursor' });
   }
@@ -58,5 +64,6 @@ export function decodeCursor(cursor: string, fingerprint: string): CursorPositio
     skip: value.skip,
     ...(value.group === undefined ? {} : { group: value.group }),
     ...(value.after === undefined ? {} : { after: value.after as string[] }),
+    ...(value.bindings === undefined ? {} : { bindings: value.bindings as Term[] }),
   };
 }

@@ -1,5 +1,5 @@
 import { type BudgetLimit, QueryBudgetExceededError } from '../domain/errors.js';
-import type { FactPattern } from '../domain/fact.js';
+import type { FactPattern, Term } from '../domain/fact.js';
 import {
   type Answer as EngineAnswer,
   type Budget,
@@ -20,6 +20,8 @@ export interface EngineQuery {
   readonly variables: readonly string[];
   readonly withProof: boolean;
   readonly limit: number;
+  /** Keyset paging: answers after these bindings only (see EvaluateOptions.after). */
+  readonly after?: readonly Term[];
 }
 
 export interface ScopedAnswer {
@@ -75,8 +77,8 @@ export class Evaluation {
   ) {}
 
   private async evaluate(program: CompiledProgram | null, source: FactSource): Promise<EngineAnswer[]> {
-    const { literals, variables, withProof, limit } = this.query;
-    const options = { variables, withProof, limit, budget: this.budget.remaining(), ...(this.signal === undefined ? {} : { signal: this.signal }) };
+    const { literals, variables, withProof, limit, after } = this.query;
+    const options = { variables, withProof, limit, ...(after === undefined ? {} : { after }), budget: this.budget.remaining(), ...(this.signal === undefined ? {} : { signal: this.signal }) };
     try {
       const result = await evaluateQueryWithStats(program ?? EMPTY_PROGRAM, source, { literals }, options);
       this.budget.spend(result.stats);

@@ -1,5 +1,6 @@
 import { WorkSlots } from './work-slots.js';
 import type { AskBody, AtomBody } from '../contract/query.js';
+import { ValidationError } from '../domain/errors.js';
 import type { StoredFact, Term } from '../domain/fact.js';
 import { type BodyLiteral, type Budget, type Proof, isDerived } from '../engine/index.js';
 import type { Catalog } from '../store/catalog.js';
@@ -115,11 +116,16 @@ export class QueryService {
     // What the answers depend on, never the paging fields themselves (a cursor is not part of its query).
     const shape = (atom: AtomBody) => [atom.predicate, atom.args, atom.negated];
     const fingerprint = queryFingerprint(['engine', atoms.map(shape), negations.map(shape), body.scope ?? null, body.infer, body.withProof]);
-    const skip = body.cursor ? decodeCursor(body.cursor, fingerprint).skip : 0;
+    // Keyset paging: the cursor holds the last answer's bindings and the next page starts after them
+    // (answers come in one total order); older cursors hold an offset.
+    const start: CursorPosition = body.cursor ? decodeCursor(body.cursor, fingerprint) : { skip: 0 };
+    const after = start.bindings;
+    const skip = after === undefined ? start.skip : 0;
     const literals: BodyLiteral[] = [...atoms.map((a, i) => toAtom(a, i)), ...negations.map((a, i) => ({ kind: 'not' as const, atom: toAtom(a, atoms.length + i) }))];
     // A conjunctive answer is its visible bindings; a single pattern's answer is the fact itself ("?" positions included).
     const variables = queryVariables(literals, 'query' in body);
-    const query: EngineQuery = { literals, variables, withProof: body.withProof, limit: skip + body.limit + 1 };
+    if (after !== undefined && after.length !== variables.length) throw new ValidationError('invalid cursor', { field: 'cursor' });
+    const query: EngineQuery = { literals, variables, withProof: body.withProof, limit: skip + body.limit + 1, ...(after === undefined ? {} : { after }) };
     const program = (scope: string) => (body.infer ? this.rules.programFor(address, scope) : Promise.resolve(null));
     const budget = new RequestBudget(this.budget);
     const run = new Evaluation(query, budget, signal);
@@ -135,7 +141,8 @@ export class QueryService {
         return { kind: 'derived', predicate: m.predicate, args: m.args, scope: scopes.length === 1 ? scopes[0]! : null, proof: m.proof ?? null };
       }),
     }));
-    const cursor = answers.length > skip + body.limit ? encodeCursor({ skip: skip + body.limit }, fingerprint) : null;
+    const last = answers[skip + body.limit - 1];
+    const cursor = answers.length > skip + body.limit && last !== undefined ? encodeCursor({ skip: 0, bindings: variables.map((v) => last.answer.bindings[v] as Term) }, fingerprint) : null;
     return { results: page, cursor, conjunctive: 'query' in body };
   }
 }

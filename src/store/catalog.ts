@@ -2,11 +2,12 @@ import { EventEmitter } from 'node:events';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConflictError, DatabaseDroppingError, NotFoundError, StorageFullError, TooManyOpenDatabasesError, ValidationError } from '../domain/errors.js';
-import { databaseRegistryKey, databaseRegistryRange } from '../encoding/control-keys.js';
+import { databaseRegistryKey, databaseRegistryRange, eventFloorKey } from '../encoding/control-keys.js';
 import { decodeJson, encodeJson } from '../encoding/records.js';
 import { databaseShape } from './record-shapes.js';
 import { type Durability, FactDatabase, type TenantHandleLimits } from './fact-database.js';
 import type { BackgroundRunner } from './background.js';
+import { lastEventSeqOf } from './event-log.js';
 import { type LevelDb, SYNC } from './level-types.js';
 import { type DatabaseLease, OpenDatabases } from './open-databases.js';
 import { freeBytes, isStorageFull } from './storage-errors.js';
@@ -32,8 +33,11 @@ export interface CatalogOptions {
   readonly durability: Durability;
   /** Only databases created through the admin API exist; writes do not create them. */
   readonly strictDatabases: boolean;
-  /** Opens (without yet calling open()) the abstract-level database at a directory, with LevelDB's table-cache size. */
-  readonly openLevel: (location: string, options: { maxOpenFiles: number }) => LevelDb;
+  /**
+   * Opens (without yet calling open()) the abstract-level database at a directory, with LevelDB's
+   * table-cache size. `createIfMissing: false` is the drop reading what it is about to delete.
+   */
+  readonly openLevel: (location: string, options: { maxOpenFiles: number; createIfMissing?: false }) => LevelDb;
   /** How many databases may be open at once (see file-budget.ts); the least recently used idle one is closed beyond it. */
   readonly maxOpenDatabases?: number;
   /** LevelDB `max_open_files` per database. */
@@ -167,9 +171,11 @@ export class Catalog {
 
   /**
    * Delete a database. The name is marked as dropping first (new requests get 409); the drop waits
-   * for the requests that already hold the database, then marks it durably (a crash from here on
-   * finishes the drop at start), closes it, removes its files and its registration. Nothing
-   * reopens the directory meanwhile: every lease is refused while the mark is set.
+   * for the requests that already hold the database, closes it, reads the highest event number
+   * its tenants gave out, then marks it durably together with that number as the name's event
+   * floor (a crash from here on finishes the drop at start; a database created again under the
+   * name numbers its events above the floor), removes its files and its registration. Nothing
+   * else reopens the directory meanwhile: every lease is refused while the name is dropping.
    */
   async drop(name: string): Promise<void> {
     if (this.dropping.has(name)) throw new DatabaseDroppingError(name);
@@ -181,12 +187,43 @@ export class Catalog {
       if (!(await this.pool.drain(name, waitMs))) {
         throw new ConflictError(`database '${name}' is still in use by requests that did not finish within ${waitMs} ms; nothing was deleted, retry`, { database: name });
       }
-      const marked: StoredDatabaseInfo = { ...info, dropping: true };
-      await this.systemWrite(name, () => this.system.put(databaseRegistryKey(name), encodeJson(marked), SYNC));
       await this.pool.retire(name);
+      const floor = Math.max(await this.eventFloor(name), await this.lastEventSeq(name));
+      const marked: StoredDatabaseInfo = { ...info, dropping: true };
+      await this.systemWrite(name, () =>
+        this.system.batch(
+          [
+            { type: 'put', key: databaseRegistryKey(name), value: encodeJson(marked) },
+            { type: 'put', key: eventFloorKey(name), value: String(floor) },
+          ],
+          SYNC,
+        ),
+      );
       await this.removeFiles(name);
     } finally {
       this.dropping.delete(name);
+    }
+  }
+
+  /** The event floor of a name (0 when no database of that name was dropped). */
+  private async eventFloor(name: string): Promise<number> {
+    return Number((await this.system.get(eventFloorKey(name))) ?? 0) || 0;
+  }
+
+  /**
+   * The highest event number of a closed database, read from its files. When they cannot be read
+   * (a damaged database being dropped), the clock in ms stands in: no tenant gave out that many numbers.
+   */
+  private async lastEventSeq(name: string): Promise<number> {
+    const level = this.options.openLevel(join(this.options.dataDir, name), { maxOpenFiles: 16, createIfMissing: false });
+    try {
+      await level.open();
+      return await lastEventSeqOf(level);
+    } catch (error) {
+      this.options.onError?.(error, { database: name, task: 'read-event-floor' });
+      return Date.now();
+    } finally {
+      await level.close().catch(() => undefined);
     }
   }
 
@@ -209,7 +246,8 @@ export class Catalog {
 
   private async openDatabase(name: string): Promise<FactDatabase> {
     const level = this.options.openLevel(join(this.options.dataDir, name), { maxOpenFiles: this.options.maxOpenFiles ?? 1000 });
-    const database = await FactDatabase.open(name, level, this.options.durability, this.options.background, this.options.tenantHandles).catch(async (error: unknown) => {
+    const floor = await this.eventFloor(name);
+    const database = await FactDatabase.open(name, level, this.options.durability, this.options.background, this.options.tenantHandles, floor).catch(async (error: unknown) => {
       await level.close().catch(() => undefined);
       throw error;
     });

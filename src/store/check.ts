@@ -24,7 +24,8 @@ import {
 } from '../encoding/fact-keys.js';
 import { decodeEntryValue, decodeJson } from '../encoding/records.js';
 import { KeyspaceReader, type LevelDb, type LevelSublevel, scanRange } from './level-types.js';
-import { databaseShape, eventShape } from './record-shapes.js';
+import { databaseShape } from './record-shapes.js';
+import { decodeEvent } from './event-log.js';
 import { ScopeRegistry } from './scope-registry.js';
 
 /**
@@ -190,7 +191,7 @@ async function checkEvents(tenant: string, reader: KeyspaceReader, meta: LevelSu
   const [key, value] = last;
   const seq = seqOfEventKey(key);
   try {
-    const event = decodeJson(value, eventShape, 'event', key);
+    const event = decodeEvent(value, key);
     if (event.seq !== seq) problems.add(tenant, 'event seq mismatch', `key says ${seq}, record says ${event.seq}`);
   } catch (error) {
     problems.add(tenant, 'undecodable event', `${seq}: ${error instanceof Error ? error.message : String(error)}`);

@@ -1,8 +1,18 @@
 import { EventEmitter } from 'node:events';
-import { eventKey, eventRange, eventSeqKey, seqOfEventKey } from '../encoding/control-keys.js';
-import { decodeJson, encodeJson } from '../encoding/records.js';
+import {
+  META_SUBLEVEL,
+  eventKey,
+  eventRange,
+  eventSeqKey,
+  eventSeqRange,
+  seqOfEventKey,
+  tenantFromRegistryKey,
+  tenantRegistryRange,
+} from '../encoding/control-keys.js';
+import { encodeEventValue, unpackEventValue } from '../encoding/event-values.js';
+import { decodeJson } from '../encoding/records.js';
 import { eventShape } from './record-shapes.js';
-import { type BatchOp, KeyspaceReader, type LevelSublevel } from './level-types.js';
+import { type BatchOp, KeyspaceReader, type LevelDb, type LevelSublevel } from './level-types.js';
 
 /** What a write records: the operation, who did it (a key id, never a secret), on what, and how it ended. */
 export interface EventDraft {
@@ -17,6 +27,27 @@ export interface EventDraft {
 export interface TenantEvent extends EventDraft {
   readonly seq: number;
   readonly time: number;
+}
+
+/**
+ * The highest event sequence number any tenant of a database has given out: the persisted
+ * counters, and the last stored event of each registered tenant (logs older than the counters).
+ */
+export async function lastEventSeqOf(db: LevelDb): Promise<number> {
+  const meta = db.sublevel<string, string>(META_SUBLEVEL, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+  let last = 0;
+  for (const value of await meta.values(eventSeqRange()).all()) last = Math.max(last, Number(value) || 0);
+  for (const key of await meta.keys(tenantRegistryRange()).all()) {
+    const sub = db.sublevel<string, string>(tenantFromRegistryKey(key), { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+    const [newest] = await sub.keys({ ...eventRange(0), reverse: true, limit: 1 }).all();
+    if (newest !== undefined) last = Math.max(last, seqOfEventKey(newest));
+  }
+  return last;
+}
+
+/** A stored event, unpacked and checked (a CorruptionError naming the key otherwise). */
+export function decodeEvent(raw: string, key: string | null = null): TenantEvent {
+  return decodeJson(raw, eventShape, 'event', key, unpackEventValue);
 }
 
 /** Events deleted per range delete when pruning: memory stays bounded whatever the backlog. */
@@ -38,6 +69,8 @@ export class EventLog {
     private readonly sub: LevelSublevel,
     private readonly meta: LevelSublevel,
     private readonly tenant: string,
+    /** Numbers a previous database of the same name gave out (dropped since): this log starts above them. */
+    private readonly floor = 0,
   ) {
     this.appended.setMaxListeners(0);
   }
@@ -46,7 +79,7 @@ export class EventLog {
   private async loadLastSeq(): Promise<number> {
     const stored = await this.meta.get(eventSeqKey(this.tenant));
     const [last] = await this.sub.keys({ ...eventRange(0), reverse: true, limit: 1 }).all();
-    return Math.max(stored === undefined ? 0 : Number(stored), last === undefined ? 0 : seqOfEventKey(last));
+    return Math.max(this.floor, stored === undefined ? 0 : Number(stored), last === undefined ? 0 : seqOfEventKey(last));
   }
 
   /** Ops appending events (under the tenant's write lock); `committed` then `publish` once the batch is written. */
@@ -55,7 +88,7 @@ export class EventLog {
     this.lastSeq ??= await this.loadLastSeq();
     const first = this.lastSeq + 1;
     const events: TenantEvent[] = drafts.map((draft, i) => ({ ...draft, seq: first + i, time: now }));
-    const ops: BatchOp[] = events.map((e) => ({ type: 'put', key: eventKey(e.seq), value: encodeJson(e), sublevel: this.sub }));
+    const ops: BatchOp[] = events.map((e) => ({ type: 'put', key: eventKey(e.seq), value: encodeEventValue(e), sublevel: this.sub }));
     ops.push({ type: 'put', key: eventSeqKey(this.tenant), value: String(first + events.length - 1), sublevel: this.meta });
     return { ops, events };
   }
@@ -100,7 +133,7 @@ export class EventLog {
     const iterator = new KeyspaceReader(this.sub).iterator(eventRange(afterSeq));
     try {
       for await (const [key, value] of iterator) {
-        const event = decodeJson(value, eventShape, 'event', key);
+        const event = decodeEvent(value, key);
         if (filter(event)) out.push(event);
         if (out.length >= limit) break;
       }
@@ -121,7 +154,7 @@ export class EventLog {
       let last: string | null = null;
       let older = 0;
       for (const [key, value] of chunk) {
-        if (decodeJson(value, eventShape, 'event', key).time >= before) break;
+        if (decodeEvent(value, key).time >= before) break;
         last = key;
         older++;
       }

@@ -10,7 +10,7 @@ import {
   tenantRegistryKey,
   tenantRegistryRange,
 } from '../encoding/control-keys.js';
-import { FORMAT_VERSION } from '../encoding/records.js';
+import { FORMAT_VERSION, READABLE_FORMATS } from '../encoding/records.js';
 import { BackgroundRunner } from './background.js';
 import { type BatchOp, KeyspaceReader, type LevelDb, type LevelSublevel, SYNC, scanRange } from './level-types.js';
 import { isStorageFull } from './storage-errors.js';
@@ -64,6 +64,7 @@ export class FactDatabase {
     private readonly durability: Durability,
     private readonly background: BackgroundRunner,
     private readonly handles: TenantHandleLimits,
+    private readonly eventFloor: number,
   ) {
     this.meta = db.sublevel<string, string>(META_SUBLEVEL, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
     this.host = this.hostFor();
@@ -75,9 +76,11 @@ export class FactDatabase {
     durability: Durability,
     background = new BackgroundRunner(),
     handles: TenantHandleLimits = DEFAULT_HANDLE_LIMITS,
+    /** See EventLog: the highest event number of a dropped database of this name (0: none). */
+    eventFloor = 0,
   ): Promise<FactDatabase> {
     await db.open();
-    const database = new FactDatabase(name, db, durability, background, handles);
+    const database = new FactDatabase(name, db, durability, background, handles, eventFloor);
     await database.checkFormat();
     for await (const [key, value] of scanRange(new KeyspaceReader(database.meta), tenantRegistryRange())) {
       const tenant = tenantFromRegistryKey(key);
@@ -113,6 +116,9 @@ export class FactDatabase {
   private async checkFormat(): Promise<void> {
     const stored = await this.meta.get(FORMAT_VERSION_KEY);
     if (stored === undefined) {
+      await this.meta.put(FORMAT_VERSION_KEY, String(FORMAT_VERSION), SYNC);
+    } else if (Number(stored) !== FORMAT_VERSION && READABLE_FORMATS.includes(Number(stored))) {
+      // Every readable older format reads as it is (see records.ts): migrating is recording the new version.
       await this.meta.put(FORMAT_VERSION_KEY, String(FORMAT_VERSION), SYNC);
     } else if (Number(stored) !== FORMAT_VERSION) {
       throw new VesperError('INTERNAL_ERROR', `database '${this.name}' has format ${stored}, this server reads ${FORMAT_VERSION}`);
@@ -221,6 +227,7 @@ export class FactDatabase {
       database: this.name,
       meta: this.meta,
       background: this.background,
+      eventFloor: this.eventFloor,
       write: (ops: BatchOp[]) => this.write(ops),
       registrationOps: (tenant: string) => this.registrationOps(tenant),
       registered: (tenant: string) => this.markRegistered(tenant),

@@ -9,8 +9,9 @@ import {
   factKeyId,
   isVisibleAt,
 } from '../domain/fact.js';
-import { type LayerId, primaryKeyOf } from '../encoding/fact-keys.js';
-import { decodeEntryValue } from '../encoding/records.js';
+import { type EncodedFactKey, type LayerId, encodeFactKey, encodedPrimaryKey } from '../encoding/fact-keys.js';
+import { decodeEntryValue, encodeRecord } from '../encoding/records.js';
+import { SEP } from '../encoding/term-codec.js';
 import type { EventDraft } from './event-log.js';
 import type { ScopeView } from './fact-reader.js';
 import { nearestEntry } from './layer-reader.js';
@@ -23,20 +24,27 @@ export async function tellFacts(
   keyspace: KeyspaceReader,
   facts: readonly FactInput[],
   actor: string | null,
-  mayExist: (fact: FactInput) => boolean = () => true,
+  /** False when the fact (by presence key) cannot exist yet: its current state is not read. */
+  mayExist: (presence: string) => boolean = () => true,
   now = tx.now,
-  /** Records written earlier in the same transaction (by scope and identity), shared by coalesced tells. */
+  /** Records written earlier in the same transaction (by scope, presence key and polarity), shared by coalesced tells. */
   pending = new Map<string, FactRecord | null>(),
 ): Promise<StoredFact[]> {
   const registry = tx.scopes;
   const chains = facts.map((f) => (registry.get(f.scope) ?? registry.createRoot(f.scope, now)).chain);
-  const existing = await lookup(keyspace, facts, chains, mayExist);
+  // Each fact's terms are encoded once: presence key, lookup keys and index keys all derive from it.
+  const encoded = facts.map(encodeFactKey);
+  const existing = await lookup(keyspace, facts, encoded, chains, mayExist);
   const undo: [string, FactRecord | null | undefined][] = [];
+  const values = new RecordValues();
   try {
-    const stored = facts.map((input, i) => {
+    const stored = facts.map((input, i): StoredFact => {
     const chain = chains[i] as readonly LayerId[];
-    const sameId = input.scope + '\0' + factKeyId(input);
-    const oppositeId = input.scope + '\0' + factKeyId({ ...input, negated: !input.negated });
+    const key = encoded[i] as EncodedFactKey;
+    // Scope names never contain SEP; the presence key names the fact whatever its polarity.
+    const id = input.scope + SEP + key.presence + SEP;
+    const sameId = id + (input.negated ? '1' : '0');
+    const oppositeId = id + (input.negated ? '0' : '1');
     const contradicting = pending.has(oppositeId) ? pending.get(oppositeId) : existing.opposite[i];
     if (contradicting && isVisibleAt(contradicting, now)) throw contradiction(input);
     const previous = pending.has(sameId) ? pending.get(sameId) : existing.same[i];
@@ -44,7 +52,7 @@ export async function tellFacts(
     const record = recordFor(input, previous ?? null, now);
     undo.push([sameId, pending.get(sameId)]);
     pending.set(sameId, record);
-    tx.putFact(input, chain, record);
+    tx.putTold(key, input, chain, values.of(record));
     return { predicate: input.predicate, args: input.args, negated: input.negated, scope: input.scope, ...record };
     });
     tx.event(factEvent('told', actor, stored));
@@ -114,13 +122,20 @@ async function forgetAccessCounts(tx: TenantTransaction, removed: readonly Store
  * The nearest record of each fact and of its opposite polarity, in one multi-get; facts the
  * tenant's key filter says cannot exist are not read at all.
  */
-async function lookup(keyspace: KeyspaceReader, facts: readonly FactInput[], chains: readonly (readonly LayerId[])[], mayExist: (fact: FactInput) => boolean) {
+async function lookup(
+  keyspace: KeyspaceReader,
+  facts: readonly FactInput[],
+  encoded: readonly EncodedFactKey[],
+  chains: readonly (readonly LayerId[])[],
+  mayExist: (presence: string) => boolean,
+) {
   const keys: string[] = [];
-  const read = facts.map(mayExist);
+  const read = encoded.map((e) => mayExist(e.presence));
   facts.forEach((f, i) => {
     if (!read[i]) return;
+    const e = encoded[i] as EncodedFactKey;
     for (const layer of chains[i] as readonly LayerId[]) {
-      keys.push(primaryKeyOf(f, layer), primaryKeyOf({ ...f, negated: !f.negated }, layer));
+      keys.push(encodedPrimaryKey(e, f.negated, layer), encodedPrimaryKey(e, !f.negated, layer));
     }
   });
   const values = await keyspace.getMany(keys);
@@ -144,6 +159,36 @@ function recordOf(raw: string | undefined): FactRecord | null | undefined {
   if (raw === undefined) return undefined;
   const entry = decodeEntryValue(raw);
   return entry.kind === 'record' ? entry.record : null;
+}
+
+/**
+ * Encoded record values of one tell: consecutive facts with equal records (a bulk tell of new
+ * facts: same version, times, confidence, no ttl, validity or metadata) share one encoding.
+ */
+class RecordValues {
+  private last: FactRecord | null = null;
+  private value = '';
+
+  of(record: FactRecord): string {
+    const last = this.last;
+    if (
+      last === null ||
+      record.metadata !== null ||
+      last.metadata !== null ||
+      last.version !== record.version ||
+      last.createdAt !== record.createdAt ||
+      last.updatedAt !== record.updatedAt ||
+      last.confidence !== record.confidence ||
+      last.ttl !== record.ttl ||
+      last.expiresAt !== record.expiresAt ||
+      last.validFrom !== record.validFrom ||
+      last.validUntil !== record.validUntil
+    ) {
+      this.value = encodeRecord(record);
+      this.last = record;
+    }
+    return this.value;
+  }
 }
 
 function recordFor(input: FactInput, previous: FactRecord | null, now: number): FactRecord {

@@ -1,7 +1,7 @@
 import type { Term } from '../domain/fact.js';
 import { decodeJson, encodeJson } from '../encoding/records.js';
 import { sessionShape } from './record-shapes.js';
-import { accessKey, accessRange, identityOfAccessKey, sessionIdOfKey, sessionKey, sessionRange } from '../encoding/session-keys.js';
+import { accessKey, accessRange, sessionIdOfKey, sessionKey, sessionRange } from '../encoding/session-keys.js';
 import { type BatchOp, type KeyspaceReader, type LevelSublevel, scanRange } from './level-types.js';
 
 /** One entry of the window a session was last sent: what `removed` names, and a digest of what it showed. */
@@ -53,11 +53,9 @@ export function delSessionOp(sub: LevelSublevel, sessionId: string): BatchOp {
   return { type: 'del', key: sessionKey(sessionId), sublevel: sub };
 }
 
-/** Every access count of a tenant: one per fact that some window included (few next to the facts). */
-export async function loadAccessCounts(sub: KeyspaceReader): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  for await (const [key, value] of scanRange(sub, accessRange())) counts.set(identityOfAccessKey(key), Number(value));
-  return counts;
+/** Whether the tenant has any access count at all (one key read). */
+export async function hasAccessCounts(sub: KeyspaceReader): Promise<boolean> {
+  return (await sub.keys({ ...accessRange(), limit: 1 }).all()).length > 0;
 }
 
 /** Ops adding one to the access count of each fact (read, then written by the caller under the tenant's lock). */

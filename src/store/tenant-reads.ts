@@ -6,7 +6,7 @@ import { entriesIn, factsInLayer } from './layer-reader.js';
 import type { KeyspaceReader } from './level-types.js';
 import { type RuleRecord, loadRules } from './rule-records.js';
 import type { ScopeRegistry } from './scope-registry.js';
-import { type SessionRecord, listSessions, loadAccessCounts, loadAccessCountsOf, loadSession } from './session-records.js';
+import { type SessionRecord, hasAccessCounts, listSessions, loadAccessCountsOf, loadSession } from './session-records.js';
 
 /** Whole-layer reads, what diff, merge and flatten need. */
 export interface LayerSource {
@@ -66,11 +66,12 @@ export class TenantReads implements LayerSource {
     return listSessions(this.keyspace);
   }
 
-  accessCounts(): Promise<Map<string, number>> {
-    return loadAccessCounts(this.keyspace);
+  /** Whether any fact of the tenant has an access count (a window that finds none reads no counts). */
+  hasAccessCounts(): Promise<boolean> {
+    return hasAccessCounts(this.keyspace);
   }
 
-  /** The access counts of these facts only. */
+  /** The access counts of these facts only (there is no read of every count: windows read their candidates'). */
   accessCountsOf(identities: readonly string[]): Promise<Map<string, number>> {
     return loadAccessCountsOf(this.keyspace, identities);
   }

@@ -6,7 +6,7 @@ import { retiredLayerRange } from '../encoding/control-keys.js';
 import type { BackgroundRunner } from './background.js';
 import { EventLog } from './event-log.js';
 import { retractFacts, tellFacts } from './fact-writes.js';
-import { allIndexRange, isPrimaryIndexKey, presenceKeyOf, presenceKeyOfPrimary } from '../encoding/fact-keys.js';
+import { allIndexRange, isPrimaryIndexKey, presenceKeyOfPrimary } from '../encoding/fact-keys.js';
 import { KeyFilter } from './key-filter.js';
 import { type BatchOp, KeyspaceReader, type LevelSublevel, scanRange } from './level-types.js';
 import { type ScopeRecord, ScopeRegistry } from './scope-registry.js';
@@ -20,6 +20,8 @@ export interface TenantHost {
   /** The database's META sublevel (event counters and the retired-layer journal live there). */
   readonly meta: LevelSublevel;
   readonly background: BackgroundRunner;
+  /** Event numbers given out by a dropped database of the same name: every tenant's log starts above them. */
+  readonly eventFloor: number;
   /** One atomic batch. */
   write(ops: BatchOp[]): Promise<void>;
   /** Ops registering the tenant if this is its first write (empty otherwise). */
@@ -86,7 +88,7 @@ export class TenantStore {
     readonly name: string,
     private readonly sub: LevelSublevel,
   ) {
-    this.events = new EventLog(sub, host.meta, name);
+    this.events = new EventLog(sub, host.meta, name, host.eventFloor);
     this.current = new KeyspaceReader(sub);
   }
 
@@ -264,7 +266,7 @@ export class TenantStore {
       await this.transaction(this.tellQueue[0]?.now ?? Date.now(), async (tx) => {
         batch = this.takeTells();
         const filter = this.keyFilter;
-        const mayExist = filter === null ? () => true : (key: FactInput) => filter.mightContain(presenceKeyOf(key));
+        const mayExist = filter === null ? () => true : (presence: string) => filter.mightContain(presence);
         const pending = new Map<string, FactRecord | null>();
         for (const queued of batch) {
           const point = tx.savepoint();

@@ -1,6 +1,6 @@
 import type { FactKey, FactRecord } from '../domain/fact.js';
 import { retiredLayerKey } from '../encoding/control-keys.js';
-import { type LayerId, indexKeysOf, listingKeyOf, presenceKeyOfPrimary } from '../encoding/fact-keys.js';
+import { type EncodedFactKey, type LayerId, encodeFactKey, encodedIndexKeys, indexKeysOf, listingKeyOf } from '../encoding/fact-keys.js';
 import { type EntryValue, TOMBSTONE_VALUE, encodeRecord } from '../encoding/records.js';
 import type { EventDraft } from './event-log.js';
 import type { BatchOp, KeyspaceReader, LevelSublevel } from './level-types.js';
@@ -72,10 +72,21 @@ export class TenantTransaction extends TenantReads {
   /** Write an entry into a given layer (flatten builds a new layer this way). */
   putEntry(key: FactKey, layer: LayerId, entry: EntryValue, listed: boolean): void {
     const value = entry.kind === 'record' ? encodeRecord(entry.record) : TOMBSTONE_VALUE;
-    const keys = indexKeysOf(key, layer);
-    this.written.push(presenceKeyOfPrimary(keys[0] as string));
-    for (const k of keys) this.ops.push({ type: 'put', key: k, value, sublevel: this.sub });
-    if (listed) this.ops.push({ type: 'put', key: listingKeyOf(key, layer), value: '', sublevel: this.sub });
+    this.putEncoded(encodeFactKey(key), key.negated, layer, value, listed ? key : null);
+  }
+
+  /**
+   * The tell path's putFact: the key's terms encoded once by the caller, and the record's value
+   * already encoded (a bulk tell of facts with equal records encodes it once).
+   */
+  putTold(key: EncodedFactKey, fact: FactKey, chain: readonly LayerId[], value: string): void {
+    this.putEncoded(key, fact.negated, chain[0] as LayerId, value, chain.length > 1 ? fact : null);
+  }
+
+  private putEncoded(key: EncodedFactKey, negated: boolean, layer: LayerId, value: string, listing: FactKey | null): void {
+    this.written.push(key.presence);
+    for (const k of encodedIndexKeys(key, negated, layer)) this.ops.push({ type: 'put', key: k, value, sublevel: this.sub });
+    if (listing !== null) this.ops.push({ type: 'put', key: listingKeyOf(listing, layer), value: '', sublevel: this.sub });
   }
 
   putRule(rule: RuleRecord): void {

@@ -49,3 +49,48 @@ test('sessions › idle for longer than the idle time › the background sweep d
   t.deepEqual((await contextKeys(isContextKey)).filter((key) => !isAccessKey(key.slice('!ctx!'.length))), []);
   await catalog.close();
 });
+
+/**
+ * Records the access-count keys a database reads (multi-gets and iterators), at the root level
+ * every sublevel read ends in.
+ */
+function watchAccessReads(level: { _getMany: Function; _iterator: Function; _keys: Function }) {
+  const read = { keys: [] as string[], scans: 0 };
+  const text = (key: unknown) => (typeof key === 'string' ? key : Buffer.isBuffer(key) ? key.toString('utf8') : '').replace(/^![^!]*!/, '');
+  const accessKey = (key: unknown) => isAccessKey(text(key));
+  const getMany = level._getMany.bind(level);
+  level._getMany = (keys: unknown[], ...rest: unknown[]) => {
+    for (const key of keys) if (accessKey(key)) read.keys.push(text(key));
+    return getMany(keys, ...rest);
+  };
+  for (const method of ['_iterator', '_keys'] as const) {
+    const open = level[method].bind(level);
+    level[method] = (options: { gte?: unknown; gt?: unknown; limit?: number }) => {
+      // A read of one key says whether there is any count; more is a scan of the counts.
+      if (accessKey(options.gte ?? options.gt) && options.limit !== 1) read.scans++;
+      return open(options);
+    };
+  }
+  return read;
+}
+
+test('access counts › a window over a small fork of a large tenant › reads the counts of its candidates only', async (t) => {
+  const { catalog, clock, context, tenant, address, levels } = await setup();
+  const many = Array.from({ length: 300 }, (_, i) => fact('p', `m${i}`));
+  await tenant.tell(many, clock.now());
+  await context.optimize(address, { ...request, maxFacts: 300 }); // every fact of main gets a count
+  await tenant.tell([{ ...fact('q', 'f1'), scope: 'fork' }, { ...fact('q', 'f2'), scope: 'fork' }], clock.now());
+  const read = watchAccessReads(levels.get('default') as never);
+  const window = await context.optimize(address, { ...request, scope: 'fork' });
+  t.deepEqual(window.entries.map((e) => e.args[0]).sort(), ['f1', 'f2']);
+  t.is(read.scans, 0, 'no scan of the counts');
+  t.deepEqual(new Set(read.keys), new Set([0, 1].map((i) => `Q\0a\0${JSON.stringify(['q', 0, `f${i + 1}`])}`)), 'only the candidates\' counts were read');
+  // A second window of the same request (reused, then caught up after a write) reads no more than its candidates' counts either.
+  read.keys.length = 0;
+  await tenant.tell([{ ...fact('q', 'f3'), scope: 'fork' }], clock.now());
+  const next = await context.optimize(address, { ...request, scope: 'fork' });
+  t.is(next.entries.length, 3);
+  t.true(read.keys.every((k) => k.includes('"q"')), 'no count of a main-only fact was read');
+  t.is(read.scans, 0);
+  await catalog.close();
+});

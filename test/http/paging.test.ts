@@ -67,3 +67,35 @@ test('POST /scope/diff › paging while the source gets changes sorting before t
   t.is(new Set(seen).size, seen.length, 'no row came twice');
   t.deepEqual(before.filter((row: string) => !seen.includes(row)), [], 'no row that existed was skipped');
 });
+
+test('POST /ask with rules › paging while facts are told and retracted before and after the cursor › every answer that existed comes exactly once', async (t) => {
+  const c = client(t, 'page_rules');
+  const derived = (r: { args: unknown[]; scope?: string | null }) => `path(${r.args.join(',')})`;
+  t.is((await c.post('/rules', { text: 'path(?x, ?y) :- edge(?x, ?y).\npath(?x, ?z) :- edge(?x, ?y), path(?y, ?z).' })).status, 201);
+  const chain = Array.from({ length: 12 }, (_, i) => ({ predicate: 'edge', args: [`n${String(i).padStart(2, '0')}`, `n${String(i + 1).padStart(2, '0')}`] }));
+  await c.post('/tell', { facts: chain });
+  const ask = (cursor: string | null) => c.post('/ask', { predicate: 'path', args: ['?x', '?y'], limit: 10, ...(cursor ? { cursor } : {}) });
+  const before = (await c.post('/ask', { predicate: 'path', args: ['?x', '?y'], limit: 1000 })).json.results.map(derived);
+  t.is(before.length, 78);
+  const seen: string[] = [];
+  let cursor: string | null = null;
+  let round = 0;
+  do {
+    const reply: Reply = await ask(cursor);
+    t.is(reply.status, 200, reply.text);
+    seen.push(...reply.json.results.map(derived));
+    cursor = reply.json.cursor;
+    round++;
+    // Between pages: answers appear before the cursor (an edge into the chain from a name sorting first)
+    // and disappear before it (a retracted edge from a side node that sorts first), and after it.
+    await c.post('/tell', { facts: [{ predicate: 'edge', args: [`a${round}`, 'n00'] }, { predicate: 'edge', args: [`z${round}`, 'n00'] }] });
+    if (round > 1) await c.post('/retract', { predicate: 'edge', args: [`a${round - 1}`, 'n00'] });
+  } while (cursor !== null && round < 20);
+  t.is(cursor, null, 'paging ended (78 answers, 10 a page)');
+  t.is(new Set(seen).size, seen.length, 'no answer came twice');
+  t.deepEqual(before.filter((row: string) => !seen.includes(row)), [], 'no answer that existed was skipped');
+  // The order is the answers' own: a page starts strictly after the last answer sent.
+  const firstPage = (await ask(null)).json;
+  const next = (await ask(firstPage.cursor)).json;
+  t.true(derived(next.results[0]) > derived(firstPage.results.at(-1)));
+});

@@ -21,10 +21,11 @@ class Levels {
   readonly opened: string[] = [];
   open = 0;
   peak = 0;
-  openLevel = (location: string): LevelDb => {
-    const level = new ClassicLevel<string, string>(location);
+  openLevel = (location: string, options?: { createIfMissing?: false }): LevelDb => {
+    const level = new ClassicLevel<string, string>(location, options);
     const database = location.split('/').pop() ?? '';
-    this.opened.push(database);
+    // The drop's own read of the event counters (createIfMissing: false) is not a request reopening it.
+    this.opened.push(options?.createIfMissing === false ? `${database} (read by the drop)` : database);
     level.on('opening', () => {
       if (database === '_system') return;
       this.open++;

@@ -71,6 +71,39 @@ test('format 1 fixture › opened by this server › answers facts, scopes, rule
   });
 });
 
+test('format 1 fixture › migrated to format 2 › old events read as written, new fact events are stored packed and read back whole', async (t) => {
+  const dataDir = await copyOfFixture(t);
+  const oldTold = await withServer(dataDir, async (server) => {
+    const acme = api(server.url, { 'X-Tenant-ID': 'acme' });
+    const before = (await acme.get('/audit?limit=100')).json.events as { op: string; details?: { facts?: unknown[] } }[];
+    const first = before.find((e) => e.op === 'told');
+    await acme.post('/tell', { facts: [{ predicate: 'plan', args: ['globex', 'pro'] }, { predicate: 'flag', args: [false, null, -1.5], negated: true, scope: 'hypothesis' }] });
+    return first;
+  });
+  t.truthy(oldTold?.details?.facts?.length, 'a format-1 told event lists its facts');
+  const level = new ClassicLevel<string, string>(join(dataDir, 'default'));
+  await level.open();
+  const meta = level.sublevel<string, string>('~meta', { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+  t.is(await meta.get('format-version'), '2', 'the database was migrated');
+  const events = await level.sublevel<string, string>('acme', { keyEncoding: 'utf8', valueEncoding: 'utf8' }).iterator({ gt: 'E\0', lt: 'E\x01' }).all();
+  const [, newest] = events.at(-1) as [string, string];
+  await level.close();
+  t.false(newest.includes('"facts"'), 'stored packed');
+  t.true(newest.includes('"packed"'));
+  await withServer(dataDir, async (server) => {
+    const acme = api(server.url, { 'X-Tenant-ID': 'acme' });
+    const after = (await acme.get('/audit?limit=100')).json.events as { op: string; details?: { count: number; facts?: unknown[] } }[];
+    t.deepEqual(after.find((e) => e.op === 'told'), oldTold, 'the format-1 event reads as before');
+    t.deepEqual(after.at(-1)?.details, {
+      count: 2,
+      facts: [
+        { predicate: 'plan', args: ['globex', 'pro'], negated: false, scope: 'main', version: 1 },
+        { predicate: 'flag', args: [false, null, -1.5], negated: true, scope: 'hypothesis', version: 1 },
+      ],
+    });
+  });
+});
+
 test('format 1 fixture › a fact record with corrupt bytes › ask is a DATA_CORRUPTED error naming the key, not a TypeError', async (t) => {
   let corrupted = '';
   const dataDir = await copyOfFixture(t, async (level) => {

@@ -17,6 +17,7 @@ export interface Contradiction {
 export interface ScanSpec {
   readonly evidence: GoalEvidence;
   readonly focus: ReadonlySet<string>;
+  /** Access counts of (at least) the facts being scored; absent means never included in a window. */
   readonly accessCounts: ReadonlyMap<string, number>;
   /** Group candidates by predicate (a per-predicate cap applies) or not. */
   readonly byPredicate: boolean;
@@ -53,12 +54,19 @@ export const MAX_INVISIBLE_KEPT = 10_000;
 
 export const invisibleKey = (scope: string, identity: string) => `${scope}\0${identity}`;
 
+/** Candidates scored together: their access counts are one multi-get. */
+const COUNT_BATCH = 512;
+
 /**
  * One streaming pass over every fact of the view. Versions of one fact (one per scope) are
  * adjacent, and so are p and NOT p: deduplication and contradiction detection need only the
  * previous fact, and the pool keeps what can still make the window.
+ *
+ * Access counts are read for the candidates only, a batch at a time, into `counts` (which must be
+ * `spec.accessCounts`): a window over a small view of a large tenant never reads the tenant's other
+ * counts, and a tenant no window has counted yet reads none.
  */
-export async function scanCandidates(reads: TenantReads, view: ScopeView, now: number, spec: ScanSpec): Promise<ScanResult> {
+export async function scanCandidates(reads: TenantReads, view: ScopeView, now: number, spec: ScanSpec, counts: Map<string, number>): Promise<ScanResult> {
   const pool = new CandidatePool<StoredFact>(spec.keep, { margin: spec.margin, ...(spec.pruneFloor === undefined ? {} : { pruneFloor: spec.pruneFloor }) });
   const contradictions: Contradiction[] = [];
   let invisible: Set<string> | null = new Set();
@@ -66,14 +74,24 @@ export async function scanCandidates(reads: TenantReads, view: ScopeView, now: n
   let nextChange: number | null = null;
   let previous: StoredFact | null = null;
   let pending: { fact: StoredFact; group: string } | null = null;
-  const emit = (fact: StoredFact) => {
+  const counted = await reads.hasAccessCounts();
+  const scoring: { fact: StoredFact; identity: string }[] = [];
+  const score = async () => {
+    if (counted) for (const [identity, n] of await reads.accessCountsOf(scoring.map((s) => s.identity))) counts.set(identity, n);
+    for (const { fact, identity } of scoring) {
+      pool.add({ identity, group: spec.byPredicate ? fact.predicate : '', base: baseOf(fact, identity, spec), time: fact.updatedAt, payload: fact });
+    }
+    scoring.length = 0;
+  };
+  const emit = async (fact: StoredFact) => {
     const identity = factKeyId(fact);
     if (previous && fact.negated && !previous.negated && factKeyId({ ...fact, negated: false }) === factKeyId(previous)) {
       found++;
       if (contradictions.length < MAX_LISTED_CONTRADICTIONS) contradictions.push({ positive: previous, negative: fact });
     }
     previous = fact;
-    pool.add({ identity, group: spec.byPredicate ? fact.predicate : '', base: baseOf(fact, identity, spec), time: fact.updatedAt, payload: fact });
+    scoring.push({ fact, identity });
+    if (scoring.length >= COUNT_BATCH) await score();
   };
   for await (const { fact, group } of reads.allFacts(view, { now, includeInvisible: true })) {
     const change = visibilityChangeAfter(fact, now);
@@ -86,11 +104,14 @@ export async function scanCandidates(reads: TenantReads, view: ScopeView, now: n
       if (preferred(fact, pending.fact)) pending = { fact, group };
       continue;
     }
-    if (pending) emit(pending.fact);
+    if (pending) await emit(pending.fact);
     pending = { fact, group };
   }
-  if (pending) emit(pending.fact);
+  if (pending) await emit(pending.fact);
+  await score();
   pool.compact();
+  // Only the kept candidates' counts are needed from here on (ranking, catching up).
+  for (const identity of counts.keys()) if (pool.get(identity) === undefined) counts.delete(identity);
   return {
     pool,
     get available() {

@@ -56,7 +56,6 @@ interface ScanJob {
   readonly goals: readonly Atom[];
   readonly limits: SelectionLimits;
   readonly request: WindowRequest;
-  readonly accessCounts: ReadonlyMap<string, number>;
   readonly now: number;
 }
 
@@ -179,18 +178,17 @@ export class ContextService {
       const view = reads.view(scope);
       if (view === null) return { window: EMPTY_WINDOW, tenant };
       const limits = limitsOf(request);
-      const accessCounts = await reads.accessCounts();
       const key = JSON.stringify([address.database, address.tenant, scope, request.maxFacts, [...request.predicates].sort(), goals, limits]);
-      const job: ScanJob = { key, tenant, reads, generation, view, program, goals, limits, request, accessCounts, now };
+      const job: ScanJob = { key, tenant, reads, generation, view, program, goals, limits, request, now };
       return { window: await this.windowOf(job, preview), tenant };
     });
   }
 
   private async windowOf(job: ScanJob, preview: PreviewOptions | null): Promise<ContextWindow> {
-    const { key, view, limits, accessCounts } = job;
+    const { key, view, limits } = job;
     const reused = preview?.rescan === true ? null : await this.reuse(job);
     const { evidence, spec, scan } = reused?.reusable ?? (await this.scan(job, preview === null));
-    const fresh = { ...spec, accessCounts: reused?.accessCounts ?? accessCounts };
+    const fresh = { ...spec, accessCounts: reused?.accessCounts ?? spec.accessCounts };
     const ranked = rankEntries(scan.pool, evidence.answers, view.kind === 'scope' ? view.scope.name : null, (c) => baseOf(c.payload, c.identity, fresh));
     const entries = selectEntries(ranked, limits);
     if (preview === null) this.cache.selected(key, storedIdentities(entries));
@@ -201,18 +199,20 @@ export class ContextService {
   /**
    * The cached pass of this request, caught up with the tenant's writes since it was made (under
    * the tenant's write lock, so that no write lands while the written facts are read); null when
-   * there is none or it cannot absorb them (then a new pass follows).
+   * there is none or it cannot absorb them (then a new pass follows). The access counts returned
+   * are those of the pass's kept candidates, as they are now (a window of this request may have raised them).
    */
   private async reuse(job: ScanJob): Promise<{ reusable: ReusableScan; accessCounts: ReadonlyMap<string, number> } | null> {
     const { key, tenant, now } = job;
     const hit = this.cache.get(key, tenant, job.program, now);
     if (hit === null) return null;
     const { entry } = hit;
+    const keptCounts = (reads: TenantReads) => reads.accessCountsOf(entry.reusable.scan.pool.candidates.map((c) => c.identity));
     if (hit.writes.length === 0 && entry.accessed.size === 0) {
       this.stats.reused++;
-      return { reusable: entry.reusable, accessCounts: job.accessCounts };
+      return { reusable: entry.reusable, accessCounts: await keptCounts(job.reads) };
     }
-    let counts = job.accessCounts;
+    let counts: ReadonlyMap<string, number> = new Map();
     // In a transaction (that writes nothing): no write lands while the written facts are read.
     const reason = await tenant.transaction(now, async (tx) => {
       const writes = this.cache.pending(key, entry);
@@ -220,21 +220,20 @@ export class ContextService {
       if (writes.length === 0 && entry.accessed.size === 0) return null; // another window caught it up meanwhile
       const view = tx.view(job.request.scope ?? null);
       if (view === null) return 'the scope is gone';
-      // Read again under the lock: a window may have raised some since (and listed them in `accessed`).
-      const accessCounts = await tx.accessCounts();
-      counts = accessCounts;
+      // Counts are read under the lock: a window may have raised some since (and listed them in `accessed`).
       const reason = await catchUp(entry.reusable, writes, {
         accessed: entry.accessed,
         tenant: tx,
         view,
         now,
-        accessCounts,
+        accessCountsOf: (identities) => tx.accessCountsOf(identities),
         goalPredicates: job.goals.length > 0 ? goalPredicates(job.program, job.goals) : null,
         evaluateGoals: () => this.evidence({ ...job, reads: tx, view }),
       });
       if (reason === null) {
         entry.generation += writes.length;
         entry.accessed.clear();
+        counts = await keptCounts(tx);
       }
       return reason;
     });
@@ -254,16 +253,17 @@ export class ContextService {
     const evidence = await this.evidence(job);
     const perGroup = Math.min(limits.maxFactsPerPredicate ?? limits.maxFacts, limits.maxFacts);
     const keepPerGroup = (limits.dropContradictions ? 2 : 1) * perGroup;
+    const counts = new Map<string, number>();
     const spec: ScanSpec = {
       evidence,
       focus: new Set(job.request.predicates),
-      accessCounts: job.accessCounts,
+      accessCounts: counts,
       byPredicate: perGroup < limits.maxFacts,
       keep: keepPerGroup,
       margin: this.margin ?? keepPerGroup,
       ...(this.pruneFloor === undefined ? {} : { pruneFloor: this.pruneFloor }),
     };
-    const reusable = { evidence, spec, scan: await scanCandidates(job.reads, view, now, spec) };
+    const reusable = { evidence, spec, scan: await scanCandidates(job.reads, view, now, spec, counts) };
     this.stats.scans++;
     if (keep) {
       // A write that landed during the pass may or may not be in it: such a pass only serves an unchanged tenant.

@@ -28,7 +28,8 @@ export interface CatchUpJob {
   /** The view now (read under the tenant's write lock, like everything here). */
   readonly view: ScopeView;
   readonly now: number;
-  readonly accessCounts: ReadonlyMap<string, number>;
+  /** The access counts of these facts (never all of the tenant's: the kept candidates and the facts read here). */
+  readonly accessCountsOf: (identities: readonly string[]) => Promise<ReadonlyMap<string, number>>;
   /** Facts whose access count rose in windows of other requests: a pruned one may now overtake. */
   readonly accessed: ReadonlySet<string>;
   /** The goals' predicates and those of every rule they can reach; null without goals. */
@@ -158,9 +159,12 @@ export async function catchUp(reusable: ReusableScan, writes: readonly WriteReco
     }
   }
 
-  // Apply (synchronously from here: no window reads the scan half-updated; a failure drops it).
-  const spec: ScanSpec = { ...reusable.spec, evidence, accessCounts: job.accessCounts };
   const pool = scan.pool;
+  const scored = new Set([...pool.candidates.map((c) => c.identity), ...keys.keys(), ...rescored]);
+  const accessCounts = await job.accessCountsOf([...scored]);
+
+  // Apply (synchronously from here: no window reads the scan half-updated; a failure drops it).
+  const spec: ScanSpec = { ...reusable.spec, evidence, accessCounts };
   const changed: string[] = [];
   for (const identity of new Set([...keys.keys(), ...rescored])) {
     const { pre, post } = state(identity);
