@@ -10,7 +10,8 @@
  *
  * Env: BENCH_HTTP_DURATION_S (8), BENCH_HTTP_CONNECTIONS (20), BENCH_HTTP_REPS (3),
  *      BENCH_HTTP_TENANTS (100), BENCH_HTTP_FACTS (100), BENCH_HTTP_SCENARIOS (comma list, default all),
- *      BENCH_HTTP_NO_BUILD=1 to reuse dist/.
+ *      BENCH_HTTP_NO_BUILD=1 to reuse dist/, BENCH_HTTP_CPU_PROF=<dir> to run the server under
+ *      `node --cpu-prof` (the profile is written there when it exits; read it with bench/cpuprofile-top.ts).
  * Writes bench/out/http-<timestamp>.json and prints a markdown table (medians over reps).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -188,7 +189,9 @@ async function main(): Promise<void> {
   if (process.env.BENCH_HTTP_NO_BUILD !== '1') execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
   const dataDir = mkdtempSync(path.join(tmpdir(), 'vesper-bench-http-'));
   const bare = await startChild(process.execPath, ['--import', 'tsx', path.join(here, 'http-bare.ts')], {});
-  const vesper = await startChild(process.execPath, [path.join(root, 'dist/main.js')], { PORT: '0', HOST: '127.0.0.1', VESPER_DATA: dataDir, LOG_LEVEL: 'info' });
+  const profDir = process.env.BENCH_HTTP_CPU_PROF;
+  const profArgs = profDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profDir)}`] : [];
+  const vesper = await startChild(process.execPath, [...profArgs, path.join(root, 'dist/main.js')], { PORT: '0', HOST: '127.0.0.1', VESPER_DATA: dataDir, LOG_LEVEL: 'info' });
   vesper.child.stdout?.resume(); // keep draining its log lines
   try {
     await seed(vesper.port);

@@ -4,6 +4,7 @@ import { type EntryValue, decodeEntryValue } from '../encoding/records.js';
 import { CorruptionError } from '../domain/errors.js';
 import { SEP } from '../encoding/term-codec.js';
 import { type KeyspaceReader, countRange } from './level-types.js';
+import { MAX_CACHED_RANGE_ROWS, type PinnedRanges } from './range-cache.js';
 import type { ScopeRecord } from './scope-registry.js';
 
 /** Which scopes a read sees: one scope (through its chain of layers) or every scope of the tenant. */
@@ -35,6 +36,7 @@ export async function* matchFacts(
   view: ScopeView,
   pattern: FactPattern,
   options: MatchOptions,
+  cached: PinnedRanges | null = null,
 ): AsyncGenerator<MatchedFact> {
   const range = rangeFor(pattern.predicate, pattern.args);
   const gte = options.fromGroup !== undefined && options.fromGroup > range.gte ? options.fromGroup : range.gte;
@@ -49,30 +51,45 @@ export async function* matchFacts(
       out.push({ fact: { predicate: key.predicate, args: key.args, negated: key.negated, scope: scope.name, ...found.record }, group });
     }
   };
-  // Chunks straight from the iterator (one async step per chunk, not per row): rows of a group are adjacent.
-  const iterator = sub.iterator({ gte, lt: range.lt });
   let group: string | null = null;
   let firstKey = '';
   let versions = new Map<LayerId, string>();
+  const take = (entries: readonly (readonly [string, string])[], ready: MatchedFact[]): void => {
+    for (const [raw, value] of entries) {
+      const rawGroup = groupOfIndexKey(raw);
+      if (rawGroup !== group) {
+        if (group !== null) resolve(group, firstKey, versions, ready);
+        group = rawGroup;
+        firstKey = raw;
+        versions = new Map();
+      }
+      versions.set(Number.parseInt(raw.slice(rawGroup.length + 1), 36), value);
+    }
+  };
+  const hit = cached?.get(gte, range.lt);
+  if (hit !== undefined) {
+    const ready: MatchedFact[] = [];
+    take(hit, ready);
+    if (group !== null) resolve(group, firstKey, versions, ready);
+    yield* ready;
+    return;
+  }
+  // Chunks straight from the iterator (one async step per chunk, not per row): rows of a group are adjacent.
+  // A small range read whole is kept for the readers of the same state (range-cache.ts).
+  let kept: (readonly [string, string])[] | null = cached === null ? null : [];
+  const iterator = sub.iterator({ gte, lt: range.lt });
   try {
     for (let size = 64; ; size = Math.min(size * 4, 4096)) {
-      const entries = await iterator.nextv(size);
+      const entries = (await iterator.nextv(size)) as [string, string][];
       if (entries.length === 0) break;
+      if (kept !== null) kept = kept.length + entries.length <= MAX_CACHED_RANGE_ROWS ? kept.concat(entries) : null;
       const ready: MatchedFact[] = [];
-      for (const [raw, value] of entries as [string, string][]) {
-        const rawGroup = groupOfIndexKey(raw);
-        if (rawGroup !== group) {
-          if (group !== null) resolve(group, firstKey, versions, ready);
-          group = rawGroup;
-          firstKey = raw;
-          versions = new Map();
-        }
-        versions.set(Number.parseInt(raw.slice(rawGroup.length + 1), 36), value);
-      }
+      take(entries, ready);
       yield* ready;
     }
     const last: MatchedFact[] = [];
     if (group !== null) resolve(group, firstKey, versions, last);
+    if (kept !== null) cached?.put(gte, range.lt, kept);
     yield* last;
   } finally {
     await iterator.close();
@@ -103,8 +120,11 @@ function residualMatches(args: readonly Term[], pattern: FactPattern, residual: 
 }
 
 /** Estimated number of index entries for a pattern, capped: what a planner needs to order joins. */
-export function estimateFacts(sub: KeyspaceReader, pattern: FactPattern, cap = 1000): Promise<number> {
+export function estimateFacts(sub: KeyspaceReader, pattern: FactPattern, cached: PinnedRanges | null = null, cap = 1000): Promise<number> {
   const range = rangeFor(pattern.predicate, pattern.args);
+  // The same count as the keys of the range would give: a cached range is the whole range.
+  const hit = cached?.get(range.gte, range.lt);
+  if (hit !== undefined) return Promise.resolve(Math.min(hit.length, cap));
   return countRange(sub, range, cap);
 }
 
