@@ -201,7 +201,10 @@ async function main(): Promise<void> {
     const figures = new Map<string, Figures[]>();
     for (let rep = 0; rep < reps; rep++) {
       for (const scenario of list) {
+        const fromUs = process.hrtime.bigint() / 1000n;
         const figure = await run(scenario.target === 'bare' ? bare.port : vesper.port, scenario);
+        // The scenario's window in the profile's clock (monotonic µs): bench/cpuprofile-top.ts <file> <top> <from> <to>.
+        if (profDir) process.stderr.write(`profile window ${JSON.stringify(scenario.name)}: ${fromUs} ${process.hrtime.bigint() / 1000n}\n`);
         figures.set(scenario.name, [...(figures.get(scenario.name) ?? []), figure]);
         process.stderr.write(`rep ${rep + 1} ${scenario.name}: ${figure.reqPerSec.toFixed(0)} req/s p50 ${figure.p50} ms p99 ${figure.p99} ms non2xx ${figure.non2xx}\n`);
       }
