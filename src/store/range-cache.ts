@@ -18,16 +18,29 @@
  * the scope chains are applied on every read, as for rows from disk.
  */
 
-/** Rows of one range: cached only when the whole range is at most this many rows. */
+/** Rows of one range read for a pattern: cached only when the whole range is at most this many rows. */
 export const MAX_CACHED_RANGE_ROWS = 64;
 
-type Row = readonly [string, string];
+/**
+ * Rows of a whole rotation of a predicate (every fact of the predicate, in the order of one index
+ * rotation) read ahead on a miss, at most: one round trip then serves every point read of a small
+ * predicate. A larger rotation is remembered as such (under the same stamp), so that it costs one
+ * read-ahead attempt per state, not one per miss.
+ */
+export const READ_AHEAD_ROWS = 256;
+
+export type Row = readonly [string, string];
+
+/** Rows, or `'large'`: the range has more rows than were allowed to be read ahead. */
+export type Cached = readonly Row[] | 'large';
 
 interface Entry {
   readonly owner: TenantRanges;
   readonly stamp: number;
-  readonly rows: readonly Row[];
+  readonly rows: Cached;
 }
+
+const weightOf = (rows: Cached) => (rows === 'large' ? 1 : Math.max(rows.length, 1));
 
 /** The rows cached for every tenant of one database, least recently used first, at most `maxRows` rows in all. */
 export class RangeCache {
@@ -41,7 +54,7 @@ export class RangeCache {
     return { ranges: this.entries.size, rows: this.rows };
   }
 
-  get(key: string, owner: TenantRanges, stamp: number): readonly Row[] | undefined {
+  get(key: string, owner: TenantRanges, stamp: number): Cached | undefined {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
     if (entry.owner !== owner || entry.stamp !== stamp) {
@@ -54,12 +67,12 @@ export class RangeCache {
     return entry.rows;
   }
 
-  put(key: string, owner: TenantRanges, stamp: number, rows: readonly Row[]): void {
-    if (this.maxRows <= 0 || rows.length > MAX_CACHED_RANGE_ROWS) return;
+  put(key: string, owner: TenantRanges, stamp: number, rows: Cached): void {
+    if (this.maxRows <= 0 || (rows !== 'large' && rows.length > READ_AHEAD_ROWS)) return;
     const old = this.entries.get(key);
     if (old !== undefined) this.remove(key, old);
     this.entries.set(key, { owner, stamp, rows });
-    this.rows += Math.max(rows.length, 1);
+    this.rows += weightOf(rows);
     for (const [oldest, entry] of this.entries) {
       if (this.rows <= this.maxRows) break;
       this.remove(oldest, entry);
@@ -68,7 +81,7 @@ export class RangeCache {
 
   private remove(key: string, entry: Entry): void {
     this.entries.delete(key);
-    this.rows -= Math.max(entry.rows.length, 1);
+    this.rows -= weightOf(entry.rows);
   }
 }
 
@@ -110,11 +123,11 @@ export class TenantRanges {
     return `${this.prefix}${gte.length}:${gte}${lt}`;
   }
 
-  get(key: string, stamp: number): readonly Row[] | undefined {
+  get(key: string, stamp: number): Cached | undefined {
     return this.cache.get(key, this, stamp);
   }
 
-  put(key: string, stamp: number, rows: readonly Row[]): void {
+  put(key: string, stamp: number, rows: Cached): void {
     // A reader of an older state may still read; it does not fill the cache for the readers to come.
     if (this.isCurrent(stamp)) this.cache.put(key, this, stamp, rows);
   }
@@ -127,11 +140,11 @@ export class PinnedRanges {
     private readonly stamp: number,
   ) {}
 
-  get(gte: string, lt: string): readonly Row[] | undefined {
+  get(gte: string, lt: string): Cached | undefined {
     return this.ranges.get(this.ranges.key(gte, lt), this.stamp);
   }
 
-  put(gte: string, lt: string, rows: readonly Row[]): void {
+  put(gte: string, lt: string, rows: Cached): void {
     this.ranges.put(this.ranges.key(gte, lt), this.stamp, rows);
   }
 }

@@ -51,6 +51,30 @@ test('range cache › a repeated point read › opens no iterator and gives the 
   t.deepEqual(again, first);
   t.is(estimate, 2 * 1, 'the estimate of a cached range counts its index rows');
   t.is(iterators.count, opened, 'neither the second read nor the estimate opened an iterator');
+  const other = await tenant.read(now, (reads) => matches(reads, point('b'), now));
+  t.deepEqual(other, ['main:b,z:v1']);
+  t.is(iterators.count, opened, 'the first read read the small predicate ahead: another subject opens no iterator either');
+  await catalog.close();
+});
+
+test('range cache › a predicate too large to read ahead › point reads are exact, and cached per range', async (t) => {
+  const { catalog, levels } = await memoryCatalog();
+  const tenant = (await catalog.forWrite('default')).database.tenant('t');
+  const now = Date.now();
+  await tenant.tell(Array.from({ length: 300 }, (_, i) => fact('p', `s${i % 150}`, `o${i}`)), now);
+  const iterators = countIterators(levels.get('default')!);
+  for (const subject of ['s0', 's77', 's149', 'absent']) {
+    const [cached, fresh] = await bothWays(tenant, point(subject), now);
+    t.deepEqual(cached, fresh, subject);
+    t.is(cached.length, subject === 'absent' ? 0 : 2);
+  }
+  const before = iterators.count;
+  t.deepEqual(await tenant.read(now, (reads) => matches(reads, point('s77'), now)), ['main:s77,o227:v1', 'main:s77,o77:v1']);
+  t.is(iterators.count, before, 'the range of s77 was cached by its first read');
+  const all = await tenant.read(now, (reads) => matches(reads, { predicate: 'p', args: [undefined, undefined], negated: false }, now));
+  t.is(all.length, 300, 'a whole large rotation is read in full');
+  await tenant.tell([fact('p', 's77', 'late')], now);
+  t.deepEqual((await bothWays(tenant, point('s77'), now))[0], ['main:s77,late:v1', 'main:s77,o227:v1', 'main:s77,o77:v1']);
   await catalog.close();
 });
 
