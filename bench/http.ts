@@ -10,11 +10,12 @@
  *
  * Env: BENCH_HTTP_DURATION_S (8), BENCH_HTTP_CONNECTIONS (20), BENCH_HTTP_REPS (3),
  *      BENCH_HTTP_TENANTS (100), BENCH_HTTP_FACTS (100), BENCH_HTTP_SCENARIOS (comma list, default all),
- *      BENCH_HTTP_NO_BUILD=1 to reuse dist/.
+ *      BENCH_HTTP_NO_BUILD=1 to reuse dist/, BENCH_HTTP_CPU_PROF=<dir> to run the server under
+ *      `node --cpu-prof` (the profile is written there when it exits; read it with bench/cpuprofile-top.ts).
  * Writes bench/out/http-<timestamp>.json and prints a markdown table (medians over reps).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -164,9 +165,23 @@ interface Figures {
   readonly p99: number;
   readonly non2xx: number;
   readonly errors: number;
+  /** CPU time (user + system) the server process spent per request, in µs: less sensitive to other load on the machine than req/s. */
+  readonly cpuUsPerReq: number;
 }
 
-async function run(port: number, scenario: Scenario): Promise<Figures> {
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); NaN elsewhere. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the command name; in clock ticks (100/s).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+async function run(port: number, scenario: Scenario, pid: number | undefined): Promise<Figures> {
+  const cpuBefore = cpuSeconds(pid);
   const result = await autocannon({
     url: `http://127.0.0.1:${port}`,
     connections,
@@ -175,7 +190,8 @@ async function run(port: number, scenario: Scenario): Promise<Figures> {
     requests: [{ setupRequest: (request) => ({ ...request, ...scenario.next() }) }],
   });
   if (result.non2xx > 0) process.stderr.write(`${scenario.name}: status codes ${JSON.stringify(result.statusCodeStats)}\n`);
-  return { reqPerSec: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors + result.timeouts };
+  const cpuUsPerReq = ((cpuSeconds(pid) - cpuBefore) * 1e6) / Math.max(result.requests.total, 1);
+  return { reqPerSec: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors + result.timeouts, cpuUsPerReq };
 }
 
 const median = (xs: readonly number[]) => {
@@ -188,7 +204,9 @@ async function main(): Promise<void> {
   if (process.env.BENCH_HTTP_NO_BUILD !== '1') execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
   const dataDir = mkdtempSync(path.join(tmpdir(), 'vesper-bench-http-'));
   const bare = await startChild(process.execPath, ['--import', 'tsx', path.join(here, 'http-bare.ts')], {});
-  const vesper = await startChild(process.execPath, [path.join(root, 'dist/main.js')], { PORT: '0', HOST: '127.0.0.1', VESPER_DATA: dataDir, LOG_LEVEL: 'info' });
+  const profDir = process.env.BENCH_HTTP_CPU_PROF;
+  const profArgs = profDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profDir)}`] : [];
+  const vesper = await startChild(process.execPath, [...profArgs, path.join(root, 'dist/main.js')], { PORT: '0', HOST: '127.0.0.1', VESPER_DATA: dataDir, LOG_LEVEL: 'info' });
   vesper.child.stdout?.resume(); // keep draining its log lines
   try {
     await seed(vesper.port);
@@ -198,9 +216,13 @@ async function main(): Promise<void> {
     const figures = new Map<string, Figures[]>();
     for (let rep = 0; rep < reps; rep++) {
       for (const scenario of list) {
-        const figure = await run(scenario.target === 'bare' ? bare.port : vesper.port, scenario);
+        const fromUs = process.hrtime.bigint() / 1000n;
+        const target = scenario.target === 'bare' ? bare : vesper;
+        const figure = await run(target.port, scenario, target.child.pid);
+        // The scenario's window in the profile's clock (monotonic µs): bench/cpuprofile-top.ts <file> <top> <from> <to>.
+        if (profDir) process.stderr.write(`profile window ${JSON.stringify(scenario.name)}: ${fromUs} ${process.hrtime.bigint() / 1000n}\n`);
         figures.set(scenario.name, [...(figures.get(scenario.name) ?? []), figure]);
-        process.stderr.write(`rep ${rep + 1} ${scenario.name}: ${figure.reqPerSec.toFixed(0)} req/s p50 ${figure.p50} ms p99 ${figure.p99} ms non2xx ${figure.non2xx}\n`);
+        process.stderr.write(`rep ${rep + 1} ${scenario.name}: ${figure.reqPerSec.toFixed(0)} req/s p50 ${figure.p50} ms p99 ${figure.p99} ms server CPU ${figure.cpuUsPerReq.toFixed(0)} µs/req non2xx ${figure.non2xx}\n`);
       }
     }
     const summary = [...figures].map(([name, runs]) => ({
@@ -208,22 +230,27 @@ async function main(): Promise<void> {
       reqPerSec: median(runs.map((r) => r.reqPerSec)),
       p50: median(runs.map((r) => r.p50)),
       p99: median(runs.map((r) => r.p99)),
+      cpuUsPerReq: median(runs.map((r) => r.cpuUsPerReq)),
       non2xx: runs.reduce((n, r) => n + r.non2xx, 0),
       errors: runs.reduce((n, r) => n + r.errors, 0),
       runs,
     }));
     const bareRate = summary.find((s) => s.name === 'bare koa JSON route')?.reqPerSec ?? Number.NaN;
     const askRate = summary.find((s) => s.name === 'point /ask')?.reqPerSec ?? Number.NaN;
+    const bareCpu = summary.find((s) => s.name === 'bare koa JSON route')?.cpuUsPerReq ?? Number.NaN;
+    const askCpu = summary.find((s) => s.name === 'point /ask')?.cpuUsPerReq ?? Number.NaN;
     const rows = summary.map((s) => {
-      const vsAsk = s.name === 'MCP tools/call ask' ? ` (${(s.reqPerSec / askRate).toFixed(2)}× REST /ask)` : '';
-      return `| ${s.name} | ${s.reqPerSec.toFixed(0)} | ${s.p50} | ${s.p99} | ${(s.reqPerSec / bareRate).toFixed(2)}×${vsAsk} | ${s.non2xx} | ${s.errors} |`;
+      const isMcp = s.name === 'MCP tools/call ask';
+      const vsAsk = isMcp ? ` (${(s.reqPerSec / askRate).toFixed(2)}× REST /ask)` : '';
+      const cpuVsAsk = isMcp ? ` (${(askCpu / s.cpuUsPerReq).toFixed(2)}× REST /ask)` : '';
+      return `| ${s.name} | ${s.reqPerSec.toFixed(0)} | ${s.p50} | ${s.p99} | ${(s.reqPerSec / bareRate).toFixed(2)}×${vsAsk} | ${s.cpuUsPerReq.toFixed(0)} | ${(bareCpu / s.cpuUsPerReq).toFixed(2)}×${cpuVsAsk} | ${s.non2xx} | ${s.errors} |`;
     });
     const machine = `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load ${loadavg().map((l) => l.toFixed(1)).join('/')}, node ${process.version}`;
     const table = [
       `${reps} reps × ${durationS} s, ${connections} connections, ${tenants} tenants × ${factsPerTenant} facts; ${machine}`,
       '',
-      '| scenario | req/s (median) | p50 ms | p99 ms | ratio to bare koa | non-2xx | errors |',
-      '|---|---|---|---|---|---|---|',
+      '| scenario | req/s (median) | p50 ms | p99 ms | ratio to bare koa | server CPU µs/req | CPU ratio (bare koa µs / µs) | non-2xx | errors |',
+      '|---|---|---|---|---|---|---|---|---|',
       ...rows,
     ].join('\n');
     process.stdout.write(`${table}\n`);

@@ -8,6 +8,11 @@ import { RequestCancelledError } from '../domain/errors.js';
  */
 export function disconnectSignal(ctx: Context): AbortSignal {
   const controller = new AbortController();
+  // Asked for after the client left (the signal is made on demand): aborted already.
+  if (ctx.res.closed) {
+    if (!ctx.res.writableFinished) controller.abort(new RequestCancelledError());
+    return controller.signal;
+  }
   ctx.res.once('close', () => {
     if (!ctx.res.writableFinished) controller.abort(new RequestCancelledError());
   });

@@ -59,15 +59,32 @@ export class HttpMetrics {
     });
   }
 
+  /**
+   * The histogram's child per (method, route, status), bound once: labels given at each
+   * observation are hashed into a key every time. Routes are the table's paths, and the methods
+   * (those Node's parser accepts) and statuses are few, so this stays as small as the histogram's own label set.
+   */
+  private readonly bound = new Map<string, Histogram.Internal<'method' | 'route' | 'status'>>();
+
+  private child(method: string, route: string, status: number): Histogram.Internal<'method' | 'route' | 'status'> {
+    const key = `${method} ${status} ${route}`;
+    let child = this.bound.get(key);
+    if (child === undefined) {
+      child = this.duration.labels({ method, route, status: String(status) });
+      this.bound.set(key, child);
+    }
+    return child;
+  }
+
   /** Outermost middleware, so error replies are counted with their final status. */
   middleware() {
     return async (ctx: Context, next: Next): Promise<void> => {
-      const stop = this.duration.startTimer();
+      const start = process.hrtime.bigint();
       try {
         await next();
       } finally {
         const route = (ctx as Context & { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
-        stop({ method: ctx.method, route: String(route), status: String(ctx.status) });
+        this.child(ctx.method, String(route), ctx.status).observe(Number(process.hrtime.bigint() - start) / 1e9);
       }
     };
   }

@@ -91,7 +91,10 @@ function handlerFor(op: HandledOperation, deps: RouteDeps, server: ServerInfo): 
   return async (ctx) => {
     const address = op.kind === 'tenant' ? guardedAddress(ctx) : null;
     const principal = isPublic && ctx.state.principal === undefined ? ANONYMOUS : principalOf(ctx);
-    const { status, output } = await op.invoke(read(ctx), { services: deps.services, principal, server, signal: disconnectSignal(ctx) }, address, what);
+    let signal: AbortSignal | undefined;
+    // Made when an operation asks for it (an evaluation that may run long), not for every request.
+    const call = { services: deps.services, principal, server, get signal() { return (signal ??= disconnectSignal(ctx)); } };
+    const { status, output } = await op.invoke(read(ctx), call, address, what);
     ctx.status = status;
     ctx.body = output;
   };

@@ -63,8 +63,9 @@ export const ask = tenantOperation({
   input: AskSchema,
   output: AskReply,
   effects: READS,
-  async handler(input, address, { services, signal }) {
-    return presentAsk(await services.query.ask(address, input, signal ? { signal } : {}), contextUri(address));
+  async handler(input, address, call) {
+    // The call itself: its signal is read (and, over HTTP, made) only when the ask goes to the engine.
+    return presentAsk(await call.services.query.ask(address, input, call), contextUri(address));
   },
   tool: {
     name: 'ask',

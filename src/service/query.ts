@@ -80,8 +80,9 @@ export class QueryService {
 
   private async askStored(tenant: TenantReads, view: ScopeView, body: Extract<AskBody, { predicate: string }>, now: number): Promise<AskResult> {
     const compiled = compilePattern(body.predicate, body.args, body.negated);
-    const fingerprint = queryFingerprint(['pattern', body.predicate, body.args, body.negated, body.scope ?? null, body.distinct]);
-    const start: CursorPosition = body.cursor ? decodeCursor(body.cursor, fingerprint) : { skip: 0 };
+    // Hashed only when a cursor is read or written: most asks fit one page.
+    const fingerprint = () => queryFingerprint(['pattern', body.predicate, body.args, body.negated, body.scope ?? null, body.distinct]);
+    const start: CursorPosition = body.cursor ? decodeCursor(body.cursor, fingerprint()) : { skip: 0 };
     // A row is (index position, scope): the cursor names the last one sent (older cursors: position + count).
     const after = start.after ?? null;
     const fromGroup = after?.[0] ?? start.group;
@@ -96,7 +97,7 @@ export class QueryService {
       if (body.distinct && inGroup > 0) continue;
       if (after !== null && group === after[0] && compareRowKeys([group, match.fact.scope], after) <= 0) continue;
       if (after === null && group === start.group && inGroup < start.skip) continue;
-      if (results.length === body.limit) return { results, cursor: encodeCursor({ skip: 0, after: last }, fingerprint), conjunctive: false };
+      if (results.length === body.limit) return { results, cursor: encodeCursor({ skip: 0, after: last }, fingerprint()), conjunctive: false };
       results.push({ bindings: compiled.bindings(match.fact.args), facts: [{ kind: 'stored', fact: match.fact }] });
       last = [group, match.fact.scope];
     }
@@ -115,10 +116,10 @@ export class QueryService {
   ): Promise<AskResult> {
     // What the answers depend on, never the paging fields themselves (a cursor is not part of its query).
     const shape = (atom: AtomBody) => [atom.predicate, atom.args, atom.negated];
-    const fingerprint = queryFingerprint(['engine', atoms.map(shape), negations.map(shape), body.scope ?? null, body.infer, body.withProof]);
+    const fingerprint = () => queryFingerprint(['engine', atoms.map(shape), negations.map(shape), body.scope ?? null, body.infer, body.withProof]);
     // Keyset paging: the cursor holds the last answer's bindings and the next page starts after them
     // (answers come in one total order); older cursors hold an offset.
-    const start: CursorPosition = body.cursor ? decodeCursor(body.cursor, fingerprint) : { skip: 0 };
+    const start: CursorPosition = body.cursor ? decodeCursor(body.cursor, fingerprint()) : { skip: 0 };
     const after = start.bindings;
     const skip = after === undefined ? start.skip : 0;
     const literals: BodyLiteral[] = [...atoms.map((a, i) => toAtom(a, i)), ...negations.map((a, i) => ({ kind: 'not' as const, atom: toAtom(a, atoms.length + i) }))];
@@ -142,7 +143,7 @@ export class QueryService {
       }),
     }));
     const last = answers[skip + body.limit - 1];
-    const cursor = answers.length > skip + body.limit && last !== undefined ? encodeCursor({ skip: 0, bindings: variables.map((v) => last.answer.bindings[v] as Term) }, fingerprint) : null;
+    const cursor = answers.length > skip + body.limit && last !== undefined ? encodeCursor({ skip: 0, bindings: variables.map((v) => last.answer.bindings[v] as Term) }, fingerprint()) : null;
     return { results: page, cursor, conjunctive: 'query' in body };
   }
 }

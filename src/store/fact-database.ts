@@ -13,6 +13,7 @@ import {
 import { FORMAT_VERSION, READABLE_FORMATS } from '../encoding/records.js';
 import { BackgroundRunner } from './background.js';
 import { type BatchOp, KeyspaceReader, type LevelDb, type LevelSublevel, SYNC, scanRange } from './level-types.js';
+import { RangeCache, TenantRanges } from './range-cache.js';
 import { isStorageFull } from './storage-errors.js';
 import { type RuleRecord, delRuleOp, loadRules, putRuleOp } from './rule-records.js';
 import { type TenantHost, TenantStore } from './tenant-store.js';
@@ -30,6 +31,9 @@ export interface TenantHandleLimits {
 }
 
 export const DEFAULT_HANDLE_LIMITS: TenantHandleLimits = { max: 10_000, idleMs: 60_000 };
+
+/** Rows of small index ranges kept per database for repeated point reads (range-cache.ts): a few MB. */
+const RANGE_CACHE_ROWS = 32_768;
 
 export interface Durability {
   /** fsync every batch before acknowledging it. */
@@ -55,6 +59,9 @@ export class FactDatabase {
   private syncTimer: NodeJS.Timeout | null = null;
   private syncing: Promise<void> | null = null;
   private readonly meta: LevelSublevel;
+  private readonly rangeCache = new RangeCache(RANGE_CACHE_ROWS);
+  /** Per tenant name, not per handle: a write through any handle of a tenant moves the stamp every reader checks. */
+  private readonly tenantRanges = new Map<string, TenantRanges>();
 
   private readonly host: TenantHost;
 
@@ -232,6 +239,14 @@ export class FactDatabase {
       registrationOps: (tenant: string) => this.registrationOps(tenant),
       registered: (tenant: string) => this.markRegistered(tenant),
       snapshot: () => (this.db.supports.explicitSnapshots ? this.db.snapshot() : null),
+      ranges: (tenant: string) => {
+        let ranges = this.tenantRanges.get(tenant);
+        if (ranges === undefined) {
+          ranges = new TenantRanges(this.rangeCache, tenant);
+          this.tenantRanges.set(tenant, ranges);
+        }
+        return ranges;
+      },
     };
   }
 

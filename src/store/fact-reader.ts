@@ -1,9 +1,10 @@
 import { type FactPattern, type StoredFact, type Term, isVisibleAt, termsEqual } from '../domain/fact.js';
-import { type LayerId, allIndexRange, encodeLayer, decodeIndexKey, groupOfIndexKey, isPrimaryIndexKey, rangeFor } from '../encoding/fact-keys.js';
+import { type LayerId, allIndexRange, encodeLayer, decodeIndexKey, groupOfIndexKey, isPrimaryIndexKey, rangeFor, upperBound } from '../encoding/fact-keys.js';
 import { type EntryValue, decodeEntryValue } from '../encoding/records.js';
 import { CorruptionError } from '../domain/errors.js';
 import { SEP } from '../encoding/term-codec.js';
 import { type KeyspaceReader, countRange } from './level-types.js';
+import { MAX_CACHED_RANGE_ROWS, type PinnedRanges, READ_AHEAD_ROWS, type Row } from './range-cache.js';
 import type { ScopeRecord } from './scope-registry.js';
 
 /** Which scopes a read sees: one scope (through its chain of layers) or every scope of the tenant. */
@@ -35,6 +36,7 @@ export async function* matchFacts(
   view: ScopeView,
   pattern: FactPattern,
   options: MatchOptions,
+  cached: PinnedRanges | null = null,
 ): AsyncGenerator<MatchedFact> {
   const range = rangeFor(pattern.predicate, pattern.args);
   const gte = options.fromGroup !== undefined && options.fromGroup > range.gte ? options.fromGroup : range.gte;
@@ -49,34 +51,109 @@ export async function* matchFacts(
       out.push({ fact: { predicate: key.predicate, args: key.args, negated: key.negated, scope: scope.name, ...found.record }, group });
     }
   };
-  // Chunks straight from the iterator (one async step per chunk, not per row): rows of a group are adjacent.
-  const iterator = sub.iterator({ gte, lt: range.lt });
   let group: string | null = null;
   let firstKey = '';
   let versions = new Map<LayerId, string>();
+  const take = (entries: readonly (readonly [string, string])[], ready: MatchedFact[]): void => {
+    for (const [raw, value] of entries) {
+      const rawGroup = groupOfIndexKey(raw);
+      if (rawGroup !== group) {
+        if (group !== null) resolve(group, firstKey, versions, ready);
+        group = rawGroup;
+        firstKey = raw;
+        versions = new Map();
+      }
+      versions.set(Number.parseInt(raw.slice(rawGroup.length + 1), 36), value);
+    }
+  };
+  const hit = cached === null ? undefined : await cachedRows(sub, cached, gte, range.lt);
+  if (hit !== undefined) {
+    const ready: MatchedFact[] = [];
+    take(hit, ready);
+    if (group !== null) resolve(group, firstKey, versions, ready);
+    yield* ready;
+    return;
+  }
+  // Chunks straight from the iterator (one async step per chunk, not per row): rows of a group are adjacent.
+  // A small range read whole is kept for the readers of the same state (range-cache.ts).
+  let kept: (readonly [string, string])[] | null = cached === null ? null : [];
+  const iterator = sub.iterator({ gte, lt: range.lt });
   try {
     for (let size = 64; ; size = Math.min(size * 4, 4096)) {
-      const entries = await iterator.nextv(size);
+      const entries = (await iterator.nextv(size)) as [string, string][];
       if (entries.length === 0) break;
+      if (kept !== null) kept = kept.length + entries.length <= MAX_CACHED_RANGE_ROWS ? kept.concat(entries) : null;
       const ready: MatchedFact[] = [];
-      for (const [raw, value] of entries as [string, string][]) {
-        const rawGroup = groupOfIndexKey(raw);
-        if (rawGroup !== group) {
-          if (group !== null) resolve(group, firstKey, versions, ready);
-          group = rawGroup;
-          firstKey = raw;
-          versions = new Map();
-        }
-        versions.set(Number.parseInt(raw.slice(rawGroup.length + 1), 36), value);
-      }
+      take(entries, ready);
       yield* ready;
     }
     const last: MatchedFact[] = [];
     if (group !== null) resolve(group, firstKey, versions, last);
+    if (kept !== null) cached?.put(gte, range.lt, kept);
     yield* last;
   } finally {
     await iterator.close();
   }
+}
+
+/**
+ * The rows of [gte, lt) without a read of their own (range-cache.ts): cached as such, or cut out of
+ * the whole rotation of the predicate, which a miss reads ahead when it is small. undefined: the
+ * range must be read.
+ */
+async function cachedRows(sub: KeyspaceReader, cached: PinnedRanges, gte: string, lt: string): Promise<readonly Row[] | undefined> {
+  const exact = cached.get(gte, lt);
+  if (exact !== undefined && exact !== 'large') return exact;
+  // A range resumed part-way (a later page) is not a prefix: only its own cached rows serve it.
+  const rotation = lt === upperBound(gte) ? rotationOf(gte) : null;
+  if (rotation === null) return undefined;
+  let rows = cached.get(rotation.gte, rotation.lt);
+  if (rows === undefined) {
+    rows = await readAhead(sub, rotation);
+    cached.put(rotation.gte, rotation.lt, rows);
+  }
+  return rows === 'large' ? undefined : rowsIn(rows, gte);
+}
+
+/** The range of every index entry of one rotation of a predicate: the first four components of a range's start. */
+function rotationOf(gte: string): { gte: string; lt: string } | null {
+  let at = -1;
+  for (let i = 0; i < 4; i++) {
+    at = gte.indexOf(SEP, at + 1);
+    if (at < 0) return null;
+  }
+  const prefix = gte.slice(0, at + 1);
+  return { gte: prefix, lt: upperBound(prefix) };
+}
+
+/** The whole range in one round trip if it has at most READ_AHEAD_ROWS rows, else 'large'. */
+async function readAhead(sub: KeyspaceReader, range: { gte: string; lt: string }): Promise<readonly Row[] | 'large'> {
+  // No byte budget per round trip below what the row limit allows: the answer is whole or known too large.
+  const iterator = sub.iterator({ ...range, limit: READ_AHEAD_ROWS + 1, highWaterMarkBytes: 16 * 1024 * 1024 });
+  try {
+    const rows: Row[] = [];
+    for (;;) {
+      const entries = (await iterator.nextv(READ_AHEAD_ROWS + 1 - rows.length)) as [string, string][];
+      if (entries.length === 0) return rows;
+      rows.push(...entries);
+      if (rows.length > READ_AHEAD_ROWS) return 'large';
+    }
+  } finally {
+    await iterator.close();
+  }
+}
+
+/**
+ * The rows of `rows` whose key starts with `prefix`. Only a prefix is compared, never an order:
+ * backends order keys differently (UTF-8 bytes on disk, UTF-16 code units in memory), and a
+ * prefix's keys are adjacent in both.
+ */
+function rowsIn(rows: readonly Row[], prefix: string): readonly Row[] {
+  let start = 0;
+  while (start < rows.length && !(rows[start] as Row)[0].startsWith(prefix)) start++;
+  let end = start;
+  while (end < rows.length && (rows[end] as Row)[0].startsWith(prefix)) end++;
+  return rows.slice(start, end);
 }
 
 function nearest(chain: readonly LayerId[], versions: ReadonlyMap<LayerId, string>, group: string): EntryValue | undefined {
@@ -103,9 +180,11 @@ function residualMatches(args: readonly Term[], pattern: FactPattern, residual: 
 }
 
 /** Estimated number of index entries for a pattern, capped: what a planner needs to order joins. */
-export function estimateFacts(sub: KeyspaceReader, pattern: FactPattern, cap = 1000): Promise<number> {
+export function estimateFacts(sub: KeyspaceReader, pattern: FactPattern, cached: PinnedRanges | null = null, cap = 1000): Promise<number> {
   const range = rangeFor(pattern.predicate, pattern.args);
-  return countRange(sub, range, cap);
+  // The same count as the keys of the range would give: a cached range is the whole range.
+  if (cached === null) return countRange(sub, range, cap);
+  return cachedRows(sub, cached, range.gte, range.lt).then((rows) => (rows === undefined ? countRange(sub, range, cap) : Math.min(rows.length, cap)));
 }
 
 /**

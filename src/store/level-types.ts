@@ -38,7 +38,8 @@ export class KeyspaceReader {
     private readonly snapshot: AbstractSnapshot | null = null,
   ) {}
 
-  iterator(range: KeyRange & { readonly reverse?: boolean; readonly limit?: number }) {
+  /** `highWaterMarkBytes`: classic-level's byte budget of one round trip (others ignore it). */
+  iterator(range: KeyRange & { readonly reverse?: boolean; readonly limit?: number; readonly highWaterMarkBytes?: number }) {
     return this.level.iterator(this.snapshot ? { ...range, snapshot: this.snapshot } : { ...range });
   }
 

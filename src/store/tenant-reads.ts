@@ -4,6 +4,7 @@ import type { EntryValue } from '../encoding/records.js';
 import { type MatchOptions, type MatchedFact, type ScopeView, allFacts, estimateFacts, matchFacts } from './fact-reader.js';
 import { entriesIn, factsInLayer } from './layer-reader.js';
 import type { KeyspaceReader } from './level-types.js';
+import type { PinnedRanges } from './range-cache.js';
 import { type RuleRecord, loadRules } from './rule-records.js';
 import type { ScopeRegistry } from './scope-registry.js';
 import { type SessionRecord, hasAccessCounts, listSessions, loadAccessCountsOf, loadSession } from './session-records.js';
@@ -25,6 +26,8 @@ export class TenantReads implements LayerSource {
   constructor(
     protected readonly keyspace: KeyspaceReader,
     readonly registry: ScopeRegistry,
+    /** The exact cache of small ranges as this reader's snapshot sees it (none in transactions). */
+    private readonly cached: PinnedRanges | null = null,
   ) {}
 
   /** One scope (null when it does not exist), or every scope of the tenant (scope null). */
@@ -35,11 +38,11 @@ export class TenantReads implements LayerSource {
   }
 
   match(view: ScopeView, pattern: FactPattern, options: MatchOptions): AsyncGenerator<MatchedFact> {
-    return matchFacts(this.keyspace, view, pattern, options);
+    return matchFacts(this.keyspace, view, pattern, options, this.cached);
   }
 
   estimate(pattern: FactPattern): Promise<number> {
-    return estimateFacts(this.keyspace, pattern);
+    return estimateFacts(this.keyspace, pattern, this.cached);
   }
 
   allFacts(view: ScopeView, options: MatchOptions): AsyncGenerator<MatchedFact> {

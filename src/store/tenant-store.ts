@@ -9,6 +9,7 @@ import { retractFacts, tellFacts } from './fact-writes.js';
 import { allIndexRange, isPrimaryIndexKey, presenceKeyOfPrimary } from '../encoding/fact-keys.js';
 import { KeyFilter } from './key-filter.js';
 import { type BatchOp, KeyspaceReader, type LevelSublevel, scanRange } from './level-types.js';
+import type { TenantRanges } from './range-cache.js';
 import { type ScopeRecord, ScopeRegistry } from './scope-registry.js';
 import { TenantReads } from './tenant-reads.js';
 import { type RetiredLayer, TenantTransaction } from './transaction.js';
@@ -30,6 +31,8 @@ export interface TenantHost {
   registered(tenant: string): void;
   /** An explicit snapshot of the database now, or null when the backend has none. */
   snapshot(): AbstractSnapshot | null;
+  /** The tenant's share of the exact range cache (range-cache.ts), shared by every handle of the tenant; none: no cache. */
+  ranges?(tenant: string): TenantRanges;
 }
 
 /** A tell waiting for the next batch of its tenant. */
@@ -72,6 +75,8 @@ export class TenantStore {
   private retired: { readonly epoch: number; readonly layers: readonly RetiredLayer[] }[] = [];
   private collecting = false;
   private readonly current: KeyspaceReader;
+  /** Every write of the keyspace is bracketed by it (the cache's exactness rests on that). */
+  private readonly ranges: TenantRanges | null;
   /** Tells waiting for the lock: they go into one batch together. */
   private readonly tellQueue: QueuedTell[] = [];
   private draining = false;
@@ -90,6 +95,7 @@ export class TenantStore {
   ) {
     this.events = new EventLog(sub, host.meta, name, host.eventFloor);
     this.current = new KeyspaceReader(sub);
+    this.ranges = host.ranges?.(name) ?? null;
   }
 
   get database(): string {
@@ -136,10 +142,12 @@ export class TenantStore {
     }
     // Same tick: the snapshot and the scopes belong together, and the pin keeps retired layers.
     const snapshot = this.host.snapshot();
+    // Without a snapshot each read sees whatever is current: no stamp can describe that.
+    const cached = snapshot === null ? null : (this.ranges?.pin() ?? null);
     const epoch = registry.epoch;
     this.readers.set(epoch, (this.readers.get(epoch) ?? 0) + 1);
     try {
-      return await work(new TenantReads(new KeyspaceReader(this.sub, snapshot), registry));
+      return await work(new TenantReads(new KeyspaceReader(this.sub, snapshot), registry, cached));
     } finally {
       const left = (this.readers.get(epoch) ?? 1) - 1;
       if (left === 0) this.readers.delete(epoch);
@@ -168,11 +176,14 @@ export class TenantStore {
     if (ops.length === 0 && drafts.length === 0 && !tx.scopes.isChanged) return;
     const logged = await this.events.append(drafts, tx.now);
     const registration = registers ? this.host.registrationOps(this.name) : [];
+    this.ranges?.writing();
     try {
       await this.host.write([...registration, ...tx.scopes.flush(), ...ops, ...logged.ops]);
     } catch (error) {
       this.events.reset();
       throw error;
+    } finally {
+      this.ranges?.written();
     }
     if (registers) this.host.registered(this.name);
     for (const key of written) {
@@ -324,7 +335,12 @@ export class TenantStore {
   /** Remove every key of the tenant (its deletion) and forget cached state; the event counter stays. */
   async clear(): Promise<void> {
     await this.lock.run(async () => {
-      await this.sub.clear();
+      this.ranges?.writing();
+      try {
+        await this.sub.clear();
+      } finally {
+        this.ranges?.written();
+      }
       await this.host.meta.clear(retiredLayerRange(this.name));
       this.dropScopes();
       this.events.reset();

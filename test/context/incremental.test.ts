@@ -292,3 +292,20 @@ test('ContextService › windows built while writes land stay exact once the wri
   }
   t.log(`${context.stats.caughtUp} caught up, ${context.stats.reused} reused, ${context.stats.scans} passes`);
 });
+
+test('window cache › windows of 100 tenants in turn › each tenant is passed over once, then its cached pass serves', async (t) => {
+  const now = 1_000_000;
+  const { catalog, context } = await open(t, () => now, {});
+  const database = (await catalog.forWrite('default')).database;
+  const tenants = Array.from({ length: 100 }, (_, i) => `many_${i}`);
+  for (const name of tenants) {
+    await database.tenant(name).tell([{ predicate: 'p', args: [name, 1], negated: false, scope: 'main', confidence: 1, ttl: null, validFrom: null, validUntil: null, metadata: null }], now);
+  }
+  const request = { maxFacts: 10, predicates: ['p'], goals: [], includeContradictions: false };
+  for (let round = 0; round < 2; round++) {
+    for (const name of tenants) await context.diff({ database: 'default', tenant: name }, { ...request, sessionId: 's' });
+  }
+  // A bound of 64 cached passes dropped every tenant's pass before its turn came again: 200 passes.
+  t.is(context.stats.scans, 100, JSON.stringify([...context.stats.fallbacks]));
+  t.is(context.stats.reused + context.stats.caughtUp, 100);
+});

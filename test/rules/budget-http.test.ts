@@ -107,6 +107,31 @@ test('cancel › a client that disconnects › aborts its request signal with RE
   t.is(((await reason) as { code?: string } | null)?.code, 'REQUEST_CANCELLED');
 });
 
+test('cancel › a signal made only after the client left (made on demand) › is aborted already', async (t) => {
+  const app = new Koa();
+  let received: () => void = () => {};
+  const arrived = new Promise<void>((resolve) => (received = resolve));
+  let reason: unknown = null;
+  app.use(async (ctx) => {
+    received();
+    if (!ctx.res.closed) await once(ctx.res, 'close'); // the client is gone before the signal exists
+    const signal = disconnectSignal(ctx);
+    reason = signal.aborted ? signal.reason : null;
+    ctx.body = {};
+  });
+  const server = createServer(app.callback()).listen(0, '127.0.0.1');
+  t.teardown(() => server.close());
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  const controller = new AbortController();
+  const request = fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: '{}', signal: controller.signal }).catch(() => null);
+  await arrived;
+  controller.abort();
+  await request;
+  while (reason === null) await new Promise((resolve) => setTimeout(resolve, 10));
+  t.is((reason as { code?: string }).code, 'REQUEST_CANCELLED');
+});
+
 test('QUERY_BUDGET_EXCEEDED › an all-scope ask over many scopes › its shared reads count against the rows budget', async (t) => {
   const server = await startTestServer({ VESPER_QUERY_MAX_ROWS: '500', VESPER_RATE_LIMIT: '0' });
   t.teardown(() => server.close());

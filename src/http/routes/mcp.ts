@@ -66,6 +66,16 @@ async function serve(ctx: Context, handle: () => Promise<void>): Promise<void> {
   if (!ctx.res.writableEnded) await finished(ctx.res).catch(() => undefined);
 }
 
+/**
+ * The reply to a POST is an SSE stream holding the answers to its messages. The SDK's Node adapter
+ * flushes the stream's headers on their own before the first answer is ready, a write (a syscall)
+ * of its own per tool call; held back, the headers leave with the first event, in the same write.
+ * The bytes on the wire are the same. GET streams keep the early flush (they may wait long for an event).
+ */
+function headersWithFirstEvent(ctx: Context): void {
+  if (ctx.method === 'POST') ctx.res.flushHeaders = () => undefined;
+}
+
 /** The path prefix the client used (`/db/x/~acme` in the path form), so the SSE endpoint it is sent back keeps it. */
 function pathPrefix(ctx: Context): string {
   const original = ctx.originalUrl.split('?')[0] ?? '';
@@ -105,6 +115,7 @@ export function mcpHandlers({ services, streams, rateLimit }: RouteDeps, options
       const { transport, release } = streamable.use(sessionId, callerOf(ctx), ctx.method === 'GET');
       try {
         if (ctx.method === 'POST') checkStreamableBody(ctx.request.body);
+        headersWithFirstEvent(ctx);
         await serve(ctx, () => transport.handleRequest(ctx.req, ctx.res, ctx.request.body));
       } finally {
         release();

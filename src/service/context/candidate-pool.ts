@@ -122,6 +122,11 @@ export class CandidatePool<T> {
     if (this.items.size > 2 * (this.keep + this.margin)) this.prune();
   }
 
+  /** Candidates the pool holds now (what its memory follows). */
+  get held(): number {
+    return this.items.size;
+  }
+
   /** Candidates in the set, pruned ones included. */
   get size(): number {
     return this.total;

@@ -23,6 +23,8 @@ export interface CacheEntry {
   selected: ReadonlySet<string>;
   /** Facts whose access count rose in another window since the entry was last caught up: score them again. */
   readonly accessed: Set<string>;
+  /** Its share of the cache's memory bound (see weightOf). */
+  readonly weight: number;
 }
 
 /** A cached entry and the writes it has not seen yet (none, and no fact accessed elsewhere: use it as it is). */
@@ -31,8 +33,18 @@ export interface CacheHit {
   readonly writes: readonly WriteRecord[];
 }
 
-/** Cached scans kept; each holds a bounded candidate pool, not the tenant's facts. */
-const MAX_ENTRIES = 64;
+/**
+ * Cached scans kept; each holds a bounded candidate pool, not the tenant's facts. The count is
+ * above the tenants a server typically serves windows for at once (a workload of 100 tenants
+ * behind a bound of 64 missed a third of its windows, each miss a pass over a whole tenant); the
+ * memory is bounded by the candidates held in all.
+ */
+const MAX_ENTRIES = 1024;
+/** Candidates (and remembered invisible records) held by all cached scans together at most. */
+const MAX_HELD = 262_144;
+
+/** What an entry holds in memory, in candidates, as it was put. */
+const weightOf = (reusable: ReusableScan) => reusable.scan.pool.held + (reusable.scan.invisible?.size ?? 0) + 1;
 
 /** Facts accessed elsewhere an entry remembers to score again at most (past it, the entry is dropped). */
 const MAX_ACCESSED = 4096;
@@ -50,6 +62,7 @@ const MAX_ACCESSED = 4096;
  */
 export class WindowCache {
   private readonly entries = new Map<string, CacheEntry>();
+  private held = 0;
 
   /** The tenant's write generation; the first call subscribes to its event log. */
   generation(tenant: TenantStore): number {
@@ -63,7 +76,7 @@ export class WindowCache {
     const writes = watchWrites(tenant).since(entry.generation);
     const usable = entry.tenant === tenant && entry.program === program && (change === null || now < change);
     if (!usable || writes === null || ((writes.length > 0 || entry.accessed.size > 0) && !entry.catchesUp)) {
-      this.entries.delete(key);
+      this.remove(key, entry);
       return null;
     }
     this.entries.delete(key); // re-insert: most recently used last
@@ -78,16 +91,24 @@ export class WindowCache {
   }
 
   put(key: string, tenant: TenantStore, generation: number, catchesUp: boolean, program: CompiledProgram | null, reusable: ReusableScan): void {
-    this.entries.delete(key);
-    this.entries.set(key, { tenant, generation, catchesUp, program, reusable, selected: new Set(), accessed: new Set() });
-    for (const oldest of this.entries.keys()) {
-      if (this.entries.size <= MAX_ENTRIES) break;
-      this.entries.delete(oldest);
+    const old = this.entries.get(key);
+    if (old !== undefined) this.remove(key, old);
+    const weight = weightOf(reusable);
+    this.entries.set(key, { tenant, generation, catchesUp, program, reusable, selected: new Set(), accessed: new Set(), weight });
+    this.held += weight;
+    for (const [oldest, entry] of this.entries) {
+      if (this.entries.size <= MAX_ENTRIES && this.held <= MAX_HELD) break;
+      this.remove(oldest, entry);
     }
   }
 
   drop(key: string, entry: CacheEntry): void {
-    if (this.entries.get(key) === entry) this.entries.delete(key);
+    if (this.entries.get(key) === entry) this.remove(key, entry);
+  }
+
+  private remove(key: string, entry: CacheEntry): void {
+    this.entries.delete(key);
+    this.held -= entry.weight;
   }
 
   /** The window just built from the entry at `key` included these facts (their access counts rise next). */
@@ -101,7 +122,7 @@ export class WindowCache {
     for (const [key, entry] of this.entries) {
       if (entry.tenant !== tenant) continue;
       for (const id of identities) if (!entry.selected.has(id)) entry.accessed.add(id);
-      if (entry.accessed.size > MAX_ACCESSED) this.entries.delete(key);
+      if (entry.accessed.size > MAX_ACCESSED) this.remove(key, entry);
     }
   }
 }
