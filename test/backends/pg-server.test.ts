@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { type Server, type Socket, connect, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
+import { loadConfig } from '../../src/config.js';
 import { errorEnvelopeOf } from '../../src/mcp/tool-result.js';
 import { PgClient } from '../../src/store/backends/pg-client.js';
 import { toLevelError } from '../../src/store/backends/pg-errors.js';
@@ -113,6 +114,15 @@ test('PostgreSQL backend › start with no server at VESPER_PG_URL › one fatal
   t.is(line.level, 60);
   t.regex(line.msg, /^cannot start: PostgreSQL at 127\.0\.0\.1:1\/nowhere cannot be used \(connect ECONNREFUSED 127\.0\.0\.1:1\)/);
   t.false(output.includes('secret'), 'the password in the URL is never logged');
+});
+
+test('PostgreSQL backend › configuration › leveldb by default; postgres needs a postgres:// URL; the prefix is a safe identifier', (t) => {
+  t.deepEqual(loadConfig({}).backend, { kind: 'leveldb' });
+  t.deepEqual(loadConfig({ VESPER_BACKEND: 'postgres', VESPER_PG_URL: 'postgres://v@a:1,b:2/db' }).backend, { kind: 'postgres', url: 'postgres://v@a:1,b:2/db', tablePrefix: 'vesper_', poolSize: 10 });
+  t.throws(() => loadConfig({ VESPER_BACKEND: 'postgres' }), { message: /VESPER_BACKEND=postgres needs VESPER_PG_URL/ });
+  t.throws(() => loadConfig({ VESPER_BACKEND: 'postgres', VESPER_PG_URL: 'mysql://x/y' }), { message: /VESPER_PG_URL must be a postgres:\/\/ URL/ });
+  t.throws(() => loadConfig({ VESPER_BACKEND: 'postgres', VESPER_PG_URL: 'postgres://x/y', VESPER_PG_TABLE_PREFIX: 'a; drop' }), { message: /VESPER_PG_TABLE_PREFIX/ });
+  t.throws(() => loadConfig({ VESPER_BACKEND: 'sqlite' }), { message: /VESPER_BACKEND/ });
 });
 
 test('PostgreSQL backend › a PostgreSQL failure reaching an MCP tool result › the typed envelope, not INTERNAL_ERROR', (t) => {
