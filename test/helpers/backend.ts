@@ -1,7 +1,12 @@
 // Which storage backend the test servers run on: LevelDB (the default), or PostgreSQL with
 // VESPER_TEST_BACKEND=postgres and VESPER_TEST_PG_URL (`npm run test:pg` sets both).
 import { createHash } from 'node:crypto';
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ClassicLevel } from 'classic-level';
 import { PgClient } from '../../src/store/backends/pg-client.js';
+import { PostgresLevel } from '../../src/store/backends/postgres-level.js';
+import type { LevelDb } from '../../src/store/level-types.js';
 import { dropTablesWithPrefix } from '../backends/pg-fixtures.js';
 
 export type TestBackend = 'leveldb' | 'postgres';
@@ -45,3 +50,43 @@ export async function dropBackendData(dataDir: string, url = TEST_PG_URL): Promi
  * `(ON_LEVELDB ? test : test.skip)(…)`, with the reason next to them.
  */
 export const ON_LEVELDB = TEST_BACKEND === 'leveldb';
+
+/** The raw level of one database of a (stopped) test server: its LevelDB directory, or its table. Close it before restarting the server. */
+export interface RawLevel {
+  readonly level: LevelDb;
+  close(): Promise<void>;
+}
+
+export async function openRawLevel(dataDir: string, database: string): Promise<RawLevel> {
+  if (TEST_BACKEND === 'leveldb' || TEST_PG_URL === undefined) {
+    const level = new ClassicLevel<string, string>(join(dataDir, database));
+    await level.open();
+    return { level: level as unknown as LevelDb, close: () => level.close() };
+  }
+  const client = new PgClient({ url: TEST_PG_URL, tablePrefix: pgPrefixOf(dataDir), poolSize: 2, snapshotPoolSize: 1 });
+  const level = new PostgresLevel<string, string>(client, database);
+  await level.open();
+  return {
+    level: level as unknown as LevelDb,
+    close: async () => {
+      await level.close();
+      await client.end();
+    },
+  };
+}
+
+/** Whether a database of a test server has storage: its directory, or its table. */
+export async function storageExists(dataDir: string, database: string): Promise<boolean> {
+  if (TEST_BACKEND === 'leveldb' || TEST_PG_URL === undefined) {
+    return access(join(dataDir, database)).then(
+      () => true,
+      () => false,
+    );
+  }
+  const client = new PgClient({ url: TEST_PG_URL, tablePrefix: pgPrefixOf(dataDir), poolSize: 1, snapshotPoolSize: 1 });
+  try {
+    return await client.tableExists(client.tableName(database));
+  } finally {
+    await client.end();
+  }
+}
