@@ -29,7 +29,27 @@ const EnvSchema = z.object({
   VESPER_HEAVY_SLOTS_PER_TENANT: z.coerce.number().int().min(0).default(2),
   VESPER_HEAVY_QUEUE_PER_TENANT: z.coerce.number().int().min(0).default(32),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  VESPER_BACKEND: z.enum(['leveldb', 'postgres']).default('leveldb'),
+  VESPER_PG_URL: z.string().regex(/^postgres(ql)?:\/\//, 'VESPER_PG_URL must be a postgres:// URL').optional(),
+  VESPER_PG_TABLE_PREFIX: z.string().regex(/^[a-z_][a-z0-9_]{0,15}$/, 'VESPER_PG_TABLE_PREFIX must be 1-16 of a-z, 0-9, _ (not starting with a digit)').default('vesper_'),
+  VESPER_PG_POOL: z.coerce.number().int().min(1).max(1000).default(10),
 });
+
+/**
+ * Where the databases live: one LevelDB directory each under VESPER_DATA (the default), or one table
+ * each in a PostgreSQL database (or CockroachDB / YugabyteDB, same protocol).
+ */
+export type BackendConfig =
+  | { readonly kind: 'leveldb' }
+  | {
+      readonly kind: 'postgres';
+      /** postgres://user:password@host1:port1,host2:port2/database: with several hosts the primary is found. Never logged (a password may be in it). */
+      readonly url: string;
+      /** Every table name starts with it: several deployments (or test servers) can share one database. */
+      readonly tablePrefix: string;
+      /** Connections for reads and writes (explicit snapshots have a pool of their own). */
+      readonly poolSize: number;
+    };
 
 /** Wall time, tuples produced and stored facts read by one query (0 in the environment = no limit). */
 export interface QueryBudget {
@@ -42,6 +62,7 @@ export interface Config {
   readonly port: number;
   readonly host: string;
   readonly dataDir: string;
+  readonly backend: BackendConfig;
   /** Unset: open development mode, every request is admin. */
   readonly adminKey: string | null;
   readonly syncEveryWrite: boolean;
@@ -103,6 +124,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: e.PORT,
     host: e.HOST,
     dataDir: resolve(e.VESPER_DATA),
+    backend: backendOf(e),
     adminKey: e.VESPER_ADMIN_KEY ?? null,
     syncEveryWrite: e.VESPER_SYNC === '1',
     groupCommitMs: e.VESPER_GROUP_COMMIT_MS,
@@ -127,6 +149,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     mcpMaxSessionsPerKey: e.VESPER_MCP_MAX_SESSIONS_PER_KEY,
     authFailureLimit: e.VESPER_AUTH_FAILURE_LIMIT,
   };
+}
+
+function backendOf(e: z.output<typeof EnvSchema>): BackendConfig {
+  if (e.VESPER_BACKEND === 'leveldb') return { kind: 'leveldb' };
+  if (e.VESPER_PG_URL === undefined) throw new Error('invalid configuration: VESPER_BACKEND=postgres needs VESPER_PG_URL (postgres://user@host:port/database)');
+  return { kind: 'postgres', url: e.VESPER_PG_URL, tablePrefix: e.VESPER_PG_TABLE_PREFIX, poolSize: e.VESPER_PG_POOL };
 }
 
 /** The `vesper` CLI's settings from the environment (its flags override them). */

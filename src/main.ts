@@ -5,8 +5,8 @@ import { startServer } from './server.js';
 /** Entry point: configuration from the environment, then the server; SIGTERM/SIGINT shut down gracefully. */
 const config = loadConfig();
 const server = await startServer(config).catch((error: unknown) => {
-  // A full disk was already said in one log line: exit without a stack trace.
-  if (error instanceof VesperError && error.code === 'STORAGE_FULL') process.exit(1);
+  // A full disk or an unusable database server was already said in one log line: exit without a stack trace.
+  if (error instanceof VesperError && (error.code === 'STORAGE_FULL' || error.code === 'STORAGE_UNAVAILABLE')) process.exit(1);
   throw error;
 });
 let stopping = false;

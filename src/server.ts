@@ -8,12 +8,15 @@ import { createApp } from './http/app.js';
 import { answerClientErrors } from './http/client-errors.js';
 import { systemClock } from './service/clock.js';
 import { type Services, createServices } from './service/services.js';
-import { StorageFullError } from './domain/errors.js';
+import { StorageFullError, StorageUnavailableError } from './domain/errors.js';
 import { BackgroundRunner } from './store/background.js';
-import { Catalog, type CatalogOptions, SYSTEM_DATABASE } from './store/catalog.js';
-import { type FileBudget, fileBudget, readOpenFileLimit } from './store/file-budget.js';
+import { PgClient } from './store/backends/pg-client.js';
+import { PgStorage } from './store/backends/pg-storage.js';
+import { Catalog, SYSTEM_DATABASE } from './store/catalog.js';
+import { fileBudget, readOpenFileLimit } from './store/file-budget.js';
 import { KeyStore } from './store/key-store.js';
-import { freeBytes, isStorageFull } from './store/storage-errors.js';
+import { LevelDirectories, type LevelDirectoryOptions, type StorageBackend } from './store/storage-backend.js';
+import { freeBytes, isStorageFull, unavailableReason } from './store/storage-errors.js';
 import { VERSION } from './version.js';
 
 export interface RunningServer {
@@ -31,19 +34,68 @@ const MIN_FREE_BYTES = 4 * 1024 * 1024;
 
 /** Storage seams for tests of faults (a full disk): how a LevelDB is opened and how free space is measured. */
 export interface StorageOverrides {
-  readonly openLevel?: CatalogOptions['openLevel'];
+  readonly openLevel?: LevelDirectoryOptions['openLevel'];
   readonly freeBytes?: (dir: string) => Promise<number>;
+}
+
+/** PostgreSQL without a setting: each open database holds caches of its own (tenant handles, scope state), as on LevelDB. */
+const PG_DEFAULT_MAX_OPEN_DATABASES = 200;
+
+/** The storage backend of the configuration, what it is for the start-up log line, and what to end at shutdown. */
+interface OpenedStorage {
+  readonly backend: StorageBackend;
+  readonly maxOpenDatabases: number;
+  readonly described: Record<string, unknown>;
+  /** The disk under the data directory can be measured (LevelDB only). */
+  readonly localDisk: boolean;
+  end(): Promise<void>;
+}
+
+function storageOf(config: Config, storage: StorageOverrides): OpenedStorage {
+  if (config.backend.kind === 'postgres') {
+    const { url, tablePrefix, poolSize } = config.backend;
+    // VESPER_SYNC=0 has the LevelDB meaning here too: acknowledged writes survive a crash of Vesper,
+    // and the server's WAL writer flushes them within ~3 × wal_writer_delay (synchronous_commit off).
+    const client = new PgClient({ url, tablePrefix, poolSize, synchronousCommit: config.syncEveryWrite });
+    return {
+      backend: new PgStorage(client),
+      maxOpenDatabases: config.maxOpenDatabases > 0 ? config.maxOpenDatabases : PG_DEFAULT_MAX_OPEN_DATABASES,
+      described: { backend: 'postgres', pg: pgServers(url), tablePrefix, pool: poolSize },
+      localDisk: false,
+      end: () => client.end(),
+    };
+  }
+  const files = readOpenFileLimit();
+  const budget = fileBudget(files.limit, config.maxOpenDatabases);
+  return {
+    backend: new LevelDirectories({
+      dataDir: config.dataDir,
+      maxOpenFiles: budget.maxOpenFiles,
+      openLevel: storage.openLevel ?? ((location, options) => new ClassicLevel<string, string>(location, options)),
+      freeBytes: storage.freeBytes ?? freeBytes,
+      minFreeBytes: MIN_FREE_BYTES,
+    }),
+    maxOpenDatabases: budget.maxOpenDatabases,
+    described: { backend: 'leveldb', data: config.dataDir, fileLimit: files.limit, maxOpenDatabases: budget.maxOpenDatabases, maxOpenFiles: budget.maxOpenFiles },
+    localDisk: true,
+    end: async () => undefined,
+  };
+}
+
+/** host:port list and database of a postgres:// URL, for logs: never the user or password. */
+function pgServers(url: string): string {
+  const match = /^postgres(?:ql)?:\/\/(?:[^@/]*@)?([^/?]*)(\/[^?]*)?/.exec(url);
+  return match ? `${match[1]}${match[2] ?? ''}` : '(unparsable URL)';
 }
 
 /** Composition root: open storage, build services and transports, recover, listen. */
 export async function startServer(config: Config, logger: Logger = pino({ level: config.logLevel }), storage: StorageOverrides = {}): Promise<RunningServer> {
   const background = new BackgroundRunner(({ task, database, tenant, error }) => logger.error({ task, database, tenant, err: error }, 'background task failed'));
-  const files = readOpenFileLimit();
-  const budget = fileBudget(files.limit, config.maxOpenDatabases);
-  const catalog = await openCatalog(config, budget, logger, storage, background);
-  const services = await startServices(config, catalog, logger, background);
+  const opened = storageOf(config, storage);
+  const catalog = await openCatalog(config, opened, logger, background);
+  const services = await startServices(config, catalog, opened, logger, background);
   // Said once the start cannot fail any more: a failed start says it in its own single line.
-  if (catalog.stats().storageFull || (await diskIsFull(config.dataDir, storage.freeBytes ?? freeBytes))) {
+  if (catalog.stats().storageFull || (opened.localDisk && (await diskIsFull(config.dataDir, storage.freeBytes ?? freeBytes)))) {
     logger.error({ data: config.dataDir }, 'the disk of the data directory is full: reads are served, writes answer 507 STORAGE_FULL until space is freed');
   }
   let accepting = true;
@@ -69,7 +121,7 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
   const sweeper = setInterval(() => void background.run('sweep-sessions', {}, sweep), services.context.sweepIntervalMs);
   sweeper.unref();
   if (!config.adminKey) logger.warn('VESPER_ADMIN_KEY is not set: running OPEN (development mode), every request has admin rights');
-  logger.info({ port, host: config.host, data: config.dataDir, fileLimit: files.limit, maxOpenDatabases: budget.maxOpenDatabases, maxOpenFiles: budget.maxOpenFiles, sync: config.syncEveryWrite ? 'every write' : `group commit ${config.groupCommitMs} ms` }, 'vesper listening');
+  logger.info({ port, host: config.host, ...opened.described, sync: config.syncEveryWrite ? 'every write' : `group commit ${config.groupCommitMs} ms` }, 'vesper listening');
   return {
     url: `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`,
     port,
@@ -87,37 +139,51 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
       clearTimeout(timeout);
       await background.stop();
       await catalog.close();
+      await opened.end();
     },
   };
 }
 
-/** A full disk at start is one clear log line and a StorageFullError, not a LevelDB stack trace. */
+/**
+ * A full disk or an unreachable database server at start is one clear log line and a typed error
+ * (main.ts exits 1 without a stack trace), not a LevelDB or driver stack trace.
+ */
 function startFailure(error: unknown, config: Config, logger: Logger): unknown {
+  const reason = unavailableReason(error);
+  if (reason !== null && config.backend.kind === 'postgres') {
+    const cause = rootMessage(error);
+    logger.fatal({ pg: pgServers(config.backend.url), cause }, `cannot start: PostgreSQL at ${pgServers(config.backend.url)} cannot be used (${cause}); check VESPER_PG_URL and that a primary is up`);
+    return new StorageUnavailableError(reason, { cause: error });
+  }
   if (!isStorageFull(error)) return error;
   logger.fatal({ data: config.dataDir, cause: error instanceof Error ? error.message : String(error) }, 'cannot start: the disk of the data directory is full; free space and start again');
   return new StorageFullError(SYSTEM_DATABASE, { cause: error });
 }
 
-async function openCatalog(config: Config, budget: FileBudget, logger: Logger, storage: StorageOverrides, background: BackgroundRunner): Promise<Catalog> {
+/** The innermost message of a chain of causes (the driver's "connect ECONNREFUSED …"). */
+function rootMessage(error: unknown): string {
+  let e: unknown = error;
+  for (let depth = 0; e instanceof Error && e.cause instanceof Error && depth < 5; depth++) e = e.cause;
+  return e instanceof Error ? e.message : String(e);
+}
+
+async function openCatalog(config: Config, opened: OpenedStorage, logger: Logger, background: BackgroundRunner): Promise<Catalog> {
   try {
     return await Catalog.open({
       background,
-      dataDir: config.dataDir,
+      storage: opened.backend,
       durability: { syncEveryWrite: config.syncEveryWrite, groupCommitMs: config.groupCommitMs },
       strictDatabases: config.strictDatabases,
-      maxOpenDatabases: budget.maxOpenDatabases,
-      maxOpenFiles: budget.maxOpenFiles,
-      openLevel: storage.openLevel ?? ((location, options) => new ClassicLevel<string, string>(location, options)),
-      freeBytes: storage.freeBytes ?? freeBytes,
-      minFreeBytes: MIN_FREE_BYTES,
+      maxOpenDatabases: opened.maxOpenDatabases,
       onError: (err, context) => logger.error({ err, ...context }, 'database background task failed'),
     });
   } catch (error) {
+    await opened.end().catch(() => undefined);
     throw startFailure(error, config, logger);
   }
 }
 
-async function startServices(config: Config, catalog: Catalog, logger: Logger, background: BackgroundRunner): Promise<Services> {
+async function startServices(config: Config, catalog: Catalog, opened: OpenedStorage, logger: Logger, background: BackgroundRunner): Promise<Services> {
   try {
     const keyStore = await KeyStore.open(catalog.systemLevel, config.keyPepper);
     const services = createServices({ catalog, keyStore, adminKey: config.adminKey, clock: systemClock, background, sessionIdleMs: config.sessionIdleMs, queryBudget: config.queryBudget, heavySlots: config.heavySlots });
@@ -126,6 +192,7 @@ async function startServices(config: Config, catalog: Catalog, logger: Logger, b
     return services;
   } catch (error) {
     await catalog.close().catch(() => undefined);
+    await opened.end().catch(() => undefined);
     throw startFailure(error, config, logger);
   }
 }

@@ -20,6 +20,7 @@ export const ERROR_TYPES: Record<ErrorEnvelope['code'], string> = {
   RATE_LIMITED: 'RateLimitedException',
   TOO_MANY_OPEN_DATABASES: 'ServiceUnavailableException',
   STORAGE_FULL: 'InsufficientStorageException',
+  STORAGE_UNAVAILABLE: 'ServiceUnavailableException',
   QUERY_BUDGET_EXCEEDED: 'QueryBudgetExceededException',
   REQUEST_CANCELLED: 'RequestCancelledException',
   METHOD_NOT_ALLOWED: 'MethodNotAllowedException',

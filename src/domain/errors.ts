@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'RATE_LIMITED'
   | 'TOO_MANY_OPEN_DATABASES'
   | 'STORAGE_FULL'
+  | 'STORAGE_UNAVAILABLE'
   | 'QUERY_BUDGET_EXCEEDED'
   | 'REQUEST_CANCELLED'
   | 'INTERNAL_ERROR'
@@ -92,7 +93,7 @@ export class RateLimitedError extends VesperError {
 
 /** Errors a client should retry after a delay (the `Retry-After` header). */
 export function retryAfterOf(error: VesperError): number | null {
-  return error instanceof RateLimitedError || error instanceof TooManyOpenDatabasesError ? error.retryAfterSeconds : null;
+  return error instanceof RateLimitedError || error instanceof TooManyOpenDatabasesError || error instanceof StorageUnavailableError ? error.retryAfterSeconds : null;
 }
 
 /** A database is being deleted: requests on it wait for nothing and are refused until its name is free again. */
@@ -120,6 +121,20 @@ export class TooManyOpenDatabasesError extends VesperError {
 export class StorageFullError extends VesperError {
   constructor(database: string, options?: { cause?: unknown }) {
     super('STORAGE_FULL', `no space left to write to database '${database}'; nothing was written, reads keep working`, { database }, options);
+  }
+}
+
+/**
+ * The database server behind the store cannot serve the request now (PostgreSQL backend): the
+ * connection is lost, or the server asked to try again (a serialization conflict, no connection
+ * free). Nothing of a refused write was applied; the same request may be sent again.
+ */
+export class StorageUnavailableError extends VesperError {
+  readonly retryAfterSeconds: number;
+  constructor(reason: 'connection' | 'try-again', options?: { cause?: unknown }, retryAfterSeconds = 1) {
+    const what = reason === 'connection' ? 'the connection to the database server is lost' : 'the database server asked to try again';
+    super('STORAGE_UNAVAILABLE', `${what}; nothing was written, retry after ${retryAfterSeconds}s`, { reason, retryAfterSeconds }, options);
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 

@@ -3,6 +3,7 @@ import type { Context, Middleware, Next } from 'koa';
 import type { Logger } from 'pino';
 import { type ErrorEnvelope, envelope } from '../contract/envelope.js';
 import { ValidationError, VesperError, retryAfterOf } from '../domain/errors.js';
+import { storageFailureOf } from '../store/storage-errors.js';
 
 /** The one table from error code to HTTP status. */
 export const HTTP_STATUS: Record<ErrorEnvelope['code'], number> = {
@@ -17,6 +18,7 @@ export const HTTP_STATUS: Record<ErrorEnvelope['code'], number> = {
   RATE_LIMITED: 429,
   TOO_MANY_OPEN_DATABASES: 503,
   STORAGE_FULL: 507,
+  STORAGE_UNAVAILABLE: 503,
   QUERY_BUDGET_EXCEEDED: 422,
   // nginx's "client closed request": the client is gone and never reads it.
   REQUEST_CANCELLED: 499,
@@ -45,7 +47,9 @@ export function errorMiddleware(logger: Logger) {
   return async (ctx: Context, next: Next): Promise<void> => {
     try {
       await next();
-    } catch (error) {
+    } catch (thrown) {
+      // A storage failure (lost PostgreSQL connection, full disk) is a typed 503/507 from wherever it was thrown.
+      const error = thrown instanceof VesperError ? thrown : (storageFailureOf(thrown) ?? thrown);
       let body: ErrorEnvelope;
       if (error instanceof VesperError) {
         body = envelope(error.code, error.message, error.details);

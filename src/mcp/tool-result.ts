@@ -2,6 +2,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { type ErrorEnvelope, envelope } from '../contract/envelope.js';
 import { VesperError } from '../domain/errors.js';
+import { storageFailureOf } from '../store/storage-errors.js';
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -20,6 +21,8 @@ export function jsonResult(value: unknown): CallToolResult {
  */
 export function errorEnvelopeOf(error: unknown): ErrorEnvelope {
   if (error instanceof VesperError) return envelope(error.code, error.message, error.details);
+  const storage = storageFailureOf(error);
+  if (storage) return envelope(storage.code, storage.message, storage.details);
   if (error instanceof z.ZodError) {
     const issues = error.issues.slice(0, 20).map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message }));
     return envelope('VALIDATION_ERROR', `invalid arguments: ${issues[0]?.message ?? 'do not match the schema'}`, { issues });

@@ -45,6 +45,12 @@ export class RuleService {
   private readonly databaseRules = new Map<string, RuleRecord[]>();
   private readonly tenantRules = new Map<string, RuleRecord[]>();
   private readonly programs = new Map<string, CompiledProgram>();
+  /**
+   * Bumped by every forget(): a read of the rules that overlapped a change (begun before it
+   * committed, ended after) is used by its request but not cached, or the change would stay
+   * invisible. The window is one batch commit: microseconds on LevelDB, a round trip on PostgreSQL.
+   */
+  private generation = 0;
 
   constructor(
     private readonly catalog: Catalog,
@@ -54,8 +60,9 @@ export class RuleService {
   private async rulesOfDatabase(database: FactDatabase): Promise<RuleRecord[]> {
     let rules = this.databaseRules.get(database.name);
     if (!rules) {
+      const generation = this.generation;
       rules = await database.databaseRules();
-      this.databaseRules.set(database.name, rules);
+      if (generation === this.generation) this.databaseRules.set(database.name, rules);
     }
     return rules;
   }
@@ -64,14 +71,16 @@ export class RuleService {
     const key = `${database.name}/${tenant}`;
     let rules = this.tenantRules.get(key);
     if (!rules) {
+      const generation = this.generation;
       rules = database.hasTenant(tenant) ? await database.tenant(tenant).read(this.clock(), (reader) => reader.rules()) : [];
-      this.tenantRules.set(key, rules);
+      if (generation === this.generation) this.tenantRules.set(key, rules);
     }
     return rules;
   }
 
   /** Drop cached rules and programs (a tenant or database was deleted, or rules changed). */
   forget(database: string, tenant?: string): void {
+    this.generation++;
     if (tenant === undefined) this.databaseRules.delete(database);
     else this.tenantRules.delete(`${database}/${tenant}`);
     for (const key of this.programs.keys()) if (key.startsWith(`${database}/`)) this.programs.delete(key);
@@ -119,17 +128,19 @@ export class RuleService {
     await using lease = await this.catalog.forWrite(address.database);
     const database = lease.database;
     const tenant = database.tenant(address.tenant);
-    return await tenant.transaction(this.clock(), async (tx) => {
+    const { added, stored } = await tenant.transaction(this.clock(), async (tx) => {
       const own = await this.rulesOfTenant(database, address.tenant);
       const { added, records } = this.dedupe(rules, scope, own);
-      if (records.length === 0) return added;
+      if (records.length === 0) return { added, stored: false };
       compileProgram([...(await this.rulesOfDatabase(database)), ...own, ...records].map(withId)); // whole-program checks before anything is stored
       const events = records.map((r): EventDraft => ({ op: 'rule_taught', actor: address.actor ?? null, target: r.id, outcome: 'ok', scope, details: { rule: r.text } }));
       for (const record of records) tx.putRule(record);
       for (const event of events) tx.event(event);
-      this.forget(address.database, address.tenant);
-      return added;
+      return { added, stored: true };
     });
+    // Once committed: forgotten inside the transaction, a read between then and the commit would cache the old rules.
+    if (stored) this.forget(address.database, address.tenant);
+    return added;
   }
 
   /**

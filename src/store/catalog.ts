@@ -1,6 +1,4 @@
 import { EventEmitter } from 'node:events';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { ConflictError, DatabaseDroppingError, NotFoundError, StorageFullError, TooManyOpenDatabasesError, ValidationError } from '../domain/errors.js';
 import { databaseRegistryKey, databaseRegistryRange, eventFloorKey } from '../encoding/control-keys.js';
 import { decodeJson, encodeJson } from '../encoding/records.js';
@@ -10,7 +8,8 @@ import type { BackgroundRunner } from './background.js';
 import { lastEventSeqOf } from './event-log.js';
 import { type LevelDb, SYNC } from './level-types.js';
 import { type DatabaseLease, OpenDatabases } from './open-databases.js';
-import { freeBytes, isStorageFull } from './storage-errors.js';
+import { isStorageFull } from './storage-errors.js';
+import { LevelDirectories, type LevelDirectoryOptions, type StorageBackend } from './storage-backend.js';
 
 export type { DatabaseLease } from './open-databases.js';
 
@@ -28,24 +27,15 @@ interface StoredDatabaseInfo extends DatabaseInfo {
   readonly dropping?: boolean;
 }
 
-export interface CatalogOptions {
-  readonly dataDir: string;
+/** Where the databases live: LevelDB directories under `dataDir` (the options of LevelDirectories), or any other backend. */
+export type CatalogOptions = CatalogSettings & (LevelDirectoryOptions | { readonly storage: StorageBackend });
+
+interface CatalogSettings {
   readonly durability: Durability;
   /** Only databases created through the admin API exist; writes do not create them. */
   readonly strictDatabases: boolean;
-  /**
-   * Opens (without yet calling open()) the abstract-level database at a directory, with LevelDB's
-   * table-cache size. `createIfMissing: false` is the drop reading what it is about to delete.
-   */
-  readonly openLevel: (location: string, options: { maxOpenFiles: number; createIfMissing?: false }) => LevelDb;
   /** How many databases may be open at once (see file-budget.ts); the least recently used idle one is closed beyond it. */
   readonly maxOpenDatabases?: number;
-  /** LevelDB `max_open_files` per database. */
-  readonly maxOpenFiles?: number;
-  /** Free bytes under the data directory (statfs); injectable for tests of a full disk. */
-  readonly freeBytes?: (dir: string) => Promise<number>;
-  /** Below this many free bytes the disk counts as full for reopening after ENOSPC (default 4 MiB). */
-  readonly minFreeBytes?: number;
   /** How long a drop waits for the requests holding the database before giving up with 409 (default 30 s). */
   readonly dropWaitMs?: number;
   /** Failures of background work (closing idle databases, reopening after a full disk). */
@@ -56,12 +46,17 @@ export interface CatalogOptions {
   readonly tenantHandles?: TenantHandleLimits;
 }
 
+function storageOf(options: CatalogOptions): StorageBackend {
+  return 'storage' in options ? options.storage : new LevelDirectories(options);
+}
+
 /** How often (at most) a full disk is probed again while writes are refused. */
 const SPACE_PROBE_MS = 1000;
 
 /**
- * Every logical database: a registry in the _system database, and one LevelDB per database in
- * $VESPER_DATA/<name>/, opened on demand and closed when idle and room is needed (open-databases.ts).
+ * Every logical database: a registry in the _system database, and one level per database (a
+ * LevelDB in $VESPER_DATA/<name>/, or a table: storage-backend.ts), opened on demand and closed
+ * when idle and room is needed (open-databases.ts).
  */
 export class Catalog {
   private readonly registry = new Map<string, DatabaseInfo>();
@@ -74,6 +69,7 @@ export class Catalog {
 
   private constructor(
     private readonly options: CatalogOptions,
+    private readonly storage: StorageBackend,
     private readonly system: LevelDb,
   ) {
     this.pool = new OpenDatabases({
@@ -86,9 +82,10 @@ export class Catalog {
   }
 
   static async open(options: CatalogOptions): Promise<Catalog> {
-    const system = options.openLevel(join(options.dataDir, SYSTEM_DATABASE), { maxOpenFiles: options.maxOpenFiles ?? 1000 });
+    const storage = storageOf(options);
+    const system = storage.level(SYSTEM_DATABASE);
     await system.open();
-    const catalog = new Catalog(options, system);
+    const catalog = new Catalog(options, storage, system);
     const unfinished: string[] = [];
     for await (const value of system.values(databaseRegistryRange())) {
       const info = decodeJson(value, databaseShape, 'database registration');
@@ -215,9 +212,10 @@ export class Catalog {
    * (a damaged database being dropped), the clock in ms stands in: no tenant gave out that many numbers.
    */
   private async lastEventSeq(name: string): Promise<number> {
-    const level = this.options.openLevel(join(this.options.dataDir, name), { maxOpenFiles: 16, createIfMissing: false });
+    const level = this.storage.level(name);
     try {
-      await level.open();
+      // Only what is there: reading the floor must not create the storage it is about to delete.
+      await level.open({ createIfMissing: false });
       return await lastEventSeqOf(level);
     } catch (error) {
       this.options.onError?.(error, { database: name, task: 'read-event-floor' });
@@ -234,7 +232,7 @@ export class Catalog {
 
   /** Files first, registration last: a crash between leaves the `dropping` mark, and the next start removes what is left. */
   private async removeFiles(name: string): Promise<void> {
-    await rm(join(this.options.dataDir, name), { recursive: true, force: true, maxRetries: 3 });
+    await this.storage.remove(name);
     await this.system.del(databaseRegistryKey(name), SYNC);
     this.registry.delete(name);
   }
@@ -245,7 +243,7 @@ export class Catalog {
   }
 
   private async openDatabase(name: string): Promise<FactDatabase> {
-    const level = this.options.openLevel(join(this.options.dataDir, name), { maxOpenFiles: this.options.maxOpenFiles ?? 1000 });
+    const level = this.storage.level(name);
     const floor = await this.eventFloor(name);
     const database = await FactDatabase.open(name, level, this.options.durability, this.options.background, this.options.tenantHandles, floor).catch(async (error: unknown) => {
       await level.close().catch(() => undefined);
@@ -264,13 +262,11 @@ export class Catalog {
     }
   }
 
-  /** statfs at most once a second while the disk is full: cheap enough to ask on every refused write. */
+  /** Probed (statfs on LevelDB) at most once a second while the disk is full: cheap enough to ask on every refused write. */
   private async spaceAvailable(): Promise<boolean> {
     const now = Date.now();
     if (now - this.lastProbe.at < SPACE_PROBE_MS) return this.lastProbe.available;
-    const probe = this.options.freeBytes ?? freeBytes;
-    const free = await probe(this.options.dataDir).catch(() => 0);
-    this.lastProbe = { at: now, available: free >= (this.options.minFreeBytes ?? 4 * 1024 * 1024) };
+    this.lastProbe = { at: now, available: await this.storage.hasRoom() };
     return this.lastProbe.available;
   }
 }

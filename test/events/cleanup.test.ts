@@ -3,12 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { loadConfig } from '../../src/config.js';
+import { backendEnv } from '../helpers/backend.js';
 import { startServer } from '../../src/server.js';
 import { openStream, sleep } from './stream.js';
 
 test('GET /events › the client going away › unsubscribes the stream', async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'vesper-events-'));
-  const server = await startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', VESPER_DATA: dataDir, LOG_LEVEL: 'silent' }));
+  const server = await startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', VESPER_DATA: dataDir, LOG_LEVEL: 'silent', ...backendEnv(dataDir) }));
   try {
     const access = server.services.access;
     const feed = await server.services.events.feed({ database: 'default', tenant: 'gone' });

@@ -4,11 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { loadConfig } from '../../src/config.js';
+import { backendEnv } from '../helpers/backend.js';
 import { type RunningServer, startServer } from '../../src/server.js';
 import { api } from '../helpers/server.js';
 import { openStream } from './stream.js';
 
-const start = (dataDir: string) => startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', VESPER_DATA: dataDir, LOG_LEVEL: 'silent' }));
+const start = (dataDir: string) => startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', VESPER_DATA: dataDir, LOG_LEVEL: 'silent', ...backendEnv(dataDir) }));
 
 async function tell(server: RunningServer, tenant: string, n: number, from = 0, database?: string): Promise<void> {
   for (let i = from; i < from + n; i++) {

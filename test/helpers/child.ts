@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { backendEnv } from './backend.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -37,7 +38,8 @@ export async function spawnServer(dataDir: string, env: Partial<Record<string, s
       : ['/bin/sh', ['-c', `ulimit -n ${options.fileLimit} && exec "$0" --import tsx src/main.ts`, process.execPath]];
   const child = spawn(command, args, {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', VESPER_DATA: dataDir, LOG_LEVEL: 'warn', VESPER_ADMIN_KEY: '', ...env },
+    // On PostgreSQL (helpers/backend.ts) the tables are named after the data directory, so a restart over it finds them.
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', VESPER_DATA: dataDir, LOG_LEVEL: 'warn', VESPER_ADMIN_KEY: '', ...backendEnv(dataDir), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

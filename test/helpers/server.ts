@@ -4,8 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
 import { type StorageOverrides, startServer } from '../../src/server.js';
+import { backendEnv, dropBackendData } from './backend.js';
 
-/** A real Vesper server, in this process, on a random port over a fresh data directory. */
+/**
+ * A real Vesper server, in this process, on a random port over a fresh data directory (and, on
+ * PostgreSQL, tables of its own: helpers/backend.ts).
+ */
 export interface TestServer {
   readonly url: string;
   readonly dataDir: string;
@@ -26,9 +30,9 @@ export async function makeDataDir(): Promise<string> {
 
 export async function startTestServer(env: Partial<Record<string, string>> = {}, options: StartOptions = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? (await makeDataDir());
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', VESPER_DATA: dataDir, LOG_LEVEL: 'silent', ...env });
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', VESPER_DATA: dataDir, LOG_LEVEL: 'silent', ...backendEnv(dataDir), ...env });
   const server = await startServer(config, undefined, options.storage).catch(async (error: unknown) => {
-    if (options.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
+    if (options.dataDir === undefined) await removeData(dataDir);
     throw error;
   });
   return {
@@ -36,9 +40,14 @@ export async function startTestServer(env: Partial<Record<string, string>> = {},
     dataDir,
     close: async ({ keepData = false } = {}) => {
       await server.close();
-      if (!keepData) await rm(dataDir, { recursive: true, force: true });
+      if (!keepData) await removeData(dataDir);
     },
   };
+}
+
+async function removeData(dataDir: string): Promise<void> {
+  await rm(dataDir, { recursive: true, force: true });
+  await dropBackendData(dataDir);
 }
 
 export type Headers = Readonly<Record<string, string>>;

@@ -10,6 +10,7 @@ import { type Logger, pino } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { startServer, type StorageOverrides } from '../../src/server.js';
 import type { LevelDb } from '../../src/store/level-types.js';
+import { ON_LEVELDB } from '../helpers/backend.js';
 import { assertError } from '../helpers/envelope.js';
 import { askAll, eventually } from '../helpers/facts.js';
 import { api, makeDataDir, startTestServer, tenantApi } from '../helpers/server.js';
@@ -32,9 +33,13 @@ class Disk {
   };
 }
 
+// LevelDB only: the full disk is simulated inside LevelDB and its statfs probe (the PostgreSQL
+// server's disk_full is tested in test/backends/pg-server.test.ts).
+const levelDbTest = ON_LEVELDB ? test : test.skip;
+
 const facts = (n: number, tag: string) => Array.from({ length: n }, (_, i) => ({ predicate: 'reading', args: [tag, i] }));
 
-test('storage full › writes › 507 STORAGE_FULL with nothing partial; reads keep working; /ready and /metrics say so; writes resume once space is freed', async (t) => {
+levelDbTest('storage full › writes › 507 STORAGE_FULL with nothing partial; reads keep working; /ready and /metrics say so; writes resume once space is freed', async (t) => {
   const disk = new Disk();
   const server = await startTestServer({}, { storage: disk.storage });
   t.teardown(() => server.close());
@@ -75,7 +80,7 @@ function capture(): { logger: Logger; lines: () => Array<{ level: number; msg: s
   return { logger: pino({ level: 'info' }, stream), lines: () => out.map((l) => JSON.parse(l)) };
 }
 
-test('storage full › at start › a data directory that cannot be written is one fatal log line and a STORAGE_FULL error, no stack trace', async (t) => {
+levelDbTest('storage full › at start › a data directory that cannot be written is one fatal log line and a STORAGE_FULL error, no stack trace', async (t) => {
   const disk = new Disk();
   disk.full = true;
   const dataDir = await makeDataDir();
@@ -89,7 +94,7 @@ test('storage full › at start › a data directory that cannot be written is o
   t.regex(fatal[0]?.msg ?? '', /disk of the data directory is full/);
 });
 
-test('storage full › at start › over existing data the server starts, says so in one line, and serves reads', async (t) => {
+levelDbTest('storage full › at start › over existing data the server starts, says so in one line, and serves reads', async (t) => {
   const dataDir = await makeDataDir();
   t.teardown(() => rm(dataDir, { recursive: true, force: true }));
   const first = await startTestServer({}, { dataDir });

@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import anyTest, { type TestFn } from 'ava';
-import { ClassicLevel } from 'classic-level';
 import { decodeIndexKey, decodeListingKey } from '../../src/encoding/fact-keys.js';
+import { openRawLevel } from '../helpers/backend.js';
 import { assertError } from '../helpers/envelope.js';
 import { type Api, type Reply, type TestServer, startTestServer, tenantApi } from '../helpers/server.js';
 import { type FactReply, type Shape, askPages, expectStatus, factLine, linesByScope, scopeDetails, scopeLines } from './support.js';
@@ -33,21 +33,21 @@ const ITEM: readonly Shape[] = [{ predicate: 'item', arity: 2 }];
 const items = (from: number, to: number, confidence = 1) =>
   Array.from({ length: to - from }, (_, k) => ({ predicate: 'item', args: [from + k, 'v'], confidence }));
 
-/** Every key of a tenant, raw, read from the data directory of a closed server. */
+/** Every key of a tenant, raw, read from the storage (LevelDB directory or table) of a closed server. */
 async function rawKeys(dataDir: string, tenant: string): Promise<string[]> {
-  const db = new ClassicLevel<string, string>(`${dataDir}/default`, { valueEncoding: 'utf8' });
+  const raw = await openRawLevel(dataDir, 'default');
   try {
-    const sub = db.sublevel<string, string>(tenant, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+    const sub = raw.level.sublevel<string, string>(tenant, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
     return await sub.keys().all();
   } finally {
-    await db.close();
+    await raw.close();
   }
 }
 
 async function rawScopes(dataDir: string, tenant: string): Promise<Map<string, { chain: number[]; merges?: Record<string, number[]> }>> {
-  const db = new ClassicLevel<string, string>(`${dataDir}/default`, { valueEncoding: 'utf8' });
+  const raw = await openRawLevel(dataDir, 'default');
   try {
-    const sub = db.sublevel<string, string>(tenant, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+    const sub = raw.level.sublevel<string, string>(tenant, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
     const scopes = new Map<string, { chain: number[]; merges?: Record<string, number[]> }>();
     for (const value of await sub.values({ gte: 'S\x00', lt: 'S\x01' }).all()) {
       const record = JSON.parse(value) as { name: string; chain: number[]; merges?: Record<string, number[]> };
@@ -55,7 +55,7 @@ async function rawScopes(dataDir: string, tenant: string): Promise<Map<string, {
     }
     return scopes;
   } finally {
-    await db.close();
+    await raw.close();
   }
 }
 

@@ -1,6 +1,5 @@
-import { access } from 'node:fs/promises';
-import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
+import { storageExists } from '../helpers/backend.js';
 import { assertError } from '../helpers/envelope.js';
 import { uniqueName } from '../helpers/facts.js';
 import { type TestServer, api } from '../helpers/server.js';
@@ -16,12 +15,6 @@ test.after.always(async (t) => {
   await t.context.server?.close();
 });
 
-const exists = (path: string) =>
-  access(path).then(
-    () => true,
-    () => false,
-  );
-
 const databaseNames = async (url: string, key?: string): Promise<string[]> => {
   const reply = await (key === undefined ? adminApi(url) : api(url, bearer(key))).get('/databases');
   if (reply.status !== 200) throw new Error(`GET /databases: ${reply.status} ${reply.text}`);
@@ -33,12 +26,12 @@ test('databases › DELETE /admin/databases/{db} removes it from the list and it
   const db = uniqueName('dropme');
   await expectStatus('tell', adminApi(url).post('/tell', { predicate: 'p', args: ['x'] }, { 'X-Database': db, 'X-Tenant-ID': 'acme' }), 200);
   t.true((await databaseNames(url)).includes(db));
-  t.true(await exists(join(dataDir, db)), 'the database has a directory');
+  t.true(await storageExists(dataDir, db), 'the database has a directory (a table on PostgreSQL)');
   const dropped = await adminApi(url).request('DELETE', `/admin/databases/${db}`);
   t.is(dropped.status, 200, dropped.text);
   t.like(dropped.json, { deleted: true, name: db });
   t.false((await databaseNames(url)).includes(db), 'no longer listed');
-  t.false(await exists(join(dataDir, db)), 'its directory is gone');
+  t.false(await storageExists(dataDir, db), 'its directory (table) is gone');
   assertError(t, await adminApi(url).post('/ask', { predicate: 'p', args: ['?x'] }, { 'X-Database': db, 'X-Tenant-ID': 'acme' }), 404, 'NOT_FOUND');
   assertError(t, await adminApi(url).request('DELETE', `/admin/databases/${db}`), 404, 'NOT_FOUND');
   // Created again by a write, it starts empty.
@@ -53,8 +46,8 @@ test('databases › the default database cannot be deleted (400), by either path
   assertError(t, await adminApi(url).request('DELETE', '/databases/default'), 400, 'VALIDATION_ERROR');
   assertError(t, await adminApi(url).request('DELETE', '/admin/databases/_system'), 404, 'NOT_FOUND');
   t.true((await databaseNames(url)).includes('default'));
-  t.true(await exists(join(dataDir, 'default')));
-  t.true(await exists(join(dataDir, '_system')));
+  t.true(await storageExists(dataDir, 'default'));
+  t.true(await storageExists(dataDir, '_system'));
 });
 
 test('databases › a key limited to a deleted database does not come back with a new database of that name', async (t) => {

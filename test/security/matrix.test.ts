@@ -1,10 +1,10 @@
-import { ClassicLevel } from 'classic-level';
 import anyTest, { type TestFn } from 'ava';
 import { pino } from 'pino';
 import { rm } from 'node:fs/promises';
 import { loadConfig } from '../../src/config.js';
 import { createApp } from '../../src/http/app.js';
 import { startServer } from '../../src/server.js';
+import { backendEnv, openRawLevel } from '../helpers/backend.js';
 import { assertError } from '../helpers/envelope.js';
 import { eventually } from '../helpers/facts.js';
 import { type Headers, type TestServer, api, makeDataDir } from '../helpers/server.js';
@@ -361,7 +361,7 @@ for (const route of ROUTES) {
 test('matrix › the table names every route the router registers, and nothing else', async (t) => {
   // The router of an app over real services (those of a second server), read without serving.
   const dataDir = await makeDataDir();
-  const running = await startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', VESPER_DATA: dataDir, LOG_LEVEL: 'silent', VESPER_ADMIN_KEY: ADMIN_KEY }));
+  const running = await startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', VESPER_DATA: dataDir, LOG_LEVEL: 'silent', VESPER_ADMIN_KEY: ADMIN_KEY, ...backendEnv(dataDir) }));
   try {
     const { router } = createApp({
       services: running.services,
@@ -470,11 +470,10 @@ test('keys › stored hashed: the _system LevelDB holds no secret after the serv
     (await createKey(server.url, { role: 'admin', databases: ['x'] })).key,
   ];
   await server.close({ keepData: true });
-  const level = new ClassicLevel<string, string>(`${server.dataDir}/_system`);
+  const raw = await openRawLevel(server.dataDir, '_system');
   try {
-    await level.open();
     let records = 0;
-    for await (const [k, v] of level.iterator()) {
+    for await (const [k, v] of raw.level.iterator()) {
       if (k.startsWith('K')) records++;
       for (const token of tokens) {
         const secretPart = secretOf(token);
@@ -485,7 +484,7 @@ test('keys › stored hashed: the _system LevelDB holds no secret after the serv
     }
     t.is(records, tokens.length, 'one stored record per key');
   } finally {
-    await level.close();
+    await raw.close();
     await rm(server.dataDir, { recursive: true, force: true });
   }
 });

@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
-import { ClassicLevel } from 'classic-level';
 import anyTest, { type TestFn } from 'ava';
 import { META_SUBLEVEL, tenantRegistryKey } from '../../src/encoding/control-keys.js';
+import { openRawLevel } from '../helpers/backend.js';
 import { assertError } from '../helpers/envelope.js';
 import { uniqueName } from '../helpers/facts.js';
 import { type TestServer, api } from '../helpers/server.js';
@@ -17,14 +17,13 @@ test.after.always(async (t) => {
   await t.context.server?.close();
 });
 
-/** The raw keys of a closed database directory that start with `prefix`. */
-async function rawKeys(dir: string, prefix: string): Promise<string[]> {
-  const level = new ClassicLevel<string, string>(dir);
-  await level.open();
+/** The raw keys of a stopped server's database (its LevelDB directory, or its table) that start with `prefix`. */
+async function rawKeys(dataDir: string, database: string, prefix: string): Promise<string[]> {
+  const raw = await openRawLevel(dataDir, database);
   try {
-    return await level.keys({ gte: prefix, lt: `${prefix}\xff` }).all();
+    return await raw.level.keys({ gte: prefix, lt: `${prefix}\xff` }).all();
   } finally {
-    await level.close();
+    await raw.close();
   }
 }
 
@@ -137,11 +136,11 @@ test('tenants › after deletion a raw scan of the LevelDB finds no key of the t
   } finally {
     await server.close({ keepData: true });
   }
-  const dir = `${server.dataDir}/default`;
-  t.deepEqual(await rawKeys(dir, tenantPrefix(tenant)), [], `keys under ${tenantPrefix(tenant)}`);
-  t.deepEqual(await rawKeys(dir, registrationKey(tenant)), [], 'nor its registration');
-  t.true((await rawKeys(dir, tenantPrefix(other))).length > 0, 'the scan does see the other tenant');
-  t.is((await rawKeys(dir, registrationKey(other))).length, 1);
+  const dir = server.dataDir;
+  t.deepEqual(await rawKeys(dir, 'default', tenantPrefix(tenant)), [], `keys under ${tenantPrefix(tenant)}`);
+  t.deepEqual(await rawKeys(dir, 'default', registrationKey(tenant)), [], 'nor its registration');
+  t.true((await rawKeys(dir, 'default', tenantPrefix(other))).length > 0, 'the scan does see the other tenant');
+  t.is((await rawKeys(dir, 'default', registrationKey(other))).length, 1);
 });
 
 test('tenants › a deletion interrupted by a crash is finished at the next start', async (t) => {
@@ -154,13 +153,11 @@ test('tenants › a deletion interrupted by a crash is finished at the next star
   } finally {
     await server.close({ keepData: true });
   }
-  const dir = `${server.dataDir}/default`;
-  t.true((await rawKeys(dir, tenantPrefix(tenant))).length > 0, 'leftover data before the restart');
+  t.true((await rawKeys(server.dataDir, 'default', tenantPrefix(tenant))).length > 0, 'leftover data before the restart');
   // What markTenantDeleting writes before anything else: the crash came right after it.
-  const level = new ClassicLevel<string, string>(dir);
-  await level.open();
-  await level.sublevel<string, string>(META_SUBLEVEL, { keyEncoding: 'utf8', valueEncoding: 'utf8' }).put(tenantRegistryKey(tenant), 'deleting');
-  await level.close();
+  const raw = await openRawLevel(server.dataDir, 'default');
+  await raw.level.sublevel<string, string>(META_SUBLEVEL, { keyEncoding: 'utf8', valueEncoding: 'utf8' }).put(tenantRegistryKey(tenant), 'deleting');
+  await raw.close();
 
   const restarted = await startSecureServer({ dataDir: server.dataDir });
   try {
@@ -175,7 +172,7 @@ test('tenants › a deletion interrupted by a crash is finished at the next star
   } finally {
     await restarted.close({ keepData: true });
   }
-  t.deepEqual(await rawKeys(dir, tenantPrefix(tenant)), [], 'no key of the tenant is left');
-  t.deepEqual(await rawKeys(dir, registrationKey(tenant)), [], 'nor its registration');
-  t.true((await rawKeys(dir, tenantPrefix(other))).length > 0);
+  t.deepEqual(await rawKeys(server.dataDir, 'default', tenantPrefix(tenant)), [], 'no key of the tenant is left');
+  t.deepEqual(await rawKeys(server.dataDir, 'default', registrationKey(tenant)), [], 'nor its registration');
+  t.true((await rawKeys(server.dataDir, 'default', tenantPrefix(other))).length > 0);
 });

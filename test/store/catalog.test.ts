@@ -21,11 +21,18 @@ class Levels {
   readonly opened: string[] = [];
   open = 0;
   peak = 0;
-  openLevel = (location: string, options?: { createIfMissing?: false }): LevelDb => {
-    const level = new ClassicLevel<string, string>(location, options);
+  openLevel = (location: string): LevelDb => {
+    const level = new ClassicLevel<string, string>(location);
     const database = location.split('/').pop() ?? '';
     // The drop's own read of the event counters (createIfMissing: false) is not a request reopening it.
-    this.opened.push(options?.createIfMissing === false ? `${database} (read by the drop)` : database);
+    // (Sublevels open their parent passively: that waits for an open, it does not make one.)
+    const open = level.open.bind(level) as (options?: { createIfMissing?: boolean; passive?: boolean }) => Promise<void>;
+    Object.assign(level, {
+      open: (options?: { createIfMissing?: boolean; passive?: boolean }) => {
+        if (options?.passive !== true) this.opened.push(options?.createIfMissing === false ? `${database} (read by the drop)` : database);
+        return open(options);
+      },
+    });
     level.on('opening', () => {
       if (database === '_system') return;
       this.open++;

@@ -1,6 +1,5 @@
 // The offline consistency check (store/check.ts): clean on what the store writes, and each kind of damage reported.
 import test from 'ava';
-import type { MemoryLevel } from 'memory-level';
 import { eventSeqKey, layerCountKey } from '../../src/encoding/control-keys.js';
 import { indexKeysOf, listingKeyOf } from '../../src/encoding/fact-keys.js';
 import { forkScope } from '../../src/scopes/lifecycle.js';
@@ -9,7 +8,7 @@ import type { LevelDb } from '../../src/store/level-types.js';
 import { fact, memoryCatalog } from './support.js';
 
 /** A tenant 't' with facts of arity 1-3 in main, a fork with its own writes, a tombstone and a root delete. */
-async function populated(): Promise<{ level: MemoryLevel<string, string>; close: () => Promise<void> }> {
+async function populated(): Promise<{ level: LevelDb; close: () => Promise<void> }> {
   const store = await memoryCatalog();
   const lease = await store.catalog.forWrite('default');
   const tenant = lease.database.tenant('t');
@@ -25,7 +24,7 @@ async function populated(): Promise<{ level: MemoryLevel<string, string>; close:
   return { level, close: () => store.catalog.close() };
 }
 
-const check = (level: MemoryLevel<string, string>) => checkDatabase('default', level as unknown as LevelDb);
+const check = (level: LevelDb) => checkDatabase('default', level);
 const kinds = (problems: readonly { kind: string }[]) => problems.map((p) => p.kind);
 
 test('check › what the store writes (facts of every arity, a fork, tombstones, retracts) is clean', async (t) => {

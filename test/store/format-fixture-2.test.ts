@@ -5,11 +5,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { ClassicLevel } from 'classic-level';
+import { ON_LEVELDB } from '../helpers/backend.js';
 import { api, startTestServer } from '../helpers/server.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/format-2', import.meta.url));
+// A directory of LevelDB files: what it tests is the embedded format, not a backend.
+const levelDbTest = ON_LEVELDB ? test : test.skip;
 
-test('format 2 fixture › opened by this server › answers facts, records, scopes, rules, events and sessions as written', async (t) => {
+levelDbTest('format 2 fixture › opened by this server › answers facts, records, scopes, rules, events and sessions as written', async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'vesper-format2-'));
   try {
     await cp(FIXTURE, dataDir, { recursive: true, filter: (source) => !source.endsWith('README.md') });

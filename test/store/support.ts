@@ -1,5 +1,9 @@
-// Helpers for store unit tests: a catalog over memory-level, and raw key scans of a tenant.
+// Helpers for store unit tests: a catalog over memory-level (over PostgresLevel, tables of its own,
+// with VESPER_TEST_BACKEND=postgres), and raw key scans of a tenant.
 import { MemoryLevel } from 'memory-level';
+import { PgClient } from '../../src/store/backends/pg-client.js';
+import { PgStorage } from '../../src/store/backends/pg-storage.js';
+import { TEST_BACKEND, TEST_PG_URL } from '../helpers/backend.js';
 import { type FactInput, MAIN_SCOPE } from '../../src/domain/fact.js';
 import { layerOfFactKey } from '../../src/encoding/fact-keys.js';
 import { BackgroundRunner, type TaskFailure } from '../../src/store/background.js';
@@ -18,35 +22,58 @@ export interface MemoryStore {
   /** Background tasks that failed (a test asserts there are none). */
   readonly failures: TaskFailure[];
   /** Every database the catalog opened, by name (raw scans read them). */
-  readonly levels: Map<string, MemoryLevel<string, string>>;
+  readonly levels: Map<string, LevelDb>;
 }
 
+let pgCatalogs = 0;
+
 export async function memoryCatalog(options: { tenantHandles?: TenantHandleLimits } = {}): Promise<MemoryStore> {
-  const levels = new Map<string, MemoryLevel<string, string>>();
+  const levels = new Map<string, LevelDb>();
   const failures: TaskFailure[] = [];
   const background = new BackgroundRunner((failure) => failures.push(failure));
+  const settings = { durability: { syncEveryWrite: false, groupCommitMs: 0 }, strictDatabases: false, background, ...options };
+  if (TEST_BACKEND === 'postgres' && TEST_PG_URL !== undefined) {
+    // Tables of this catalogue alone; the pool ends with it (an open pool would keep the test process alive).
+    const client = new PgClient({ url: TEST_PG_URL, tablePrefix: `m${process.pid}_${pgCatalogs++}_${Date.now().toString(36).slice(-4)}_`, poolSize: 2, snapshotPoolSize: 4 });
+    const storage = new PgStorage(client);
+    const catalog = await Catalog.open({
+      ...settings,
+      storage: {
+        level: (name) => {
+          const level = storage.level(name);
+          levels.set(name, level);
+          return level;
+        },
+        remove: (name) => storage.remove(name),
+        hasRoom: () => storage.hasRoom(),
+      },
+    });
+    const close = catalog.close.bind(catalog);
+    catalog.close = async () => {
+      await close();
+      await client.end();
+    };
+    return { catalog, background, failures, levels };
+  }
   const catalog = await Catalog.open({
     dataDir: '/memory',
-    durability: { syncEveryWrite: false, groupCommitMs: 0 },
-    strictDatabases: false,
-    background,
-    ...options,
+    ...settings,
     openLevel: (location) => {
-      const level = new MemoryLevel<string, string>();
+      const level = new MemoryLevel<string, string>() as unknown as LevelDb;
       levels.set(location.split('/').pop() ?? location, level);
-      return level as unknown as LevelDb;
+      return level;
     },
   });
   return { catalog, background, failures, levels };
 }
 
 /** Every raw key and value of a database, in order. */
-export async function rawEntries(level: MemoryLevel<string, string>): Promise<[string, string][]> {
+export async function rawEntries(level: LevelDb): Promise<[string, string][]> {
   return level.iterator().all();
 }
 
 /** Layers whose fact keys (index or listing) are present in a tenant's raw keyspace. */
-export async function layersOnDisk(level: MemoryLevel<string, string>, tenant: string): Promise<Set<number>> {
+export async function layersOnDisk(level: LevelDb, tenant: string): Promise<Set<number>> {
   const prefix = `!${tenant}!`;
   const layers = new Set<number>();
   for (const [key] of await rawEntries(level)) {

@@ -10,6 +10,7 @@ import { type ChangeFeed, type EventFilter, eventMatches } from '../../service/e
 import type { TenantEvent } from '../../store/event-log.js';
 import { guardedAddress, principalOf } from '../auth.js';
 import type { RouteDeps } from './deps.js';
+import { storageFailureOf } from '../../store/storage-errors.js';
 
 export const DEFAULT_KEEPALIVE_MS = 15_000;
 /** Events per read of the log while replaying. */
@@ -68,7 +69,8 @@ class ChangeStream {
     if (!this.closed) this.body.end();
   }
 
-  fail(error: unknown): void {
+  fail(thrown: unknown): void {
+    const error = thrown instanceof VesperError ? thrown : (storageFailureOf(thrown) ?? thrown);
     const body = error instanceof VesperError ? envelope(error.code, error.message, error.details) : envelope('INTERNAL_ERROR', 'change stream failed');
     if (!this.closed) this.body.write(`event: error\ndata: ${JSON.stringify(body)}\n\n`);
     this.end('closed after an error');

@@ -2,7 +2,7 @@
  * Driver and server failures as abstract-level error codes, so the store above can tell "the
  * database is unreachable, retry elsewhere or later" from a bug, whatever the backend.
  */
-export type PgLevelErrorCode = 'LEVEL_CONNECTION_LOST' | 'LEVEL_REMOTE_ERROR';
+export type PgLevelErrorCode = 'LEVEL_CONNECTION_LOST' | 'LEVEL_TRY_AGAIN' | 'LEVEL_STORAGE_FULL' | 'LEVEL_REMOTE_ERROR';
 
 export class PgLevelError extends Error {
   constructor(
@@ -38,11 +38,27 @@ function isServerUnavailable(sqlState: string): boolean {
   return sqlState.startsWith('08') || ['57P01', '57P02', '57P03', '25006'].includes(sqlState);
 }
 
+/**
+ * SQLSTATEs of a statement that failed as a whole and may succeed as is a moment later: a
+ * serialization failure (40001: CockroachDB's answer to contention, PostgreSQL's under REPEATABLE
+ * READ and SERIALIZABLE), a deadlock (40P01), a lock not granted (55P03), the server out of
+ * connections (53300) or memory (53200).
+ */
+const TRY_AGAIN_STATES = new Set(['40001', '40P01', '55P03', '53300', '53200']);
+/** disk_full: the server could not extend a file; nothing of the statement was written. */
+const DISK_FULL = '53100';
+
 export function toLevelError(error: unknown): Error {
   if (error instanceof PgLevelError || !(error instanceof Error)) return error instanceof Error ? error : new Error(String(error));
   const code = 'code' in error && typeof error.code === 'string' ? error.code : '';
   if (DRIVER_CONNECTION_CODES.has(code) || isServerUnavailable(code)) {
     return new PgLevelError(`PostgreSQL connection lost: ${error.message}`, 'LEVEL_CONNECTION_LOST', { cause: error });
+  }
+  if (error.name === 'PostgresError' && TRY_AGAIN_STATES.has(code)) {
+    return new PgLevelError(`PostgreSQL asks to try again (${code}): ${error.message}`, 'LEVEL_TRY_AGAIN', { cause: error });
+  }
+  if (error.name === 'PostgresError' && code === DISK_FULL) {
+    return new PgLevelError(`PostgreSQL is out of disk space (${code}): ${error.message}`, 'LEVEL_STORAGE_FULL', { cause: error });
   }
   if (error.name === 'PostgresError') {
     return new PgLevelError(`PostgreSQL error ${code}: ${error.message}`, 'LEVEL_REMOTE_ERROR', { cause: error });
