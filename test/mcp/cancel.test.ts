@@ -9,8 +9,8 @@ const REACH = 'reach(?x, ?y) :- edge(?x, ?y).\nreach(?x, ?z) :- edge(?x, ?y), re
 test('mcp › a tool call the client cancels › stops its evaluation and frees the tenant’s heavy slot', async (t) => {
   const server = await startTestServer({ VESPER_HEAVY_SLOTS_PER_TENANT: '1', VESPER_HEAVY_QUEUE_PER_TENANT: '0', VESPER_QUERY_TIMEOUT_MS: '60000', VESPER_QUERY_MAX_TUPLES: '0', VESPER_QUERY_MAX_ROWS: '0' });
   const rest = tenantApi(server.url, 'cancel');
-  // A chain of 1,500 edges: its closure (1.1M pairs) takes seconds, far longer than this test waits.
-  t.is((await rest.post('/tell', { facts: Array.from({ length: 1500 }, (_, i) => ({ predicate: 'edge', args: [i, i + 1] })) })).status, 200);
+  // A chain of 2,000 edges: its closure (2M pairs) takes seconds, far longer than this test waits.
+  t.is((await rest.post('/tell', { facts: Array.from({ length: 2000 }, (_, i) => ({ predicate: 'edge', args: [i, i + 1] })) })).status, 200);
   t.is((await rest.post('/rules', { text: REACH })).status, 201);
   const client = await connect(server.url, 'streamable', { 'X-Tenant-ID': 'cancel' });
   try {
@@ -18,7 +18,7 @@ test('mcp › a tool call the client cancels › stops its evaluation and frees 
     const cancelled = client.callTool({ name: 'ask', arguments: { predicate: 'reach', args: ['?x', '?y'], limit: 1 } }, undefined, { signal: controller.signal, timeout: 120_000 });
     // While it runs, the tenant's only slot is taken: a second evaluation is refused.
     let busy = false;
-    for (let i = 0; i < 100 && !busy; i++) {
+    for (let i = 0; i < 300 && !busy; i++) {
       const second = await call(client, 'ask', { predicate: 'reach', args: [1490, '?y'] });
       busy = second.isError && second.json.code === 'RATE_LIMITED';
       if (!busy) await new Promise((resolve) => setTimeout(resolve, 20));
