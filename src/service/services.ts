@@ -15,6 +15,8 @@ import type { Budget } from '../engine/index.js';
 import { QueryService } from './query.js';
 import { RuleService } from './rules.js';
 import { ScopeService } from './scopes.js';
+import { SettingsService } from './settings.js';
+import type { Settings } from '../contract/settings.js';
 import { TenantGate } from './tenant-gate.js';
 import { TenantService } from './tenants.js';
 
@@ -36,6 +38,8 @@ export interface Services {
   /** Background work of every service and database: logged, counted, awaited at shutdown. */
   readonly background: BackgroundRunner;
   readonly listing: ListingService;
+  /** Policies: server → database → tenant settings, and each tenant's effective ones. */
+  readonly settings: SettingsService;
 }
 
 export interface ServiceOptions {
@@ -49,14 +53,18 @@ export interface ServiceOptions {
   readonly sessionIdleMs?: number;
   /** Per-request evaluation budget of asks (absent = unlimited). */
   readonly queryBudget?: Budget;
+  /** The server's settings (from the configuration) and the tier names a setting may pick. */
+  readonly settings: { readonly defaults: Settings; readonly tiers: ReadonlySet<string> };
 }
 
-export function createServices({ catalog, keyStore, adminKey, clock, background = new BackgroundRunner(), sessionIdleMs, queryBudget = {} }: ServiceOptions): Services {
+export function createServices({ catalog, keyStore, adminKey, clock, background = new BackgroundRunner(), sessionIdleMs, queryBudget = {}, settings: policy }: ServiceOptions): Services {
+  const settings = new SettingsService(catalog, policy.defaults, policy.tiers);
   const rules = new RuleService(catalog, clock);
   const keys = new KeyService(keyStore, adminKey, clock);
   const gate = new TenantGate();
   const tenants = new TenantService(catalog, (database, tenant) => keys.forgetTenant(database, tenant), gate);
   tenants.onDeprovision((database, tenant) => rules.forget(database, tenant));
+  tenants.onDeprovision((database, tenant) => settings.forget(database, tenant));
   return {
     rules,
     keys,
@@ -67,7 +75,10 @@ export function createServices({ catalog, keyStore, adminKey, clock, background 
     databases: new DatabaseService(
       catalog,
       (database, tenant) => tenants.deprovisioned(database, tenant),
-      (database) => keys.forgetDatabase(database),
+      (database) => {
+        settings.forget(database);
+        return keys.forgetDatabase(database);
+      },
     ),
     scopes: new ScopeService(catalog, clock, background),
     audit: new AuditService(catalog, clock),
@@ -76,5 +87,6 @@ export function createServices({ catalog, keyStore, adminKey, clock, background 
     predicates: new PredicateService(catalog, clock),
     background,
     listing: new ListingService(catalog, clock, rules),
+    settings,
   };
 }
