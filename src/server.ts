@@ -51,7 +51,7 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
   const { app, deps } = createApp({
     services,
     logger,
-    maxBody: config.maxBody,
+    maxBody: config.maxBodyBytes,
     authEnabled: config.adminKey !== null,
     rateLimit: config.rateLimit,
     browser: { allowedHosts: config.allowedHosts, corsOrigins: config.corsOrigins },
@@ -63,9 +63,10 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
   answerClientErrors(server, logger);
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
-  const prune = () => services.audit.prune(config.eventRetentionMs);
-  const pruner = config.eventRetentionMs > 0 ? setInterval(() => void background.run('prune-events', {}, prune), PRUNE_INTERVAL_MS) : null;
-  pruner?.unref();
+  // Hourly, whatever the server default: a database or tenant may set a retention of its own.
+  const prune = () => services.audit.prune(async (database, tenant) => (await services.settings.forTenant(database, tenant)).eventRetentionDays * 24 * 3600 * 1000);
+  const pruner = setInterval(() => void background.run('prune-events', {}, prune), PRUNE_INTERVAL_MS);
+  pruner.unref();
   const sweep = () => services.context.sweepSessions();
   const sweeper = setInterval(() => void background.run('sweep-sessions', {}, sweep), services.context.sweepIntervalMs);
   sweeper.unref();
@@ -78,7 +79,7 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
     services,
     close: async () => {
       accepting = false;
-      if (pruner) clearInterval(pruner);
+      clearInterval(pruner);
       clearInterval(sweeper);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
@@ -121,7 +122,7 @@ async function openCatalog(config: Config, budget: FileBudget, logger: Logger, s
 async function startServices(config: Config, catalog: Catalog, logger: Logger, background: BackgroundRunner): Promise<Services> {
   try {
     const keyStore = await KeyStore.open(catalog.systemLevel, config.keyPepper);
-    const services = createServices({ catalog, keyStore, adminKey: config.adminKey, clock: systemClock, background, sessionIdleMs: config.sessionIdleMs, queryBudget: config.queryBudget, settings: { defaults: serverSettings(config), tiers: new Set(Object.keys(config.tiers)) } });
+    const services = createServices({ catalog, keyStore, adminKey: config.adminKey, clock: systemClock, background, sessionIdleMs: config.sessionIdleMs, settings: { defaults: serverSettings(config), tiers: new Set(Object.keys(config.tiers)) } });
     const resumed = await services.tenants.resumeDeletions();
     if (resumed > 0) logger.warn({ resumed }, 'finished tenant deletions interrupted by a crash');
     return services;

@@ -1,4 +1,3 @@
-import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import Koa, { type Middleware } from 'koa';
 import type { Logger } from 'pino';
@@ -7,7 +6,8 @@ import type { Services } from '../service/services.js';
 import { pathAddressMiddleware } from './addressing.js';
 import { authenticationMiddleware, tenantGuard } from './auth.js';
 import { type BrowserGuardOptions, browserGuard } from './browser-guard.js';
-import { bodyErrors, errorMiddleware, notFoundMiddleware } from './errors.js';
+import { tenantBodyParser } from './body-limit.js';
+import { errorMiddleware, notFoundMiddleware } from './errors.js';
 import { jsonDepthMiddleware } from './json-depth.js';
 import { HttpMetrics } from './metrics.js';
 import { TenantRateLimiter } from './rate-limit.js';
@@ -25,7 +25,8 @@ export interface AppOptions {
   readonly services: Services;
   readonly logger: Logger;
   readonly health: HealthInfo;
-  readonly maxBody: string;
+  /** Largest body in bytes, unless the tenant's maxBodyBytes setting says otherwise. */
+  readonly maxBody: number;
   readonly authEnabled: boolean;
   /** Requests per second per tenant; 0 = unlimited. */
   readonly rateLimit: number;
@@ -75,9 +76,7 @@ export function createApp(options: AppOptions): { app: Koa; router: Router; deps
   app.use(pathAddressMiddleware);
   // Authentication before the body is read: an anonymous client cannot make the server parse a large body.
   app.use(authenticationMiddleware(options.services, options.authEnabled, publicPaths()));
-  // Every body is JSON, whatever the Content-Type (curl -d sends form-urlencoded by default):
-  // browsers' text/plain "simple requests" are stopped by the Origin check of browserGuard.
-  app.use(bodyErrors(bodyParser({ enableTypes: ['json'], detectJSON: () => true, jsonLimit: options.maxBody, jsonStrict: true })));
+  app.use(tenantBodyParser(options.services, options.maxBody));
   app.use(jsonDepthMiddleware);
   app.use(notFoundMiddleware);
   app.use(router.routes());

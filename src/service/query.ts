@@ -45,8 +45,8 @@ export class QueryService {
     private readonly catalog: Catalog,
     private readonly clock: Clock,
     private readonly rules: RuleService,
-    /** Per request: wall time, tuples produced, stored facts read (config.ts). */
-    private readonly budget: Budget = {},
+    /** Per request: wall time, tuples produced, stored facts read (the tenant's settings). */
+    private readonly budgetOf: (address: TenantAddress) => Promise<Budget> = () => Promise.resolve({}),
   ) {}
 
   /** `signal`: the client went away (its evaluation stops). */
@@ -117,7 +117,7 @@ export class QueryService {
     const variables = queryVariables(literals, 'query' in body);
     const query: EngineQuery = { literals, variables, withProof: body.withProof, limit: skip + body.limit + 1 };
     const program = (scope: string) => (body.infer ? this.rules.programFor(address, scope) : Promise.resolve(null));
-    const budget = new RequestBudget(this.budget);
+    const budget = new RequestBudget(await this.budgetOf(address));
     const run = new Evaluation(query, budget, signal);
     const answers =
       view.kind === 'scope'

@@ -11,11 +11,10 @@ import { FactService } from './facts.js';
 import { KeyService } from './keys.js';
 import { ListingService } from './listing.js';
 import { PredicateService } from './predicates.js';
-import type { Budget } from '../engine/index.js';
 import { QueryService } from './query.js';
 import { RuleService } from './rules.js';
 import { ScopeService } from './scopes.js';
-import { SettingsService } from './settings.js';
+import { SettingsService, budgetOf } from './settings.js';
 import type { Settings } from '../contract/settings.js';
 import { TenantGate } from './tenant-gate.js';
 import { TenantService } from './tenants.js';
@@ -51,13 +50,11 @@ export interface ServiceOptions {
   readonly background?: BackgroundRunner;
   /** Context sessions idle for longer than this are forgotten (and swept). */
   readonly sessionIdleMs?: number;
-  /** Per-request evaluation budget of asks (absent = unlimited). */
-  readonly queryBudget?: Budget;
   /** The server's settings (from the configuration) and the tier names a setting may pick. */
   readonly settings: { readonly defaults: Settings; readonly tiers: ReadonlySet<string> };
 }
 
-export function createServices({ catalog, keyStore, adminKey, clock, background = new BackgroundRunner(), sessionIdleMs, queryBudget = {}, settings: policy }: ServiceOptions): Services {
+export function createServices({ catalog, keyStore, adminKey, clock, background = new BackgroundRunner(), sessionIdleMs, settings: policy }: ServiceOptions): Services {
   const settings = new SettingsService(catalog, policy.defaults, policy.tiers);
   const rules = new RuleService(catalog, clock);
   const keys = new KeyService(keyStore, adminKey, clock);
@@ -71,7 +68,7 @@ export function createServices({ catalog, keyStore, adminKey, clock, background 
     access: new AccessService(keys, tenants, gate),
     tenants,
     facts: new FactService(catalog, clock),
-    query: new QueryService(catalog, clock, rules, queryBudget),
+    query: new QueryService(catalog, clock, rules, async ({ database, tenant }) => budgetOf(await settings.forTenant(database, tenant))),
     databases: new DatabaseService(
       catalog,
       (database, tenant) => tenants.deprovisioned(database, tenant),
@@ -82,7 +79,10 @@ export function createServices({ catalog, keyStore, adminKey, clock, background 
     ),
     scopes: new ScopeService(catalog, clock, background),
     audit: new AuditService(catalog, clock),
-    context: new ContextService(catalog, clock, rules, sessionIdleMs === undefined ? {} : { sessionIdleMs }),
+    context: new ContextService(catalog, clock, rules, {
+      ...(sessionIdleMs === undefined ? {} : { sessionIdleMs }),
+      sessionIdleMsOf: async (database, tenant) => (await settings.forTenant(database, tenant)).sessionIdleMs,
+    }),
     events: new EventService(catalog),
     predicates: new PredicateService(catalog, clock),
     background,

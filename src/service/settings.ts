@@ -1,7 +1,17 @@
 import { TenantNotFoundError, ValidationError } from '../domain/errors.js';
 import { DATABASE_ONLY, SETTING_NAMES, SETTING_SCHEMAS, type SettingChanges, type SettingName, type SettingSource, type Settings } from '../contract/settings.js';
+import type { Budget } from '../engine/index.js';
 import type { Catalog } from '../store/catalog.js';
 import type { SettingsRecord } from '../store/settings-records.js';
+
+/** A query's evaluation budget from settings (0 = no limit: the field is absent). */
+export function budgetOf(settings: Settings): Budget {
+  return {
+    ...(settings.queryTimeoutMs > 0 ? { timeMs: settings.queryTimeoutMs } : {}),
+    ...(settings.maxTuples > 0 ? { maxTuples: settings.maxTuples } : {}),
+    ...(settings.maxRows > 0 ? { maxRows: settings.maxRows } : {}),
+  };
+}
 
 export interface SettingView {
   readonly value: unknown;

@@ -367,7 +367,7 @@ test('matrix › the table names every route the router registers, and nothing e
       services: running.services,
       logger: pino({ level: 'silent' }),
       health: { version: 'test', auth: 'enabled', ready: () => true, databases: () => ({ open: 0, maxOpen: 1, leases: 0, storageFull: false }) },
-      maxBody: '1mb',
+      maxBody: 1024 * 1024,
       authEnabled: true,
       rateLimit: 0,
     });

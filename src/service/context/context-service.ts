@@ -22,6 +22,8 @@ export const DEFAULT_SESSION_IDLE_MS = 24 * 60 * 60 * 1000;
 export interface ContextServiceOptions {
   /** A session not used for this long is forgotten (treated as unknown, deleted lazily). */
   readonly sessionIdleMs?: number;
+  /** The idle time of one tenant's sessions (its settings); `sessionIdleMs` when not given. */
+  readonly sessionIdleMsOf?: (database: string, tenant: string) => Promise<number>;
   /** Internal (tests): the candidate pool's pruning threshold, lowered to prune small tenants. */
   readonly pruneFloor?: number;
   /** Internal (tests): extra beaters kept per group (default: as many as the window needs), so that removals can be caught up. */
@@ -72,6 +74,7 @@ const EMPTY_WINDOW = assembleWindow([], { available: 0, rules: [], contradiction
  */
 export class ContextService {
   private readonly sessionIdleMs: number;
+  private readonly idleMsOf: (database: string, tenant: string) => Promise<number>;
   private readonly pruneFloor: number | undefined;
   private readonly margin: number | undefined;
   private readonly cache = new WindowCache();
@@ -84,6 +87,7 @@ export class ContextService {
     options: ContextServiceOptions = {},
   ) {
     this.sessionIdleMs = options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS;
+    this.idleMsOf = options.sessionIdleMsOf ?? (() => Promise.resolve(this.sessionIdleMs));
     this.pruneFloor = options.pruneFloor;
     this.margin = options.margin;
   }
@@ -93,7 +97,7 @@ export class ContextService {
     const now = this.clock();
     await using lease = await this.catalog.forRead(address.database);
     const { window, tenant } = await this.build(lease.database, address, body, now);
-    if (tenant !== null) await this.remember(tenant, window, body.sessionId ?? null, now);
+    if (tenant !== null) await this.remember(tenant, window, body.sessionId ?? null, now, await this.idleMsOf(address.database, address.tenant));
     return window;
   }
 
@@ -102,7 +106,7 @@ export class ContextService {
     const now = this.clock();
     await using lease = await this.catalog.forRead(address.database);
     const { window, tenant } = await this.build(lease.database, address, body, now);
-    const previous = tenant === null ? null : await this.remember(tenant, window, body.sessionId, now);
+    const previous = tenant === null ? null : await this.remember(tenant, window, body.sessionId, now, await this.idleMsOf(address.database, address.tenant));
     return diffWindows(previous, window);
   }
 
@@ -121,11 +125,12 @@ export class ContextService {
     const database = lease.database;
     if (!database.hasTenant(address.tenant)) return false;
     const tenant = database.tenant(address.tenant);
+    const idleMs = await this.idleMsOf(address.database, address.tenant);
     return await tenant.transaction(this.clock(), async (tx) => {
       const record = await tx.session(sessionId);
       if (record === null) return false;
       tx.deleteSession(sessionId);
-      return this.isLive(record, tx.now);
+      return this.isLive(record, tx.now, idleMs);
     });
   }
 
@@ -137,10 +142,11 @@ export class ContextService {
     let swept = 0;
     await this.catalog.eachDatabase(async (database) => {
       for (const name of database.listTenants()) {
+        const idleMs = await this.idleMsOf(database.name, name);
         swept += await database.tenant(name).transaction(this.clock(), async (tx) => {
           let idle = 0;
           for await (const [sessionId, record] of tx.sessions()) {
-            if (this.isLive(record, tx.now)) continue;
+            if (this.isLive(record, tx.now, idleMs)) continue;
             tx.deleteSession(sessionId);
             idle++;
           }
@@ -274,12 +280,12 @@ export class ContextService {
   }
 
   /** Under the tenant's lock: count the window's facts as accessed and make it the session's; returns the session's live previous window. */
-  private remember(tenant: TenantStore, window: ContextWindow, sessionId: string | null, now: number): Promise<SessionRecord | null> {
+  private remember(tenant: TenantStore, window: ContextWindow, sessionId: string | null, now: number, idleMs: number): Promise<SessionRecord | null> {
     return tenant.transaction(now, async (tx) => {
       const stored = storedIdentities(window.entries);
       await tx.incrementAccess(stored);
       const previous = sessionId === null ? null : await tx.session(sessionId);
-      const live = previous !== null && this.isLive(previous, now) ? previous : null;
+      const live = previous !== null && this.isLive(previous, now, idleMs) ? previous : null;
       if (sessionId !== null) {
         const record: SessionRecord = { windowId: window.windowId, createdAt: live?.createdAt ?? now, lastUsedAt: now, entries: sessionEntries(window) };
         tx.putSession(sessionId, record);
@@ -289,8 +295,8 @@ export class ContextService {
     });
   }
 
-  private isLive(record: SessionRecord, now: number): boolean {
-    return now - record.lastUsedAt <= this.sessionIdleMs;
+  private isLive(record: SessionRecord, now: number, idleMs: number): boolean {
+    return now - record.lastUsedAt <= idleMs;
   }
 }
 
