@@ -54,6 +54,7 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
     maxBody: config.maxBodyBytes,
     authEnabled: config.adminKey !== null,
     rateLimit: config.rateLimit,
+    tiers: config.tiers,
     browser: { allowedHosts: config.allowedHosts, corsOrigins: config.corsOrigins },
     authFailureLimit: config.authFailureLimit,
     mcp: { idleMs: config.mcpIdleMs, maxSessionsPerKey: config.mcpMaxSessionsPerKey },

@@ -10,7 +10,7 @@ import { tenantBodyParser } from './body-limit.js';
 import { errorMiddleware, notFoundMiddleware } from './errors.js';
 import { jsonDepthMiddleware } from './json-depth.js';
 import { HttpMetrics } from './metrics.js';
-import { TenantRateLimiter } from './rate-limit.js';
+import { TenantRateLimiter, type Tier } from './rate-limit.js';
 import { RefusalGuard } from './refusals.js';
 import { bodilessMiddleware } from './request-body.js';
 import { requestIdMiddleware } from './request-id.js';
@@ -28,8 +28,10 @@ export interface AppOptions {
   /** Largest body in bytes, unless the tenant's maxBodyBytes setting says otherwise. */
   readonly maxBody: number;
   readonly authEnabled: boolean;
-  /** Requests per second per tenant; 0 = unlimited. */
+  /** Requests per second per tenant of the `default` tier when `tiers` does not give it; 0 = unlimited. */
   readonly rateLimit: number;
+  /** Rate-limit tiers by name; a tenant's settings pick one. */
+  readonly tiers?: Readonly<Record<string, Tier>>;
   /** Host and Origin checks against browser-borne requests (default: loopback names and IP literals, no origins). */
   readonly browser?: BrowserGuardOptions;
   /** 401/403 per minute per key and per client address before 429s; 0 = no limit (default 60). */
@@ -49,13 +51,16 @@ export function createApp(options: AppOptions): { app: Koa; router: Router; deps
   const app = new Koa();
   app.silent = true; // errors are logged once, by errorMiddleware
   const router = new Router();
-  const limiter = new TenantRateLimiter(options.rateLimit);
+  const settings = options.services.settings as Services['settings'] | undefined; // absent in tests of the app alone
+  const limiter = new TenantRateLimiter(options.tiers ?? {}, settings ? (database, tenant) => settings.forTenant(database, tenant) : null, options.rateLimit);
   const streams = new OpenStreams();
   const deps: RouteDeps = {
     services: options.services,
     streams,
     tenant: (op: Operation, audit?: string) => tenantGuard(op, options.services, limiter, audit),
-    rateLimit: (address) => limiter.consume(address),
+    rateLimit: async (address) => {
+      await limiter.consume(address);
+    },
   };
   const metrics = new HttpMetrics(options.services.background);
   metrics.trackDatabases(options.health.databases);

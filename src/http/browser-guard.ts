@@ -13,7 +13,7 @@ export interface BrowserGuardOptions {
 const LOOPBACK_NAMES = new Set(['localhost', 'localhost.']);
 
 const ALLOWED_HEADERS = 'Authorization, Content-Type, X-API-Key, X-Tenant-ID, X-Database, X-Request-ID, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID';
-const EXPOSED_HEADERS = 'X-Request-ID, Mcp-Session-Id, Retry-After, WWW-Authenticate';
+const EXPOSED_HEADERS = 'X-Request-ID, Mcp-Session-Id, Retry-After, WWW-Authenticate, RateLimit, RateLimit-Policy';
 const ALLOWED_METHODS = 'GET, POST, PUT, PATCH, DELETE, OPTIONS';
 
 /** `Host` without its port, lower-cased; IPv6 literals keep their brackets off. */
