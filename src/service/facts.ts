@@ -11,6 +11,8 @@ export class FactService {
   constructor(
     private readonly catalog: Catalog,
     private readonly clock: Clock,
+    /** The tenant's quotas (its settings). */
+    private readonly settingsOf: (address: TenantAddress) => Promise<{ readonly maxFacts: number; readonly maxBytes: number }> = () => Promise.resolve({ maxFacts: 0, maxBytes: 0 }),
   ) {}
 
   async tell(address: TenantAddress, body: TellBody): Promise<StoredFact[]> {
@@ -19,7 +21,8 @@ export class FactService {
     const inputs = batch.map((fact, i) => toFactInput(fact, defaultScope, 'facts' in body ? `facts.${i}` : 'fact'));
     await using lease = await this.catalog.forWrite(address.database);
     const database = lease.database;
-    return await database.tenant(address.tenant).tell(inputs, this.clock(), address.actor ?? null);
+    const { maxFacts, maxBytes } = await this.settingsOf(address);
+    return await database.tenant(address.tenant).tell(inputs, this.clock(), address.actor ?? null, { maxFacts, maxBytes });
   }
 
   async retract(address: TenantAddress, body: RetractBody): Promise<number> {

@@ -67,7 +67,7 @@ export function createServices({ catalog, keyStore, adminKey, clock, background 
     keys,
     access: new AccessService(keys, tenants, gate),
     tenants,
-    facts: new FactService(catalog, clock),
+    facts: new FactService(catalog, clock, ({ database, tenant }) => settings.forTenant(database, tenant)),
     query: new QueryService(catalog, clock, rules, async ({ database, tenant }) => budgetOf(await settings.forTenant(database, tenant))),
     databases: new DatabaseService(
       catalog,

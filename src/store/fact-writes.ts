@@ -10,7 +10,7 @@ import {
   isVisibleAt,
 } from '../domain/fact.js';
 import { type LayerId, primaryKeyOf } from '../encoding/fact-keys.js';
-import { decodeEntryValue } from '../encoding/records.js';
+import { decodeEntryValue, encodeRecord } from '../encoding/records.js';
 import type { EventDraft } from './event-log.js';
 import type { ScopeView } from './fact-reader.js';
 import { nearestEntry } from './layer-reader.js';
@@ -42,6 +42,7 @@ export async function tellFacts(
     const previous = pending.has(sameId) ? pending.get(sameId) : existing.same[i];
     if (!previous) registry.adjustCount(chain[0] as LayerId, 1);
     const record = recordFor(input, previous ?? null, now);
+    registry.adjustBytes(sizeOf(input, record) - (previous ? sizeOf(input, previous) : 0));
     undo.push([sameId, pending.get(sameId)]);
     pending.set(sameId, record);
     tx.putFact(input, chain, record);
@@ -75,6 +76,7 @@ export async function retractFacts(
       if (!accepts(fact.args)) continue;
       if (isVisibleAt(fact, tx.now)) removed.push(fact);
       registry.adjustCount(target.chain[0] as LayerId, -1);
+      registry.adjustBytes(-sizeOf(fact, fact));
       tx.removeFact(fact, target.chain);
     }
   }
@@ -144,6 +146,11 @@ function recordOf(raw: string | undefined): FactRecord | null | undefined {
   if (raw === undefined) return undefined;
   const entry = decodeEntryValue(raw);
   return entry.kind === 'record' ? entry.record : null;
+}
+
+/** What a fact weighs for its quota: its identity key and record value, as one index stores them. */
+function sizeOf(key: FactKey, record: FactRecord): number {
+  return Buffer.byteLength(primaryKeyOf(key, 0)) + Buffer.byteLength(encodeRecord(record));
 }
 
 function recordFor(input: FactInput, previous: FactRecord | null, now: number): FactRecord {
