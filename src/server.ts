@@ -27,6 +27,8 @@ export interface RunningServer {
 }
 
 const PRUNE_INTERVAL_MS = 3600_000;
+/** Usage counted in memory reaches the databases this often (and at shutdown). */
+const USAGE_FLUSH_MS = 5000;
 /** Below this the disk counts as full (LevelDB needs room for a memtable flush). */
 const MIN_FREE_BYTES = 4 * 1024 * 1024;
 
@@ -69,6 +71,8 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
   const pruner = setInterval(() => void background.run('prune-events', {}, prune), PRUNE_INTERVAL_MS);
   pruner.unref();
   const sweep = () => services.context.sweepSessions();
+  const meter = setInterval(() => void background.run('flush-usage', {}, () => services.usage.flush()), USAGE_FLUSH_MS);
+  meter.unref();
   const sweeper = setInterval(() => void background.run('sweep-sessions', {}, sweep), services.context.sweepIntervalMs);
   sweeper.unref();
   if (!config.adminKey) logger.warn('VESPER_ADMIN_KEY is not set: running OPEN (development mode), every request has admin rights');
@@ -82,12 +86,14 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
       accepting = false;
       clearInterval(pruner);
       clearInterval(sweeper);
+      clearInterval(meter);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await deps.streams.closeAll();
       const timeout = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
       await closed;
       clearTimeout(timeout);
+      await services.usage.flush().catch((error: unknown) => logger.error({ err: error }, 'usage not flushed at shutdown'));
       await background.stop();
       await catalog.close();
     },

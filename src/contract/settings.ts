@@ -57,3 +57,19 @@ export type SettingChanges = Partial<Record<SettingName, unknown>>;
 const SettingView = z.object({ value: z.unknown(), source: z.enum(['server', 'database', 'tenant']) });
 export const DatabaseSettingsReply = z.object({ database: z.string(), settings: z.record(z.string(), SettingView) });
 export const TenantSettingsReply = DatabaseSettingsReply.extend({ tenant: z.string() });
+
+export const UsageReply = z.object({
+  database: z.string(),
+  tenant: z.string().nullable(),
+  days: z.array(
+    z.object({
+      tenant: z.string(),
+      day: z.string().describe('UTC day, YYYY-MM-DD'),
+      requests: z.record(z.string(), z.number().int()).describe('requests by operation (operationId)'),
+      ruleEvalMs: z.number().describe('wall time of rule and join evaluation'),
+      rowsRead: z.number().int().describe('stored facts read by queries'),
+      facts: z.number().int().describe('facts stored, at the last count of the day'),
+      bytes: z.number().int().describe('bytes of facts stored, at the last count of the day'),
+    }),
+  ),
+});

@@ -140,3 +140,20 @@ export const DATABASE_SETTINGS_KEY = 'P';
 export function tenantSettingsKey(tenant: string): string {
   return 'O' + SEP + tenant;
 }
+
+/** In META: a tenant's usage of one UTC day ('YYYY-MM-DD', so text order is time order). */
+const USAGE = 'U';
+
+export function usageKey(tenant: string, day: string): string {
+  return USAGE + SEP + tenant + SEP + day;
+}
+
+export function usageRange(tenant?: string): { gte: string; lt: string } {
+  const prefix = tenant === undefined ? USAGE + SEP : USAGE + SEP + tenant + SEP;
+  return { gte: prefix, lt: upperBound(prefix) };
+}
+
+export function decodeUsageKey(key: string): { tenant: string; day: string } {
+  const [, tenant = '', day = ''] = key.split(SEP);
+  return { tenant, day };
+}

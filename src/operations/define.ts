@@ -156,6 +156,7 @@ export function tenantOperation<I extends z.ZodType, O extends z.ZodType>(row: T
     statuses: statusesOf(row.status),
     async invoke(raw, call, address, what) {
       if (address === null) throw new TypeError(`${row.name} is a tenant operation: it needs the caller's tenant`);
+      call.services.usage.request(address, row.name);
       // Replies are not re-parsed at run time (an ask can hold 10,000 facts): their types are checked here, their shapes by the tests.
       const output = await row.handler(parseInput(row.input, raw, what), address, call);
       return { status: statusOf(row.status, output), output };

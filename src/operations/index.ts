@@ -47,6 +47,7 @@ export const OPERATIONS: readonly OperationDef[] = [
   settings.putDatabaseSettings,
   settings.getTenantSettings,
   settings.putTenantSettings,
+  settings.readUsage,
   admin.createKey,
   admin.listKeys,
   admin.revokeKey,

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { NameSchema } from '../contract/facts.js';
-import { DatabaseSettingsChanges, DatabaseSettingsReply, TenantSettingsChanges, TenantSettingsReply } from '../contract/settings.js';
+import { DatabaseSettingsChanges, DatabaseSettingsReply, TenantSettingsChanges, TenantSettingsReply, UsageReply } from '../contract/settings.js';
+import { ForbiddenError } from '../domain/errors.js';
+import { grants } from '../domain/principal.js';
 import { READS, controlOperation } from './define.js';
 
 /* Policies: a database's settings and a tenant's overrides of them (admin only: a tenant key gets 403). */
@@ -63,5 +65,23 @@ export const putTenantSettings = controlOperation({
   async handler({ db, name, ...changes }, { services }) {
     await services.settings.updateTenant(db, name, changes);
     return { database: db, tenant: name, settings: await services.settings.describeTenant(db, name) };
+  },
+});
+
+const Day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a UTC day, YYYY-MM-DD');
+
+export const readUsage = controlOperation({
+  name: 'readUsage',
+  method: 'GET',
+  path: '/admin/usage',
+  summary: 'Usage per tenant and UTC day (requests by operation, rule-evaluation ms, rows read, facts and bytes stored) of a database, or of one tenant',
+  access: { on: 'service', permission: 'admin.database' },
+  input: z.strictObject({ database: NameSchema.default('default'), tenant: NameSchema.optional(), from: Day.optional(), to: Day.optional() }),
+  output: UsageReply,
+  effects: READS,
+  async handler({ database, tenant, from, to }, { services, principal }) {
+    if (!grants(principal.databases, database)) throw new ForbiddenError(`this key may not use database '${database}'`, { database });
+    const days = await services.usage.read(database, tenant ?? null, from ?? null, to ?? null);
+    return { database, tenant: tenant ?? null, days: days.map(({ database: _db, ...day }) => day) };
   },
 });

@@ -10,6 +10,7 @@ import { type CursorPosition, compareRowKeys, decodeCursor, encodeCursor, queryF
 import { tenantFactSource } from './fact-source.js';
 import { compilePattern } from './pattern.js';
 import { type EngineQuery, Evaluation, RequestBudget } from './evaluation.js';
+import type { EvaluationCost } from './usage.js';
 import { SharedScopeReads } from './scope-reads.js';
 import type { RuleService } from './rules.js';
 import { parsePatternArg } from './terms.js';
@@ -47,6 +48,8 @@ export class QueryService {
     private readonly rules: RuleService,
     /** Per request: wall time, tuples produced, stored facts read (the tenant's settings). */
     private readonly budgetOf: (address: TenantAddress) => Promise<Budget> = () => Promise.resolve({}),
+    /** Usage metering: what each query cost its tenant. */
+    private readonly meter: (address: TenantAddress, cost: EvaluationCost) => void = () => undefined,
   ) {}
 
   /** `signal`: the client went away (its evaluation stops). */
@@ -65,7 +68,7 @@ export class QueryService {
       const view = reader.view(scope);
       if (view === null) return { results: [], cursor: null, conjunctive };
       if (!conjunctive && !(program && isDerived(program, body.predicate, body.args.length))) {
-        return await this.askStored(reader, view, body, now);
+        return await this.askStored(reader, view, body, now, (rowsRead) => this.meter(address, { ruleEvalMs: 0, rowsRead }));
       }
       const atoms = conjunctive ? body.query : [body];
       const negations = conjunctive ? body.not : [];
@@ -73,7 +76,16 @@ export class QueryService {
     });
   }
 
-  private async askStored(tenant: TenantReads, view: ScopeView, body: Extract<AskBody, { predicate: string }>, now: number): Promise<AskResult> {
+  private async askStored(tenant: TenantReads, view: ScopeView, body: Extract<AskBody, { predicate: string }>, now: number, metered: (rowsRead: number) => void): Promise<AskResult> {
+    let rowsRead = 0;
+    try {
+      return await this.scanStored(tenant, view, body, now, () => rowsRead++);
+    } finally {
+      metered(rowsRead);
+    }
+  }
+
+  private async scanStored(tenant: TenantReads, view: ScopeView, body: Extract<AskBody, { predicate: string }>, now: number, read: () => void): Promise<AskResult> {
     const compiled = compilePattern(body.predicate, body.args, body.negated);
     const fingerprint = queryFingerprint(['pattern', body.predicate, body.args, body.negated, body.scope ?? null, body.distinct]);
     const start: CursorPosition = body.cursor ? decodeCursor(body.cursor, fingerprint) : { skip: 0 };
@@ -85,6 +97,7 @@ export class QueryService {
     let inGroup = 0;
     let last: string[] = [];
     for await (const match of tenant.match(view, compiled.pattern, fromGroup === undefined ? { now } : { now, fromGroup })) {
+      read();
       if (!compiled.accepts(match.fact.args)) continue;
       inGroup = match.group === group ? inGroup + 1 : 0;
       group = match.group;
@@ -119,10 +132,16 @@ export class QueryService {
     const program = (scope: string) => (body.infer ? this.rules.programFor(address, scope) : Promise.resolve(null));
     const budget = new RequestBudget(await this.budgetOf(address));
     const run = new Evaluation(query, budget, signal);
-    const answers =
-      view.kind === 'scope'
-        ? await run.inScope(await program(view.scope.name), tenantFactSource(tenant, view, now), view.scope.name)
-        : await run.eachScope(new SharedScopeReads(tenant, view, now, (rows) => budget.chargeRows(rows)), view.scopes, program);
+    let answers;
+    try {
+      answers =
+        view.kind === 'scope'
+          ? await run.inScope(await program(view.scope.name), tenantFactSource(tenant, view, now), view.scope.name)
+          : await run.eachScope(new SharedScopeReads(tenant, view, now, (rows) => budget.chargeRows(rows)), view.scopes, program);
+    } finally {
+      const used = budget.used();
+      this.meter(address, { ruleEvalMs: used.elapsedMs, rowsRead: used.rowsRead });
+    }
     const page = answers.slice(skip, skip + body.limit).map(({ answer, scopes }) => ({
       bindings: Object.fromEntries(Object.entries(answer.bindings).filter(([name]) => !name.startsWith(ANONYMOUS))),
       scopes,

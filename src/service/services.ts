@@ -15,6 +15,7 @@ import { QueryService } from './query.js';
 import { RuleService } from './rules.js';
 import { ScopeService } from './scopes.js';
 import { SettingsService, budgetOf } from './settings.js';
+import { UsageService } from './usage.js';
 import type { Settings } from '../contract/settings.js';
 import { TenantGate } from './tenant-gate.js';
 import { TenantService } from './tenants.js';
@@ -39,6 +40,8 @@ export interface Services {
   readonly listing: ListingService;
   /** Policies: server → database → tenant settings, and each tenant's effective ones. */
   readonly settings: SettingsService;
+  /** Usage metering per tenant and day. */
+  readonly usage: UsageService;
 }
 
 export interface ServiceOptions {
@@ -56,6 +59,7 @@ export interface ServiceOptions {
 
 export function createServices({ catalog, keyStore, adminKey, clock, background = new BackgroundRunner(), sessionIdleMs, settings: policy }: ServiceOptions): Services {
   const settings = new SettingsService(catalog, policy.defaults, policy.tiers);
+  const usage = new UsageService(catalog, clock);
   const rules = new RuleService(catalog, clock);
   const keys = new KeyService(keyStore, adminKey, clock);
   const gate = new TenantGate();
@@ -68,7 +72,13 @@ export function createServices({ catalog, keyStore, adminKey, clock, background 
     access: new AccessService(keys, tenants, gate),
     tenants,
     facts: new FactService(catalog, clock, ({ database, tenant }) => settings.forTenant(database, tenant)),
-    query: new QueryService(catalog, clock, rules, async ({ database, tenant }) => budgetOf(await settings.forTenant(database, tenant))),
+    query: new QueryService(
+      catalog,
+      clock,
+      rules,
+      async ({ database, tenant }) => budgetOf(await settings.forTenant(database, tenant)),
+      (address, cost) => usage.evaluation(address, cost),
+    ),
     databases: new DatabaseService(
       catalog,
       (database, tenant) => tenants.deprovisioned(database, tenant),
@@ -88,5 +98,6 @@ export function createServices({ catalog, keyStore, adminKey, clock, background 
     background,
     listing: new ListingService(catalog, clock, rules),
     settings,
+    usage,
   };
 }

@@ -16,6 +16,7 @@ import { type BatchOp, KeyspaceReader, type LevelDb, type LevelSublevel, SYNC, s
 import { isStorageFull } from './storage-errors.js';
 import { type RuleRecord, delRuleOp, loadRules, putRuleOp } from './rule-records.js';
 import { type SettingsRecord, loadSettings, putSettingsOp } from './settings-records.js';
+import { type UsageRecord, loadUsage, putUsageOp, scanUsage } from './usage-records.js';
 import { type TenantHost, TenantStore } from './tenant-store.js';
 import type { RetiredLayer } from './transaction.js';
 
@@ -185,6 +186,20 @@ export class FactDatabase {
   /** Replace them (an empty record removes them). */
   async putSettings(tenant: string | null, settings: SettingsRecord): Promise<void> {
     await this.write([putSettingsOp(this.meta, tenant, settings)]);
+  }
+
+  /** A tenant's usage of a day (null: none recorded). */
+  usage(tenant: string, day: string): Promise<UsageRecord | null> {
+    return loadUsage(new KeyspaceReader(this.meta), tenant, day);
+  }
+
+  /** Usage records of every tenant, or of one, in tenant then day order. */
+  usageRecords(tenant?: string): AsyncGenerator<{ tenant: string; day: string; usage: UsageRecord }> {
+    return scanUsage(new KeyspaceReader(this.meta), tenant);
+  }
+
+  async putUsage(records: readonly { tenant: string; day: string; usage: UsageRecord }[]): Promise<void> {
+    await this.write(records.map((r) => putUsageOp(this.meta, r.tenant, r.day, r.usage)));
   }
 
   /** Register a tenant without writing facts (idempotent). */

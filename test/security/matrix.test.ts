@@ -188,6 +188,17 @@ const ROUTES: RouteCase[] = [
       return { method: 'DELETE', path: `/admin/databases/${DB}/tenants/${name}` };
     },
   },
+  { route: 'GET /admin/databases/:db/settings', op: 'admin.database', target: 'database', ok: 200, cell: async () => ({ method: 'GET', path: `/admin/databases/${DB}/settings` }) },
+  { route: 'PUT /admin/databases/:db/settings', op: 'admin.database', target: 'database', ok: 200, cell: async () => ({ method: 'PUT', path: `/admin/databases/${DB}/settings`, body: { contextMaxFacts: 25 } }) },
+  { route: 'GET /admin/databases/:db/tenants/:name/settings', op: 'admin.database', target: 'database', ok: 200, cell: async () => ({ method: 'GET', path: `/admin/databases/${DB}/tenants/${T}/settings` }) },
+  {
+    route: 'PUT /admin/databases/:db/tenants/:name/settings',
+    op: 'admin.database',
+    target: 'database',
+    ok: 200,
+    cell: async () => ({ method: 'PUT', path: `/admin/databases/${DB}/tenants/${T}/settings`, body: { contextMaxFacts: 25 } }),
+  },
+  { route: 'GET /admin/usage', op: 'admin.database', target: 'database', ok: 200, cell: async () => ({ method: 'GET', path: `/admin/usage?database=${DB}` }) },
   { route: 'GET /admin/databases/:db/rules', op: 'admin.database', target: 'database', ok: 200, cell: async () => ({ method: 'GET', path: `/admin/databases/${DB}/rules` }) },
   {
     route: 'POST /admin/databases/:db/rules',
