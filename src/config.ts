@@ -24,6 +24,7 @@ const EnvSchema = z.object({
   VESPER_EVENT_RETENTION_DAYS: z.coerce.number().min(0).default(30),
   VESPER_MAX_OPEN_DATABASES: z.coerce.number().int().min(0).max(100_000).default(0),
   VESPER_ALLOWED_HOSTS: z.string().optional(),
+  VESPER_BASE_HOST: z.string().regex(/^[A-Za-z0-9.-]+$/, 'VESPER_BASE_HOST is a host name, e.g. example.com').optional(),
   VESPER_CORS_ORIGINS: z.string().optional(),
   VESPER_MCP_IDLE_MS: z.coerce.number().int().min(0).default(300_000),
   VESPER_MCP_MAX_SESSIONS_PER_KEY: z.coerce.number().int().min(0).default(100),
@@ -94,6 +95,8 @@ export interface Config {
   readonly logLevel: z.output<typeof EnvSchema>['LOG_LEVEL'];
   /** Host names the server answers to besides loopback names and IP literals (DNS rebinding); '*' = any. */
   readonly allowedHosts: readonly string[] | '*';
+  /** `{tenant}.<baseHost>` names the tenant of a request that names none otherwise; those hosts are allowed. */
+  readonly baseHost: string | null;
   /** Browser origins allowed to call the server (CORS); none by default. */
   readonly corsOrigins: readonly string[] | '*';
   /** MCP sessions with no request for this long are closed; 0 = never. */
@@ -175,6 +178,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     allowedHosts: allowedHostsOf(e.VESPER_ALLOWED_HOSTS, e.HOST),
     corsOrigins: parseList(e.VESPER_CORS_ORIGINS),
+    baseHost: e.VESPER_BASE_HOST?.toLowerCase().replace(/\.$/, '') ?? null,
     mcpIdleMs: e.VESPER_MCP_IDLE_MS,
     mcpMaxSessionsPerKey: e.VESPER_MCP_MAX_SESSIONS_PER_KEY,
     authFailureLimit: e.VESPER_AUTH_FAILURE_LIMIT,

@@ -57,7 +57,7 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
     authEnabled: config.adminKey !== null,
     rateLimit: config.rateLimit,
     tiers: config.tiers,
-    browser: { allowedHosts: config.allowedHosts, corsOrigins: config.corsOrigins },
+    browser: { allowedHosts: config.allowedHosts, corsOrigins: config.corsOrigins, baseHost: config.baseHost },
     authFailureLimit: config.authFailureLimit,
     mcp: { idleMs: config.mcpIdleMs, maxSessionsPerKey: config.mcpMaxSessionsPerKey },
     health: { version: VERSION, auth: config.adminKey ? 'enabled' : 'open', ready: () => accepting, databases: () => catalog.stats() },

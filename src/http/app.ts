@@ -3,7 +3,7 @@ import Koa, { type Middleware } from 'koa';
 import type { Logger } from 'pino';
 import type { Operation } from '../service/authorization.js';
 import type { Services } from '../service/services.js';
-import { pathAddressMiddleware } from './addressing.js';
+import { hostAddressMiddleware, pathAddressMiddleware } from './addressing.js';
 import { authenticationMiddleware, tenantGuard } from './auth.js';
 import { type BrowserGuardOptions, browserGuard } from './browser-guard.js';
 import { tenantBodyParser } from './body-limit.js';
@@ -80,6 +80,7 @@ export function createApp(options: AppOptions): { app: Koa; router: Router; deps
   app.use(browserGuard(options.browser ?? { allowedHosts: [], corsOrigins: [] }));
   app.use(bodilessMiddleware);
   app.use(pathAddressMiddleware);
+  app.use(hostAddressMiddleware(options.browser?.baseHost));
   // Authentication before the body is read: an anonymous client cannot make the server parse a large body.
   app.use(authenticationMiddleware(options.services, options.authEnabled, publicPaths()));
   app.use(tenantBodyParser(options.services, options.maxBody));
