@@ -14,9 +14,10 @@ import { TenantRateLimiter, type Tier } from './rate-limit.js';
 import { RefusalGuard } from './refusals.js';
 import { bodilessMiddleware } from './request-body.js';
 import { requestIdMiddleware } from './request-id.js';
-import { mountOperations, publicPaths } from './router.js';
+import { mountOperations, publicPaths, streamedBodies } from './router.js';
 import type { RouteDeps } from './routes/deps.js';
 import { eventsHandler } from './routes/events.js';
+import { portabilityHandlers } from './routes/portability.js';
 import { type HealthInfo, serverHandlers } from './routes/health.js';
 import { mcpHandlers } from './routes/mcp.js';
 import { OpenStreams } from './streams.js';
@@ -69,6 +70,7 @@ export function createApp(options: AppOptions): { app: Koa; router: Router; deps
   mountOperations(router, deps, options.health, {
     ...serverHandlers(options.health, metrics),
     events: eventsHandler(deps),
+    ...portabilityHandlers(options.services),
     ...mcpHandlers(deps, { logger: options.logger, server: options.health, ...options.mcp, onRefused: (error, who) => refusals.record(error, who) }),
   });
 
@@ -83,7 +85,7 @@ export function createApp(options: AppOptions): { app: Koa; router: Router; deps
   app.use(hostAddressMiddleware(options.browser?.baseHost));
   // Authentication before the body is read: an anonymous client cannot make the server parse a large body.
   app.use(authenticationMiddleware(options.services, options.authEnabled, publicPaths()));
-  app.use(tenantBodyParser(options.services, options.maxBody));
+  app.use(tenantBodyParser(options.services, options.maxBody, streamedBodies()));
   app.use(jsonDepthMiddleware);
   app.use(notFoundMiddleware);
   app.use(router.routes());

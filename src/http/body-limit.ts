@@ -10,7 +10,7 @@ import { bodyErrors } from './errors.js';
  * Every body is JSON, whatever the Content-Type (curl -d sends form-urlencoded by default):
  * browsers' text/plain "simple requests" are stopped by the Origin check of browserGuard.
  */
-export function tenantBodyParser(services: Services, serverLimit: number): Middleware {
+export function tenantBodyParser(services: Services, serverLimit: number, streamed: (method: string, path: string) => boolean = () => false): Middleware {
   const parsers = new Map<number, Middleware>();
   const parserFor = (limit: number): Middleware => {
     let parser = parsers.get(limit);
@@ -21,6 +21,7 @@ export function tenantBodyParser(services: Services, serverLimit: number): Middl
     return parser;
   };
   return async (ctx: Context, next: Next) => {
+    if (streamed(ctx.method, ctx.path)) return next();
     const limit = await limitOf(ctx, services, serverLimit);
     await parserFor(limit)(ctx, next);
   };

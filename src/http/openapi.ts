@@ -59,6 +59,7 @@ function parametersOf(op: OperationDef, path: string): Json[] {
 
 /** The JSON body: the input without its path parameters. */
 function requestBodyOf(op: OperationDef, path: string): Json | null {
+  if (isRaw(op) && op.consumes) return { required: true, content: { [op.consumes]: { schema: { type: 'string', description: 'JSON lines' } } } };
   if (!takesBody(op.method) || op.input === null || isRaw(op)) return op.method === 'POST' && isRaw(op) ? { required: true, content: { 'application/json': { schema: { type: 'object', description: 'a JSON-RPC message' } } } } : null;
   const schema = jsonSchema(op.input, 'input');
   const inPath = pathParams(path);
@@ -74,6 +75,7 @@ function responsesOf(op: OperationDef): Json {
   const responses: Json = {};
   if (isRaw(op)) {
     const schema = op.produces === 'application/json' ? { type: 'object' } : { type: 'string' };
+    if (op.consumes) responses['409'] = ERROR;
     responses['200'] = { description: op.summary, content: { [op.produces]: { schema } } };
   } else {
     const schema = jsonSchema(op.output, 'output');

@@ -119,3 +119,10 @@ export function mountOperations(router: Router, deps: RouteDeps, server: ServerI
 export function publicPaths(operations: readonly OperationDef[] = OPERATIONS): ReadonlySet<string> {
   return new Set(operations.filter((op) => op.access.on === 'public').flatMap(pathsOf));
 }
+
+/** Whether a request is for a row whose body its handler reads as a stream (JSON lines): the JSON body parser leaves it alone. */
+export function streamedBodies(operations: readonly OperationDef[] = OPERATIONS): (method: string, path: string) => boolean {
+  const rows = operations.filter((op) => isRaw(op) && op.consumes !== undefined);
+  const patterns = rows.flatMap((op) => pathsOf(op).map((path) => ({ method: op.method, regex: new RegExp(`^${path.replace(/\{\w+\}/g, '[^/]+')}$`) })));
+  return (method, path) => patterns.some((p) => p.method === method && p.regex.test(path));
+}

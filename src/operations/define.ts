@@ -119,7 +119,9 @@ export interface RawRow {
   readonly access: Access;
   /** Query parameters, when it takes any. */
   readonly input: z.ZodType | null;
-  readonly produces: 'text/event-stream' | 'text/plain' | 'application/json';
+  readonly produces: 'text/event-stream' | 'text/plain' | 'application/json' | 'application/x-ndjson';
+  /** A body that is not one JSON document: read by the handler as a stream, never by the JSON body parser. */
+  readonly consumes?: 'application/x-ndjson';
   readonly effects: Effects;
   readonly aliases?: readonly string[];
 }

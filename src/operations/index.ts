@@ -54,6 +54,8 @@ export const OPERATIONS: readonly OperationDef[] = [
   admin.health,
   admin.ready,
   streams.metrics,
+  streams.exportTenant,
+  streams.importTenant,
   streams.openapi,
   streams.mcpPost,
   streams.mcpGet,

@@ -16,6 +16,7 @@ import { RuleService } from './rules.js';
 import { ScopeService } from './scopes.js';
 import { SettingsService, budgetOf } from './settings.js';
 import { UsageService } from './usage.js';
+import { PortabilityService } from './portability.js';
 import type { Settings } from '../contract/settings.js';
 import { TenantGate } from './tenant-gate.js';
 import { TenantService } from './tenants.js';
@@ -42,6 +43,8 @@ export interface Services {
   readonly settings: SettingsService;
   /** Usage metering per tenant and day. */
   readonly usage: UsageService;
+  /** Export and import of a tenant. */
+  readonly portability: PortabilityService;
 }
 
 export interface ServiceOptions {
@@ -60,9 +63,9 @@ export interface ServiceOptions {
 export function createServices({ catalog, keyStore, adminKey, clock, background = new BackgroundRunner(), sessionIdleMs, settings: policy }: ServiceOptions): Services {
   const settings = new SettingsService(catalog, policy.defaults, policy.tiers);
   const usage = new UsageService(catalog, clock);
+  const gate = new TenantGate();
   const rules = new RuleService(catalog, clock);
   const keys = new KeyService(keyStore, adminKey, clock);
-  const gate = new TenantGate();
   const tenants = new TenantService(catalog, (database, tenant) => keys.forgetTenant(database, tenant), gate);
   tenants.onDeprovision((database, tenant) => rules.forget(database, tenant));
   tenants.onDeprovision((database, tenant) => settings.forget(database, tenant));
@@ -99,5 +102,6 @@ export function createServices({ catalog, keyStore, adminKey, clock, background 
     listing: new ListingService(catalog, clock, rules),
     settings,
     usage,
+    portability: new PortabilityService(catalog, clock, rules, gate),
   };
 }

@@ -149,7 +149,7 @@ function recordOf(raw: string | undefined): FactRecord | null | undefined {
 }
 
 /** What a fact weighs for its quota: its identity key and record value, as one index stores them. */
-function sizeOf(key: FactKey, record: FactRecord): number {
+export function sizeOf(key: FactKey, record: FactRecord): number {
   return Buffer.byteLength(primaryKeyOf(key, 0)) + Buffer.byteLength(encodeRecord(record));
 }
 

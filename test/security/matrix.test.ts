@@ -198,6 +198,18 @@ const ROUTES: RouteCase[] = [
     ok: 200,
     cell: async () => ({ method: 'PUT', path: `/admin/databases/${DB}/tenants/${T}/settings`, body: { contextMaxFacts: 25 } }),
   },
+  { route: 'GET /admin/databases/:db/tenants/:name/export', op: 'admin.database', target: 'database', ok: 200, cell: async () => ({ method: 'GET', path: `/admin/databases/${DB}/tenants/${T}/export` }) },
+  {
+    route: 'POST /admin/databases/:db/tenants/:name/import',
+    op: 'admin.database',
+    target: 'database',
+    ok: 201,
+    cell: async () => ({
+      method: 'POST',
+      path: `/admin/databases/${DB}/tenants/${freshName('imported')}/import`,
+      body: '{"kind":"header","format":"vesper-export","version":1,"database":"x","tenant":"y","exportedAt":0}\n{"kind":"end","scopes":0,"rules":0,"facts":0}\n',
+    }),
+  },
   { route: 'GET /admin/usage', op: 'admin.database', target: 'database', ok: 200, cell: async () => ({ method: 'GET', path: `/admin/usage?database=${DB}` }) },
   { route: 'GET /admin/databases/:db/rules', op: 'admin.database', target: 'database', ok: 200, cell: async () => ({ method: 'GET', path: `/admin/databases/${DB}/rules` }) },
   {
@@ -335,7 +347,10 @@ async function send(url: string, cell: Cell, auth: Headers): Promise<{ status: n
   const abort = new AbortController();
   const headers: Record<string, string> = { ...auth, ...cell.headers };
   const init: RequestInit = { method: cell.method, headers, signal: abort.signal };
-  if (cell.body !== undefined) {
+  if (typeof cell.body === 'string') {
+    init.body = cell.body; // JSON lines (an import), sent as they are
+    headers['content-type'] = 'application/x-ndjson';
+  } else if (cell.body !== undefined) {
     init.body = JSON.stringify(cell.body);
     headers['content-type'] = 'application/json';
   }
