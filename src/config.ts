@@ -24,6 +24,9 @@ const EnvSchema = z.object({
   VESPER_EVENT_RETENTION_DAYS: z.coerce.number().min(0).default(30),
   VESPER_MAX_OPEN_DATABASES: z.coerce.number().int().min(0).max(100_000).default(0),
   VESPER_ALLOWED_HOSTS: z.string().optional(),
+  VESPER_HOOKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  VESPER_HOOKS_SECRET: z.string().min(16, 'VESPER_HOOKS_SECRET must be at least 16 characters').optional(),
+  VESPER_HOOKS_RETRY_MS: z.coerce.number().int().min(10).max(3600_000).default(1000),
   VESPER_BASE_HOST: z.string().regex(/^[A-Za-z0-9.-]+$/, 'VESPER_BASE_HOST is a host name, e.g. example.com').optional(),
   VESPER_CORS_ORIGINS: z.string().optional(),
   VESPER_MCP_IDLE_MS: z.coerce.number().int().min(0).default(300_000),
@@ -97,6 +100,8 @@ export interface Config {
   readonly allowedHosts: readonly string[] | '*';
   /** `{tenant}.<baseHost>` names the tenant of a request that names none otherwise; those hosts are allowed. */
   readonly baseHost: string | null;
+  /** Lifecycle webhooks: where they go, the HMAC key of their signature, the first retry delay. */
+  readonly hooks: { readonly url: string | null; readonly secret: string; readonly retryMs: number };
   /** Browser origins allowed to call the server (CORS); none by default. */
   readonly corsOrigins: readonly string[] | '*';
   /** MCP sessions with no request for this long are closed; 0 = never. */
@@ -147,6 +152,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const e = parsed.data;
   const tiers = tiersOf(e.VESPER_TIERS, e.VESPER_RATE_LIMIT);
+  if (e.VESPER_HOOKS_URL && !e.VESPER_HOOKS_SECRET) throw new Error('invalid configuration: VESPER_HOOKS_URL needs VESPER_HOOKS_SECRET (the key of the deliveries\' signatures)');
   if (!(e.VESPER_DEFAULT_TIER in tiers)) throw new Error(`invalid configuration: VESPER_DEFAULT_TIER: no tier '${e.VESPER_DEFAULT_TIER}' (tiers: ${Object.keys(tiers).join(', ')})`);
   return {
     port: e.PORT,
@@ -178,6 +184,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     allowedHosts: allowedHostsOf(e.VESPER_ALLOWED_HOSTS, e.HOST),
     corsOrigins: parseList(e.VESPER_CORS_ORIGINS),
+    hooks: { url: e.VESPER_HOOKS_URL ?? null, secret: e.VESPER_HOOKS_SECRET ?? '', retryMs: e.VESPER_HOOKS_RETRY_MS },
     baseHost: e.VESPER_BASE_HOST?.toLowerCase().replace(/\.$/, '') ?? null,
     mcpIdleMs: e.VESPER_MCP_IDLE_MS,
     mcpMaxSessionsPerKey: e.VESPER_MCP_MAX_SESSIONS_PER_KEY,

@@ -14,6 +14,7 @@ import { BackgroundRunner } from './store/background.js';
 import { Catalog, type CatalogOptions, SYSTEM_DATABASE } from './store/catalog.js';
 import { type FileBudget, fileBudget, readOpenFileLimit } from './store/file-budget.js';
 import { KeyStore } from './store/key-store.js';
+import { Outbox } from './store/outbox.js';
 import { freeBytes, isStorageFull } from './store/storage-errors.js';
 import { VERSION } from './version.js';
 
@@ -71,6 +72,7 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
   const pruner = setInterval(() => void background.run('prune-events', {}, prune), PRUNE_INTERVAL_MS);
   pruner.unref();
   const sweep = () => services.context.sweepSessions();
+  services.hooks.start();
   const meter = setInterval(() => void background.run('flush-usage', {}, () => services.usage.flush()), USAGE_FLUSH_MS);
   meter.unref();
   const sweeper = setInterval(() => void background.run('sweep-sessions', {}, sweep), services.context.sweepIntervalMs);
@@ -93,6 +95,7 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
       const timeout = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
       await closed;
       clearTimeout(timeout);
+      await services.hooks.stop();
       await services.usage.flush().catch((error: unknown) => logger.error({ err: error }, 'usage not flushed at shutdown'));
       await background.stop();
       await catalog.close();
@@ -129,7 +132,17 @@ async function openCatalog(config: Config, budget: FileBudget, logger: Logger, s
 async function startServices(config: Config, catalog: Catalog, logger: Logger, background: BackgroundRunner): Promise<Services> {
   try {
     const keyStore = await KeyStore.open(catalog.systemLevel, config.keyPepper);
-    const services = createServices({ catalog, keyStore, adminKey: config.adminKey, clock: systemClock, background, sessionIdleMs: config.sessionIdleMs, settings: { defaults: serverSettings(config), tiers: new Set(Object.keys(config.tiers)) } });
+    const services = createServices({
+      catalog,
+      keyStore,
+      adminKey: config.adminKey,
+      clock: systemClock,
+      background,
+      sessionIdleMs: config.sessionIdleMs,
+      settings: { defaults: serverSettings(config), tiers: new Set(Object.keys(config.tiers)) },
+      // The URL may carry a token: logged failures say what failed, never where or with what secret.
+      hooks: { outbox: new Outbox(catalog.systemLevel), options: config.hooks, onError: (err) => logger.warn({ err: String(err) }, 'webhook delivery failed') },
+    });
     const resumed = await services.tenants.resumeDeletions();
     if (resumed > 0) logger.warn({ resumed }, 'finished tenant deletions interrupted by a crash');
     return services;

@@ -157,3 +157,12 @@ export function decodeUsageKey(key: string): { tenant: string; day: string } {
   const [, tenant = '', day = ''] = key.split(SEP);
   return { tenant, day };
 }
+
+/** In the system database: webhook deliveries not yet acknowledged (the outbox), by time-ordered id. */
+export function outboxKey(id: string): string {
+  return 'H' + SEP + id;
+}
+
+export function outboxRange(): { gte: string; lt: string } {
+  return { gte: 'H' + SEP, lt: upperBound('H' + SEP) };
+}

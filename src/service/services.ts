@@ -17,6 +17,8 @@ import { ScopeService } from './scopes.js';
 import { SettingsService, budgetOf } from './settings.js';
 import { UsageService } from './usage.js';
 import { PortabilityService } from './portability.js';
+import { type HookOptions, HookService } from './hooks.js';
+import { Outbox } from '../store/outbox.js';
 import type { Settings } from '../contract/settings.js';
 import { TenantGate } from './tenant-gate.js';
 import { TenantService } from './tenants.js';
@@ -45,6 +47,8 @@ export interface Services {
   readonly usage: UsageService;
   /** Export and import of a tenant. */
   readonly portability: PortabilityService;
+  /** Lifecycle webhooks. */
+  readonly hooks: HookService;
 }
 
 export interface ServiceOptions {
@@ -58,9 +62,12 @@ export interface ServiceOptions {
   readonly sessionIdleMs?: number;
   /** The server's settings (from the configuration) and the tier names a setting may pick. */
   readonly settings: { readonly defaults: Settings; readonly tiers: ReadonlySet<string> };
+  /** Lifecycle webhooks and their outbox (none when not given). */
+  readonly hooks?: { readonly outbox: Outbox; readonly options: HookOptions; readonly onError?: (error: unknown) => void };
 }
 
-export function createServices({ catalog, keyStore, adminKey, clock, background = new BackgroundRunner(), sessionIdleMs, settings: policy }: ServiceOptions): Services {
+export function createServices({ catalog, keyStore, adminKey, clock, background = new BackgroundRunner(), sessionIdleMs, settings: policy, hooks: hookConfig }: ServiceOptions): Services {
+  const hooks = new HookService(hookConfig?.outbox ?? new Outbox(catalog.systemLevel), clock, hookConfig?.options ?? { url: null, secret: '', retryMs: 1000 }, hookConfig?.onError);
   const settings = new SettingsService(catalog, policy.defaults, policy.tiers);
   const usage = new UsageService(catalog, clock);
   const gate = new TenantGate();
@@ -69,12 +76,19 @@ export function createServices({ catalog, keyStore, adminKey, clock, background 
   const tenants = new TenantService(catalog, (database, tenant) => keys.forgetTenant(database, tenant), gate);
   tenants.onDeprovision((database, tenant) => rules.forget(database, tenant));
   tenants.onDeprovision((database, tenant) => settings.forget(database, tenant));
+  tenants.onProvision((database, tenant) => hooks.emit('tenant.provisioned', { database, tenant }));
+  tenants.onDeprovision((database, tenant) => hooks.emit('tenant.deprovisioned', { database, tenant }));
   return {
     rules,
     keys,
     access: new AccessService(keys, tenants, gate),
     tenants,
-    facts: new FactService(catalog, clock, ({ database, tenant }) => settings.forTenant(database, tenant)),
+    facts: new FactService(
+      catalog,
+      clock,
+      ({ database, tenant }) => settings.forTenant(database, tenant),
+      (address, details) => hooks.emit('quota.exceeded', { database: address.database, tenant: address.tenant, ...details }),
+    ),
     query: new QueryService(
       catalog,
       clock,
@@ -103,5 +117,6 @@ export function createServices({ catalog, keyStore, adminKey, clock, background 
     settings,
     usage,
     portability: new PortabilityService(catalog, clock, rules, gate),
+    hooks,
   };
 }
