@@ -65,7 +65,8 @@ export function createApp(options: AppOptions): { app: Koa; router: Router; deps
   };
   const metrics = new HttpMetrics(options.services.background);
   metrics.trackDatabases(options.health.databases);
-  if (settings) metrics.trackTenants(() => options.services.usage.tenantTotals());
+  const usage = options.services.usage as Services['usage'] | undefined; // absent in tests of the app alone
+  if (usage) metrics.trackTenants(() => usage.tenantTotals());
   const refusals = new RefusalGuard(options.authFailureLimit ?? 60, options.logger, metrics.registry);
   mountOperations(router, deps, options.health, {
     ...serverHandlers(options.health, metrics),
