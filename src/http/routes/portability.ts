@@ -40,13 +40,21 @@ export function portabilityHandlers(services: Services): RawHandlers {
     },
     importTenant: async (ctx) => {
       const { db, name } = tenantOf(ctx);
-      const lines = createInterface({ input: ctx.req, crlfDelay: Number.POSITIVE_INFINITY });
+      // The reader is made when the import starts reading: lines a reader emitted before anyone
+      // iterated would be lost (the body stays paused in the socket until then).
+      let reader: ReturnType<typeof createInterface> | null = null;
+      const lines: AsyncIterable<string> = {
+        [Symbol.asyncIterator]: () => {
+          reader = createInterface({ input: ctx.req, crlfDelay: Number.POSITIVE_INFINITY });
+          return reader[Symbol.asyncIterator]();
+        },
+      };
       try {
         const imported = await services.portability.import(db, name, lines);
         ctx.status = 201;
         ctx.body = { database: db, tenant: name, imported };
       } finally {
-        lines.close();
+        (reader as ReturnType<typeof createInterface> | null)?.close();
         if (!ctx.req.complete) ctx.req.resume(); // a refused import: discard the rest of the body
       }
     },
