@@ -119,7 +119,7 @@ export class RuleService {
     await using lease = await this.catalog.forWrite(address.database);
     const database = lease.database;
     const tenant = database.tenant(address.tenant);
-    return await tenant.transaction(this.clock(), async (tx) => {
+    const added = await tenant.transaction(this.clock(), async (tx) => {
       const own = await this.rulesOfTenant(database, address.tenant);
       const { added, records } = this.dedupe(rules, scope, own);
       if (records.length === 0) return added;
@@ -130,6 +130,9 @@ export class RuleService {
       this.forget(address.database, address.tenant);
       return added;
     });
+    // Again once committed: a read between the forget above and the commit cached the rules without these.
+    this.forget(address.database, address.tenant);
+    return added;
   }
 
   /**
