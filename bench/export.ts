@@ -41,7 +41,7 @@ const peakRss = (pid: number) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/pro
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'vesper-bench-export-'));
-  const server = await startServer({ PORT: '0', HOST: '127.0.0.1', VESPER_DATA: path.join(dir, 'data'), LOG_LEVEL: 'warn', VESPER_RATE_LIMIT: '0' });
+  const server = await startServer({ PORT: '0', HOST: '127.0.0.1', VESPER_DATA: path.join(dir, 'data'), LOG_LEVEL: 'info', VESPER_RATE_LIMIT: '0' });
   server.child.stdout?.resume();
   const pid = server.child.pid as number;
   const base = `http://127.0.0.1:${server.port}`;
