@@ -14,10 +14,20 @@ const EnvSchema = z.object({
   VESPER_MAX_BODY: z.string().regex(/^\d+(kb|mb)?$/i).default('32mb'),
   VESPER_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   VESPER_RATE_LIMIT: z.coerce.number().int().min(0).default(2000),
+  VESPER_TIERS: z.string().regex(/^\s*[A-Za-z0-9_.-]{1,64}=\d+\/\d+\s*(,\s*[A-Za-z0-9_.-]{1,64}=\d+\/\d+\s*)*$/, 'VESPER_TIERS is name=requests/seconds[,…]').optional(),
+  VESPER_DEFAULT_TIER: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).default('default'),
+  VESPER_RATE_QUEUE_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
+  VESPER_MAX_FACTS: z.coerce.number().int().min(0).default(0),
+  VESPER_MAX_BYTES: z.coerce.number().int().min(0).default(0),
+  VESPER_CONTEXT_MAX_FACTS: z.coerce.number().int().min(1).max(1000).default(25),
   VESPER_KEY_PEPPER: z.string().min(16).optional(),
   VESPER_EVENT_RETENTION_DAYS: z.coerce.number().min(0).default(30),
   VESPER_MAX_OPEN_DATABASES: z.coerce.number().int().min(0).max(100_000).default(0),
   VESPER_ALLOWED_HOSTS: z.string().optional(),
+  VESPER_HOOKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  VESPER_HOOKS_SECRET: z.string().min(16, 'VESPER_HOOKS_SECRET must be at least 16 characters').optional(),
+  VESPER_HOOKS_RETRY_MS: z.coerce.number().int().min(10).max(3600_000).default(1000),
+  VESPER_BASE_HOST: z.string().regex(/^[A-Za-z0-9.-]+$/, 'VESPER_BASE_HOST is a host name, e.g. example.com').optional(),
   VESPER_CORS_ORIGINS: z.string().optional(),
   VESPER_MCP_IDLE_MS: z.coerce.number().int().min(0).default(300_000),
   VESPER_MCP_MAX_SESSIONS_PER_KEY: z.coerce.number().int().min(0).default(100),
@@ -51,6 +61,19 @@ export type BackendConfig =
       readonly poolSize: number;
     };
 
+/** A rate-limit tier: this many requests per window, per tenant (0 = unlimited). */
+export interface Tier {
+  readonly requests: number;
+  readonly windowSeconds: number;
+}
+
+/** The built-in tiers; VESPER_TIERS adds to them or changes them, `default` is VESPER_RATE_LIMIT per second. */
+const BUILT_IN_TIERS: Readonly<Record<string, Tier>> = {
+  free: { requests: 20, windowSeconds: 60 },
+  pro: { requests: 200, windowSeconds: 60 },
+  enterprise: { requests: 2000, windowSeconds: 60 },
+};
+
 /** Wall time, tuples produced and stored facts read by one query (0 in the environment = no limit). */
 export interface QueryBudget {
   readonly timeMs?: number;
@@ -69,9 +92,22 @@ export interface Config {
   readonly groupCommitMs: number;
   readonly strictDatabases: boolean;
   readonly maxBody: string;
+  /** The same in bytes (the server default of the maxBodyBytes setting). */
+  readonly maxBodyBytes: number;
   readonly shutdownTimeoutMs: number;
-  /** Requests per second per tenant (burst of the same size); 0 = unlimited. */
+  /** Requests per second per tenant (burst of the same size); 0 = unlimited: the `default` tier. */
   readonly rateLimit: number;
+  /** Rate-limit tiers by name (tenants pick one through their settings). */
+  readonly tiers: Readonly<Record<string, Tier>>;
+  /** The tier of a tenant whose database and own settings name none. */
+  readonly defaultTier: string;
+  /** Longest wait of a request queued by a tenant whose overflow setting is `queue`. */
+  readonly rateQueueMs: number;
+  /** Default quotas per tenant (0 = none): facts, and bytes of facts. */
+  readonly maxFacts: number;
+  readonly maxBytes: number;
+  /** maxFacts of a context window that asks for no number. */
+  readonly contextMaxFacts: number;
   /** HMAC pepper for API key hashes; unset = one generated once and kept in the system database. */
   readonly keyPepper: string | null;
   /** Events (audit trail, change stream) older than this are pruned hourly; 0 = kept forever. */
@@ -87,6 +123,10 @@ export interface Config {
   readonly logLevel: z.output<typeof EnvSchema>['LOG_LEVEL'];
   /** Host names the server answers to besides loopback names and IP literals (DNS rebinding); '*' = any. */
   readonly allowedHosts: readonly string[] | '*';
+  /** `{tenant}.<baseHost>` names the tenant of a request that names none otherwise; those hosts are allowed. */
+  readonly baseHost: string | null;
+  /** Lifecycle webhooks: where they go, the HMAC key of their signature, the first retry delay. */
+  readonly hooks: { readonly url: string | null; readonly secret: string; readonly retryMs: number };
   /** Browser origins allowed to call the server (CORS); none by default. */
   readonly corsOrigins: readonly string[] | '*';
   /** MCP sessions with no request for this long are closed; 0 = never. */
@@ -113,6 +153,22 @@ function allowedHostsOf(listed: string | undefined, host: string): readonly stri
   return [...hosts, host.toLowerCase()];
 }
 
+/** '32mb' → bytes (k and m are 1024-based, as the body parser reads them). */
+function bytesOf(size: string): number {
+  const [, digits = '0', unit = ''] = /^(\d+)(kb|mb)?$/i.exec(size) ?? [];
+  return Number(digits) * ({ kb: 1024, mb: 1024 ** 2 }[unit.toLowerCase()] ?? 1);
+}
+
+function tiersOf(listed: string | undefined, ratePerSecond: number): Record<string, Tier> {
+  const tiers: Record<string, Tier> = { ...BUILT_IN_TIERS, default: { requests: ratePerSecond, windowSeconds: 1 } };
+  for (const entry of (listed ?? '').split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+    const [, name = '', requests = '0', seconds = '1'] = /^([^=]+)=(\d+)\/(\d+)$/.exec(entry) ?? [];
+    if (Number(seconds) < 1) throw new Error(`invalid configuration: VESPER_TIERS: the window of tier '${name}' must be at least 1 second`);
+    tiers[name] = { requests: Number(requests), windowSeconds: Number(seconds) };
+  }
+  return tiers;
+}
+
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = EnvSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
   if (!parsed.success) {
@@ -120,6 +176,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new Error(`invalid configuration: ${problems}`);
   }
   const e = parsed.data;
+  const tiers = tiersOf(e.VESPER_TIERS, e.VESPER_RATE_LIMIT);
+  if (e.VESPER_HOOKS_URL && !e.VESPER_HOOKS_SECRET) throw new Error('invalid configuration: VESPER_HOOKS_URL needs VESPER_HOOKS_SECRET (the key of the deliveries\' signatures)');
+  if (!(e.VESPER_DEFAULT_TIER in tiers)) throw new Error(`invalid configuration: VESPER_DEFAULT_TIER: no tier '${e.VESPER_DEFAULT_TIER}' (tiers: ${Object.keys(tiers).join(', ')})`);
   return {
     port: e.PORT,
     host: e.HOST,
@@ -130,8 +189,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     groupCommitMs: e.VESPER_GROUP_COMMIT_MS,
     strictDatabases: e.VESPER_STRICT_DATABASES === '1',
     maxBody: e.VESPER_MAX_BODY,
+    maxBodyBytes: bytesOf(e.VESPER_MAX_BODY),
     shutdownTimeoutMs: e.VESPER_SHUTDOWN_TIMEOUT_MS,
     rateLimit: e.VESPER_RATE_LIMIT,
+    tiers,
+    defaultTier: e.VESPER_DEFAULT_TIER,
+    rateQueueMs: e.VESPER_RATE_QUEUE_MS,
+    maxFacts: e.VESPER_MAX_FACTS,
+    maxBytes: e.VESPER_MAX_BYTES,
+    contextMaxFacts: e.VESPER_CONTEXT_MAX_FACTS,
     keyPepper: e.VESPER_KEY_PEPPER ?? null,
     eventRetentionMs: e.VESPER_EVENT_RETENTION_DAYS * 24 * 3600 * 1000,
     maxOpenDatabases: e.VESPER_MAX_OPEN_DATABASES,
@@ -145,6 +211,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     allowedHosts: allowedHostsOf(e.VESPER_ALLOWED_HOSTS, e.HOST),
     corsOrigins: parseList(e.VESPER_CORS_ORIGINS),
+    hooks: { url: e.VESPER_HOOKS_URL ?? null, secret: e.VESPER_HOOKS_SECRET ?? '', retryMs: e.VESPER_HOOKS_RETRY_MS },
+    baseHost: e.VESPER_BASE_HOST?.toLowerCase().replace(/\.$/, '') ?? null,
     mcpIdleMs: e.VESPER_MCP_IDLE_MS,
     mcpMaxSessionsPerKey: e.VESPER_MCP_MAX_SESSIONS_PER_KEY,
     authFailureLimit: e.VESPER_AUTH_FAILURE_LIMIT,

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { ClassicLevel } from 'classic-level';
 import { type Logger, pino } from 'pino';
 import type { Config } from './config.js';
+import type { Settings } from './contract/settings.js';
 import { createApp } from './http/app.js';
 import { answerClientErrors } from './http/client-errors.js';
 import { systemClock } from './service/clock.js';
@@ -15,6 +16,7 @@ import { PgStorage } from './store/backends/pg-storage.js';
 import { Catalog, SYSTEM_DATABASE } from './store/catalog.js';
 import { fileBudget, readOpenFileLimit } from './store/file-budget.js';
 import { KeyStore } from './store/key-store.js';
+import { Outbox } from './store/outbox.js';
 import { LevelDirectories, type LevelDirectoryOptions, type StorageBackend } from './store/storage-backend.js';
 import { freeBytes, isStorageFull, unavailableReason } from './store/storage-errors.js';
 import { VERSION } from './version.js';
@@ -29,6 +31,8 @@ export interface RunningServer {
 }
 
 const PRUNE_INTERVAL_MS = 3600_000;
+/** Usage counted in memory reaches the databases this often (and at shutdown). */
+const USAGE_FLUSH_MS = 5000;
 /** Below this the disk counts as full (LevelDB needs room for a memtable flush). */
 const MIN_FREE_BYTES = 4 * 1024 * 1024;
 
@@ -102,10 +106,11 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
   const { app, deps } = createApp({
     services,
     logger,
-    maxBody: config.maxBody,
+    maxBody: config.maxBodyBytes,
     authEnabled: config.adminKey !== null,
     rateLimit: config.rateLimit,
-    browser: { allowedHosts: config.allowedHosts, corsOrigins: config.corsOrigins },
+    tiers: config.tiers,
+    browser: { allowedHosts: config.allowedHosts, corsOrigins: config.corsOrigins, baseHost: config.baseHost },
     authFailureLimit: config.authFailureLimit,
     mcp: { idleMs: config.mcpIdleMs, maxSessionsPerKey: config.mcpMaxSessionsPerKey },
     health: { version: VERSION, auth: config.adminKey ? 'enabled' : 'open', ready: () => accepting, databases: () => catalog.stats() },
@@ -114,10 +119,14 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
   answerClientErrors(server, logger);
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
-  const prune = () => services.audit.prune(config.eventRetentionMs);
-  const pruner = config.eventRetentionMs > 0 ? setInterval(() => void background.run('prune-events', {}, prune), PRUNE_INTERVAL_MS) : null;
-  pruner?.unref();
+  // Hourly, whatever the server default: a database or tenant may set a retention of its own.
+  const prune = () => services.audit.prune(async (database, tenant) => (await services.settings.forTenant(database, tenant)).eventRetentionDays * 24 * 3600 * 1000);
+  const pruner = setInterval(() => void background.run('prune-events', {}, prune), PRUNE_INTERVAL_MS);
+  pruner.unref();
   const sweep = () => services.context.sweepSessions();
+  services.hooks.start();
+  const meter = setInterval(() => void background.run('flush-usage', {}, () => services.usage.flush()), USAGE_FLUSH_MS);
+  meter.unref();
   const sweeper = setInterval(() => void background.run('sweep-sessions', {}, sweep), services.context.sweepIntervalMs);
   sweeper.unref();
   if (!config.adminKey) logger.warn('VESPER_ADMIN_KEY is not set: running OPEN (development mode), every request has admin rights');
@@ -129,14 +138,17 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
     services,
     close: async () => {
       accepting = false;
-      if (pruner) clearInterval(pruner);
+      clearInterval(pruner);
       clearInterval(sweeper);
+      clearInterval(meter);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await deps.streams.closeAll();
       const timeout = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
       await closed;
       clearTimeout(timeout);
+      await services.hooks.stop();
+      await services.usage.flush().catch((error: unknown) => logger.error({ err: error }, 'usage not flushed at shutdown'));
       await background.stop();
       await catalog.close();
       await opened.end();
@@ -186,7 +198,18 @@ async function openCatalog(config: Config, opened: OpenedStorage, logger: Logger
 async function startServices(config: Config, catalog: Catalog, opened: OpenedStorage, logger: Logger, background: BackgroundRunner): Promise<Services> {
   try {
     const keyStore = await KeyStore.open(catalog.systemLevel, config.keyPepper);
-    const services = createServices({ catalog, keyStore, adminKey: config.adminKey, clock: systemClock, background, sessionIdleMs: config.sessionIdleMs, queryBudget: config.queryBudget, heavySlots: config.heavySlots });
+    const services = createServices({
+      catalog,
+      keyStore,
+      adminKey: config.adminKey,
+      clock: systemClock,
+      background,
+      sessionIdleMs: config.sessionIdleMs,
+      heavySlots: config.heavySlots,
+      settings: { defaults: serverSettings(config), tiers: new Set(Object.keys(config.tiers)) },
+      // The URL may carry a token: logged failures say what failed, never where or with what secret.
+      hooks: { outbox: new Outbox(catalog.systemLevel), options: config.hooks, onError: (err) => logger.warn({ err: String(err) }, 'webhook delivery failed') },
+    });
     const resumed = await services.tenants.resumeDeletions();
     if (resumed > 0) logger.warn({ resumed }, 'finished tenant deletions interrupted by a crash');
     return services;
@@ -195,6 +218,26 @@ async function startServices(config: Config, catalog: Catalog, opened: OpenedSto
     await opened.end().catch(() => undefined);
     throw startFailure(error, config, logger);
   }
+}
+
+/** The server level of the settings: what a database or tenant that sets nothing gets. */
+export function serverSettings(config: Config): Settings {
+  return {
+    tier: config.defaultTier,
+    requestsPerWindow: null,
+    overflow: 'reject',
+    queueMaxMs: config.rateQueueMs,
+    maxFacts: config.maxFacts,
+    maxBytes: config.maxBytes,
+    maxBodyBytes: config.maxBodyBytes,
+    queryTimeoutMs: config.queryBudget.timeMs ?? 0,
+    maxTuples: config.queryBudget.maxTuples ?? 0,
+    maxRows: config.queryBudget.maxRows ?? 0,
+    eventRetentionDays: config.eventRetentionMs / (24 * 3600 * 1000),
+    sessionIdleMs: config.sessionIdleMs,
+    contextMaxFacts: config.contextMaxFacts,
+    embeddingDimensions: null,
+  };
 }
 
 async function diskIsFull(dataDir: string, probe: (dir: string) => Promise<number>): Promise<boolean> {

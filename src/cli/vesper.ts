@@ -6,10 +6,11 @@ import { COMMANDS, OPTIONS, type OptionName, type Values, WATCH, rowOf } from '.
 import { CliError, EXIT, type ExitCode, usageError } from './errors.js';
 import { type ChangeEvent, formatEvent } from './format.js';
 import { watch } from './watch.js';
+import { EXPORT, IMPORT, exportTenant, importTenant } from './portability.js';
 
 /** The usage text: each command's syntax and, from the operation table, what it does. */
 function usage(): string {
-  const commands = [...Object.values(COMMANDS), { ...WATCH, args: [0, 0] }];
+  const commands = [...Object.values(COMMANDS), { ...WATCH, args: [0, 0] }, EXPORT, IMPORT];
   const width = Math.max(...commands.map((c) => c.synopsis.length));
   const lines = commands.map((c) => `  ${c.synopsis.padEnd(width)}  ${rowOf(c.operation).summary}`);
   return `usage: vesper <command> [arguments] [options]
@@ -48,7 +49,8 @@ function parse(argv: string[]): Invocation | 'help' {
   const { values, positionals } = parsed;
   const [command, ...args] = positionals;
   if (values.help || command === undefined || command === 'help') return 'help';
-  const spec = command === 'watch' ? { ...WATCH, args: [0, 0] as const } : COMMANDS[command];
+  const spec =
+    command === 'watch' ? { ...WATCH, args: [0, 0] as const } : command === 'export' ? { ...EXPORT, args: [0, 0] as const } : command === 'import' ? { ...IMPORT, args: [1, 1] as const } : COMMANDS[command];
   if (!spec) throw usageError(`unknown command '${command}'`);
   const options: readonly OptionName[] = spec.options;
   const stray = (Object.keys(values) as OptionName[]).filter((name) => values[name] !== undefined && !GLOBAL.includes(name) && !options.includes(name));
@@ -80,6 +82,11 @@ async function run(invocation: Invocation, signal: AbortSignal): Promise<void> {
       signal,
       onChange: (json) => print([values.json ? json : formatEvent(JSON.parse(json) as ChangeEvent)]),
     });
+  }
+  if (command === 'export') return exportTenant(connection, process.stdout);
+  if (command === 'import') {
+    const reply = (await importTenant(connection, args[0] as string)) as { imported: { scopes: number; rules: number; facts: number } };
+    return print([values.json ? JSON.stringify(reply) : `imported ${reply.imported.facts} facts, ${reply.imported.rules} rules, ${reply.imported.scopes} scopes`]);
   }
   const spec = COMMANDS[command];
   if (!spec) throw usageError(`unknown command '${command}'`);

@@ -3,7 +3,6 @@ import { MAX_ARITY } from '../domain/fact.js';
 import { NameSchema, PredicateSchema, TermSchema } from './facts.js';
 
 export const MAX_WINDOW_FACTS = 1000;
-export const DEFAULT_WINDOW_FACTS = 25;
 
 /** 1–128 characters of [A-Za-z0-9_.:-]: safe inside a key without escaping. */
 export const SessionIdSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'sessionId must be 1-128 characters of [A-Za-z0-9_.:-]');
@@ -16,7 +15,8 @@ const GoalSchema = z.strictObject({
 
 const WindowFields = {
   scope: NameSchema.nullable().optional(),
-  maxFacts: z.number().int().min(1).max(MAX_WINDOW_FACTS).default(DEFAULT_WINDOW_FACTS),
+  /** Absent: the tenant's contextMaxFacts setting (DEFAULT_WINDOW_FACTS unless configured). */
+  maxFacts: z.number().int().min(1).max(MAX_WINDOW_FACTS).optional(),
   predicates: z.array(PredicateSchema).max(256).default([]),
   goals: z.array(GoalSchema).max(16).default([]),
   maxFactsPerPredicate: z.number().int().min(1).max(MAX_WINDOW_FACTS).nullable().optional(),
@@ -25,10 +25,10 @@ const WindowFields = {
 
 /** `POST /context/optimize`: a window; remembered for `sessionId` when one is given. */
 export const OptimizeSchema = z.strictObject({ ...WindowFields, sessionId: SessionIdSchema.nullable().optional() });
-export type OptimizeBody = z.output<typeof OptimizeSchema>;
+export type OptimizeBody = z.output<typeof OptimizeSchema> & { readonly maxFacts: number };
 
 /** `POST /context/diff`: the same request; the session is required. */
 export const ContextDiffSchema = z.strictObject({ ...WindowFields, sessionId: SessionIdSchema });
-export type ContextDiffBody = z.output<typeof ContextDiffSchema>;
+export type ContextDiffBody = z.output<typeof ContextDiffSchema> & { readonly maxFacts: number };
 
 export const ClearSessionSchema = z.strictObject({ sessionId: SessionIdSchema });

@@ -18,6 +18,7 @@ export const ERROR_TYPES: Record<ErrorEnvelope['code'], string> = {
   CONFLICT: 'ConflictException',
   PAYLOAD_TOO_LARGE: 'PayloadTooLargeException',
   RATE_LIMITED: 'RateLimitedException',
+  QUOTA_EXCEEDED: 'QuotaExceededException',
   TOO_MANY_OPEN_DATABASES: 'ServiceUnavailableException',
   STORAGE_FULL: 'InsufficientStorageException',
   STORAGE_UNAVAILABLE: 'ServiceUnavailableException',

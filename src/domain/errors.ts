@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'PAYLOAD_TOO_LARGE'
   | 'RATE_LIMITED'
+  | 'QUOTA_EXCEEDED'
   | 'TOO_MANY_OPEN_DATABASES'
   | 'STORAGE_FULL'
   | 'STORAGE_UNAVAILABLE'
@@ -88,6 +89,17 @@ export class RateLimitedError extends VesperError {
   constructor(retryAfterSeconds: number, message = `rate limit exceeded, retry after ${retryAfterSeconds}s`, details: Record<string, unknown> = {}) {
     super('RATE_LIMITED', message, { ...details, retryAfterSeconds });
     this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** Which quota of a tenant's settings a write would exceed. */
+export type Quota = 'maxFacts' | 'maxBytes';
+
+/** A write would take the tenant past a quota of its settings: nothing of it was written. */
+export class QuotaExceededError extends VesperError {
+  constructor(quota: Quota, limit: number, current: number, requested: number) {
+    const what = quota === 'maxFacts' ? 'facts' : 'bytes of facts';
+    super('QUOTA_EXCEEDED', `quota exceeded: the tenant may hold ${limit} ${what}; it holds ${current} and this write would make ${requested}; nothing was written`, { quota, limit, current, requested });
   }
 }
 

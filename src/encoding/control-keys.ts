@@ -144,3 +144,39 @@ export function decodeRetiredLayerKey(key: string): { tenant: string; layer: num
   const [, tenant = '', layer = ''] = key.split(SEP);
   return { tenant, layer: Number.parseInt(layer, 36) };
 }
+
+/**
+ * In META: settings (policies). One record holds the database's own settings; one per tenant holds
+ * that tenant's overrides (taken with the tenant's registration when it is deleted).
+ */
+export const DATABASE_SETTINGS_KEY = 'P';
+
+export function tenantSettingsKey(tenant: string): string {
+  return 'O' + SEP + tenant;
+}
+
+/** In META: a tenant's usage of one UTC day ('YYYY-MM-DD', so text order is time order). */
+const USAGE = 'U';
+
+export function usageKey(tenant: string, day: string): string {
+  return USAGE + SEP + tenant + SEP + day;
+}
+
+export function usageRange(tenant?: string): { gte: string; lt: string } {
+  const prefix = tenant === undefined ? USAGE + SEP : USAGE + SEP + tenant + SEP;
+  return { gte: prefix, lt: upperBound(prefix) };
+}
+
+export function decodeUsageKey(key: string): { tenant: string; day: string } {
+  const [, tenant = '', day = ''] = key.split(SEP);
+  return { tenant, day };
+}
+
+/** In the system database: webhook deliveries not yet acknowledged (the outbox), by time-ordered id. */
+export function outboxKey(id: string): string {
+  return 'H' + SEP + id;
+}
+
+export function outboxRange(): { gte: string; lt: string } {
+  return { gte: 'H' + SEP, lt: upperBound('H' + SEP) };
+}

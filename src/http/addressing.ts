@@ -3,6 +3,7 @@ import { ValidationError } from '../domain/errors.js';
 import { parseName } from '../domain/names.js';
 import type { TenantAddress } from '../service/address.js';
 import { DEFAULT_DATABASE } from '../store/catalog.js';
+import { tenantOfHost } from './browser-guard.js';
 
 /**
  * Addressing grammar (header and path forms are equivalent; when both are given they must agree):
@@ -43,6 +44,27 @@ function agree(kind: 'database' | 'tenant', header: string | undefined, path: st
   return path ?? header;
 }
 
+/** The tenant of the Host (`{tenant}.<VESPER_BASE_HOST>`) must agree with the header and path when they name one. */
+function agreeWithHost(named: string | undefined, host: string | undefined): string | undefined {
+  if (named !== undefined && host !== undefined && named !== host) {
+    throw new ValidationError(`the tenant of the Host ('${host}') and the one the request names ('${named}') differ`, { tenant: [host, named] });
+  }
+  return named ?? host;
+}
+
+/** Remember the tenant a `{tenant}.<baseHost>` Host names (routing by subdomain). */
+export function hostAddressMiddleware(baseHost: string | null | undefined) {
+  return async (ctx: Context, next: Next): Promise<void> => {
+    ctx.state.hostTenant = tenantOfHost(ctx.get('host'), baseHost);
+    await next();
+  };
+}
+
+/** Header, path or Host names a tenant. */
+export function namesTenant(ctx: Context): boolean {
+  return ctx.headers['x-tenant-id'] !== undefined || ctx.state.pathTenant !== undefined || ctx.state.hostTenant !== undefined;
+}
+
 export function databaseOf(ctx: Context): string {
   return parseName('database', agree('database', headerOf(ctx, 'x-database'), ctx.state.pathDatabase) ?? DEFAULT_DATABASE);
 }
@@ -50,7 +72,7 @@ export function databaseOf(ctx: Context): string {
 /** The tenant a data request acts on; REST requires it to be named. */
 export function tenantAddressOf(ctx: Context): TenantAddress {
   const database = databaseOf(ctx);
-  const tenant = agree('tenant', headerOf(ctx, 'x-tenant-id'), ctx.state.pathTenant);
+  const tenant = agreeWithHost(agree('tenant', headerOf(ctx, 'x-tenant-id'), ctx.state.pathTenant), ctx.state.hostTenant);
   if (tenant === undefined) throw new ValidationError('X-Tenant-ID header is required');
   return { database, tenant: parseName('tenant', tenant) };
 }

@@ -1,22 +1,23 @@
-import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import Koa, { type Middleware } from 'koa';
 import type { Logger } from 'pino';
 import type { Operation } from '../service/authorization.js';
 import type { Services } from '../service/services.js';
-import { pathAddressMiddleware } from './addressing.js';
+import { hostAddressMiddleware, pathAddressMiddleware } from './addressing.js';
 import { authenticationMiddleware, tenantGuard } from './auth.js';
 import { type BrowserGuardOptions, browserGuard } from './browser-guard.js';
-import { bodyErrors, errorMiddleware, notFoundMiddleware } from './errors.js';
+import { tenantBodyParser } from './body-limit.js';
+import { errorMiddleware, notFoundMiddleware } from './errors.js';
 import { jsonDepthMiddleware } from './json-depth.js';
 import { HttpMetrics } from './metrics.js';
-import { TenantRateLimiter } from './rate-limit.js';
+import { TenantRateLimiter, type Tier } from './rate-limit.js';
 import { RefusalGuard } from './refusals.js';
 import { bodilessMiddleware } from './request-body.js';
 import { requestIdMiddleware } from './request-id.js';
-import { mountOperations, publicPaths } from './router.js';
+import { mountOperations, publicPaths, streamedBodies } from './router.js';
 import type { RouteDeps } from './routes/deps.js';
 import { eventsHandler } from './routes/events.js';
+import { portabilityHandlers } from './routes/portability.js';
 import { type HealthInfo, serverHandlers } from './routes/health.js';
 import { mcpHandlers } from './routes/mcp.js';
 import { OpenStreams } from './streams.js';
@@ -25,10 +26,13 @@ export interface AppOptions {
   readonly services: Services;
   readonly logger: Logger;
   readonly health: HealthInfo;
-  readonly maxBody: string;
+  /** Largest body in bytes, unless the tenant's maxBodyBytes setting says otherwise. */
+  readonly maxBody: number;
   readonly authEnabled: boolean;
-  /** Requests per second per tenant; 0 = unlimited. */
+  /** Requests per second per tenant of the `default` tier when `tiers` does not give it; 0 = unlimited. */
   readonly rateLimit: number;
+  /** Rate-limit tiers by name; a tenant's settings pick one. */
+  readonly tiers?: Readonly<Record<string, Tier>>;
   /** Host and Origin checks against browser-borne requests (default: loopback names and IP literals, no origins). */
   readonly browser?: BrowserGuardOptions;
   /** 401/403 per minute per key and per client address before 429s; 0 = no limit (default 60). */
@@ -48,20 +52,26 @@ export function createApp(options: AppOptions): { app: Koa; router: Router; deps
   const app = new Koa();
   app.silent = true; // errors are logged once, by errorMiddleware
   const router = new Router();
-  const limiter = new TenantRateLimiter(options.rateLimit);
+  const settings = options.services.settings as Services['settings'] | undefined; // absent in tests of the app alone
+  const limiter = new TenantRateLimiter(options.tiers ?? {}, settings ? (database, tenant) => settings.forTenant(database, tenant) : null, options.rateLimit);
   const streams = new OpenStreams();
   const deps: RouteDeps = {
     services: options.services,
     streams,
     tenant: (op: Operation, audit?: string) => tenantGuard(op, options.services, limiter, audit),
-    rateLimit: (address) => limiter.consume(address),
+    rateLimit: async (address) => {
+      await limiter.consume(address);
+    },
   };
   const metrics = new HttpMetrics(options.services.background);
   metrics.trackDatabases(options.health.databases);
+  const usage = options.services.usage as Services['usage'] | undefined; // absent in tests of the app alone
+  if (usage) metrics.trackTenants(() => usage.tenantTotals());
   const refusals = new RefusalGuard(options.authFailureLimit ?? 60, options.logger, metrics.registry);
   mountOperations(router, deps, options.health, {
     ...serverHandlers(options.health, metrics),
     events: eventsHandler(deps),
+    ...portabilityHandlers(options.services),
     ...mcpHandlers(deps, { logger: options.logger, server: options.health, ...options.mcp, onRefused: (error, who) => refusals.record(error, who) }),
   });
 
@@ -73,11 +83,10 @@ export function createApp(options: AppOptions): { app: Koa; router: Router; deps
   app.use(browserGuard(options.browser ?? { allowedHosts: [], corsOrigins: [] }));
   app.use(bodilessMiddleware);
   app.use(pathAddressMiddleware);
+  app.use(hostAddressMiddleware(options.browser?.baseHost));
   // Authentication before the body is read: an anonymous client cannot make the server parse a large body.
   app.use(authenticationMiddleware(options.services, options.authEnabled, publicPaths()));
-  // Every body is JSON, whatever the Content-Type (curl -d sends form-urlencoded by default):
-  // browsers' text/plain "simple requests" are stopped by the Origin check of browserGuard.
-  app.use(bodyErrors(bodyParser({ enableTypes: ['json'], detectJSON: () => true, jsonLimit: options.maxBody, jsonStrict: true })));
+  app.use(tenantBodyParser(options.services, options.maxBody, streamedBodies()));
   app.use(jsonDepthMiddleware);
   app.use(notFoundMiddleware);
   app.use(router.routes());

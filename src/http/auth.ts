@@ -5,7 +5,7 @@ import type { TenantAddress } from '../service/address.js';
 import { type Operation, authorize } from '../service/authorization.js';
 import type { Services } from '../service/services.js';
 import { tenantAddressOf } from './addressing.js';
-import type { TenantRateLimiter } from './rate-limit.js';
+import { type TenantRateLimiter, TierLimitedError } from './rate-limit.js';
 
 
 /** The key of a request: `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
@@ -55,7 +55,7 @@ export function tenantGuard(operation: Operation, services: Services, limiter: T
     try {
       // Refused requests (403, 429) are not the target tenant's business: they go to the security log, not its trail.
       authorize(principal, operation, address);
-      await limiter.consume(address);
+      await spendRequest(ctx, limiter, address);
       ctx.state.address = address;
       try {
         await next();
@@ -67,6 +67,17 @@ export function tenantGuard(operation: Operation, services: Services, limiter: T
       leave();
     }
   };
+}
+
+/** The tenant's rate limit, its RateLimit header fields on the reply whether it passes or is refused. */
+async function spendRequest(ctx: Context, limiter: TenantRateLimiter, address: TenantAddress): Promise<void> {
+  try {
+    const headers = await limiter.consume(address);
+    if (headers) ctx.set(headers);
+  } catch (error) {
+    if (error instanceof TierLimitedError) ctx.set(error.headers);
+    throw error;
+  }
 }
 
 export function guardedAddress(ctx: Context): TenantAddress {

@@ -7,13 +7,15 @@ export interface BrowserGuardOptions {
   readonly allowedHosts: readonly string[] | '*';
   /** Origins (`scheme://host[:port]`) whose browser pages may call the server; '*' = any. */
   readonly corsOrigins: readonly string[] | '*';
+  /** VESPER_BASE_HOST: it and every `{tenant}.<it>` are allowed hosts. */
+  readonly baseHost?: string | null;
 }
 
 /** Loopback names; IP literals are always accepted (a DNS-rebinding page cannot make its Host an IP literal). */
 const LOOPBACK_NAMES = new Set(['localhost', 'localhost.']);
 
 const ALLOWED_HEADERS = 'Authorization, Content-Type, X-API-Key, X-Tenant-ID, X-Database, X-Request-ID, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID';
-const EXPOSED_HEADERS = 'X-Request-ID, Mcp-Session-Id, Retry-After, WWW-Authenticate';
+const EXPOSED_HEADERS = 'X-Request-ID, Mcp-Session-Id, Retry-After, WWW-Authenticate, RateLimit, RateLimit-Policy';
 const ALLOWED_METHODS = 'GET, POST, PUT, PATCH, DELETE, OPTIONS';
 
 /** `Host` without its port, lower-cased; IPv6 literals keep their brackets off. */
@@ -24,10 +26,18 @@ function hostName(host: string): string {
   return colon >= 0 ? lower.slice(0, colon) : lower;
 }
 
-export function hostAllowed(host: string, allowed: BrowserGuardOptions['allowedHosts']): boolean {
+/** The tenant a `{tenant}.<baseHost>` Host names (undefined: it names none). */
+export function tenantOfHost(host: string, baseHost: string | null | undefined): string | undefined {
+  if (!baseHost || host === '') return undefined;
+  const name = hostName(host).replace(/\.$/, '');
+  return name.endsWith(`.${baseHost}`) ? name.slice(0, -baseHost.length - 1) : undefined;
+}
+
+export function hostAllowed(host: string, allowed: BrowserGuardOptions['allowedHosts'], baseHost?: string | null): boolean {
   if (allowed === '*') return true;
   const name = hostName(host);
   if (LOOPBACK_NAMES.has(name) || isIP(name) !== 0) return true;
+  if (baseHost && (name.replace(/\.$/, '') === baseHost || tenantOfHost(host, baseHost) !== undefined)) return true;
   const lower = host.trim().toLowerCase();
   return allowed.some((entry) => entry === name || entry === lower);
 }
@@ -52,7 +62,7 @@ export function browserGuard(options: BrowserGuardOptions): Middleware {
     const host = ctx.get('host');
     // Refused here, these are not credential guesses: they do not spend the client address's
     // refusal allowance (else any web page could get the local user's own address throttled).
-    if (host !== '' && !hostAllowed(host, options.allowedHosts)) {
+    if (host !== '' && !hostAllowed(host, options.allowedHosts, options.baseHost)) {
       ctx.state.browserRefused = true;
       throw new ForbiddenError('this server does not answer to that Host name: add it to VESPER_ALLOWED_HOSTS', { host: host.slice(0, 100) });
     }

@@ -7,6 +7,15 @@ export interface BackgroundStats {
   readonly active: number;
 }
 
+/** A tenant's usage totals (service/usage.ts), largest request count first. */
+export interface TenantUsage {
+  readonly database: string;
+  readonly tenant: string;
+  readonly requests: number;
+  readonly ruleEvalMs: number;
+  readonly rowsRead: number;
+}
+
 /** Prometheus metrics: request latency by method, matched route and status, plus the process defaults. */
 export class HttpMetrics {
   readonly registry = new Registry();
@@ -32,6 +41,30 @@ export class HttpMetrics {
     gauge('vesper_open_databases_limit', 'most databases open at once (VESPER_MAX_OPEN_DATABASES or derived from the file limit)', (s) => s.maxOpen);
     gauge('vesper_database_leases', 'databases held by requests in flight (0 when idle: a leak shows here)', (s) => s.leases);
     gauge('vesper_storage_full', '1 while writes are refused because the disk of the data directory is full', (s) => (s.storageFull ? 1 : 0));
+  }
+
+  /**
+   * Per-tenant usage since start: the `top` tenants by requests each get their series, the rest
+   * add up under tenant="other" (database="other"), so the label cardinality stays bounded
+   * whatever the number of tenants.
+   */
+  trackTenants(totals: () => readonly TenantUsage[], top = 20): void {
+    const series = (name: string, help: string, read: (u: TenantUsage) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['database', 'tenant'],
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          const all = totals();
+          for (const u of all.slice(0, top)) this.set({ database: u.database, tenant: u.tenant }, read(u));
+          if (all.length > top) this.set({ database: 'other', tenant: 'other' }, all.slice(top).reduce((sum, u) => sum + read(u), 0));
+        },
+      });
+    series('vesper_tenant_requests_total', `requests per tenant since the process started (top ${top} tenants, the rest as other)`, (u) => u.requests);
+    series('vesper_tenant_rule_eval_seconds_total', 'rule and join evaluation time per tenant since the process started', (u) => u.ruleEvalMs / 1000);
+    series('vesper_tenant_rows_read_total', 'stored facts read by queries per tenant since the process started', (u) => u.rowsRead);
   }
 
   /** Background tasks started, failed (per task) and running, read from the runner at each scrape. */

@@ -1,22 +1,112 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Settings } from '../contract/settings.js';
 import { RateLimitedError } from '../domain/errors.js';
 import type { TenantAddress } from '../service/address.js';
 
-/** Per-tenant request budget (requests per second, with that much burst); 0 disables it. */
-export class TenantRateLimiter {
-  private readonly limiter: RateLimiterMemory | null;
+/** A rate-limit tier: this many requests per window, per tenant (0 = unlimited). */
+export interface Tier {
+  readonly requests: number;
+  readonly windowSeconds: number;
+}
 
-  constructor(requestsPerSecond: number) {
-    this.limiter = requestsPerSecond > 0 ? new RateLimiterMemory({ points: requestsPerSecond, duration: 1 }) : null;
+/** The IETF RateLimit-Policy / RateLimit header fields (draft-ietf-httpapi-ratelimit-headers) of one reply. */
+export type RateHeaders = Readonly<Record<'RateLimit-Policy' | 'RateLimit', string>>;
+
+/** 429 for a tenant over its tier; carries the header fields, which the reply must show as any other. */
+export class TierLimitedError extends RateLimitedError {
+  constructor(
+    retryAfterSeconds: number,
+    readonly headers: RateHeaders,
+    details: { tier: string; limit: number; windowSeconds: number; queuedMs?: number },
+  ) {
+    super(retryAfterSeconds, `rate limit of tier '${details.tier}' exceeded (${details.limit} requests per ${details.windowSeconds} s), retry after ${retryAfterSeconds}s`, details);
+  }
+}
+
+/** The limit a tenant runs under, from its settings. */
+interface Policy {
+  readonly tier: string;
+  readonly limit: number;
+  readonly windowSeconds: number;
+  readonly overflow: Settings['overflow'];
+  readonly queueMaxMs: number;
+}
+
+/** What the guard needs of the settings: the tenant's effective ones. */
+export type SettingsOf = (database: string, tenant: string) => Promise<Settings>;
+
+/**
+ * Per-tenant request budgets by tier, over rate-limiter-flexible (one fixed-window memory limiter
+ * per distinct limit and window, keyed by tenant). Above the limit a request is refused with
+ * 429 and Retry-After, or, when the tenant's overflow setting is `queue`, waits for the next
+ * window for up to queueMaxMs and is refused only then. A queued request holds no slot of any
+ * other tenant: one tenant's flood spends its own budget only.
+ */
+export class TenantRateLimiter {
+  private readonly limiters = new Map<string, RateLimiterMemory>();
+
+  constructor(
+    private readonly tiers: Readonly<Record<string, Tier>>,
+    private readonly settingsOf: SettingsOf | null,
+    /** The `default` tier when no settings are given (tests of the app alone). */
+    fallbackPerSecond = 0,
+  ) {
+    if (!('default' in tiers)) this.tiers = { ...tiers, default: { requests: fallbackPerSecond, windowSeconds: 1 } };
   }
 
-  async consume(address: TenantAddress): Promise<void> {
-    if (!this.limiter) return;
-    try {
-      await this.limiter.consume(`${address.database}/${address.tenant}`);
-    } catch (rejection) {
-      if (rejection instanceof RateLimiterRes) throw new RateLimitedError(Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)));
-      throw rejection;
+  /** Spend one request of the tenant's budget: the header fields for the reply, or null when unlimited; TierLimitedError when spent. */
+  async consume(address: TenantAddress): Promise<RateHeaders | null> {
+    const policy = await this.policyOf(address);
+    if (policy.limit === 0) return null;
+    const limiter = this.limiterFor(policy);
+    const key = `${address.database}/${address.tenant}`;
+    const deadline = Date.now() + (policy.overflow === 'queue' ? policy.queueMaxMs : 0);
+    for (;;) {
+      try {
+        return headersOf(policy, await limiter.consume(key));
+      } catch (rejection) {
+        if (!(rejection instanceof RateLimiterRes)) throw rejection;
+        // Queued: wait for the window to turn, if it turns before the deadline, then try again.
+        const wait = rejection.msBeforeNext + 1;
+        if (Date.now() + wait > deadline) {
+          const queued = policy.overflow === 'queue' ? { queuedMs: policy.queueMaxMs } : {};
+          throw new TierLimitedError(Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)), headersOf(policy, rejection), { tier: policy.tier, limit: policy.limit, windowSeconds: policy.windowSeconds, ...queued });
+        }
+        await sleep(wait);
+      }
     }
   }
+
+  private async policyOf(address: TenantAddress): Promise<Policy> {
+    const settings = this.settingsOf ? await this.settingsOf(address.database, address.tenant) : null;
+    const name = settings?.tier ?? 'default';
+    const tier = this.tiers[name] ?? (this.tiers.default as Tier);
+    return {
+      tier: name,
+      limit: settings?.requestsPerWindow ?? tier.requests,
+      windowSeconds: tier.windowSeconds,
+      overflow: settings?.overflow ?? 'reject',
+      queueMaxMs: settings?.queueMaxMs ?? 0,
+    };
+  }
+
+  private limiterFor(policy: Policy): RateLimiterMemory {
+    const id = `${policy.limit}/${policy.windowSeconds}`;
+    let limiter = this.limiters.get(id);
+    if (!limiter) {
+      limiter = new RateLimiterMemory({ points: policy.limit, duration: policy.windowSeconds });
+      this.limiters.set(id, limiter);
+    }
+    return limiter;
+  }
+}
+
+/** `RateLimit-Policy: "free";q=20;w=60` and `RateLimit: "free";r=17;t=42` (remaining, seconds to reset). */
+function headersOf(policy: Policy, res: RateLimiterRes): RateHeaders {
+  const name = `"${policy.tier}"`;
+  return {
+    'RateLimit-Policy': `${name};q=${policy.limit};w=${policy.windowSeconds}`,
+    RateLimit: `${name};r=${Math.max(0, res.remainingPoints)};t=${Math.max(0, Math.ceil(res.msBeforeNext / 1000))}`,
+  };
 }

@@ -6,7 +6,7 @@ import { tenantOperation } from './define.js';
 
 const WINDOW_FIELDS = {
   scope: 'Only facts of this scope; omit for every scope.',
-  maxFacts: 'At most this many facts (default 25).',
+  maxFacts: "At most this many facts (default: the tenant's contextMaxFacts setting, 25 unless configured).",
   predicates: 'Predicates to focus on; they rank higher.',
   goals: 'Patterns you are trying to answer, e.g. [{"predicate":"eligible","args":["?c"]}]: facts their proofs use rank first.',
   maxFactsPerPredicate: 'Cap per predicate, so one predicate cannot fill the window.',
@@ -27,7 +27,8 @@ export const contextOptimize = tenantOperation({
   output: WindowReply,
   effects: BUILDS_WINDOW,
   async handler(input, address, { services }) {
-    return presentWindow(await services.context.optimize(address, input), contextUri(address));
+    const maxFacts = input.maxFacts ?? (await services.settings.forTenant(address.database, address.tenant)).contextMaxFacts;
+    return presentWindow(await services.context.optimize(address, { ...input, maxFacts }), contextUri(address));
   },
   tool: {
     name: 'context_optimize',
@@ -52,7 +53,8 @@ export const contextDiff = tenantOperation({
   output: WindowDiffReply,
   effects: BUILDS_WINDOW,
   async handler(input, address, { services }) {
-    return presentDiff(await services.context.diff(address, input), contextUri(address));
+    const maxFacts = input.maxFacts ?? (await services.settings.forTenant(address.database, address.tenant)).contextMaxFacts;
+    return presentDiff(await services.context.diff(address, { ...input, maxFacts }), contextUri(address));
   },
   tool: {
     name: 'context_diff',

@@ -5,7 +5,12 @@ import type { TenantAddress } from '../service/address.js';
 import type { Operation as Permission } from '../service/authorization.js';
 import type { Services } from '../service/services.js';
 
-export type Method = 'GET' | 'POST' | 'DELETE';
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/** POST and PUT take a JSON body; GET and DELETE take the query string. */
+export function takesBody(method: Method): boolean {
+  return method === 'POST' || method === 'PUT';
+}
 
 /** What the server says about itself (health, readiness); not a service, so handed in by the composition root. */
 export interface ServerInfo {
@@ -116,7 +121,9 @@ export interface RawRow {
   readonly access: Access;
   /** Query parameters, when it takes any. */
   readonly input: z.ZodType | null;
-  readonly produces: 'text/event-stream' | 'text/plain' | 'application/json';
+  readonly produces: 'text/event-stream' | 'text/plain' | 'application/json' | 'application/x-ndjson';
+  /** A body that is not one JSON document: read by the handler as a stream, never by the JSON body parser. */
+  readonly consumes?: 'application/x-ndjson';
   readonly effects: Effects;
   readonly aliases?: readonly string[];
 }
@@ -153,6 +160,7 @@ export function tenantOperation<I extends z.ZodType, O extends z.ZodType>(row: T
     statuses: statusesOf(row.status),
     async invoke(raw, call, address, what) {
       if (address === null) throw new TypeError(`${row.name} is a tenant operation: it needs the caller's tenant`);
+      call.services.usage.request(address, row.name);
       // Replies are not re-parsed at run time (an ask can hold 10,000 facts): their types are checked here, their shapes by the tests.
       const input = parseInput(row.input, raw, what);
       using _slot = row.heavy ? await call.services.slots.acquire(address, call.signal) : null;

@@ -4,8 +4,10 @@ import type { HandledOperation, OperationDef, RawRow } from './define.js';
 import * as facts from './facts.js';
 import * as rules from './rules.js';
 import * as scopes from './scopes.js';
+import * as settings from './settings.js';
 import * as streams from './streams.js';
 
+export { takesBody } from './define.js';
 export type { Access, Call, Effects, HandledOperation, Method, OperationDef, RawRow, ServerInfo, ToolSpec } from './define.js';
 
 /**
@@ -41,12 +43,19 @@ export const OPERATIONS: readonly OperationDef[] = [
   rules.listDatabaseRules,
   rules.addDatabaseRules,
   rules.deleteDatabaseRule,
+  settings.getDatabaseSettings,
+  settings.putDatabaseSettings,
+  settings.getTenantSettings,
+  settings.putTenantSettings,
+  settings.readUsage,
   admin.createKey,
   admin.listKeys,
   admin.revokeKey,
   admin.health,
   admin.ready,
   streams.metrics,
+  streams.exportTenant,
+  streams.importTenant,
   streams.openapi,
   streams.mcpPost,
   streams.mcpGet,

@@ -104,3 +104,28 @@ export const mcpMessages = rawOperation({
   produces: 'application/json',
   effects: MCP_EFFECTS,
 });
+
+const TenantPath = z.strictObject({ db: NameSchema, name: NameSchema });
+
+export const exportTenant = rawOperation({
+  name: 'exportTenant',
+  method: 'GET',
+  path: '/admin/databases/{db}/tenants/{name}/export',
+  summary: "A tenant as JSON lines, streamed: header, scopes, rules, every scope's facts (versions, times, metadata), end line with the counts",
+  access: { on: 'database', permission: 'admin.database' },
+  input: TenantPath,
+  produces: 'application/x-ndjson',
+  effects: READS,
+});
+
+export const importTenant = rawOperation({
+  name: 'importTenant',
+  method: 'POST',
+  path: '/admin/databases/{db}/tenants/{name}/import',
+  summary: 'Restore an export (JSON lines body) into an empty tenant: all of it, or nothing and the first bad line (400)',
+  access: { on: 'database', permission: 'admin.database' },
+  input: TenantPath,
+  consumes: 'application/x-ndjson',
+  produces: 'application/json',
+  effects: { readOnly: false, destructive: false, idempotent: false },
+});

@@ -42,11 +42,16 @@ export class AuditService {
   }
 
   /** Drop events older than the retention from every tenant of every open database. */
-  async prune(retentionMs: number): Promise<number> {
+  /** Delete events older than the retention, one for all or each tenant's own (0 = kept forever). */
+  async prune(retention: number | ((database: string, tenant: string) => Promise<number>)): Promise<number> {
+    const retentionMsOf = typeof retention === 'number' ? () => Promise.resolve(retention) : retention;
     let pruned = 0;
-    const before = this.clock() - retentionMs;
+    const now = this.clock();
     await this.catalog.eachDatabase(async (database) => {
-      for (const name of database.listTenants()) pruned += await database.tenant(name).events.prune(before);
+      for (const name of database.listTenants()) {
+        const retentionMs = await retentionMsOf(database.name, name);
+        if (retentionMs !== 0) pruned += await database.tenant(name).events.prune(now - retentionMs);
+      }
     });
     return pruned;
   }

@@ -54,6 +54,11 @@ export class RequestBudget {
     this.rows += stats.rowsRead;
   }
 
+  /** What the request spent so far: wall time since it started, stored facts read. */
+  used(): { elapsedMs: number; rowsRead: number } {
+    return { elapsedMs: performance.now() - this.started, rowsRead: this.rows };
+  }
+
   /** Stored facts read outside the engine (shared all-scope reads); throws past the limit. */
   chargeRows(rows: number): void {
     this.rows += rows;

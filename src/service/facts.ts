@@ -1,3 +1,4 @@
+import { QuotaExceededError } from '../domain/errors.js';
 import { type FactInput, MAIN_SCOPE, type StoredFact } from '../domain/fact.js';
 import type { FactBody, RetractBody, TellBody } from '../contract/facts.js';
 import type { Catalog } from '../store/catalog.js';
@@ -11,6 +12,10 @@ export class FactService {
   constructor(
     private readonly catalog: Catalog,
     private readonly clock: Clock,
+    /** The tenant's quotas (its settings). */
+    private readonly settingsOf: (address: TenantAddress) => Promise<{ readonly maxFacts: number; readonly maxBytes: number }> = () => Promise.resolve({ maxFacts: 0, maxBytes: 0 }),
+    /** A refused write over a quota (a lifecycle hook). */
+    private readonly quotaExceeded: (address: TenantAddress, details: Record<string, unknown>) => Promise<void> = () => Promise.resolve(),
   ) {}
 
   async tell(address: TenantAddress, body: TellBody): Promise<StoredFact[]> {
@@ -19,7 +24,14 @@ export class FactService {
     const inputs = batch.map((fact, i) => toFactInput(fact, defaultScope, 'facts' in body ? `facts.${i}` : 'fact'));
     await using lease = await this.catalog.forWrite(address.database);
     const database = lease.database;
-    return await database.tenant(address.tenant).tell(inputs, this.clock(), address.actor ?? null);
+    const { maxFacts, maxBytes } = await this.settingsOf(address);
+    try {
+      return await database.tenant(address.tenant).tell(inputs, this.clock(), address.actor ?? null, { maxFacts, maxBytes });
+    } catch (error) {
+      // The refusal stands whatever becomes of its notification.
+      if (error instanceof QuotaExceededError) await this.quotaExceeded(address, error.details ?? {}).catch(() => undefined);
+      throw error;
+    }
   }
 
   async retract(address: TenantAddress, body: RetractBody): Promise<number> {

@@ -12,6 +12,7 @@ import { type CursorPosition, compareRowKeys, decodeCursor, encodeCursor, queryF
 import { tenantFactSource } from './fact-source.js';
 import { compilePattern } from './pattern.js';
 import { type EngineQuery, Evaluation, RequestBudget } from './evaluation.js';
+import type { EvaluationCost } from './usage.js';
 import { SharedScopeReads } from './scope-reads.js';
 import type { RuleService } from './rules.js';
 import { parsePatternArg } from './terms.js';
@@ -47,8 +48,10 @@ export class QueryService {
     private readonly catalog: Catalog,
     private readonly clock: Clock,
     private readonly rules: RuleService,
-    /** Per request: wall time, tuples produced, stored facts read (config.ts). */
-    private readonly budget: Budget = {},
+    /** Per request: wall time, tuples produced, stored facts read (the tenant's settings). */
+    private readonly budgetOf: (address: TenantAddress) => Promise<Budget> = () => Promise.resolve({}),
+    /** Usage metering: what each query cost its tenant. */
+    private readonly meter: (address: TenantAddress, cost: EvaluationCost) => void = () => undefined,
     /** Rule evaluations and joins take one of the tenant's heavy-work slots. */
     private readonly slots: WorkSlots = new WorkSlots({ perTenant: 0, queuePerTenant: 0 }),
   ) {}
@@ -71,14 +74,23 @@ export class QueryService {
     return await tenant.read(now, async (reader) => {
       const view = reader.view(scope);
       if (view === null) return { results: [], cursor: null, conjunctive };
-      if (!conjunctive && stored) return await this.askStored(reader, view, body, now);
+      if (stored) return await this.askStored(reader, view, body, now, (rowsRead) => this.meter(address, { ruleEvalMs: 0, rowsRead }));
       const atoms = conjunctive ? body.query : [body];
       const negations = conjunctive ? body.not : [];
       return await this.askEngine(address, reader, view, atoms, negations, body, now, options.signal);
     });
   }
 
-  private async askStored(tenant: TenantReads, view: ScopeView, body: Extract<AskBody, { predicate: string }>, now: number): Promise<AskResult> {
+  private async askStored(tenant: TenantReads, view: ScopeView, body: Extract<AskBody, { predicate: string }>, now: number, metered: (rowsRead: number) => void): Promise<AskResult> {
+    let rowsRead = 0;
+    try {
+      return await this.scanStored(tenant, view, body, now, () => rowsRead++);
+    } finally {
+      metered(rowsRead);
+    }
+  }
+
+  private async scanStored(tenant: TenantReads, view: ScopeView, body: Extract<AskBody, { predicate: string }>, now: number, read: () => void): Promise<AskResult> {
     const compiled = compilePattern(body.predicate, body.args, body.negated);
     // Hashed only when a cursor is read or written: most asks fit one page.
     const fingerprint = () => queryFingerprint(['pattern', body.predicate, body.args, body.negated, body.scope ?? null, body.distinct]);
@@ -91,6 +103,7 @@ export class QueryService {
     let inGroup = 0;
     let last: string[] = [];
     for await (const match of tenant.match(view, compiled.pattern, fromGroup === undefined ? { now } : { now, fromGroup })) {
+      read();
       if (!compiled.accepts(match.fact.args)) continue;
       inGroup = match.group === group ? inGroup + 1 : 0;
       group = match.group;
@@ -128,12 +141,18 @@ export class QueryService {
     if (after !== undefined && after.length !== variables.length) throw new ValidationError('invalid cursor', { field: 'cursor' });
     const query: EngineQuery = { literals, variables, withProof: body.withProof, limit: skip + body.limit + 1, ...(after === undefined ? {} : { after }) };
     const program = (scope: string) => (body.infer ? this.rules.programFor(address, scope) : Promise.resolve(null));
-    const budget = new RequestBudget(this.budget);
+    const budget = new RequestBudget(await this.budgetOf(address));
     const run = new Evaluation(query, budget, signal);
-    const answers =
-      view.kind === 'scope'
-        ? await run.inScope(await program(view.scope.name), tenantFactSource(tenant, view, now), view.scope.name)
-        : await run.eachScope(new SharedScopeReads(tenant, view, now, (rows) => budget.chargeRows(rows)), view.scopes, program);
+    let answers;
+    try {
+      answers =
+        view.kind === 'scope'
+          ? await run.inScope(await program(view.scope.name), tenantFactSource(tenant, view, now), view.scope.name)
+          : await run.eachScope(new SharedScopeReads(tenant, view, now, (rows) => budget.chargeRows(rows)), view.scopes, program);
+    } finally {
+      const used = budget.used();
+      this.meter(address, { ruleEvalMs: used.elapsedMs, rowsRead: used.rowsRead });
+    }
     const page = answers.slice(skip, skip + body.limit).map(({ answer, scopes }) => ({
       bindings: Object.fromEntries(Object.entries(answer.bindings).filter(([name]) => !name.startsWith(ANONYMOUS))),
       scopes,

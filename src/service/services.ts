@@ -12,10 +12,15 @@ import { FactService } from './facts.js';
 import { KeyService } from './keys.js';
 import { ListingService } from './listing.js';
 import { PredicateService } from './predicates.js';
-import type { Budget } from '../engine/index.js';
 import { QueryService } from './query.js';
 import { RuleService } from './rules.js';
 import { ScopeService } from './scopes.js';
+import { SettingsService, budgetOf } from './settings.js';
+import { UsageService } from './usage.js';
+import { PortabilityService } from './portability.js';
+import { type HookOptions, HookService } from './hooks.js';
+import { Outbox } from '../store/outbox.js';
+import type { Settings } from '../contract/settings.js';
 import { TenantGate } from './tenant-gate.js';
 import { TenantService } from './tenants.js';
 
@@ -39,6 +44,14 @@ export interface Services {
   readonly listing: ListingService;
   /** Per-tenant concurrency of heavy requests (evaluations, joins, diffs, merges, context passes). */
   readonly slots: WorkSlots;
+  /** Policies: server → database → tenant settings, and each tenant's effective ones. */
+  readonly settings: SettingsService;
+  /** Usage metering per tenant and day. */
+  readonly usage: UsageService;
+  /** Export and import of a tenant. */
+  readonly portability: PortabilityService;
+  /** Lifecycle webhooks. */
+  readonly hooks: HookService;
 }
 
 export interface ServiceOptions {
@@ -50,38 +63,69 @@ export interface ServiceOptions {
   readonly background?: BackgroundRunner;
   /** Context sessions idle for longer than this are forgotten (and swept). */
   readonly sessionIdleMs?: number;
-  /** Per-request evaluation budget of asks (absent = unlimited). */
-  readonly queryBudget?: Budget;
+  /** The server's settings (from the configuration) and the tier names a setting may pick. */
+  readonly settings: { readonly defaults: Settings; readonly tiers: ReadonlySet<string> };
   /** Heavy requests per tenant running and waiting (default 2 and 32). */
   readonly heavySlots?: WorkSlotLimits;
+  /** Lifecycle webhooks and their outbox (none when not given). */
+  readonly hooks?: { readonly outbox: Outbox; readonly options: HookOptions; readonly onError?: (error: unknown) => void };
 }
 
-export function createServices({ catalog, keyStore, adminKey, clock, background = new BackgroundRunner(), sessionIdleMs, queryBudget = {}, heavySlots = { perTenant: 2, queuePerTenant: 32 } }: ServiceOptions): Services {
+export function createServices({ catalog, keyStore, adminKey, clock, background = new BackgroundRunner(), sessionIdleMs, settings: policy, hooks: hookConfig, heavySlots = { perTenant: 2, queuePerTenant: 32 } }: ServiceOptions): Services {
+  const hooks = new HookService(hookConfig?.outbox ?? new Outbox(catalog.systemLevel), clock, hookConfig?.options ?? { url: null, secret: '', retryMs: 1000 }, hookConfig?.onError);
+  const settings = new SettingsService(catalog, policy.defaults, policy.tiers);
+  const usage = new UsageService(catalog, clock);
+  const gate = new TenantGate();
   const rules = new RuleService(catalog, clock);
   const keys = new KeyService(keyStore, adminKey, clock);
-  const gate = new TenantGate();
   const tenants = new TenantService(catalog, (database, tenant) => keys.forgetTenant(database, tenant), gate);
   tenants.onDeprovision((database, tenant) => rules.forget(database, tenant));
   const slots = new WorkSlots(heavySlots);
+  tenants.onDeprovision((database, tenant) => settings.forget(database, tenant));
+  tenants.onProvision((database, tenant) => hooks.emit('tenant.provisioned', { database, tenant }));
+  tenants.onDeprovision((database, tenant) => hooks.emit('tenant.deprovisioned', { database, tenant }));
   return {
     rules,
     keys,
     access: new AccessService(keys, tenants, gate),
     tenants,
-    facts: new FactService(catalog, clock),
-    query: new QueryService(catalog, clock, rules, queryBudget, slots),
+    facts: new FactService(
+      catalog,
+      clock,
+      ({ database, tenant }) => settings.forTenant(database, tenant),
+      (address, details) => hooks.emit('quota.exceeded', { database: address.database, tenant: address.tenant, ...details }),
+    ),
+    query: new QueryService(
+      catalog,
+      clock,
+      rules,
+      async ({ database, tenant }) => budgetOf(await settings.forTenant(database, tenant)),
+      (address, cost) => usage.evaluation(address, cost),
+      slots,
+    ),
     databases: new DatabaseService(
       catalog,
       (database, tenant) => tenants.deprovisioned(database, tenant),
-      (database) => keys.forgetDatabase(database),
+      (database) => {
+        settings.forget(database);
+        return keys.forgetDatabase(database);
+      },
     ),
     scopes: new ScopeService(catalog, clock, background),
     audit: new AuditService(catalog, clock),
-    context: new ContextService(catalog, clock, rules, { queryBudget, ...(sessionIdleMs === undefined ? {} : { sessionIdleMs }) }),
+    context: new ContextService(catalog, clock, rules, {
+      ...(sessionIdleMs === undefined ? {} : { sessionIdleMs }),
+      sessionIdleMsOf: async (database, tenant) => (await settings.forTenant(database, tenant)).sessionIdleMs,
+      budgetOf: async (database, tenant) => budgetOf(await settings.forTenant(database, tenant)),
+    }),
     events: new EventService(catalog),
     predicates: new PredicateService(catalog, clock),
     background,
     listing: new ListingService(catalog, clock, rules),
     slots,
+    settings,
+    usage,
+    portability: new PortabilityService(catalog, clock, rules, gate),
+    hooks,
   };
 }

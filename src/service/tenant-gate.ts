@@ -3,6 +3,8 @@ import { ConflictError } from '../domain/errors.js';
 interface Gate {
   inFlight: number;
   closed: boolean;
+  /** What closed it ('deleted', 'imported'): said to the requests refused meanwhile. */
+  reason?: string;
   drained: (() => void) | null;
 }
 
@@ -22,7 +24,7 @@ export class TenantGate {
   enter(database: string, tenant: string): () => void {
     const key = keyOf(database, tenant);
     let gate = this.gates.get(key);
-    if (gate?.closed) throw new ConflictError(`tenant '${tenant}' is being deleted`, { database, tenant });
+    if (gate?.closed) throw new ConflictError(`tenant '${tenant}' is being ${gate.reason ?? 'deleted'}`, { database, tenant });
     if (!gate) {
       gate = { inFlight: 0, closed: false, drained: null };
       this.gates.set(key, gate);
@@ -41,11 +43,12 @@ export class TenantGate {
   }
 
   /** Close the tenant to new requests and wait for those inside; returns the function that reopens it. */
-  async close(database: string, tenant: string): Promise<() => void> {
+  async close(database: string, tenant: string, reason = 'deleted'): Promise<() => void> {
     const key = keyOf(database, tenant);
     const gate = this.gates.get(key) ?? { inFlight: 0, closed: false, drained: null };
-    if (gate.closed) throw new ConflictError(`tenant '${tenant}' is already being deleted`, { database, tenant });
+    if (gate.closed) throw new ConflictError(`tenant '${tenant}' is already being ${gate.reason ?? 'deleted'}`, { database, tenant });
     gate.closed = true;
+    gate.reason = reason;
     this.gates.set(key, gate);
     if (gate.inFlight > 0) await new Promise<void>((resolve) => (gate.drained = resolve));
     gate.drained = null;

@@ -9,7 +9,7 @@ import {
   factKeyId,
   isVisibleAt,
 } from '../domain/fact.js';
-import { type EncodedFactKey, type LayerId, encodeFactKey, encodedPrimaryKey } from '../encoding/fact-keys.js';
+import { type EncodedFactKey, type LayerId, encodeFactKey, encodedPrimaryKey, primaryKeyOf } from '../encoding/fact-keys.js';
 import { decodeEntryValue, encodeRecord } from '../encoding/records.js';
 import { SEP } from '../encoding/term-codec.js';
 import type { EventDraft } from './event-log.js';
@@ -50,9 +50,13 @@ export async function tellFacts(
     const previous = pending.has(sameId) ? pending.get(sameId) : existing.same[i];
     if (!previous) registry.adjustCount(chain[0] as LayerId, 1);
     const record = recordFor(input, previous ?? null, now);
+    const value = values.of(record);
+    // Quota bytes: identity key and record, as one index stores them (the key's encoding reused).
+    const keyBytes = Buffer.byteLength(encodedPrimaryKey(key, input.negated, 0));
+    registry.adjustBytes(keyBytes + Buffer.byteLength(value) - (previous ? keyBytes + Buffer.byteLength(encodeRecord(previous)) : 0));
     undo.push([sameId, pending.get(sameId)]);
     pending.set(sameId, record);
-    tx.putTold(key, input, chain, values.of(record));
+    tx.putTold(key, input, chain, value);
     return { predicate: input.predicate, args: input.args, negated: input.negated, scope: input.scope, ...record };
     });
     tx.event(factEvent('told', actor, stored));
@@ -83,6 +87,7 @@ export async function retractFacts(
       if (!accepts(fact.args)) continue;
       if (isVisibleAt(fact, tx.now)) removed.push(fact);
       registry.adjustCount(target.chain[0] as LayerId, -1);
+      registry.adjustBytes(-sizeOf(fact, fact));
       tx.removeFact(fact, target.chain);
     }
   }
@@ -189,6 +194,11 @@ class RecordValues {
     }
     return this.value;
   }
+}
+
+/** What a fact weighs for its quota: its identity key and record value, as one index stores them. */
+export function sizeOf(key: FactKey, record: FactRecord): number {
+  return Buffer.byteLength(primaryKeyOf(key, 0)) + Buffer.byteLength(encodeRecord(record));
 }
 
 function recordFor(input: FactInput, previous: FactRecord | null, now: number): FactRecord {

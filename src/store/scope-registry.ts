@@ -21,6 +21,8 @@ export interface ScopeRecord {
 }
 
 const LAYER_COUNTER = 'layer';
+/** Bytes of the facts tells stored and retractions removed (a quota's measure; see adjustBytes). */
+const BYTES_COUNTER = 'bytes';
 
 /**
  * The scopes of a tenant and their layer counts. The store keeps one installed registry per
@@ -33,6 +35,9 @@ export class ScopeRegistry {
   epoch = 0;
   /** Changed since it was drafted. */
   private changed = false;
+  /** See adjustBytes. */
+  private bytes = 0;
+  private bytesChanged = false;
 
   private constructor(
     private readonly sub: LevelSublevel,
@@ -59,6 +64,7 @@ export class ScopeRegistry {
     }
     const counter = await reader.get(counterKey(LAYER_COUNTER));
     registry.nextLayer = counter === undefined ? 0 : Number(counter);
+    registry.bytes = Number((await reader.get(counterKey(BYTES_COUNTER))) ?? 0);
     for await (const [key, value] of scanRange(reader, layerCountRange())) registry.deltas.set(layerOfCountKey(key), Number(value));
     if (!registry.scopes.has(MAIN_SCOPE)) registry.createRoot(MAIN_SCOPE, now);
     registry.changed = false;
@@ -79,6 +85,8 @@ export class ScopeRegistry {
     );
     copy.epoch = this.epoch;
     copy.changed = this.changed;
+    copy.bytes = this.bytes;
+    copy.bytesChanged = this.bytesChanged;
     return copy;
   }
 
@@ -100,6 +108,8 @@ export class ScopeRegistry {
     copySet(this.removedCounts, from.removedCounts);
     this.nextLayer = from.nextLayer;
     this.changed = from.changed;
+    this.bytes = from.bytes;
+    this.bytesChanged = from.bytesChanged;
   }
 
   /** True when the draft was changed (a transaction with nothing else to write still commits it). */
@@ -156,6 +166,29 @@ export class ScopeRegistry {
     return total;
   }
 
+  /** Facts stored in every layer of the tenant (a fact a fork shares counts once). */
+  totalFacts(): number {
+    let total = 0;
+    for (const delta of this.deltas.values()) total += delta;
+    return total;
+  }
+
+  /**
+   * The encoded size (identity and record, one index entry's worth) of the facts tells stored,
+   * less what upserts replaced and retractions removed. Forks share and merges copy layers
+   * without changing it: it measures what the tenant wrote, the quota's measure.
+   */
+  adjustBytes(delta: number): void {
+    if (delta === 0) return;
+    this.bytes = Math.max(0, this.bytes + delta);
+    this.bytesChanged = true;
+    this.changed = true;
+  }
+
+  get storedBytes(): number {
+    return this.bytes;
+  }
+
   dropLayerCount(layer: LayerId): void {
     this.deltas.delete(layer);
     this.unsavedDeltas.delete(layer);
@@ -179,6 +212,8 @@ export class ScopeRegistry {
     if (this.unsaved.size > 0 || this.changed) {
       ops.push({ type: 'put', key: counterKey(LAYER_COUNTER), value: String(this.nextLayer), sublevel: this.sub });
     }
+    if (this.bytesChanged) ops.push({ type: 'put', key: counterKey(BYTES_COUNTER), value: String(this.bytes), sublevel: this.sub });
+    this.bytesChanged = false;
     for (const name of this.unsaved) {
       const record = this.scopes.get(name);
       if (record) ops.push({ type: 'put', key: scopeKey(name), value: encodeJson(record), sublevel: this.sub });

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { ConflictError } from '../domain/errors.js';
+import { ConflictError, QuotaExceededError } from '../domain/errors.js';
 import type { AbstractSnapshot } from 'abstract-level';
 import type { FactInput, FactPattern, FactRecord, StoredFact, Term } from '../domain/fact.js';
 import { retiredLayerRange } from '../encoding/control-keys.js';
@@ -36,10 +36,17 @@ export interface TenantHost {
 }
 
 /** A tell waiting for the next batch of its tenant. */
+/** Limits of what a tenant may hold, checked inside the transaction of each tell (0 = none). */
+export interface TellQuota {
+  readonly maxFacts: number;
+  readonly maxBytes: number;
+}
+
 interface QueuedTell {
   readonly facts: readonly FactInput[];
   readonly now: number;
   readonly actor: string | null;
+  readonly quota: TellQuota | null;
   readonly resolve: (stored: StoredFact[]) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -237,10 +244,10 @@ export class TenantStore {
   }
 
   /** Store facts (upserts), all or nothing. Telling p while NOT p holds in that scope is a conflict. */
-  tell(facts: readonly FactInput[], now: number, actor: string | null = null): Promise<StoredFact[]> {
+  tell(facts: readonly FactInput[], now: number, actor: string | null = null, quota: TellQuota | null = null): Promise<StoredFact[]> {
     this.buildKeyFilter();
     return new Promise((resolve, reject) => {
-      this.tellQueue.push({ facts, now, actor, resolve, reject });
+      this.tellQueue.push({ facts, now, actor, quota, resolve, reject });
       if (!this.draining) void this.drainTells();
     });
   }
@@ -281,8 +288,11 @@ export class TenantStore {
         const pending = new Map<string, FactRecord | null>();
         for (const queued of batch) {
           const point = tx.savepoint();
+          const before = { facts: tx.scopes.totalFacts(), bytes: tx.scopes.storedBytes };
           try {
-            outcomes.set(queued, { stored: await tellFacts(tx, this.current, queued.facts, queued.actor, mayExist, queued.now, pending) });
+            const stored = await tellFacts(tx, this.current, queued.facts, queued.actor, mayExist, queued.now, pending);
+            if (queued.quota) checkQuota(queued.quota, before, { facts: tx.scopes.totalFacts(), bytes: tx.scopes.storedBytes });
+            outcomes.set(queued, { stored });
           } catch (error) {
             tx.rollback(point);
             outcomes.set(queued, { error });
@@ -353,3 +363,9 @@ export class TenantStore {
 }
 
 export type { ScopeRecord, TenantReads, TenantTransaction };
+
+/** A tell that would take the tenant past a quota is refused whole (its savepoint is rolled back); one that shrinks or keeps the total passes. */
+function checkQuota(quota: TellQuota, before: { facts: number; bytes: number }, after: { facts: number; bytes: number }): void {
+  if (quota.maxFacts > 0 && after.facts > quota.maxFacts && after.facts > before.facts) throw new QuotaExceededError('maxFacts', quota.maxFacts, before.facts, after.facts);
+  if (quota.maxBytes > 0 && after.bytes > quota.maxBytes && after.bytes > before.bytes) throw new QuotaExceededError('maxBytes', quota.maxBytes, before.bytes, after.bytes);
+}

@@ -80,7 +80,7 @@ test('issue 12 item 9 › a 500 that escapes the error middleware (a reply that 
     databases: { list: () => [{ name: 'x', size: 1n }] },
     access: { watch: () => () => undefined },
   } as unknown as Services;
-  const { app } = createApp({ services, logger: pino({ level: 'error' }, sink), health: { version: 't', auth: 'open', ready: () => true, databases: () => ({ open: 0, maxOpen: 1, leases: 0, storageFull: false }) }, maxBody: '1mb', authEnabled: false, rateLimit: 0 });
+  const { app } = createApp({ services, logger: pino({ level: 'error' }, sink), health: { version: 't', auth: 'open', ready: () => true, databases: () => ({ open: 0, maxOpen: 1, leases: 0, storageFull: false }) }, maxBody: 1024 * 1024, authEnabled: false, rateLimit: 0 });
   const server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
   try {

@@ -146,7 +146,7 @@ if (markdown === null) {
   const examples = curlExamples(markdown);
 
   test.before(async (t) => {
-    [t.context.server, t.context.secure] = await Promise.all([startTestServer(), startTestServer({ VESPER_ADMIN_KEY: ADMIN_KEY })]);
+    [t.context.server, t.context.secure] = await Promise.all([startTestServer({ VESPER_BASE_HOST: 'example.com' }), startTestServer({ VESPER_ADMIN_KEY: ADMIN_KEY })]);
   });
 
   test.after.always(async (t) => {

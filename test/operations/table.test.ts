@@ -12,7 +12,7 @@ import type { Services } from '../../src/service/services.js';
 function router() {
   const services = { keys: { revocations: new EventEmitter() }, access: { watch: () => () => undefined }, background: { stats: () => new Map(), active: 0 } } as unknown as Services;
   const health = { version: '0.0.0-test', auth: 'open' as const, ready: () => true, databases: () => ({ open: 0, maxOpen: 1, leases: 0, storageFull: false }) };
-  return createApp({ services, logger: pino({ level: 'silent' }), health, maxBody: '1mb', authEnabled: false, rateLimit: 0 }).router;
+  return createApp({ services, logger: pino({ level: 'silent' }), health, maxBody: 1024 * 1024, authEnabled: false, rateLimit: 0 }).router;
 }
 
 /** Every (method, path) the router serves; HEAD comes with GET. */

@@ -188,6 +188,29 @@ const ROUTES: RouteCase[] = [
       return { method: 'DELETE', path: `/admin/databases/${DB}/tenants/${name}` };
     },
   },
+  { route: 'GET /admin/databases/:db/settings', op: 'admin.database', target: 'database', ok: 200, cell: async () => ({ method: 'GET', path: `/admin/databases/${DB}/settings` }) },
+  { route: 'PUT /admin/databases/:db/settings', op: 'admin.database', target: 'database', ok: 200, cell: async () => ({ method: 'PUT', path: `/admin/databases/${DB}/settings`, body: { contextMaxFacts: 25 } }) },
+  { route: 'GET /admin/databases/:db/tenants/:name/settings', op: 'admin.database', target: 'database', ok: 200, cell: async () => ({ method: 'GET', path: `/admin/databases/${DB}/tenants/${T}/settings` }) },
+  {
+    route: 'PUT /admin/databases/:db/tenants/:name/settings',
+    op: 'admin.database',
+    target: 'database',
+    ok: 200,
+    cell: async () => ({ method: 'PUT', path: `/admin/databases/${DB}/tenants/${T}/settings`, body: { contextMaxFacts: 25 } }),
+  },
+  { route: 'GET /admin/databases/:db/tenants/:name/export', op: 'admin.database', target: 'database', ok: 200, cell: async () => ({ method: 'GET', path: `/admin/databases/${DB}/tenants/${T}/export` }) },
+  {
+    route: 'POST /admin/databases/:db/tenants/:name/import',
+    op: 'admin.database',
+    target: 'database',
+    ok: 201,
+    cell: async () => ({
+      method: 'POST',
+      path: `/admin/databases/${DB}/tenants/${freshName('imported')}/import`,
+      body: '{"kind":"header","format":"vesper-export","version":1,"database":"x","tenant":"y","exportedAt":0}\n{"kind":"end","scopes":0,"rules":0,"facts":0}\n',
+    }),
+  },
+  { route: 'GET /admin/usage', op: 'admin.database', target: 'database', ok: 200, cell: async () => ({ method: 'GET', path: `/admin/usage?database=${DB}` }) },
   { route: 'GET /admin/databases/:db/rules', op: 'admin.database', target: 'database', ok: 200, cell: async () => ({ method: 'GET', path: `/admin/databases/${DB}/rules` }) },
   {
     route: 'POST /admin/databases/:db/rules',
@@ -324,7 +347,10 @@ async function send(url: string, cell: Cell, auth: Headers): Promise<{ status: n
   const abort = new AbortController();
   const headers: Record<string, string> = { ...auth, ...cell.headers };
   const init: RequestInit = { method: cell.method, headers, signal: abort.signal };
-  if (cell.body !== undefined) {
+  if (typeof cell.body === 'string') {
+    init.body = cell.body; // JSON lines (an import), sent as they are
+    headers['content-type'] = 'application/x-ndjson';
+  } else if (cell.body !== undefined) {
     init.body = JSON.stringify(cell.body);
     headers['content-type'] = 'application/json';
   }
@@ -367,7 +393,7 @@ test('matrix › the table names every route the router registers, and nothing e
       services: running.services,
       logger: pino({ level: 'silent' }),
       health: { version: 'test', auth: 'enabled', ready: () => true, databases: () => ({ open: 0, maxOpen: 1, leases: 0, storageFull: false }) },
-      maxBody: '1mb',
+      maxBody: 1024 * 1024,
       authEnabled: true,
       rateLimit: 0,
     });

@@ -12,7 +12,7 @@ import { buildMcpServer } from '../../mcp/server.js';
 import { DEFAULT_TENANT, type McpSession, sessionAddress } from '../../mcp/session.js';
 import type { ServerInfo } from '../../operations/index.js';
 import { authorize } from '../../service/authorization.js';
-import { databaseOf, tenantAddressOf } from '../addressing.js';
+import { databaseOf, namesTenant, tenantAddressOf } from '../addressing.js';
 import { principalOf } from '../auth.js';
 import type { Refused } from '../refusals.js';
 import type { RawHandlers } from '../router.js';
@@ -38,7 +38,7 @@ const DEFAULT_MAX_SESSIONS_PER_KEY = 100;
  */
 function callerOf(ctx: Context): McpSession {
   const principal = principalOf(ctx);
-  const named = ctx.headers['x-tenant-id'] !== undefined || ctx.state.pathTenant !== undefined;
+  const named = namesTenant(ctx);
   const address = named ? tenantAddressOf(ctx) : { database: databaseOf(ctx), tenant: DEFAULT_TENANT };
   return { database: address.database, tenant: address.tenant, principal };
 }

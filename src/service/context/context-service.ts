@@ -23,8 +23,10 @@ export const DEFAULT_SESSION_IDLE_MS = 24 * 60 * 60 * 1000;
 export interface ContextServiceOptions {
   /** A session not used for this long is forgotten (treated as unknown, deleted lazily). */
   readonly sessionIdleMs?: number;
-  /** Per-request evaluation budget of the goals' rule evaluations (config.ts). */
-  readonly queryBudget?: Budget;
+  /** The idle time of one tenant's sessions (its settings); `sessionIdleMs` when not given. */
+  readonly sessionIdleMsOf?: (database: string, tenant: string) => Promise<number>;
+  /** One tenant's evaluation budget for the goals' rule evaluations (its settings); unlimited when not given. */
+  readonly budgetOf?: (database: string, tenant: string) => Promise<Budget>;
   /** Internal (tests): the candidate pool's pruning threshold, lowered to prune small tenants. */
   readonly pruneFloor?: number;
   /** Internal (tests): extra beaters kept per group (default: as many as the window needs), so that removals can be caught up. */
@@ -54,6 +56,8 @@ interface ScanJob {
   readonly view: ScopeView;
   readonly program: CompiledProgram | null;
   readonly goals: readonly Atom[];
+  /** The tenant's evaluation budget, spent by the goals. */
+  readonly budget: Budget;
   readonly limits: SelectionLimits;
   readonly request: WindowRequest;
   readonly now: number;
@@ -74,7 +78,8 @@ const EMPTY_WINDOW = assembleWindow([], { available: 0, rules: [], contradiction
  */
 export class ContextService {
   private readonly sessionIdleMs: number;
-  private readonly queryBudget: Budget;
+  private readonly idleMsOf: (database: string, tenant: string) => Promise<number>;
+  private readonly budgetOf: (database: string, tenant: string) => Promise<Budget>;
   private readonly pruneFloor: number | undefined;
   private readonly margin: number | undefined;
   private readonly cache = new WindowCache();
@@ -87,7 +92,8 @@ export class ContextService {
     options: ContextServiceOptions = {},
   ) {
     this.sessionIdleMs = options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS;
-    this.queryBudget = options.queryBudget ?? {};
+    this.idleMsOf = options.sessionIdleMsOf ?? (() => Promise.resolve(this.sessionIdleMs));
+    this.budgetOf = options.budgetOf ?? (() => Promise.resolve({}));
     this.pruneFloor = options.pruneFloor;
     this.margin = options.margin;
   }
@@ -97,7 +103,7 @@ export class ContextService {
     const now = this.clock();
     await using lease = await this.catalog.forRead(address.database);
     const { window, tenant } = await this.build(lease.database, address, body, now);
-    if (tenant !== null) await this.remember(tenant, window, body.sessionId ?? null, now);
+    if (tenant !== null) await this.remember(tenant, window, body.sessionId ?? null, now, await this.idleMsOf(address.database, address.tenant));
     return window;
   }
 
@@ -106,7 +112,7 @@ export class ContextService {
     const now = this.clock();
     await using lease = await this.catalog.forRead(address.database);
     const { window, tenant } = await this.build(lease.database, address, body, now);
-    const previous = tenant === null ? null : await this.remember(tenant, window, body.sessionId, now);
+    const previous = tenant === null ? null : await this.remember(tenant, window, body.sessionId, now, await this.idleMsOf(address.database, address.tenant));
     return diffWindows(previous, window);
   }
 
@@ -125,11 +131,12 @@ export class ContextService {
     const database = lease.database;
     if (!database.hasTenant(address.tenant)) return false;
     const tenant = database.tenant(address.tenant);
+    const idleMs = await this.idleMsOf(address.database, address.tenant);
     return await tenant.transaction(this.clock(), async (tx) => {
       const record = await tx.session(sessionId);
       if (record === null) return false;
       tx.deleteSession(sessionId);
-      return this.isLive(record, tx.now);
+      return this.isLive(record, tx.now, idleMs);
     });
   }
 
@@ -141,10 +148,11 @@ export class ContextService {
     let swept = 0;
     await this.catalog.eachDatabase(async (database) => {
       for (const name of database.listTenants()) {
+        const idleMs = await this.idleMsOf(database.name, name);
         swept += await database.tenant(name).transaction(this.clock(), async (tx) => {
           let idle = 0;
           for await (const [sessionId, record] of tx.sessions()) {
-            if (this.isLive(record, tx.now)) continue;
+            if (this.isLive(record, tx.now, idleMs)) continue;
             tx.deleteSession(sessionId);
             idle++;
           }
@@ -173,13 +181,14 @@ export class ContextService {
     const tenant = database.tenant(address.tenant);
     const scope = request.scope ?? null;
     const program = goals.length > 0 ? await this.rules.programFor(address, scope) : null;
+    const budget = goals.length > 0 ? await this.budgetOf(address.database, address.tenant) : {};
     return tenant.read(now, async (reads) => {
       const generation = this.cache.generation(tenant); // first, in the tick of the snapshot
       const view = reads.view(scope);
       if (view === null) return { window: EMPTY_WINDOW, tenant };
       const limits = limitsOf(request);
       const key = JSON.stringify([address.database, address.tenant, scope, request.maxFacts, [...request.predicates].sort(), goals, limits]);
-      const job: ScanJob = { key, tenant, reads, generation, view, program, goals, limits, request, now };
+      const job: ScanJob = { key, tenant, reads, generation, view, program, goals, budget, limits, request, now };
       return { window: await this.windowOf(job, preview), tenant };
     });
   }
@@ -274,17 +283,17 @@ export class ContextService {
   }
 
   private evidence(job: ScanJob) {
-    const { reads, view, program, goals, limits, now } = job;
-    return goals.length > 0 ? gatherGoalEvidence(program, tenantFactSource(reads, view, now), goals, limits.maxFacts, this.queryBudget) : Promise.resolve(NO_GOAL_EVIDENCE);
+    const { reads, view, program, goals, budget, limits, now } = job;
+    return goals.length > 0 ? gatherGoalEvidence(program, tenantFactSource(reads, view, now), goals, limits.maxFacts, budget) : Promise.resolve(NO_GOAL_EVIDENCE);
   }
 
   /** Under the tenant's lock: count the window's facts as accessed and make it the session's; returns the session's live previous window. */
-  private remember(tenant: TenantStore, window: ContextWindow, sessionId: string | null, now: number): Promise<SessionRecord | null> {
+  private remember(tenant: TenantStore, window: ContextWindow, sessionId: string | null, now: number, idleMs: number): Promise<SessionRecord | null> {
     return tenant.transaction(now, async (tx) => {
       const stored = storedIdentities(window.entries);
       await tx.incrementAccess(stored);
       const previous = sessionId === null ? null : await tx.session(sessionId);
-      const live = previous !== null && this.isLive(previous, now) ? previous : null;
+      const live = previous !== null && this.isLive(previous, now, idleMs) ? previous : null;
       if (sessionId !== null) {
         const record: SessionRecord = { windowId: window.windowId, createdAt: live?.createdAt ?? now, lastUsedAt: now, entries: sessionEntries(window) };
         tx.putSession(sessionId, record);
@@ -294,8 +303,8 @@ export class ContextService {
     });
   }
 
-  private isLive(record: SessionRecord, now: number): boolean {
-    return now - record.lastUsedAt <= this.sessionIdleMs;
+  private isLive(record: SessionRecord, now: number, idleMs: number): boolean {
+    return now - record.lastUsedAt <= idleMs;
   }
 }
 

@@ -1,0 +1,62 @@
+import { PassThrough } from 'node:stream';
+import { createInterface } from 'node:readline';
+import type { Context } from 'koa';
+import { TenantNotFoundError } from '../../domain/errors.js';
+import { parseName } from '../../domain/names.js';
+import type { Services } from '../../service/services.js';
+import type { RawHandlers } from '../router.js';
+
+function tenantOf(ctx: Context): { db: string; name: string } {
+  const params = (ctx as Context & { params: Record<string, string> }).params;
+  return { db: parseName('database', params.db), name: parseName('tenant', params.name) };
+}
+
+/** Export (JSON lines streamed with the socket's backpressure) and import (a JSON-lines body read line by line). */
+export function portabilityHandlers(services: Services): RawHandlers {
+  return {
+    exportTenant: async (ctx) => {
+      const { db, name } = tenantOf(ctx);
+      // Refused before the first byte, so that these are error envelopes, not a cut-off stream.
+      if (!(await services.tenants.list(db)).includes(name)) throw new TenantNotFoundError(name, db);
+      const out = new PassThrough();
+      const write = (line: string) =>
+        out.write(line)
+          ? Promise.resolve()
+          : new Promise<void>((resolve, reject) => {
+              const closed = () => reject(new Error('the client went away'));
+              out.once('close', closed);
+              out.once('drain', () => {
+                out.off('close', closed);
+                resolve();
+              });
+            });
+      ctx.type = 'application/x-ndjson';
+      ctx.set('Content-Disposition', `attachment; filename="${db}-${name}.jsonl"`);
+      ctx.body = out;
+      services.portability.export(db, name, write).then(
+        () => out.end(),
+        (error: unknown) => out.destroy(error instanceof Error ? error : new Error(String(error))),
+      );
+    },
+    importTenant: async (ctx) => {
+      const { db, name } = tenantOf(ctx);
+      // The reader is made when the import starts reading: lines a reader emitted before anyone
+      // iterated would be lost (the body stays paused in the socket until then).
+      let reader: ReturnType<typeof createInterface> | null = null;
+      const lines: AsyncIterable<string> = {
+        [Symbol.asyncIterator]: () => {
+          reader = createInterface({ input: ctx.req, crlfDelay: Number.POSITIVE_INFINITY });
+          return reader[Symbol.asyncIterator]();
+        },
+      };
+      try {
+        const imported = await services.portability.import(db, name, lines);
+        ctx.status = 201;
+        ctx.body = { database: db, tenant: name, imported };
+      } finally {
+        (reader as ReturnType<typeof createInterface> | null)?.close();
+        if (!ctx.req.complete) ctx.req.resume(); // a refused import: discard the rest of the body
+      }
+    },
+  };
+}

@@ -1,0 +1,138 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import type { Outbox, OutboxRecord } from '../store/outbox.js';
+import type { Clock } from './clock.js';
+
+export type HookEvent = 'tenant.provisioned' | 'tenant.deprovisioned' | 'tenant.claimed' | 'quota.exceeded';
+
+export interface HookOptions {
+  /** Where deliveries go (VESPER_HOOKS_URL); null = no hooks. */
+  readonly url: string | null;
+  /** HMAC-SHA-256 key of the signature. */
+  readonly secret: string;
+  /** First retry after this long, doubling per attempt up to an hour. */
+  readonly retryMs: number;
+  /** A receiver that takes longer than this fails the attempt. */
+  readonly timeoutMs?: number;
+}
+
+const MAX_BACKOFF_MS = 3600_000;
+
+/** `sha256=<hex>` of `<timestamp>.<body>`: what a receiver recomputes with the shared secret. */
+export function signatureOf(secret: string, timestamp: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+}
+
+let sequence = 0;
+function deliveryId(now: number): string {
+  sequence = (sequence + 1) % 36 ** 4;
+  return `evt_${now.toString(36).padStart(9, '0')}${sequence.toString(36).padStart(4, '0')}${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * Lifecycle webhooks (tenant provisioned, deprovisioned, claimed, quota exceeded): each event is
+ * written to the outbox before anything is sent, POSTed as signed JSON, and removed only on a 2xx;
+ * a failure is retried with exponential backoff, across restarts. At least once: a receiver
+ * de-duplicates by the event id (`X-Vesper-Event-Id`).
+ */
+export class HookService {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly outbox: Outbox,
+    private readonly clock: Clock,
+    private readonly options: HookOptions,
+    private readonly onError: (error: unknown) => void = () => undefined,
+  ) {}
+
+  get enabled(): boolean {
+    return this.options.url !== null;
+  }
+
+  /** Record an event durably (then deliver it soon); nothing when no hook URL is configured. */
+  async emit(type: HookEvent, data: Record<string, unknown>): Promise<void> {
+    if (!this.enabled || this.stopped) return;
+    const now = this.clock();
+    await this.outbox.put({ id: deliveryId(now), type, time: now, data, attempts: 0, nextAttemptAt: now, lastError: null });
+    this.schedule(0);
+  }
+
+  /** Start delivering what the outbox holds (a restart resumes here). */
+  start(): void {
+    if (this.enabled) this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  /** Deliveries still waiting (tests, operators). */
+  pending(): Promise<OutboxRecord[]> {
+    return this.outbox.pending();
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (this.running) return this.schedule(50);
+      this.running = this.deliverDue()
+        .catch((error: unknown) => this.onError(error))
+        .finally(() => {
+          this.running = null;
+        });
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  private async deliverDue(): Promise<void> {
+    let next = Number.POSITIVE_INFINITY;
+    for (const record of await this.outbox.pending()) {
+      if (this.stopped) return;
+      const now = this.clock();
+      if (record.nextAttemptAt > now) {
+        next = Math.min(next, record.nextAttemptAt);
+        continue;
+      }
+      const failure = await this.deliver(record);
+      if (failure === null) {
+        await this.outbox.remove(record.id);
+        continue;
+      }
+      const attempts = record.attempts + 1;
+      const retryAt = this.clock() + Math.min(MAX_BACKOFF_MS, this.options.retryMs * 2 ** (attempts - 1));
+      await this.outbox.put({ ...record, attempts, nextAttemptAt: retryAt, lastError: failure });
+      next = Math.min(next, retryAt);
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.schedule(Math.max(0, next - this.clock()));
+  }
+
+  /** One attempt; null on a 2xx, else what went wrong. */
+  private async deliver(record: OutboxRecord): Promise<string | null> {
+    const body = JSON.stringify({ id: record.id, type: record.type, time: record.time, data: record.data });
+    const timestamp = String(Math.floor(this.clock() / 1000));
+    try {
+      const response = await fetch(this.options.url as string, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-vesper-event': record.type,
+          'x-vesper-event-id': record.id,
+          'x-vesper-timestamp': timestamp,
+          'x-vesper-signature': signatureOf(this.options.secret, timestamp, body),
+        },
+        body,
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
+      });
+      await response.arrayBuffer().catch(() => undefined);
+      return response.ok ? null : `HTTP ${response.status}`;
+    } catch (error) {
+      return error instanceof Error ? error.message : String(error);
+    }
+  }
+}
