@@ -44,7 +44,9 @@ export async function tellFacts(
     const record = recordFor(input, previous ?? null, now);
     undo.push([sameId, pending.get(sameId)]);
     pending.set(sameId, record);
-    tx.putFact(input, chain, record);
+    // A vector not sent is kept from the version replaced (if that version is alive in this chain).
+    const vector = input.embedding !== undefined ? { embedding: input.embedding } : { vectorFrom: previous ? chain : [] };
+    tx.putFact(input, chain, record, vector);
     return { predicate: input.predicate, args: input.args, negated: input.negated, scope: input.scope, ...record };
     });
     tx.event(factEvent('told', actor, stored));

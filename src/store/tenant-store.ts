@@ -162,6 +162,7 @@ export class TenantStore {
     // A request that took this handle before the tenant was deleted must not write into the
     // tenant re-created under the same name (its caller was authorised for the old one).
     if (this.deleted) throw new ConflictError(`tenant '${this.name}' was deleted while this request ran`, { tenant: this.name });
+    await tx.settle();
     const { ops, events: drafts, retired, written } = tx.collected();
     if (ops.length === 0 && drafts.length === 0 && !tx.scopes.isChanged) return;
     const logged = await this.events.append(drafts, tx.now);

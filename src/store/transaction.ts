@@ -8,6 +8,13 @@ import { type RuleRecord, delRuleOp, putRuleOp } from './rule-records.js';
 import type { ScopeRegistry } from './scope-registry.js';
 import { type SessionRecord, delAccessOps, delSessionOp, incrementAccessOps, putSessionOp } from './session-records.js';
 import { TenantReads } from './tenant-reads.js';
+import { type DocumentChange, dropLayerRetrieval, retrievalOps } from './retrieval-writes.js';
+
+/** How a write treats the fact's embedding: a new one, null to drop it, or (absent) kept from the nearest layer of `vectorFrom`. */
+export interface VectorChange {
+  readonly embedding?: Float32Array | null;
+  readonly vectorFrom?: readonly LayerId[];
+}
 
 /** A layer no scope uses any more: its keys are removed once no reader can need them. */
 export interface RetiredLayer {
@@ -22,6 +29,7 @@ export interface Savepoint {
   readonly drafts: number;
   readonly retired: number;
   readonly written: number;
+  readonly documents: number;
   readonly scopes: ScopeRegistry;
 }
 
@@ -44,6 +52,8 @@ export class TenantTransaction extends TenantReads {
   private readonly retired: RetiredLayer[] = [];
   /** Presence keys of every fact written (the tenant's key filter learns them at commit). */
   private readonly written: string[] = [];
+  /** Retrieval index changes (postings, documents), turned into ops by `settle()` before the commit. */
+  private readonly documents: DocumentChange[] = [];
 
   constructor(
     keyspace: KeyspaceReader,
@@ -58,24 +68,26 @@ export class TenantTransaction extends TenantReads {
   }
 
   /** Write a fact's record (null: a tombstone) into the top layer of a chain, listing it if the layer has a parent. */
-  putFact(key: FactKey, chain: readonly LayerId[], record: FactRecord | null): void {
+  putFact(key: FactKey, chain: readonly LayerId[], record: FactRecord | null, vector: VectorChange = {}): void {
     const layer = chain[0] as LayerId;
-    this.putEntry(key, layer, record === null ? { kind: 'tombstone' } : { kind: 'record', record }, chain.length > 1);
+    this.putEntry(key, layer, record === null ? { kind: 'tombstone' } : { kind: 'record', record }, chain.length > 1, vector);
   }
 
   /** Remove a fact from a chain's top layer: a delete in a root layer, a tombstone over a parent. */
   removeFact(key: FactKey, chain: readonly LayerId[]): void {
     if (chain.length > 1) return this.putFact(key, chain, null);
     for (const k of indexKeysOf(key, chain[0] as LayerId)) this.ops.push({ type: 'del', key: k, sublevel: this.sub });
+    this.documents.push({ key, layer: chain[0] as LayerId, record: null });
   }
 
   /** Write an entry into a given layer (flatten builds a new layer this way). */
-  putEntry(key: FactKey, layer: LayerId, entry: EntryValue, listed: boolean): void {
+  putEntry(key: FactKey, layer: LayerId, entry: EntryValue, listed: boolean, vector: VectorChange = {}): void {
     const value = entry.kind === 'record' ? encodeRecord(entry.record) : TOMBSTONE_VALUE;
     const keys = indexKeysOf(key, layer);
     this.written.push(presenceKeyOfPrimary(keys[0] as string));
     for (const k of keys) this.ops.push({ type: 'put', key: k, value, sublevel: this.sub });
     if (listed) this.ops.push({ type: 'put', key: listingKeyOf(key, layer), value: '', sublevel: this.sub });
+    this.documents.push({ key, layer, record: entry.kind === 'record' ? entry.record : null, ...vector });
   }
 
   putRule(rule: RuleRecord): void {
@@ -120,6 +132,7 @@ export class TenantTransaction extends TenantReads {
       for (const k of indexKeysOf(key, retired.layer)) this.ops.push({ type: 'del', key: k, sublevel: this.sub });
       if (!retired.isRoot) this.ops.push({ type: 'del', key: listingKeyOf(key, retired.layer), sublevel: this.sub });
     }
+    this.ops.push(...(await dropLayerRetrieval(this.keyspace, this.sub, retired.layer)));
     this.ops.push({ type: 'del', key: retiredLayerKey(this.tenant, retired.layer), sublevel: this.meta });
   }
 
@@ -129,7 +142,7 @@ export class TenantTransaction extends TenantReads {
   }
 
   savepoint(): Savepoint {
-    return { ops: this.ops.length, drafts: this.drafts.length, retired: this.retired.length, written: this.written.length, scopes: this.scopes.draft() };
+    return { ops: this.ops.length, drafts: this.drafts.length, retired: this.retired.length, written: this.written.length, documents: this.documents.length, scopes: this.scopes.draft() };
   }
 
   /** Forget everything collected since the savepoint, scope changes included. */
@@ -138,7 +151,14 @@ export class TenantTransaction extends TenantReads {
     this.drafts.length = point.drafts;
     this.retired.length = point.retired;
     this.written.length = point.written;
+    this.documents.length = point.documents;
     this.scopes.restore(point.scopes);
+  }
+
+  /** Internal (the store's commit): turn the collected document changes into index ops (reads what they replace). */
+  async settle(): Promise<void> {
+    const changes = this.documents.splice(0);
+    this.ops.push(...(await retrievalOps(this.keyspace, this.sub, changes)));
   }
 
   /** Internal (the store's commit): what was collected. */
