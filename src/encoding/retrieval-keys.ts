@@ -9,6 +9,7 @@ import { SEP, decodeTerm, encodeTerm, escapeText, unescapeText } from './term-co
  *
  *   W SEP p SEP token SEP pred SEP arity SEP t[0] … t[n-1] SEP neg SEP layer  → "tf length"   (posting)
  *   W SEP d SEP layer SEP pred SEP arity SEP t[0] … t[n-1] SEP neg            → document JSON (tokens, length, embedding)
+ *   W SEP v SEP layer SEP pred SEP arity SEP t[0] … t[n-1] SEP neg            → embedding (Float32 bytes, base64)
  *   W SEP s SEP layer                                                         → "documents totalLength"
  *
  * Postings put the token first and the layer last, so one scan per query token serves any fork
@@ -20,6 +21,7 @@ export const RETRIEVAL_KIND = 'W';
 const POSTING = 'p';
 const DOCUMENT = 'd';
 const STATS = 's';
+const VECTOR = 'v';
 
 function factPart(key: FactKey): string {
   return [escapeText(key.predicate), String(key.args.length), ...key.args.map(encodeTerm), key.negated ? '1' : '0'].join(SEP);
@@ -66,6 +68,33 @@ export function decodeDocumentKey(raw: string): FactKey {
   return decodeFactParts(raw.split(SEP), 3).key;
 }
 
+export function vectorKey(key: FactKey, layer: LayerId): string {
+  return [RETRIEVAL_KIND, VECTOR, encodeLayer(layer), factPart(key)].join(SEP);
+}
+
+export function vectorRange(layer: LayerId): { gte: string; lt: string } {
+  const prefix = [RETRIEVAL_KIND, VECTOR, encodeLayer(layer), ''].join(SEP);
+  return { gte: prefix, lt: upperBound(prefix) };
+}
+
+/** The fact of a vector key and the text naming it (equal across layers). */
+export function decodeVectorKey(raw: string): { key: FactKey; group: string } {
+  const parts = raw.split(SEP);
+  const start = raw.indexOf(SEP, raw.indexOf(SEP, 2) + 1) + 1;
+  return { key: decodeFactParts(parts, 3).key, group: raw.slice(start) };
+}
+
+export function encodeVector(v: Float32Array): string {
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+}
+
+/** Null when the bytes are not a Float32 vector. */
+export function decodeVector(raw: string): Float32Array | null {
+  const bytes = Buffer.from(raw, 'base64');
+  if (bytes.byteLength % 4 !== 0 || bytes.byteLength === 0) return null;
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+}
+
 export function layerStatsKey(layer: LayerId): string {
   return [RETRIEVAL_KIND, STATS, encodeLayer(layer)].join(SEP);
 }
@@ -75,17 +104,14 @@ export function factGroup(key: FactKey): string {
   return factPart(key);
 }
 
-/** A fact's document in one layer: its token frequencies, its length and its embedding, if any. */
+/** A fact's document in one layer: its token frequencies and its length. */
 export interface StoredDocument {
   readonly terms: Readonly<Record<string, number>>;
   readonly length: number;
-  readonly embedding: Float32Array | null;
 }
 
 export function encodeDocument(doc: StoredDocument): string {
-  const row: { t: Readonly<Record<string, number>>; n: number; e?: string } = { t: doc.terms, n: doc.length };
-  if (doc.embedding !== null) row.e = Buffer.from(doc.embedding.buffer, doc.embedding.byteOffset, doc.embedding.byteLength).toString('base64');
-  return JSON.stringify(row);
+  return JSON.stringify({ t: doc.terms, n: doc.length });
 }
 
 /** Null when the bytes are not a document (the caller names the key in its error). */
@@ -97,15 +123,9 @@ export function decodeDocument(raw: string): StoredDocument | null {
     return null;
   }
   if (typeof row !== 'object' || row === null) return null;
-  const { t, n, e } = row as { t?: unknown; n?: unknown; e?: unknown };
+  const { t, n } = row as { t?: unknown; n?: unknown };
   if (typeof t !== 'object' || t === null || typeof n !== 'number') return null;
-  let embedding: Float32Array | null = null;
-  if (typeof e === 'string') {
-    const bytes = Buffer.from(e, 'base64');
-    if (bytes.byteLength % 4 !== 0) return null;
-    embedding = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-  }
-  return { terms: t as Record<string, number>, length: n, embedding };
+  return { terms: t as Record<string, number>, length: n };
 }
 
 export function encodePosting(tf: number, length: number): string {

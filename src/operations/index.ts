@@ -4,6 +4,7 @@ import type { HandledOperation, OperationDef, RawRow } from './define.js';
 import * as facts from './facts.js';
 import * as rules from './rules.js';
 import * as scopes from './scopes.js';
+import * as retrieval from './search.js';
 import * as streams from './streams.js';
 
 export type { Access, Call, Effects, HandledOperation, Method, OperationDef, RawRow, ServerInfo, ToolSpec } from './define.js';
@@ -18,6 +19,7 @@ export const OPERATIONS: readonly OperationDef[] = [
   facts.retract,
   facts.listFacts,
   facts.listPredicates,
+  retrieval.search,
   rules.teach,
   rules.addRules,
   rules.listRules,

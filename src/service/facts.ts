@@ -42,5 +42,6 @@ function toFactInput(fact: FactBody, defaultScope: string | null, path: string):
     validFrom: fact.validFrom ?? null,
     validUntil: fact.validUntil ?? null,
     metadata: fact.metadata ?? null,
+    ...(fact.embedding === undefined ? {} : { embedding: fact.embedding === null ? null : Float32Array.from(fact.embedding) }),
   };
 }

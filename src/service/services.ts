@@ -15,6 +15,7 @@ import type { Budget } from '../engine/index.js';
 import { QueryService } from './query.js';
 import { RuleService } from './rules.js';
 import { ScopeService } from './scopes.js';
+import { SearchService } from './retrieval/search.js';
 import { TenantGate } from './tenant-gate.js';
 import { TenantService } from './tenants.js';
 
@@ -36,6 +37,7 @@ export interface Services {
   /** Background work of every service and database: logged, counted, awaited at shutdown. */
   readonly background: BackgroundRunner;
   readonly listing: ListingService;
+  readonly search: SearchService;
 }
 
 export interface ServiceOptions {
@@ -76,5 +78,6 @@ export function createServices({ catalog, keyStore, adminKey, clock, background 
     predicates: new PredicateService(catalog, clock),
     background,
     listing: new ListingService(catalog, clock, rules),
+    search: new SearchService(catalog, clock),
   };
 }

@@ -11,8 +11,12 @@ import {
   encodeDocument,
   encodeLayerStats,
   encodePosting,
+  decodeVector,
+  encodeVector,
   layerStatsKey,
   postingKey,
+  vectorKey,
+  vectorRange,
 } from '../encoding/retrieval-keys.js';
 import { CorruptionError } from '../domain/errors.js';
 import { type BatchOp, type KeyspaceReader, type LevelSublevel, scanRange } from './level-types.js';
@@ -32,25 +36,29 @@ export interface DocumentChange {
 
 const slot = (key: FactKey, layer: LayerId) => documentKey(key, layer);
 
+/** What a layer holds of one fact for retrieval. */
+interface Indexed {
+  readonly doc: StoredDocument;
+  readonly embedding: Float32Array | null;
+}
+
 /**
- * Turn the document changes of a transaction into batch ops: postings, documents and layer
- * statistics, computed against what is stored (one multi-get) and against the earlier changes
- * of the same transaction (applied in order, the last one wins).
+ * Turn the document changes of a transaction into batch ops: postings, documents, vectors and
+ * layer statistics, computed against what is stored (one multi-get) and against the earlier
+ * changes of the same transaction (applied in order, the last one wins).
  */
 export async function retrievalOps(keyspace: KeyspaceReader, sub: LevelSublevel, changes: readonly DocumentChange[]): Promise<BatchOp[]> {
   if (changes.length === 0) return [];
-  const wanted = new Set<string>();
   const owners = new Map<string, { key: FactKey; layer: LayerId }>();
-  for (const c of changes) {
-    const at = slot(c.key, c.layer);
-    wanted.add(at);
-    owners.set(at, { key: c.key, layer: c.layer });
-    if (c.record !== null && c.embedding === undefined) for (const l of c.vectorFrom ?? []) wanted.add(slot(c.key, l));
-  }
-  const keys = [...wanted];
-  const values = await keyspace.getMany(keys);
-  const stored = new Map<string, StoredDocument | null>();
-  keys.forEach((k, i) => stored.set(k, parseDocument(values[i], k)));
+  const want = (key: FactKey, layer: LayerId) => owners.has(slot(key, layer)) || owners.set(slot(key, layer), { key, layer });
+  for (const c of changes) want(c.key, c.layer);
+  const written = new Set(owners.keys());
+  for (const c of changes) if (c.record !== null && c.embedding === undefined) for (const l of c.vectorFrom ?? []) want(c.key, l);
+  const slots = [...owners.entries()];
+  const docValues = await keyspace.getMany(slots.map(([at]) => at));
+  const vecValues = await keyspace.getMany(slots.map(([, o]) => vectorKey(o.key, o.layer)));
+  const stored = new Map<string, Indexed | null>();
+  slots.forEach(([at, o], i) => stored.set(at, parseIndexed(docValues[i], vecValues[i], at, vectorKey(o.key, o.layer))));
   const current = new Map(stored);
   const statDelta = new Map<LayerId, { documents: number; totalLength: number }>();
   const bump = (layer: LayerId, documents: number, length: number) => {
@@ -60,37 +68,49 @@ export async function retrievalOps(keyspace: KeyspaceReader, sub: LevelSublevel,
   for (const c of changes) {
     const at = slot(c.key, c.layer);
     const before = current.get(at) ?? null;
-    let after: StoredDocument | null = null;
+    let after: Indexed | null = null;
     if (c.record !== null) {
       const doc = documentOf(c.key, c.record.metadata);
       const embedding = c.embedding !== undefined ? c.embedding : nearestVector(current, c.key, c.vectorFrom ?? []);
-      after = { terms: Object.fromEntries(doc.terms), length: doc.length, embedding };
+      after = { doc: { terms: Object.fromEntries(doc.terms), length: doc.length }, embedding };
     }
-    if (before !== null) bump(c.layer, -1, -before.length);
-    if (after !== null) bump(c.layer, 1, after.length);
+    if (before !== null) bump(c.layer, -1, -before.doc.length);
+    if (after !== null) bump(c.layer, 1, after.doc.length);
     current.set(at, after);
   }
   const ops: BatchOp[] = [];
-  for (const [at, after] of current) {
-    const before = stored.get(at) ?? null;
-    if (before === after) continue;
-    const owner = owners.get(at);
-    if (owner === undefined) continue; // read only to copy a vector from
-    const { key, layer } = owner;
-    for (const token of Object.keys(before?.terms ?? {})) {
-      if (after === null || !(token in after.terms)) ops.push({ type: 'del', key: postingKey(token, key, layer), sublevel: sub });
-    }
-    if (after === null) {
-      ops.push({ type: 'del', key: at, sublevel: sub });
-      continue;
-    }
-    for (const [token, tf] of Object.entries(after.terms)) ops.push({ type: 'put', key: postingKey(token, key, layer), value: encodePosting(tf, after.length), sublevel: sub });
-    ops.push({ type: 'put', key: at, value: encodeDocument(after), sublevel: sub });
+  for (const at of written) {
+    const { key, layer } = owners.get(at) as { key: FactKey; layer: LayerId };
+    ops.push(...slotOps(sub, key, layer, stored.get(at) ?? null, current.get(at) ?? null));
   }
-  const layers = [...statDelta.keys()];
+  ops.push(...(await statOps(keyspace, sub, statDelta)));
+  return ops;
+}
+
+function slotOps(sub: LevelSublevel, key: FactKey, layer: LayerId, before: Indexed | null, after: Indexed | null): BatchOp[] {
+  const ops: BatchOp[] = [];
+  for (const token of Object.keys(before?.doc.terms ?? {})) {
+    if (after === null || !(token in after.doc.terms)) ops.push({ type: 'del', key: postingKey(token, key, layer), sublevel: sub });
+  }
+  if (after === null) {
+    ops.push({ type: 'del', key: documentKey(key, layer), sublevel: sub }, { type: 'del', key: vectorKey(key, layer), sublevel: sub });
+    return ops;
+  }
+  for (const [token, tf] of Object.entries(after.doc.terms)) {
+    ops.push({ type: 'put', key: postingKey(token, key, layer), value: encodePosting(tf, after.doc.length), sublevel: sub });
+  }
+  ops.push({ type: 'put', key: documentKey(key, layer), value: encodeDocument(after.doc), sublevel: sub });
+  if (after.embedding === null) ops.push({ type: 'del', key: vectorKey(key, layer), sublevel: sub });
+  else ops.push({ type: 'put', key: vectorKey(key, layer), value: encodeVector(after.embedding), sublevel: sub });
+  return ops;
+}
+
+async function statOps(keyspace: KeyspaceReader, sub: LevelSublevel, deltas: ReadonlyMap<LayerId, { documents: number; totalLength: number }>): Promise<BatchOp[]> {
+  const layers = [...deltas.keys()];
   const stats = await keyspace.getMany(layers.map(layerStatsKey));
+  const ops: BatchOp[] = [];
   layers.forEach((layer, i) => {
-    const delta = statDelta.get(layer) as { documents: number; totalLength: number };
+    const delta = deltas.get(layer) as { documents: number; totalLength: number };
     if (delta.documents === 0 && delta.totalLength === 0) return;
     const was = decodeLayerStats(stats[i]);
     ops.push({ type: 'put', key: layerStatsKey(layer), value: encodeLayerStats(was.documents + delta.documents, was.totalLength + delta.totalLength), sublevel: sub });
@@ -98,10 +118,10 @@ export async function retrievalOps(keyspace: KeyspaceReader, sub: LevelSublevel,
   return ops;
 }
 
-function nearestVector(current: ReadonlyMap<string, StoredDocument | null>, key: FactKey, chain: readonly LayerId[]): Float32Array | null {
+function nearestVector(current: ReadonlyMap<string, Indexed | null>, key: FactKey, chain: readonly LayerId[]): Float32Array | null {
   for (const layer of chain) {
-    const doc = current.get(slot(key, layer));
-    if (doc) return doc.embedding;
+    const indexed = current.get(slot(key, layer));
+    if (indexed) return indexed.embedding;
   }
   return null;
 }
@@ -113,6 +133,15 @@ function parseDocument(raw: string | undefined, key: string): StoredDocument | n
   return doc;
 }
 
+function parseIndexed(rawDoc: string | undefined, rawVector: string | undefined, docKey: string, vecKey: string): Indexed | null {
+  const doc = parseDocument(rawDoc, docKey);
+  if (doc === null) return null;
+  if (rawVector === undefined) return { doc, embedding: null };
+  const embedding = decodeVector(rawVector);
+  if (embedding === null) throw new CorruptionError('fact embedding', vecKey);
+  return { doc, embedding };
+}
+
 /** Ops removing every retrieval key of a layer (its documents, their postings, its statistics). */
 export async function dropLayerRetrieval(keyspace: KeyspaceReader, sub: LevelSublevel, layer: LayerId): Promise<BatchOp[]> {
   const ops: BatchOp[] = [];
@@ -121,6 +150,7 @@ export async function dropLayerRetrieval(keyspace: KeyspaceReader, sub: LevelSub
     for (const token of Object.keys(parseDocument(raw, at)?.terms ?? {})) ops.push({ type: 'del', key: postingKey(token, key, layer), sublevel: sub });
     ops.push({ type: 'del', key: at, sublevel: sub });
   }
+  for await (const [at] of scanRange(keyspace, vectorRange(layer))) ops.push({ type: 'del', key: at, sublevel: sub });
   ops.push({ type: 'del', key: layerStatsKey(layer), sublevel: sub });
   return ops;
 }

@@ -4,6 +4,7 @@ import type { EntryValue } from '../encoding/records.js';
 import { type MatchOptions, type MatchedFact, type ScopeView, allFacts, estimateFacts, matchFacts } from './fact-reader.js';
 import { entriesIn, factsInLayer } from './layer-reader.js';
 import type { KeyspaceReader } from './level-types.js';
+import { type ScopeTextMatches, type VectorCandidate, textMatches, vectorCandidates } from './retrieval-reader.js';
 import { type RuleRecord, loadRules } from './rule-records.js';
 import type { ScopeRegistry } from './scope-registry.js';
 import { type SessionRecord, listSessions, loadAccessCounts, loadAccessCountsOf, loadSession } from './session-records.js';
@@ -44,6 +45,16 @@ export class TenantReads implements LayerSource {
 
   allFacts(view: ScopeView, options: MatchOptions): AsyncGenerator<MatchedFact> {
     return allFacts(this.keyspace, view, options);
+  }
+
+  /** The facts of each scope of the view holding any of these tokens, with BM25's statistics (retrieval-reader.ts). */
+  textMatches(view: ScopeView, tokens: readonly string[], now: number): Promise<ScopeTextMatches[]> {
+    return textMatches(this.keyspace, view, tokens, now);
+  }
+
+  /** Every visible fact of the view that has an embedding. */
+  vectorCandidates(view: ScopeView, now: number): Promise<VectorCandidate[]> {
+    return vectorCandidates(this.keyspace, view, now);
   }
 
   factsInLayer(layer: LayerId, isRoot: boolean): AsyncGenerator<FactKey> {

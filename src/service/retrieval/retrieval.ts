@@ -1,0 +1,25 @@
+import { tokenize } from '../../domain/tokens.js';
+import type { ScopeView } from '../../store/fact-reader.js';
+import type { TenantReads } from '../../store/tenant-reads.js';
+import { type Scored, bm25, fuse, similarities } from './relevance.js';
+
+/** What a request asks to be relevant to: free text, a client-computed vector, or both. */
+export interface RelevanceQuery {
+  readonly query?: string | null | undefined;
+  readonly queryEmbedding?: readonly number[] | null | undefined;
+}
+
+export function hasRelevanceQuery(q: RelevanceQuery): boolean {
+  return (q.query !== undefined && q.query !== null && q.query.trim() !== '') || (q.queryEmbedding !== undefined && q.queryEmbedding !== null);
+}
+
+/**
+ * The facts of the view most relevant to the query, best first, at most `depth` per signal
+ * (text: BM25 over the store's inverted index; vector: exact cosine over the stored embeddings).
+ */
+export async function relevantFacts(reads: TenantReads, view: ScopeView, q: RelevanceQuery, now: number, depth: number): Promise<Scored[]> {
+  const tokens = q.query ? tokenize(q.query) : [];
+  const text = q.query ? bm25(tokens.length === 0 ? [] : await reads.textMatches(view, tokens, now), tokens) : null;
+  const vector = q.queryEmbedding ? similarities(await reads.vectorCandidates(view, now), Float32Array.from(q.queryEmbedding)) : null;
+  return fuse(text, vector, depth);
+}
