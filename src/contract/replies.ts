@@ -133,6 +133,7 @@ const Entry = z.object({
   createdAt: EpochMs.nullable(),
   salience: z.number(),
   provenance: z.object({ rule: z.string(), premises: z.array(z.string()) }).nullable(),
+  why: WhyReply.optional(),
   $context: z.string(),
 });
 const Side = z.object({ scope: z.string(), confidence: z.number(), updatedAt: EpochMs });

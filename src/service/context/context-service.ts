@@ -15,6 +15,8 @@ import { NO_GOAL_EVIDENCE, compileGoals, gatherGoalEvidence } from './goals.js';
 import { catchUp, goalPredicates } from './incremental.js';
 import { type SelectionLimits, type WindowEntry, rankEntries, selectEntries } from './selection.js';
 import { type ReusableScan, WindowCache } from './window-cache.js';
+import { hasRelevanceQuery, relevantFacts } from '../retrieval/retrieval.js';
+import { rankWithRelevance } from './relevance-ranking.js';
 import { type ContextWindow, assembleWindow, sessionEntries } from './window.js';
 
 export const DEFAULT_SESSION_IDLE_MS = 24 * 60 * 60 * 1000;
@@ -186,7 +188,15 @@ export class ContextService {
     const reused = preview?.rescan === true ? null : await this.reuse(job);
     const { evidence, spec, scan } = reused?.reusable ?? (await this.scan(job, preview === null));
     const fresh = { ...spec, accessCounts: reused?.accessCounts ?? accessCounts };
-    const ranked = rankEntries(scan.pool, evidence.answers, view.kind === 'scope' ? view.scope.name : null, (c) => baseOf(c.payload, c.identity, fresh));
+    const scopeName = view.kind === 'scope' ? view.scope.name : null;
+    const ranked = hasRelevanceQuery(job.request)
+      ? rankWithRelevance(scan.pool, evidence.answers, scopeName, await relevantFacts(job.reads, view, job.request, job.now, relevanceDepth(limits)), {
+          base: (fact, identity) => baseOf(fact, identity, fresh),
+          isPremise: (identity) => evidence.premises.has(identity),
+          focus: fresh.focus,
+          accessCounts: fresh.accessCounts,
+        })
+      : rankEntries(scan.pool, evidence.answers, scopeName, (c) => baseOf(c.payload, c.identity, fresh));
     const entries = selectEntries(ranked, limits);
     if (preview === null) this.cache.selected(key, storedIdentities(entries));
     const stats = { ...scan, available: scan.available + evidence.answers.length, rules: evidence.rules };
@@ -296,6 +306,11 @@ export class ContextService {
 
 function storedIdentities(entries: readonly WindowEntry[]): string[] {
   return entries.filter((e) => e.provenance === null).map((e) => e.identity);
+}
+
+/** How many of the best facts of each relevance signal a window weighs (below them relevance counts 0). */
+function relevanceDepth(limits: SelectionLimits): number {
+  return Math.max(200, 4 * limits.maxFacts);
 }
 
 function limitsOf(request: WindowRequest): SelectionLimits {
