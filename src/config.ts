@@ -14,6 +14,12 @@ const EnvSchema = z.object({
   VESPER_MAX_BODY: z.string().regex(/^\d+(kb|mb)?$/i).default('32mb'),
   VESPER_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   VESPER_RATE_LIMIT: z.coerce.number().int().min(0).default(2000),
+  VESPER_TIERS: z.string().regex(/^\s*[A-Za-z0-9_.-]{1,64}=\d+\/\d+\s*(,\s*[A-Za-z0-9_.-]{1,64}=\d+\/\d+\s*)*$/, 'VESPER_TIERS is name=requests/seconds[,…]').optional(),
+  VESPER_DEFAULT_TIER: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).default('default'),
+  VESPER_RATE_QUEUE_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
+  VESPER_MAX_FACTS: z.coerce.number().int().min(0).default(0),
+  VESPER_MAX_BYTES: z.coerce.number().int().min(0).default(0),
+  VESPER_CONTEXT_MAX_FACTS: z.coerce.number().int().min(1).max(1000).default(25),
   VESPER_KEY_PEPPER: z.string().min(16).optional(),
   VESPER_EVENT_RETENTION_DAYS: z.coerce.number().min(0).default(30),
   VESPER_MAX_OPEN_DATABASES: z.coerce.number().int().min(0).max(100_000).default(0),
@@ -28,6 +34,19 @@ const EnvSchema = z.object({
   VESPER_QUERY_MAX_ROWS: z.coerce.number().int().min(0).default(2_000_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
+
+/** A rate-limit tier: this many requests per window, per tenant (0 = unlimited). */
+export interface Tier {
+  readonly requests: number;
+  readonly windowSeconds: number;
+}
+
+/** The built-in tiers; VESPER_TIERS adds to them or changes them, `default` is VESPER_RATE_LIMIT per second. */
+const BUILT_IN_TIERS: Readonly<Record<string, Tier>> = {
+  free: { requests: 20, windowSeconds: 60 },
+  pro: { requests: 200, windowSeconds: 60 },
+  enterprise: { requests: 2000, windowSeconds: 60 },
+};
 
 /** Wall time, tuples produced and stored facts read by one query (0 in the environment = no limit). */
 export interface QueryBudget {
@@ -46,9 +65,22 @@ export interface Config {
   readonly groupCommitMs: number;
   readonly strictDatabases: boolean;
   readonly maxBody: string;
+  /** The same in bytes (the server default of the maxBodyBytes setting). */
+  readonly maxBodyBytes: number;
   readonly shutdownTimeoutMs: number;
-  /** Requests per second per tenant (burst of the same size); 0 = unlimited. */
+  /** Requests per second per tenant (burst of the same size); 0 = unlimited: the `default` tier. */
   readonly rateLimit: number;
+  /** Rate-limit tiers by name (tenants pick one through their settings). */
+  readonly tiers: Readonly<Record<string, Tier>>;
+  /** The tier of a tenant whose database and own settings name none. */
+  readonly defaultTier: string;
+  /** Longest wait of a request queued by a tenant whose overflow setting is `queue`. */
+  readonly rateQueueMs: number;
+  /** Default quotas per tenant (0 = none): facts, and bytes of facts. */
+  readonly maxFacts: number;
+  readonly maxBytes: number;
+  /** maxFacts of a context window that asks for no number. */
+  readonly contextMaxFacts: number;
   /** HMAC pepper for API key hashes; unset = one generated once and kept in the system database. */
   readonly keyPepper: string | null;
   /** Events (audit trail, change stream) older than this are pruned hourly; 0 = kept forever. */
@@ -88,6 +120,22 @@ function allowedHostsOf(listed: string | undefined, host: string): readonly stri
   return [...hosts, host.toLowerCase()];
 }
 
+/** '32mb' → bytes (k and m are 1024-based, as the body parser reads them). */
+function bytesOf(size: string): number {
+  const [, digits = '0', unit = ''] = /^(\d+)(kb|mb)?$/i.exec(size) ?? [];
+  return Number(digits) * ({ kb: 1024, mb: 1024 ** 2 }[unit.toLowerCase()] ?? 1);
+}
+
+function tiersOf(listed: string | undefined, ratePerSecond: number): Record<string, Tier> {
+  const tiers: Record<string, Tier> = { ...BUILT_IN_TIERS, default: { requests: ratePerSecond, windowSeconds: 1 } };
+  for (const entry of (listed ?? '').split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+    const [, name = '', requests = '0', seconds = '1'] = /^([^=]+)=(\d+)\/(\d+)$/.exec(entry) ?? [];
+    if (Number(seconds) < 1) throw new Error(`invalid configuration: VESPER_TIERS: the window of tier '${name}' must be at least 1 second`);
+    tiers[name] = { requests: Number(requests), windowSeconds: Number(seconds) };
+  }
+  return tiers;
+}
+
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = EnvSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
   if (!parsed.success) {
@@ -95,6 +143,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new Error(`invalid configuration: ${problems}`);
   }
   const e = parsed.data;
+  const tiers = tiersOf(e.VESPER_TIERS, e.VESPER_RATE_LIMIT);
+  if (!(e.VESPER_DEFAULT_TIER in tiers)) throw new Error(`invalid configuration: VESPER_DEFAULT_TIER: no tier '${e.VESPER_DEFAULT_TIER}' (tiers: ${Object.keys(tiers).join(', ')})`);
   return {
     port: e.PORT,
     host: e.HOST,
@@ -104,8 +154,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     groupCommitMs: e.VESPER_GROUP_COMMIT_MS,
     strictDatabases: e.VESPER_STRICT_DATABASES === '1',
     maxBody: e.VESPER_MAX_BODY,
+    maxBodyBytes: bytesOf(e.VESPER_MAX_BODY),
     shutdownTimeoutMs: e.VESPER_SHUTDOWN_TIMEOUT_MS,
     rateLimit: e.VESPER_RATE_LIMIT,
+    tiers,
+    defaultTier: e.VESPER_DEFAULT_TIER,
+    rateQueueMs: e.VESPER_RATE_QUEUE_MS,
+    maxFacts: e.VESPER_MAX_FACTS,
+    maxBytes: e.VESPER_MAX_BYTES,
+    contextMaxFacts: e.VESPER_CONTEXT_MAX_FACTS,
     keyPepper: e.VESPER_KEY_PEPPER ?? null,
     eventRetentionMs: e.VESPER_EVENT_RETENTION_DAYS * 24 * 3600 * 1000,
     maxOpenDatabases: e.VESPER_MAX_OPEN_DATABASES,

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { ClassicLevel } from 'classic-level';
 import { type Logger, pino } from 'pino';
 import type { Config } from './config.js';
+import type { Settings } from './contract/settings.js';
 import { createApp } from './http/app.js';
 import { answerClientErrors } from './http/client-errors.js';
 import { systemClock } from './service/clock.js';
@@ -120,7 +121,7 @@ async function openCatalog(config: Config, budget: FileBudget, logger: Logger, s
 async function startServices(config: Config, catalog: Catalog, logger: Logger, background: BackgroundRunner): Promise<Services> {
   try {
     const keyStore = await KeyStore.open(catalog.systemLevel, config.keyPepper);
-    const services = createServices({ catalog, keyStore, adminKey: config.adminKey, clock: systemClock, background, sessionIdleMs: config.sessionIdleMs, queryBudget: config.queryBudget });
+    const services = createServices({ catalog, keyStore, adminKey: config.adminKey, clock: systemClock, background, sessionIdleMs: config.sessionIdleMs, queryBudget: config.queryBudget, settings: { defaults: serverSettings(config), tiers: new Set(Object.keys(config.tiers)) } });
     const resumed = await services.tenants.resumeDeletions();
     if (resumed > 0) logger.warn({ resumed }, 'finished tenant deletions interrupted by a crash');
     return services;
@@ -128,6 +129,26 @@ async function startServices(config: Config, catalog: Catalog, logger: Logger, b
     await catalog.close().catch(() => undefined);
     throw startFailure(error, config, logger);
   }
+}
+
+/** The server level of the settings: what a database or tenant that sets nothing gets. */
+export function serverSettings(config: Config): Settings {
+  return {
+    tier: config.defaultTier,
+    requestsPerWindow: null,
+    overflow: 'reject',
+    queueMaxMs: config.rateQueueMs,
+    maxFacts: config.maxFacts,
+    maxBytes: config.maxBytes,
+    maxBodyBytes: config.maxBodyBytes,
+    queryTimeoutMs: config.queryBudget.timeMs ?? 0,
+    maxTuples: config.queryBudget.maxTuples ?? 0,
+    maxRows: config.queryBudget.maxRows ?? 0,
+    eventRetentionDays: config.eventRetentionMs / (24 * 3600 * 1000),
+    sessionIdleMs: config.sessionIdleMs,
+    contextMaxFacts: config.contextMaxFacts,
+    embeddingDimensions: null,
+  };
 }
 
 async function diskIsFull(dataDir: string, probe: (dir: string) => Promise<number>): Promise<boolean> {

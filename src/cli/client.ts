@@ -75,7 +75,7 @@ export function callOperation<T>(connection: Connection, route: OperationRoute, 
     delete rest[name];
     return encodeURIComponent(String(value ?? ''));
   });
-  if (route.method === 'POST') return request<T>(connection, route.method, path, rest);
+  if (route.method === 'POST' || route.method === 'PUT') return request<T>(connection, route.method, path, rest);
   const query = new URLSearchParams(Object.entries(rest).map(([name, value]): [string, string] => [name, String(value)])).toString();
   return request<T>(connection, route.method, query === '' ? path : `${path}?${query}`);
 }

@@ -130,3 +130,13 @@ export function decodeRetiredLayerKey(key: string): { tenant: string; layer: num
   const [, tenant = '', layer = ''] = key.split(SEP);
   return { tenant, layer: Number.parseInt(layer, 36) };
 }
+
+/**
+ * In META: settings (policies). One record holds the database's own settings; one per tenant holds
+ * that tenant's overrides (taken with the tenant's registration when it is deleted).
+ */
+export const DATABASE_SETTINGS_KEY = 'P';
+
+export function tenantSettingsKey(tenant: string): string {
+  return 'O' + SEP + tenant;
+}

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ERROR_TYPES } from '../contract/envelope.js';
-import { OPERATIONS, type OperationDef, isRaw } from '../operations/index.js';
+import { OPERATIONS, type OperationDef, isRaw, takesBody } from '../operations/index.js';
 import { ROLE_MATRIX } from '../service/authorization.js';
 import { HTTP_STATUS } from './errors.js';
 import { pathsOf } from './router.js';
@@ -47,7 +47,7 @@ function parametersOf(op: OperationDef, path: string): Json[] {
   const required = new Set((input?.required ?? []) as string[]);
   const inPath = pathParams(path);
   const parameters: Json[] = inPath.map((name) => ({ name, in: 'path', required: true, schema: properties[name] ?? { type: 'string' } }));
-  if (op.method !== 'POST') {
+  if (!takesBody(op.method)) {
     for (const [name, schema] of Object.entries(properties)) {
       if (!inPath.includes(name)) parameters.push({ name, in: 'query', required: required.has(name), schema });
     }
@@ -59,7 +59,7 @@ function parametersOf(op: OperationDef, path: string): Json[] {
 
 /** The JSON body: the input without its path parameters. */
 function requestBodyOf(op: OperationDef, path: string): Json | null {
-  if (op.method !== 'POST' || op.input === null || isRaw(op)) return op.method === 'POST' && isRaw(op) ? { required: true, content: { 'application/json': { schema: { type: 'object', description: 'a JSON-RPC message' } } } } : null;
+  if (!takesBody(op.method) || op.input === null || isRaw(op)) return op.method === 'POST' && isRaw(op) ? { required: true, content: { 'application/json': { schema: { type: 'object', description: 'a JSON-RPC message' } } } } : null;
   const schema = jsonSchema(op.input, 'input');
   const inPath = pathParams(path);
   if (inPath.length > 0 && schema.properties) {
@@ -84,7 +84,7 @@ function responsesOf(op: OperationDef): Json {
     responses['401'] = { $ref: '#/components/responses/Unauthorized' };
     responses['403'] = ERROR;
   }
-  if (op.method === 'POST') responses['413'] = ERROR;
+  if (takesBody(op.method)) responses['413'] = ERROR;
   if (op.access.on === 'tenant') responses['429'] = ERROR;
   responses.default = ERROR;
   return responses;

@@ -4,7 +4,7 @@ import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
 import { ValidationError } from '../domain/errors.js';
 import type { Principal } from '../domain/principal.js';
-import { type Access, type HandledOperation, OPERATIONS, type OperationDef, type ServerInfo, isRaw } from '../operations/index.js';
+import { type Access, type HandledOperation, OPERATIONS, type OperationDef, type ServerInfo, isRaw, takesBody } from '../operations/index.js';
 import { authorize } from '../service/authorization.js';
 import { guardedAddress, principalOf } from './auth.js';
 import type { RouteDeps } from './routes/deps.js';
@@ -67,7 +67,7 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> => type
 
 /** The input of an operation: its path parameters, then the JSON body (POST) or the query string. */
 function inputReader(op: HandledOperation): (ctx: Context) => unknown {
-  const types = op.method === 'POST' ? null : queryTypes(op.input);
+  const types = takesBody(op.method) ? null : queryTypes(op.input);
   return (ctx) => {
     const params = (ctx as Context & { params?: Record<string, string> }).params ?? {};
     const rest: unknown = types === null ? ctx.request.body : fromQuery(ctx.query, types);
@@ -86,7 +86,7 @@ const ANONYMOUS: Principal = { id: null, role: 'reader', databases: [], tenants:
 
 function handlerFor(op: HandledOperation, deps: RouteDeps, server: ServerInfo): Middleware {
   const read = inputReader(op);
-  const what = op.method === 'POST' ? 'request body' : 'request';
+  const what = takesBody(op.method) ? 'request body' : 'request';
   const isPublic = op.access.on === 'public';
   return async (ctx) => {
     const address = op.kind === 'tenant' ? guardedAddress(ctx) : null;

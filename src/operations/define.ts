@@ -5,7 +5,12 @@ import type { TenantAddress } from '../service/address.js';
 import type { Operation as Permission } from '../service/authorization.js';
 import type { Services } from '../service/services.js';
 
-export type Method = 'GET' | 'POST' | 'DELETE';
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/** POST and PUT take a JSON body; GET and DELETE take the query string. */
+export function takesBody(method: Method): boolean {
+  return method === 'POST' || method === 'PUT';
+}
 
 /** What the server says about itself (health, readiness); not a service, so handed in by the composition root. */
 export interface ServerInfo {

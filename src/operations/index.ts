@@ -5,8 +5,10 @@ import * as facts from './facts.js';
 import * as rules from './rules.js';
 import * as scopes from './scopes.js';
 import * as retrieval from './search.js';
+import * as settings from './settings.js';
 import * as streams from './streams.js';
 
+export { takesBody } from './define.js';
 export type { Access, Call, Effects, HandledOperation, Method, OperationDef, RawRow, ServerInfo, ToolSpec } from './define.js';
 
 /**
@@ -43,6 +45,10 @@ export const OPERATIONS: readonly OperationDef[] = [
   rules.listDatabaseRules,
   rules.addDatabaseRules,
   rules.deleteDatabaseRule,
+  settings.getDatabaseSettings,
+  settings.putDatabaseSettings,
+  settings.getTenantSettings,
+  settings.putTenantSettings,
   admin.createKey,
   admin.listKeys,
   admin.revokeKey,

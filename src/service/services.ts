@@ -16,6 +16,8 @@ import { QueryService } from './query.js';
 import { RuleService } from './rules.js';
 import { ScopeService } from './scopes.js';
 import { SearchService } from './retrieval/search.js';
+import { SettingsService } from './settings.js';
+import type { Settings } from '../contract/settings.js';
 import { TenantGate } from './tenant-gate.js';
 import { TenantService } from './tenants.js';
 
@@ -38,6 +40,8 @@ export interface Services {
   readonly background: BackgroundRunner;
   readonly listing: ListingService;
   readonly search: SearchService;
+  /** Policies: server → database → tenant settings, and each tenant's effective ones. */
+  readonly settings: SettingsService;
 }
 
 export interface ServiceOptions {
@@ -51,14 +55,18 @@ export interface ServiceOptions {
   readonly sessionIdleMs?: number;
   /** Per-request evaluation budget of asks (absent = unlimited). */
   readonly queryBudget?: Budget;
+  /** The server's settings (from the configuration) and the tier names a setting may pick. */
+  readonly settings: { readonly defaults: Settings; readonly tiers: ReadonlySet<string> };
 }
 
-export function createServices({ catalog, keyStore, adminKey, clock, background = new BackgroundRunner(), sessionIdleMs, queryBudget = {} }: ServiceOptions): Services {
+export function createServices({ catalog, keyStore, adminKey, clock, background = new BackgroundRunner(), sessionIdleMs, queryBudget = {}, settings: policy }: ServiceOptions): Services {
+  const settings = new SettingsService(catalog, policy.defaults, policy.tiers);
   const rules = new RuleService(catalog, clock);
   const keys = new KeyService(keyStore, adminKey, clock);
   const gate = new TenantGate();
   const tenants = new TenantService(catalog, (database, tenant) => keys.forgetTenant(database, tenant), gate);
   tenants.onDeprovision((database, tenant) => rules.forget(database, tenant));
+  tenants.onDeprovision((database, tenant) => settings.forget(database, tenant));
   return {
     rules,
     keys,
@@ -69,7 +77,10 @@ export function createServices({ catalog, keyStore, adminKey, clock, background 
     databases: new DatabaseService(
       catalog,
       (database, tenant) => tenants.deprovisioned(database, tenant),
-      (database) => keys.forgetDatabase(database),
+      (database) => {
+        settings.forget(database);
+        return keys.forgetDatabase(database);
+      },
     ),
     scopes: new ScopeService(catalog, clock, background),
     audit: new AuditService(catalog, clock),
@@ -79,5 +90,6 @@ export function createServices({ catalog, keyStore, adminKey, clock, background 
     background,
     listing: new ListingService(catalog, clock, rules),
     search: new SearchService(catalog, clock),
+    settings,
   };
 }

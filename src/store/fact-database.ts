@@ -15,6 +15,7 @@ import { BackgroundRunner } from './background.js';
 import { type BatchOp, KeyspaceReader, type LevelDb, type LevelSublevel, SYNC, scanRange } from './level-types.js';
 import { isStorageFull } from './storage-errors.js';
 import { type RuleRecord, delRuleOp, loadRules, putRuleOp } from './rule-records.js';
+import { type SettingsRecord, loadSettings, putSettingsOp } from './settings-records.js';
 import { type TenantHost, TenantStore } from './tenant-store.js';
 import type { RetiredLayer } from './transaction.js';
 
@@ -176,6 +177,16 @@ export class FactDatabase {
     await this.write([delRuleOp(this.meta, id)]);
   }
 
+  /** Settings of the database (`tenant` null) or a tenant's overrides of them; {} when none were set. */
+  settings(tenant: string | null): Promise<SettingsRecord> {
+    return loadSettings(new KeyspaceReader(this.meta), tenant);
+  }
+
+  /** Replace them (an empty record removes them). */
+  async putSettings(tenant: string | null, settings: SettingsRecord): Promise<void> {
+    await this.write([putSettingsOp(this.meta, tenant, settings)]);
+  }
+
   /** Register a tenant without writing facts (idempotent). */
   async registerTenant(name: string): Promise<boolean> {
     const ops = this.registrationOps(name);
@@ -206,7 +217,8 @@ export class FactDatabase {
   }
 
   async unregisterTenant(name: string): Promise<void> {
-    await this.meta.del(tenantRegistryKey(name), SYNC);
+    // The tenant's settings go with its registration: a tenant created again under the name starts from the database's.
+    await this.db.batch([putSettingsOp(this.meta, name, {}), { type: 'del', key: tenantRegistryKey(name), sublevel: this.meta }], SYNC);
     this.registered.delete(name);
     this.deleting.delete(name);
   }
