@@ -72,6 +72,12 @@ export function vectorKey(key: FactKey, layer: LayerId): string {
   return [RETRIEVAL_KIND, VECTOR, encodeLayer(layer), factPart(key)].join(SEP);
 }
 
+/** Every vector of a tenant, all layers. */
+export function allVectorsRange(): { gte: string; lt: string } {
+  const prefix = [RETRIEVAL_KIND, VECTOR, ''].join(SEP);
+  return { gte: prefix, lt: upperBound(prefix) };
+}
+
 export function vectorRange(layer: LayerId): { gte: string; lt: string } {
   const prefix = [RETRIEVAL_KIND, VECTOR, encodeLayer(layer), ''].join(SEP);
   return { gte: prefix, lt: upperBound(prefix) };

@@ -5,16 +5,20 @@ import type { TenantAddress } from './address.js';
 import type { Clock } from './clock.js';
 import { compilePattern } from './pattern.js';
 import { parseFactArgs } from './terms.js';
+import { type DimensionsOf, checkEmbeddings } from './retrieval/dimensions.js';
 
 /** Writes: tell (upsert, all or nothing) and retract (a fact or a pattern). */
 export class FactService {
   constructor(
     private readonly catalog: Catalog,
     private readonly clock: Clock,
+    private readonly dimensionsOf: DimensionsOf,
   ) {}
 
   async tell(address: TenantAddress, body: TellBody): Promise<StoredFact[]> {
     const batch = 'facts' in body ? body.facts : [body];
+    const vectors = batch.flatMap((f, i) => (f.embedding ? [{ field: 'facts' in body ? `facts.${i}.embedding` : 'embedding', vector: f.embedding }] : []));
+    await checkEmbeddings(this.dimensionsOf, address, vectors);
     const defaultScope = 'facts' in body ? (body.scope ?? null) : null;
     const inputs = batch.map((fact, i) => toFactInput(fact, defaultScope, 'facts' in body ? `facts.${i}` : 'fact'));
     await using lease = await this.catalog.forWrite(address.database);

@@ -16,6 +16,7 @@ import { QueryService } from './query.js';
 import { RuleService } from './rules.js';
 import { ScopeService } from './scopes.js';
 import { SearchService } from './retrieval/search.js';
+import { embeddingDimensionsGuard } from './retrieval/dimensions.js';
 import { SettingsService } from './settings.js';
 import type { Settings } from '../contract/settings.js';
 import { TenantGate } from './tenant-gate.js';
@@ -62,6 +63,8 @@ export interface ServiceOptions {
 export function createServices({ catalog, keyStore, adminKey, clock, background = new BackgroundRunner(), sessionIdleMs, queryBudget = {}, settings: policy }: ServiceOptions): Services {
   const settings = new SettingsService(catalog, policy.defaults, policy.tiers);
   const rules = new RuleService(catalog, clock);
+  settings.addGuard(embeddingDimensionsGuard(catalog, clock));
+  const dimensionsOf = async (database: string, tenant: string) => (await settings.forTenant(database, tenant)).embeddingDimensions;
   const keys = new KeyService(keyStore, adminKey, clock);
   const gate = new TenantGate();
   const tenants = new TenantService(catalog, (database, tenant) => keys.forgetTenant(database, tenant), gate);
@@ -72,7 +75,7 @@ export function createServices({ catalog, keyStore, adminKey, clock, background 
     keys,
     access: new AccessService(keys, tenants, gate),
     tenants,
-    facts: new FactService(catalog, clock),
+    facts: new FactService(catalog, clock, dimensionsOf),
     query: new QueryService(catalog, clock, rules, queryBudget),
     databases: new DatabaseService(
       catalog,
@@ -84,12 +87,12 @@ export function createServices({ catalog, keyStore, adminKey, clock, background 
     ),
     scopes: new ScopeService(catalog, clock, background),
     audit: new AuditService(catalog, clock),
-    context: new ContextService(catalog, clock, rules, sessionIdleMs === undefined ? {} : { sessionIdleMs }),
+    context: new ContextService(catalog, clock, rules, { dimensionsOf, ...(sessionIdleMs === undefined ? {} : { sessionIdleMs }) }),
     events: new EventService(catalog),
     predicates: new PredicateService(catalog, clock),
     background,
     listing: new ListingService(catalog, clock, rules),
-    search: new SearchService(catalog, clock),
+    search: new SearchService(catalog, clock, dimensionsOf),
     settings,
   };
 }

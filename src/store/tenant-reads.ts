@@ -3,7 +3,8 @@ import type { LayerId } from '../encoding/fact-keys.js';
 import type { EntryValue } from '../encoding/records.js';
 import { type MatchOptions, type MatchedFact, type ScopeView, allFacts, estimateFacts, matchFacts } from './fact-reader.js';
 import { entriesIn, factsInLayer } from './layer-reader.js';
-import type { KeyspaceReader } from './level-types.js';
+import { type KeyspaceReader, scanRange } from './level-types.js';
+import { allVectorsRange } from '../encoding/retrieval-keys.js';
 import { type ScopeTextMatches, type VectorCandidate, textMatches, vectorCandidates } from './retrieval-reader.js';
 import { type RuleRecord, loadRules } from './rule-records.js';
 import type { ScopeRegistry } from './scope-registry.js';
@@ -55,6 +56,12 @@ export class TenantReads implements LayerSource {
   /** Every visible fact of the view that has an embedding. */
   vectorCandidates(view: ScopeView, now: number): Promise<VectorCandidate[]> {
     return vectorCandidates(this.keyspace, view, now);
+  }
+
+  /** True when some layer of the tenant holds an embedding. */
+  async hasEmbeddings(): Promise<boolean> {
+    for await (const _ of scanRange(this.keyspace, allVectorsRange(), 1)) return true;
+    return false;
   }
 
   factsInLayer(layer: LayerId, isRoot: boolean): AsyncGenerator<FactKey> {

@@ -2,7 +2,7 @@
 import anyTest, { type TestFn } from 'ava';
 import { assertError } from '../helpers/envelope.js';
 import { tellOk, uniqueName } from '../helpers/facts.js';
-import { type TestServer, startTestServer, tenantApi } from '../helpers/server.js';
+import { type TestServer, api, startTestServer, tenantApi } from '../helpers/server.js';
 
 const test = anyTest as TestFn<{ server: TestServer }>;
 
@@ -67,8 +67,24 @@ test('POST /context/diff › with a query › the window follows the query betwe
   t.true(second.json.removed.some((r: { predicate: string }) => r.predicate === 'runbook'));
 });
 
-test('embeddings › stored, kept across an upsert unless replaced, ranked by cosine; wrong values › 400', async (t) => {
+/** A tenant of a new database whose embeddingDimensions is 3. */
+async function embeddingTenant(t: { context: { server: TestServer } }) {
+  const { url } = t.context.server;
+  const db = uniqueName('emb');
+  await api(url).post('/databases', { name: db });
+  const put = await api(url).request('PUT', `/admin/databases/${db}/settings`, { embeddingDimensions: 3 });
+  if (put.status !== 200) throw new Error(`settings: ${put.status} ${put.text}`);
+  return { c: tenantApi(url, uniqueName('ctxq'), db), db };
+}
+
+test('embeddings › a database that declares no embeddingDimensions › 400 on embeddings and queryEmbedding', async (t) => {
   const c = client(t);
+  assertError(t, await c.post('/tell', { predicate: 'doc', args: ['a'], embedding: [1, 0, 0] }), 400, 'VALIDATION_ERROR');
+  assertError(t, await c.post('/search', { queryEmbedding: [1, 0, 0] }), 400, 'VALIDATION_ERROR');
+});
+
+test('embeddings › stored, kept across an upsert unless replaced, ranked by cosine; wrong values › 400', async (t) => {
+  const { c, db } = await embeddingTenant(t);
   await tellOk(c, {
     facts: [
       { predicate: 'doc', args: ['a'], embedding: [1, 0, 0] },
@@ -89,8 +105,15 @@ test('embeddings › stored, kept across an upsert unless replaced, ranked by co
   const window = await c.post('/context/optimize', { maxFacts: 1, queryEmbedding: [0, 0, 1] });
   t.deepEqual(labels(window.json.entries), ['doc(a)']);
   t.is(window.json.entries[0].why.vector, 1);
-  assertError(t, await c.post('/tell', { predicate: 'doc', args: ['d'], embedding: [1, 'x'] }), 400, 'VALIDATION_ERROR');
+  const wrong = await c.post('/tell', { facts: [{ predicate: 'doc', args: ['d'], embedding: [1, 0, 0, 0] }] });
+  assertError(t, wrong, 400, 'VALIDATION_ERROR');
+  t.deepEqual(wrong.json.details, { field: 'facts.0.embedding', expected: 3, got: 4 });
+  assertError(t, await c.post('/search', { queryEmbedding: [1, 0] }), 400, 'VALIDATION_ERROR');
+  assertError(t, await c.post('/context/diff', { sessionId: 's', queryEmbedding: [1, 0] }), 400, 'VALIDATION_ERROR');
+  assertError(t, await c.post('/tell', { predicate: 'doc', args: ['d'], embedding: [1, 'x', 0] }), 400, 'VALIDATION_ERROR');
   assertError(t, await c.post('/tell', { predicate: 'doc', args: ['d'], embedding: [] }), 400, 'VALIDATION_ERROR');
   assertError(t, await c.post('/tell', { predicate: 'doc', args: ['d'], embedding: Array.from({ length: 4097 }, () => 0) }), 400, 'VALIDATION_ERROR');
   assertError(t, await c.post('/context/optimize', { queryEmbedding: [1, null] }), 400, 'VALIDATION_ERROR');
+  const change = await api(t.context.server.url).request('PUT', `/admin/databases/${db}/settings`, { embeddingDimensions: 4 });
+  assertError(t, change, 409, 'CONFLICT');
 });

@@ -17,6 +17,7 @@ import { type SelectionLimits, type WindowEntry, rankEntries, selectEntries } fr
 import { type ReusableScan, WindowCache } from './window-cache.js';
 import { hasRelevanceQuery, relevantFacts } from '../retrieval/retrieval.js';
 import { rankWithRelevance } from './relevance-ranking.js';
+import { type DimensionsOf, checkEmbeddings } from '../retrieval/dimensions.js';
 import { type ContextWindow, assembleWindow, sessionEntries } from './window.js';
 
 export const DEFAULT_SESSION_IDLE_MS = 24 * 60 * 60 * 1000;
@@ -28,6 +29,8 @@ export interface ContextServiceOptions {
   readonly pruneFloor?: number;
   /** Internal (tests): extra beaters kept per group (default: as many as the window needs), so that removals can be caught up. */
   readonly margin?: number;
+  /** The database's embeddingDimensions, which a queryEmbedding must match (absent: not checked). */
+  readonly dimensionsOf?: DimensionsOf;
 }
 
 /** How the windows built so far were obtained (internal: tests and benches read it). */
@@ -76,6 +79,7 @@ export class ContextService {
   private readonly sessionIdleMs: number;
   private readonly pruneFloor: number | undefined;
   private readonly margin: number | undefined;
+  private readonly dimensionsOf: DimensionsOf | undefined;
   private readonly cache = new WindowCache();
   readonly stats: WindowStats = { scans: 0, reused: 0, caughtUp: 0, fallbacks: new Map() };
 
@@ -88,6 +92,7 @@ export class ContextService {
     this.sessionIdleMs = options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS;
     this.pruneFloor = options.pruneFloor;
     this.margin = options.margin;
+    this.dimensionsOf = options.dimensionsOf;
   }
 
   /** A window; remembered as the session's when a sessionId is given. */
@@ -167,6 +172,7 @@ export class ContextService {
     preview: PreviewOptions | null = null,
   ): Promise<{ window: ContextWindow; tenant: TenantStore | null }> {
     const goals = compileGoals(request.goals);
+    if (request.queryEmbedding && this.dimensionsOf) await checkEmbeddings(this.dimensionsOf, address, [{ field: 'queryEmbedding', vector: request.queryEmbedding }]);
     if (!database.hasTenant(address.tenant)) return { window: EMPTY_WINDOW, tenant: null };
     const tenant = database.tenant(address.tenant);
     const scope = request.scope ?? null;

@@ -3,6 +3,7 @@ import type { Catalog } from '../../store/catalog.js';
 import type { TenantAddress } from '../address.js';
 import type { Clock } from '../clock.js';
 import type { Scored } from './relevance.js';
+import { type DimensionsOf, checkEmbeddings } from './dimensions.js';
 import { relevantFacts } from './retrieval.js';
 
 /** `POST /search`: the facts of a tenant most relevant to a text and/or a vector. */
@@ -10,9 +11,11 @@ export class SearchService {
   constructor(
     private readonly catalog: Catalog,
     private readonly clock: Clock,
+    private readonly dimensionsOf: DimensionsOf,
   ) {}
 
   async search(address: TenantAddress, body: SearchBody): Promise<Scored[]> {
+    if (body.queryEmbedding) await checkEmbeddings(this.dimensionsOf, address, [{ field: 'queryEmbedding', vector: body.queryEmbedding }]);
     const now = this.clock();
     await using lease = await this.catalog.forRead(address.database);
     const database = lease.database;
