@@ -37,6 +37,12 @@ function decodeFactParts(parts: readonly string[], from: number): { key: FactKey
   return { key, next: from + 3 + arity };
 }
 
+/**
+ * Present when every fact of the tenant is indexed: written with a tenant's registration, and by
+ * the backfill of a tenant written before the indexes existed (store/tenant-store.ts).
+ */
+export const RETRIEVAL_MARKER_KEY = [RETRIEVAL_KIND, 'm'].join(SEP);
+
 export function postingKey(token: string, key: FactKey, layer: LayerId): string {
   return [RETRIEVAL_KIND, POSTING, token, factPart(key), encodeLayer(layer)].join(SEP);
 }

@@ -6,7 +6,9 @@ import { retiredLayerRange } from '../encoding/control-keys.js';
 import type { BackgroundRunner } from './background.js';
 import { EventLog } from './event-log.js';
 import { retractFacts, tellFacts } from './fact-writes.js';
-import { allIndexRange, isPrimaryIndexKey, presenceKeyOf, presenceKeyOfPrimary } from '../encoding/fact-keys.js';
+import { allIndexRange, decodeIndexKey, isPrimaryIndexKey, presenceKeyOf, presenceKeyOfPrimary } from '../encoding/fact-keys.js';
+import { decodeEntryValue } from '../encoding/records.js';
+import { RETRIEVAL_MARKER_KEY } from '../encoding/retrieval-keys.js';
 import { KeyFilter } from './key-filter.js';
 import { type BatchOp, KeyspaceReader, type LevelSublevel, scanRange } from './level-types.js';
 import { type ScopeRecord, ScopeRegistry } from './scope-registry.js';
@@ -78,6 +80,8 @@ export class TenantStore {
   /** The filter being built by a scan of the tenant; writes meanwhile are added to it too. */
   private buildingFilter: KeyFilter | null = null;
   readonly events: EventLog;
+  /** The retrieval indexes are known to cover every fact (the marker was seen or written). */
+  private retrievalIndexed = false;
   /** Emits 'cleared' when the tenant's keyspace was cleared (the tenant was deleted). */
   readonly lifecycle = new EventEmitter();
 
@@ -315,6 +319,29 @@ export class TenantStore {
     return (await this.transaction(now, (tx) => retractFacts(tx, scope, pattern, accepts, actor))).length;
   }
 
+  /**
+   * Make sure every stored fact is in the retrieval indexes: a tenant written before they existed
+   * (format 1 without them) is indexed once, in one transaction, the first time a retrieval needs it.
+   */
+  async ensureRetrievalIndex(now: number): Promise<void> {
+    if (this.retrievalIndexed) return;
+    if ((await this.current.get(RETRIEVAL_MARKER_KEY)) === undefined) {
+      await this.transaction(now, async (tx) => {
+        if ((await this.current.get(RETRIEVAL_MARKER_KEY)) !== undefined) return;
+        for await (const [raw, value] of scanRange(this.current, allIndexRange())) {
+          if (!isPrimaryIndexKey(raw)) continue;
+          const entry = decodeEntryValue(value, raw);
+          if (entry.kind === 'record') {
+            const { layer, ...key } = decodeIndexKey(raw);
+            tx.indexStored(key, layer, entry.record);
+          }
+        }
+        tx.markRetrievalIndexed();
+      });
+    }
+    this.retrievalIndexed = true;
+  }
+
   /** The tenant was deleted: writes still queued on this handle fail; the next request gets a new handle. */
   retire(): void {
     this.deleted = true;
@@ -329,6 +356,7 @@ export class TenantStore {
       this.events.reset();
       this.retired = [];
       this.keyFilter = new KeyFilter(); // the tenant is empty now
+      this.retrievalIndexed = false;
       this.buildingFilter = null;
       this.lifecycle.emit('cleared');
     });

@@ -8,6 +8,7 @@ import { type RuleRecord, delRuleOp, putRuleOp } from './rule-records.js';
 import type { ScopeRegistry } from './scope-registry.js';
 import { type SessionRecord, delAccessOps, delSessionOp, incrementAccessOps, putSessionOp } from './session-records.js';
 import { TenantReads } from './tenant-reads.js';
+import { RETRIEVAL_MARKER_KEY } from '../encoding/retrieval-keys.js';
 import { type DocumentChange, dropLayerRetrieval, retrievalOps } from './retrieval-writes.js';
 
 /** How a write treats the fact's embedding: a new one, null to drop it, or (absent) kept from the nearest layer of `vectorFrom`. */
@@ -88,6 +89,16 @@ export class TenantTransaction extends TenantReads {
     for (const k of keys) this.ops.push({ type: 'put', key: k, value, sublevel: this.sub });
     if (listed) this.ops.push({ type: 'put', key: listingKeyOf(key, layer), value: '', sublevel: this.sub });
     this.documents.push({ key, layer, record: entry.kind === 'record' ? entry.record : null, ...vector });
+  }
+
+  /** Index a fact entry already stored (the backfill of a tenant written before the retrieval indexes). */
+  indexStored(key: FactKey, layer: LayerId, record: FactRecord): void {
+    this.documents.push({ key, layer, record, embedding: null });
+  }
+
+  /** Mark the tenant's retrieval indexes complete. */
+  markRetrievalIndexed(): void {
+    this.ops.push({ type: 'put', key: RETRIEVAL_MARKER_KEY, value: '1', sublevel: this.sub });
   }
 
   putRule(rule: RuleRecord): void {

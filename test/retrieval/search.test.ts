@@ -99,3 +99,22 @@ test('POST /search › after a restart › the index is read from disk', async (
     await second.close();
   }
 });
+
+test('POST /search › a format-1 database written before the retrieval indexes › is indexed on first use, forks included', async (t) => {
+  const { cp, mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dataDir = await mkdtemp(join(tmpdir(), 'vesper-format1-search-'));
+  await cp(new URL('../fixtures/format-1', import.meta.url), dataDir, { recursive: true, filter: (source) => !source.endsWith('README.md') });
+  const server = await startTestServer({}, { dataDir });
+  try {
+    const acme = tenantApi(server.url, 'acme');
+    t.deepEqual(labels(await search(acme, { query: 'enterprise', scope: 'main' })).filter((l) => l.startsWith('plan')), ['plan(acme, enterprise)']);
+    const seats = await search(acme, { query: 'seats', scope: 'hypothesis' });
+    t.deepEqual(seats.map((h) => h.args[1]).sort(), [120, 150], 'the fork sees its own fact and main\'s');
+    t.deepEqual((await search(acme, { query: 'crm', scope: 'main' })).map((h) => h.predicate), ['seats'], 'a metadata value');
+  } finally {
+    await server.close({ keepData: true });
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});

@@ -177,6 +177,7 @@ export class ContextService {
     const tenant = database.tenant(address.tenant);
     const scope = request.scope ?? null;
     const program = goals.length > 0 ? await this.rules.programFor(address, scope) : null;
+    if (hasRelevanceQuery(request)) await tenant.ensureRetrievalIndex(now);
     return tenant.read(now, async (reads) => {
       const generation = this.cache.generation(tenant); // first, in the tick of the snapshot
       const view = reads.view(scope);

@@ -20,7 +20,9 @@ export class SearchService {
     await using lease = await this.catalog.forRead(address.database);
     const database = lease.database;
     if (!database.hasTenant(address.tenant)) return [];
-    return database.tenant(address.tenant).read(now, async (reads) => {
+    const tenant = database.tenant(address.tenant);
+    await tenant.ensureRetrievalIndex(now);
+    return tenant.read(now, async (reads) => {
       const view = reads.view(body.scope ?? null);
       if (view === null) return [];
       return (await relevantFacts(reads, view, body, now, body.limit)).filter((s) => s.relevance > 0).slice(0, body.limit);
