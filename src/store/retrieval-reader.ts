@@ -1,4 +1,3 @@
-import { CorruptionError } from '../domain/errors.js';
 import { type FactKey, type StoredFact, isVisibleAt } from '../domain/fact.js';
 import type { LayerId } from '../encoding/fact-keys.js';
 import type { EntryValue } from '../encoding/records.js';
@@ -6,16 +5,14 @@ import {
   decodeLayerStats,
   decodePosting,
   decodePostingKey,
-  decodeVector,
-  decodeVectorKey,
   layerStatsKey,
   postingRange,
-  vectorRange,
 } from '../encoding/retrieval-keys.js';
 import type { ScopeView } from './fact-reader.js';
 import { entriesIn } from './layer-reader.js';
 import { type KeyspaceReader, scanRange } from './level-types.js';
 import type { ScopeRecord } from './scope-registry.js';
+import type { LayerVectors } from './vector-cache.js';
 
 /** A fact of a scope that holds at least one query token, with what BM25 needs of it. */
 export interface TextMatch {
@@ -100,44 +97,74 @@ async function chainStats(keyspace: KeyspaceReader, scope: ScopeRecord): Promise
   return { documents: Math.max(documents, 0), totalLength: Math.max(totalLength, 0) };
 }
 
-/** A visible fact of a scope with its embedding. */
-export interface VectorCandidate {
+/** A visible fact of a scope and its cosine similarity to the query. */
+export interface VectorMatch {
   readonly fact: StoredFact;
-  readonly embedding: Float32Array;
+  readonly similarity: number;
 }
 
 /**
- * Every visible fact of the view that has an embedding (exact search reads them all): one scan of
- * the vectors of each layer of the view, then the candidates' entries, resolved like textMatches.
+ * The `depth` visible facts of the view most similar to the query (exact: every vector of the
+ * view is compared). Per scope, a fact's vector is the one of the nearest layer of its chain that
+ * has one; only the best are then checked against the facts themselves (one multi-get per round):
+ * the vector must belong to the nearest entry of the chain (a nearer upsert without a vector or a
+ * tombstone hides it) and the record must be visible now.
  */
-export async function vectorCandidates(keyspace: KeyspaceReader, view: ScopeView, now: number): Promise<VectorCandidate[]> {
+export async function nearestVectors(
+  keyspace: KeyspaceReader,
+  view: ScopeView,
+  query: Float32Array,
+  depth: number,
+  now: number,
+  vectorsOf: (layer: LayerId) => Promise<LayerVectors>,
+): Promise<VectorMatch[]> {
   const scopes = view.kind === 'scope' ? [view.scope] : view.scopes;
-  const layers = [...new Set(scopes.flatMap((s) => s.chain))];
-  const candidates = new Map<string, { key: FactKey; vectors: Map<LayerId, Float32Array> }>();
-  for (const layer of layers) {
-    for await (const [raw, value] of scanRange(keyspace, vectorRange(layer))) {
-      const { key, group } = decodeVectorKey(raw);
-      const vector = decodeVector(value);
-      if (vector === null) throw new CorruptionError('fact embedding', raw);
-      const candidate = candidates.get(group) ?? { key, vectors: new Map() };
-      candidate.vectors.set(layer, vector);
-      candidates.set(group, candidate);
+  const norm = Math.sqrt(query.reduce((sum, x) => sum + x * x, 0));
+  const similarity = new Map<LayerId, Map<string, number>>();
+  const candidates: { scope: ScopeRecord; key: FactKey; layer: LayerId; similarity: number }[] = [];
+  for (const scope of scopes) {
+    const seen = new Set<string>();
+    for (const layer of scope.chain) {
+      const vectors = await vectorsOf(layer);
+      let scores = similarity.get(layer);
+      if (scores === undefined) {
+        scores = new Map();
+        for (const [group, { vector }] of vectors) scores.set(group, cosineTo(query, norm, vector));
+        similarity.set(layer, scores);
+      }
+      for (const [group, { key }] of vectors) {
+        if (seen.has(group)) continue;
+        seen.add(group);
+        candidates.push({ scope, key, layer, similarity: scores.get(group) ?? 0 });
+      }
     }
   }
-  const list = [...candidates.values()];
-  const entries: Map<LayerId, EntryValue>[] = [];
-  for (let i = 0; i < list.length; i += 2000) entries.push(...(await entriesIn(keyspace, list.slice(i, i + 2000).map((c) => c.key), layers)));
-  const out: VectorCandidate[] = [];
-  for (const scope of scopes) {
-    list.forEach((candidate, i) => {
+  candidates.sort((a, b) => b.similarity - a.similarity);
+  const out: VectorMatch[] = [];
+  const layers = [...new Set(scopes.flatMap((s) => s.chain))];
+  for (let at = 0; at < candidates.length && out.length < depth; at += 2 * depth) {
+    const round = candidates.slice(at, at + 2 * depth);
+    const entries = await entriesIn(keyspace, round.map((c) => c.key), layers);
+    round.forEach((c, i) => {
+      if (out.length >= depth) return;
       const versions = entries[i] ?? new Map<LayerId, EntryValue>();
-      const found = nearestIn(scope.chain, versions);
-      if (found === null) return;
-      const entry = versions.get(found);
-      const vector = candidate.vectors.get(found);
-      if (entry?.kind !== 'record' || vector === undefined || !isVisibleAt(entry.record, now)) return;
-      out.push({ fact: { ...candidate.key, scope: scope.name, ...entry.record }, embedding: vector });
+      const found = nearestIn(c.scope.chain, versions);
+      const entry = found === null ? undefined : versions.get(found);
+      if (found !== c.layer || entry?.kind !== 'record' || !isVisibleAt(entry.record, now)) return;
+      out.push({ fact: { ...c.key, scope: c.scope.name, ...entry.record }, similarity: c.similarity });
     });
   }
   return out;
+}
+
+function cosineTo(query: Float32Array, queryNorm: number, v: Float32Array): number {
+  if (v.length !== query.length || queryNorm === 0) return 0;
+  let dot = 0;
+  let nv = 0;
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i] as number;
+    dot += x * (query[i] as number);
+    nv += x * x;
+  }
+  return nv === 0 ? 0 : dot / (Math.sqrt(nv) * queryNorm);
 }

@@ -13,12 +13,14 @@ import {
   encodePosting,
   decodeVector,
   encodeVector,
+  factGroup,
   layerStatsKey,
   postingKey,
   vectorKey,
   vectorRange,
 } from '../encoding/retrieval-keys.js';
 import { CorruptionError } from '../domain/errors.js';
+import type { VectorUpdate } from './vector-cache.js';
 import { type BatchOp, type KeyspaceReader, type LevelSublevel, scanRange } from './level-types.js';
 
 /**
@@ -47,8 +49,12 @@ interface Indexed {
  * layer statistics, computed against what is stored (one multi-get) and against the earlier
  * changes of the same transaction (applied in order, the last one wins).
  */
-export async function retrievalOps(keyspace: KeyspaceReader, sub: LevelSublevel, changes: readonly DocumentChange[]): Promise<BatchOp[]> {
-  if (changes.length === 0) return [];
+export async function retrievalOps(
+  keyspace: KeyspaceReader,
+  sub: LevelSublevel,
+  changes: readonly DocumentChange[],
+): Promise<{ ops: BatchOp[]; vectors: VectorUpdate[] }> {
+  if (changes.length === 0) return { ops: [], vectors: [] };
   const owners = new Map<string, { key: FactKey; layer: LayerId }>();
   const want = (key: FactKey, layer: LayerId) => owners.has(slot(key, layer)) || owners.set(slot(key, layer), { key, layer });
   for (const c of changes) want(c.key, c.layer);
@@ -79,12 +85,18 @@ export async function retrievalOps(keyspace: KeyspaceReader, sub: LevelSublevel,
     current.set(at, after);
   }
   const ops: BatchOp[] = [];
+  const vectors: VectorUpdate[] = [];
   for (const at of written) {
     const { key, layer } = owners.get(at) as { key: FactKey; layer: LayerId };
-    ops.push(...slotOps(sub, key, layer, stored.get(at) ?? null, current.get(at) ?? null));
+    const before = stored.get(at) ?? null;
+    const after = current.get(at) ?? null;
+    ops.push(...slotOps(sub, key, layer, before, after));
+    if ((before?.embedding ?? null) !== null || (after?.embedding ?? null) !== null) {
+      vectors.push({ layer, group: factGroup(key), key, vector: after?.embedding ?? null });
+    }
   }
   ops.push(...(await statOps(keyspace, sub, statDelta)));
-  return ops;
+  return { ops, vectors };
 }
 
 function slotOps(sub: LevelSublevel, key: FactKey, layer: LayerId, before: Indexed | null, after: Indexed | null): BatchOp[] {

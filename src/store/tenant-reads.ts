@@ -5,7 +5,8 @@ import { type MatchOptions, type MatchedFact, type ScopeView, allFacts, estimate
 import { entriesIn, factsInLayer } from './layer-reader.js';
 import { type KeyspaceReader, scanRange } from './level-types.js';
 import { allVectorsRange } from '../encoding/retrieval-keys.js';
-import { type ScopeTextMatches, type VectorCandidate, textMatches, vectorCandidates } from './retrieval-reader.js';
+import { type ScopeTextMatches, type VectorMatch, nearestVectors, textMatches } from './retrieval-reader.js';
+import { type LayerVectors, VectorCache } from './vector-cache.js';
 import { type RuleRecord, loadRules } from './rule-records.js';
 import type { ScopeRegistry } from './scope-registry.js';
 import { type SessionRecord, listSessions, loadAccessCounts, loadAccessCountsOf, loadSession } from './session-records.js';
@@ -27,6 +28,8 @@ export class TenantReads implements LayerSource {
   constructor(
     protected readonly keyspace: KeyspaceReader,
     readonly registry: ScopeRegistry,
+    /** The tenant's vector cache (absent: vectors are read from this keyspace, uncached). */
+    private readonly vectorsOf?: (layer: LayerId) => Promise<LayerVectors>,
   ) {}
 
   /** One scope (null when it does not exist), or every scope of the tenant (scope null). */
@@ -53,9 +56,10 @@ export class TenantReads implements LayerSource {
     return textMatches(this.keyspace, view, tokens, now);
   }
 
-  /** Every visible fact of the view that has an embedding. */
-  vectorCandidates(view: ScopeView, now: number): Promise<VectorCandidate[]> {
-    return vectorCandidates(this.keyspace, view, now);
+  /** The `depth` visible facts of the view nearest to the query by cosine (exact, retrieval-reader.ts). */
+  nearestVectors(view: ScopeView, query: Float32Array, depth: number, now: number): Promise<VectorMatch[]> {
+    const uncached = new VectorCache();
+    return nearestVectors(this.keyspace, view, query, depth, now, this.vectorsOf ?? ((layer) => uncached.layer(this.keyspace, layer)));
   }
 
   /** True when some layer of the tenant holds an embedding. */

@@ -15,6 +15,7 @@ import { type ScopeRecord, ScopeRegistry } from './scope-registry.js';
 import { TenantReads } from './tenant-reads.js';
 import { type RetiredLayer, TenantTransaction } from './transaction.js';
 import { WriteLock } from './write-lock.js';
+import { VectorCache } from './vector-cache.js';
 
 /** What the tenant store needs from its database. */
 export interface TenantHost {
@@ -80,6 +81,8 @@ export class TenantStore {
   /** The filter being built by a scan of the tenant; writes meanwhile are added to it too. */
   private buildingFilter: KeyFilter | null = null;
   readonly events: EventLog;
+  /** Decoded embeddings per layer (exact vector search), kept exact by the commits. */
+  private readonly vectorCache = new VectorCache();
   /** The retrieval indexes are known to cover every fact (the marker was seen or written). */
   private retrievalIndexed = false;
   /** Emits 'cleared' when the tenant's keyspace was cleared (the tenant was deleted). */
@@ -141,7 +144,7 @@ export class TenantStore {
     const epoch = registry.epoch;
     this.readers.set(epoch, (this.readers.get(epoch) ?? 0) + 1);
     try {
-      return await work(new TenantReads(new KeyspaceReader(this.sub, snapshot), registry));
+      return await work(new TenantReads(new KeyspaceReader(this.sub, snapshot), registry, (layer) => this.vectorCache.layer(this.current, layer)));
     } finally {
       const left = (this.readers.get(epoch) ?? 1) - 1;
       if (left === 0) this.readers.delete(epoch);
@@ -167,7 +170,7 @@ export class TenantStore {
     // tenant re-created under the same name (its caller was authorised for the old one).
     if (this.deleted) throw new ConflictError(`tenant '${this.name}' was deleted while this request ran`, { tenant: this.name });
     await tx.settle();
-    const { ops, events: drafts, retired, written } = tx.collected();
+    const { ops, events: drafts, retired, written, vectors } = tx.collected();
     if (ops.length === 0 && drafts.length === 0 && !tx.scopes.isChanged) return;
     const logged = await this.events.append(drafts, tx.now);
     const registration = registers ? this.host.registrationOps(this.name) : [];
@@ -182,6 +185,8 @@ export class TenantStore {
       this.keyFilter?.add(key);
       this.buildingFilter?.add(key);
     }
+    this.vectorCache.apply(vectors);
+    for (const layer of retired) this.vectorCache.drop(layer.layer);
     this.events.committed(logged.events);
     this.generation++;
     this.loading = null;
@@ -221,6 +226,7 @@ export class TenantStore {
       },
       { registers: false },
     );
+    for (const layer of layers) this.vectorCache.drop(layer.layer);
   }
 
   /** Nothing uses the handle now: no transaction, reader, change stream or collection pending (it may be dropped from the cache). */
@@ -357,6 +363,7 @@ export class TenantStore {
       this.retired = [];
       this.keyFilter = new KeyFilter(); // the tenant is empty now
       this.retrievalIndexed = false;
+      this.vectorCache.clear();
       this.buildingFilter = null;
       this.lifecycle.emit('cleared');
     });

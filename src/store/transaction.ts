@@ -10,6 +10,7 @@ import { type SessionRecord, delAccessOps, delSessionOp, incrementAccessOps, put
 import { TenantReads } from './tenant-reads.js';
 import { RETRIEVAL_MARKER_KEY } from '../encoding/retrieval-keys.js';
 import { type DocumentChange, dropLayerRetrieval, retrievalOps } from './retrieval-writes.js';
+import type { VectorUpdate } from './vector-cache.js';
 
 /** How a write treats the fact's embedding: a new one, null to drop it, or (absent) kept from the nearest layer of `vectorFrom`. */
 export interface VectorChange {
@@ -40,6 +41,8 @@ export interface TransactionWork {
   readonly events: readonly EventDraft[];
   readonly retired: readonly RetiredLayer[];
   readonly written: readonly string[];
+  /** Embeddings the batch changes, for the tenant's vector cache once it is written. */
+  readonly vectors: readonly VectorUpdate[];
 }
 
 /**
@@ -55,6 +58,7 @@ export class TenantTransaction extends TenantReads {
   private readonly written: string[] = [];
   /** Retrieval index changes (postings, documents), turned into ops by `settle()` before the commit. */
   private readonly documents: DocumentChange[] = [];
+  private readonly vectors: VectorUpdate[] = [];
 
   constructor(
     keyspace: KeyspaceReader,
@@ -169,11 +173,13 @@ export class TenantTransaction extends TenantReads {
   /** Internal (the store's commit): turn the collected document changes into index ops (reads what they replace). */
   async settle(): Promise<void> {
     const changes = this.documents.splice(0);
-    this.ops.push(...(await retrievalOps(this.keyspace, this.sub, changes)));
+    const { ops, vectors } = await retrievalOps(this.keyspace, this.sub, changes);
+    this.ops.push(...ops);
+    this.vectors.push(...vectors);
   }
 
   /** Internal (the store's commit): what was collected. */
   collected(): TransactionWork {
-    return { ops: this.ops, events: this.drafts, retired: this.retired, written: this.written };
+    return { ops: this.ops, events: this.drafts, retired: this.retired, written: this.written, vectors: this.vectors };
   }
 }

@@ -117,3 +117,21 @@ test('embeddings › stored, kept across an upsert unless replaced, ranked by co
   const change = await api(t.context.server.url).request('PUT', `/admin/databases/${db}/settings`, { embeddingDimensions: 4 });
   assertError(t, change, 409, 'CONFLICT');
 });
+
+test('embeddings › told in a fork › found there by vector, not in main until merged; retract removes it', async (t) => {
+  const { c } = await embeddingTenant(t);
+  await tellOk(c, { predicate: 'doc', args: ['main-only'], embedding: [0, 1, 0] });
+  t.deepEqual(labels((await c.post('/search', { queryEmbedding: [0, 1, 0], scope: 'main' })).json.results), ['doc(main-only)'], 'loads the cache');
+  t.is((await c.post('/scope/fork', { source: 'main', target: 'f' })).status, 201);
+  await tellOk(c, { predicate: 'doc', args: ['forked'], embedding: [1, 0, 0], scope: 'f' });
+  await tellOk(c, { predicate: 'doc', args: ['main-only'], embedding: null, scope: 'f' });
+  const inFork = await c.post('/search', { queryEmbedding: [1, 0, 0], scope: 'f' });
+  t.deepEqual(labels(inFork.json.results), ['doc(forked)']);
+  t.deepEqual((await c.post('/search', { queryEmbedding: [1, 0, 0], scope: 'main' })).json.results, []);
+  t.deepEqual((await c.post('/search', { queryEmbedding: [0, 1, 0], scope: 'f' })).json.results, [], 'the fork dropped the vector main still has');
+  t.deepEqual(labels((await c.post('/search', { queryEmbedding: [0, 1, 0], scope: 'main' })).json.results), ['doc(main-only)']);
+  t.is((await c.post('/scope/merge', { source: 'f', target: 'main', strategy: 'SOURCE_WINS' })).status, 200);
+  t.deepEqual(labels((await c.post('/search', { queryEmbedding: [1, 0, 0], scope: 'main' })).json.results), ['doc(forked)']);
+  await c.post('/retract', { predicate: 'doc', args: ['forked'] });
+  t.deepEqual((await c.post('/search', { queryEmbedding: [1, 0, 0] })).json.results, []);
+});

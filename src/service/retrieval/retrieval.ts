@@ -20,6 +20,6 @@ export function hasRelevanceQuery(q: RelevanceQuery): boolean {
 export async function relevantFacts(reads: TenantReads, view: ScopeView, q: RelevanceQuery, now: number, depth: number): Promise<Scored[]> {
   const tokens = q.query ? tokenize(q.query) : [];
   const text = q.query ? bm25(tokens.length === 0 ? [] : await reads.textMatches(view, tokens, now), tokens) : null;
-  const vector = q.queryEmbedding ? similarities(await reads.vectorCandidates(view, now), Float32Array.from(q.queryEmbedding)) : null;
+  const vector = q.queryEmbedding ? similarities(await reads.nearestVectors(view, Float32Array.from(q.queryEmbedding), depth, now)) : null;
   return fuse(text, vector, depth);
 }
