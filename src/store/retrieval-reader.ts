@@ -14,69 +14,79 @@ import { type KeyspaceReader, scanRange } from './level-types.js';
 import type { ScopeRecord } from './scope-registry.js';
 import type { LayerVectors } from './vector-cache.js';
 
-/** A fact of a scope that holds at least one query token, with what BM25 needs of it. */
-export interface TextMatch {
-  readonly fact: StoredFact;
-  /** Term frequency of each query token the fact holds. */
+/** A fact of a scope that holds at least one query token, as its postings say (not yet checked against the fact). */
+export interface TextCandidate {
+  readonly key: FactKey;
+  /** The nearest layer of the scope's chain holding postings of the fact for the query. */
+  readonly layer: LayerId;
+  /** Term frequency of each query token the fact holds there. */
   readonly tf: ReadonlyMap<string, number>;
   /** Tokens in the fact's document. */
   readonly length: number;
 }
 
-/** One scope's matches and its collection statistics (documents and total length over its chain). */
-export interface ScopeTextMatches {
-  readonly scope: string;
+/** One scope's candidates and its collection statistics (documents and total length over its chain). */
+export interface ScopeTextCandidates {
+  readonly scope: ScopeRecord;
   readonly documents: number;
   readonly totalLength: number;
-  readonly matches: readonly TextMatch[];
-}
-
-interface Candidate {
-  readonly key: FactKey;
-  /** Per layer: the postings of this fact there (token → tf) and its document length. */
-  readonly layers: Map<LayerId, { tf: Map<string, number>; length: number }>;
+  readonly candidates: readonly TextCandidate[];
 }
 
 /**
- * The facts of each scope of the view that hold any of the tokens: one scan of the postings per
- * token, then one multi-get of the candidates' fact entries over the view's layers. A posting
- * counts only when its layer is the nearest of the scope's chain where the fact has an entry and
- * that entry is a visible record (a nearer upsert, tombstone or expiry decides otherwise).
+ * The facts of each scope of the view whose postings hold any of the tokens: one scan of the
+ * postings per token; per scope, a fact's postings of the nearest layer of its chain count. What
+ * the postings cannot tell (a nearer upsert that dropped the words, a tombstone, an expiry) is
+ * left to `resolveCandidates`, which the caller runs on the best candidates only.
  */
-export async function textMatches(keyspace: KeyspaceReader, view: ScopeView, tokens: readonly string[], now: number): Promise<ScopeTextMatches[]> {
+export async function textCandidates(keyspace: KeyspaceReader, view: ScopeView, tokens: readonly string[]): Promise<ScopeTextCandidates[]> {
   const scopes = view.kind === 'scope' ? [view.scope] : view.scopes;
-  const candidates = new Map<string, Candidate>();
+  const inView = new Set(scopes.flatMap((s) => s.chain));
+  const postings = new Map<string, { key: FactKey; layers: Map<LayerId, { tf: Map<string, number>; length: number }> }>();
   for (const token of new Set(tokens)) {
     for await (const [raw, value] of scanRange(keyspace, postingRange(token))) {
       const { key, group, layer } = decodePostingKey(raw);
-      const candidate = candidates.get(group) ?? { key, layers: new Map() };
-      candidates.set(group, candidate);
+      if (!inView.has(layer)) continue;
+      const fact = postings.get(group) ?? { key, layers: new Map() };
+      postings.set(group, fact);
       const { tf, length } = decodePosting(value);
-      const at = candidate.layers.get(layer) ?? { tf: new Map<string, number>(), length };
+      const at = fact.layers.get(layer) ?? { tf: new Map<string, number>(), length };
       at.tf.set(token, tf);
-      candidate.layers.set(layer, at);
+      fact.layers.set(layer, at);
     }
   }
-  const list = [...candidates.values()];
-  const layers = [...new Set(scopes.flatMap((s) => s.chain))];
-  const entries: Map<LayerId, EntryValue>[] = [];
-  for (let i = 0; i < list.length; i += 2000) entries.push(...(await entriesIn(keyspace, list.slice(i, i + 2000).map((c) => c.key), layers)));
-  const out: ScopeTextMatches[] = [];
+  const out: ScopeTextCandidates[] = [];
   for (const scope of scopes) {
-    const matches: TextMatch[] = [];
-    list.forEach((candidate, i) => {
-      const versions = entries[i] ?? new Map<LayerId, EntryValue>();
-      const found = nearestIn(scope.chain, versions);
-      if (found === null) return;
-      const entry = versions.get(found);
-      if (entry?.kind !== 'record' || !isVisibleAt(entry.record, now)) return;
-      const postings = candidate.layers.get(found);
-      if (postings === undefined) return;
-      matches.push({ fact: { ...candidate.key, scope: scope.name, ...entry.record }, tf: postings.tf, length: postings.length });
-    });
-    out.push({ scope: scope.name, ...(await chainStats(keyspace, scope)), matches });
+    const candidates: TextCandidate[] = [];
+    for (const { key, layers } of postings.values()) {
+      const layer = scope.chain.find((l) => layers.has(l));
+      if (layer === undefined) continue;
+      const at = layers.get(layer) as { tf: Map<string, number>; length: number };
+      candidates.push({ key, layer, tf: at.tf, length: at.length });
+    }
+    out.push({ scope, ...(await chainStats(keyspace, scope)), candidates });
   }
   return out;
+}
+
+/**
+ * The stored fact each candidate stands for in its scope, or null when the candidate's layer is
+ * not the nearest entry of the chain, or that entry is a tombstone or not visible now.
+ */
+export async function resolveCandidates(
+  keyspace: KeyspaceReader,
+  scope: ScopeRecord,
+  candidates: readonly { readonly key: FactKey; readonly layer: LayerId }[],
+  now: number,
+): Promise<(StoredFact | null)[]> {
+  const entries = await entriesIn(keyspace, candidates.map((c) => c.key), scope.chain);
+  return candidates.map((c, i) => {
+    const versions = entries[i] ?? new Map<LayerId, EntryValue>();
+    const found = nearestIn(scope.chain, versions);
+    const entry = found === null ? undefined : versions.get(found);
+    if (found !== c.layer || entry?.kind !== 'record' || !isVisibleAt(entry.record, now)) return null;
+    return { ...c.key, scope: scope.name, ...entry.record };
+  });
 }
 
 function nearestIn(chain: readonly LayerId[], entries: ReadonlyMap<LayerId, unknown>): LayerId | null {

@@ -5,7 +5,9 @@ import { type MatchOptions, type MatchedFact, type ScopeView, allFacts, estimate
 import { entriesIn, factsInLayer } from './layer-reader.js';
 import { type KeyspaceReader, scanRange } from './level-types.js';
 import { allVectorsRange } from '../encoding/retrieval-keys.js';
-import { type ScopeTextMatches, type VectorMatch, nearestVectors, textMatches } from './retrieval-reader.js';
+import { type ScopeTextCandidates, type VectorMatch, nearestVectors, resolveCandidates, textCandidates } from './retrieval-reader.js';
+import type { ScopeRecord } from './scope-registry.js';
+import type { FactKey as Key, StoredFact } from '../domain/fact.js';
 import { type LayerVectors, VectorCache } from './vector-cache.js';
 import { type RuleRecord, loadRules } from './rule-records.js';
 import type { ScopeRegistry } from './scope-registry.js';
@@ -51,9 +53,14 @@ export class TenantReads implements LayerSource {
     return allFacts(this.keyspace, view, options);
   }
 
-  /** The facts of each scope of the view holding any of these tokens, with BM25's statistics (retrieval-reader.ts). */
-  textMatches(view: ScopeView, tokens: readonly string[], now: number): Promise<ScopeTextMatches[]> {
-    return textMatches(this.keyspace, view, tokens, now);
+  /** The facts of each scope of the view whose postings hold any of these tokens, with BM25's statistics (retrieval-reader.ts). */
+  textCandidates(view: ScopeView, tokens: readonly string[]): Promise<ScopeTextCandidates[]> {
+    return textCandidates(this.keyspace, view, tokens);
+  }
+
+  /** The stored facts that candidates of a scope stand for (null: hidden, tombstoned or not visible now). */
+  resolveCandidates(scope: ScopeRecord, candidates: readonly { readonly key: Key; readonly layer: LayerId }[], now: number): Promise<(StoredFact | null)[]> {
+    return resolveCandidates(this.keyspace, scope, candidates, now);
   }
 
   /** The `depth` visible facts of the view nearest to the query by cosine (exact, retrieval-reader.ts). */

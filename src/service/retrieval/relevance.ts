@@ -1,5 +1,6 @@
 import { type StoredFact, factKeyId } from '../../domain/fact.js';
-import type { ScopeTextMatches, VectorMatch } from '../../store/retrieval-reader.js';
+import type { ScopeTextCandidates, TextCandidate, VectorMatch } from '../../store/retrieval-reader.js';
+import type { ScopeRecord } from '../../store/scope-registry.js';
 
 /**
  * Okapi BM25 over a scope's facts (documents = predicate words + string args + string metadata
@@ -34,29 +35,54 @@ export interface Scored {
   readonly relevance: number;
 }
 
-/** BM25 of every matching fact, one per fact identity (over several scopes: the most confident, then most recent version, as windows do). */
-export function bm25(perScope: readonly ScopeTextMatches[], tokens: readonly string[]): Map<string, { fact: StoredFact; score: number; matched: string[] }> {
+/** Resolves candidates of a scope to the facts they stand for (null: hidden, retracted or not visible). */
+export type Resolver = (scope: ScopeRecord, candidates: readonly TextCandidate[]) => Promise<(StoredFact | null)[]>;
+
+/**
+ * BM25 of the best `depth` matching facts of each scope, one per fact identity (over several
+ * scopes: the most confident, then most recent version, as windows do). Scores come from the
+ * postings alone; only the best are resolved against the facts, round by round, until `depth`
+ * of them are visible. df counts the candidates of the scope (a fact hidden by a nearer tombstone
+ * still counts until its layer is collected: df only scales idf).
+ */
+export async function bm25(
+  perScope: readonly ScopeTextCandidates[],
+  tokens: readonly string[],
+  depth: number,
+  resolve: Resolver,
+): Promise<Map<string, { fact: StoredFact; score: number; matched: string[] }>> {
   const out = new Map<string, { fact: StoredFact; score: number; matched: string[] }>();
   const unique = [...new Set(tokens)];
   for (const scope of perScope) {
-    const n = Math.max(scope.documents, scope.matches.length, 1);
+    const n = Math.max(scope.documents, scope.candidates.length, 1);
     const avg = scope.totalLength > 0 && scope.documents > 0 ? scope.totalLength / scope.documents : 1;
     const df = new Map<string, number>();
-    for (const m of scope.matches) for (const token of m.tf.keys()) df.set(token, (df.get(token) ?? 0) + 1);
-    for (const m of scope.matches) {
+    for (const c of scope.candidates) for (const token of c.tf.keys()) df.set(token, (df.get(token) ?? 0) + 1);
+    const scored = scope.candidates.map((c) => {
       let score = 0;
       const matched: string[] = [];
       for (const token of unique) {
-        const tf = m.tf.get(token);
+        const tf = c.tf.get(token);
         if (tf === undefined) continue;
         const d = df.get(token) ?? 1;
         const idf = Math.log(1 + (n - d + 0.5) / (d + 0.5));
-        score += (idf * tf * (BM25.k1 + 1)) / (tf + BM25.k1 * (1 - BM25.b + (BM25.b * m.length) / avg));
+        score += (idf * tf * (BM25.k1 + 1)) / (tf + BM25.k1 * (1 - BM25.b + (BM25.b * c.length) / avg));
         matched.push(token);
       }
-      const identity = factKeyId(m.fact);
-      const held = out.get(identity);
-      if (held === undefined || preferredVersion(m.fact, held.fact)) out.set(identity, { fact: m.fact, score, matched });
+      return { candidate: c, score, matched, id: factKeyId(c.key) };
+    });
+    scored.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    let accepted = 0;
+    for (let at = 0; at < scored.length && accepted < depth; at += 2 * depth) {
+      const round = scored.slice(at, at + 2 * depth);
+      const facts = await resolve(scope.scope, round.map((r) => r.candidate));
+      round.forEach((r, i) => {
+        const fact = facts[i];
+        if (!fact || accepted >= depth) return;
+        accepted++;
+        const held = out.get(r.id);
+        if (held === undefined || preferredVersion(fact, held.fact)) out.set(r.id, { fact, score: r.score, matched: r.matched });
+      });
     }
   }
   return out;

@@ -1,6 +1,8 @@
 import { tokenize } from '../../domain/tokens.js';
 import type { ScopeView } from '../../store/fact-reader.js';
 import type { TenantReads } from '../../store/tenant-reads.js';
+import type { TextCandidate } from '../../store/retrieval-reader.js';
+import type { ScopeRecord } from '../../store/scope-registry.js';
 import { type Scored, bm25, fuse, similarities } from './relevance.js';
 
 /** What a request asks to be relevant to: free text, a client-computed vector, or both. */
@@ -19,7 +21,8 @@ export function hasRelevanceQuery(q: RelevanceQuery): boolean {
  */
 export async function relevantFacts(reads: TenantReads, view: ScopeView, q: RelevanceQuery, now: number, depth: number): Promise<Scored[]> {
   const tokens = q.query ? tokenize(q.query) : [];
-  const text = q.query ? bm25(tokens.length === 0 ? [] : await reads.textMatches(view, tokens, now), tokens) : null;
+  const resolve = (scope: ScopeRecord, candidates: readonly TextCandidate[]) => reads.resolveCandidates(scope, candidates, now);
+  const text = q.query ? await bm25(tokens.length === 0 ? [] : await reads.textCandidates(view, tokens), tokens, depth, resolve) : null;
   const vector = q.queryEmbedding ? similarities(await reads.nearestVectors(view, Float32Array.from(q.queryEmbedding), depth, now)) : null;
   return fuse(text, vector, depth);
 }
