@@ -158,3 +158,15 @@ test('tools › tenant arguments › are refused: a call cannot name another ten
     t.deepEqual(await ok(client, 'ask', { predicate: 'secret', args: ['?x'] }), { results: [] });
   });
 });
+
+test('tools › search and context_optimize with a query › find a fact by a word of its metadata, with why', async (t) => {
+  await withClient(t.context.server.url, 'streamable', 'retrieval', async (client) => {
+    await ok(client, 'tell', { facts: [{ predicate: 'incident', args: ['inc-7', 'billing_outage'], metadata: { summary: 'Invoices failed' } }, { predicate: 'plan', args: ['acme', 'free'] }] });
+    const found = await ok(client, 'search', { query: 'invoice', limit: 5 });
+    t.deepEqual(found.results.map((r: { args: unknown[] }) => r.args), [['inc-7', 'billing_outage']]);
+    t.deepEqual(found.results[0].why.matched, ['invoic']);
+    const window = await ok(client, 'context_optimize', { maxFacts: 1, query: 'billing outage' });
+    t.deepEqual(window.entries[0].args, ['inc-7', 'billing_outage']);
+    t.is(window.entries[0].why.text, 1);
+  });
+});
