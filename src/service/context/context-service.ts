@@ -205,7 +205,8 @@ export class ContextService {
         })
       : rankEntries(scan.pool, evidence.answers, scopeName, (c) => baseOf(c.payload, c.identity, fresh));
     const entries = selectEntries(ranked, limits);
-    if (preview === null) this.cache.selected(key, storedIdentities(entries));
+    // Only what the pool holds counts as selected: a fact a query brought in from outside the pool must be scored again when its access count rises.
+    if (preview === null) this.cache.selected(key, storedIdentities(entries).filter((id) => scan.pool.get(id) !== undefined));
     const stats = { ...scan, available: scan.available + evidence.answers.length, rules: evidence.rules };
     return assembleWindow(entries, stats);
   }
