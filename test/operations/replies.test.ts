@@ -39,6 +39,10 @@ const REQUESTS: [name: string, method: string, path: string, body?: unknown][] =
   ['readAudit', 'GET', '/audit?limit=5'],
   ['addDatabaseRules', 'POST', '/admin/databases/shapes/rules', { text: 'sibling(?a, ?b) :- parent(?p, ?a), parent(?p, ?b), ?a != ?b.' }],
   ['listDatabaseRules', 'GET', '/admin/databases/shapes/rules'],
+  ['putDatabaseSettings', 'PUT', '/admin/databases/shapes/settings', { tier: 'pro' }],
+  ['getDatabaseSettings', 'GET', '/admin/databases/shapes/settings'],
+  ['putTenantSettings', 'PUT', '/admin/databases/shapes/tenants/acme/settings', { maxFacts: 100 }],
+  ['getTenantSettings', 'GET', '/admin/databases/shapes/tenants/acme/settings'],
   ['createKey', 'POST', '/auth/keys', { role: 'reader', tenants: ['acme'] }],
   ['listKeys', 'GET', '/auth/keys'],
 ];

@@ -165,6 +165,7 @@ const ROUTES: RouteCase[] = [
     },
   },
   { route: 'POST /context/optimize', op: 'context.read', target: 'tenant', ok: 200, cell: tenantCell('POST', '/context/optimize', { maxFacts: 5 }) },
+  { route: 'POST /search', op: 'ask', target: 'tenant', ok: 200, cell: tenantCell('POST', '/search', { query: 'matrix' }) },
   { route: 'POST /context/diff', op: 'context.read', target: 'tenant', ok: 200, cell: tenantCell('POST', '/context/diff', { sessionId: 'matrix-session', maxFacts: 5 }) },
   { route: 'POST /context/session/clear', op: 'context.read', target: 'tenant', ok: 200, cell: tenantCell('POST', '/context/session/clear', { sessionId: 'matrix-session' }) },
   { route: 'GET /audit', op: 'audit.read', target: 'tenant', ok: 200, cell: tenantCell('GET', '/audit?limit=5') },
@@ -187,6 +188,16 @@ const ROUTES: RouteCase[] = [
       await expectStatus('a tenant to delete', adminApi(url).post(`/admin/databases/${DB}/tenants`, { name }), 201);
       return { method: 'DELETE', path: `/admin/databases/${DB}/tenants/${name}` };
     },
+  },
+  { route: 'GET /admin/databases/:db/settings', op: 'admin.database', target: 'database', ok: 200, cell: async () => ({ method: 'GET', path: `/admin/databases/${DB}/settings` }) },
+  { route: 'PUT /admin/databases/:db/settings', op: 'admin.database', target: 'database', ok: 200, cell: async () => ({ method: 'PUT', path: `/admin/databases/${DB}/settings`, body: { contextMaxFacts: 25 } }) },
+  { route: 'GET /admin/databases/:db/tenants/:name/settings', op: 'admin.database', target: 'database', ok: 200, cell: async () => ({ method: 'GET', path: `/admin/databases/${DB}/tenants/${T}/settings` }) },
+  {
+    route: 'PUT /admin/databases/:db/tenants/:name/settings',
+    op: 'admin.database',
+    target: 'database',
+    ok: 200,
+    cell: async () => ({ method: 'PUT', path: `/admin/databases/${DB}/tenants/${T}/settings`, body: { contextMaxFacts: 25 } }),
   },
   { route: 'GET /admin/databases/:db/rules', op: 'admin.database', target: 'database', ok: 200, cell: async () => ({ method: 'GET', path: `/admin/databases/${DB}/rules` }) },
   {
