@@ -86,8 +86,8 @@ const support: Domain = {
     const kinds: Fact[] = [
       { predicate: 'customer', args: [`${pick(CUSTOMERS)}-${i}`], metadata: { tier: pick(['free', 'pro', 'enterprise']) } },
       { predicate: 'ticket', args: [`T-n${i}`, pick(CUSTOMERS), pick(['open', 'closed', 'resolved'])], metadata: { subject: pick(['question about pricing', 'feature request', 'thank you note', 'account closure', 'training session']) } },
-      { predicate: 'csat', args: [`T-n${i}`, Math.floor(i % 5) + 1] },
-      { predicate: 'shift', args: [pick(PEOPLE), `day-${i % 30}`] },
+      { predicate: 'csat', args: [`T-s${i}`, Math.floor(i % 5) + 1] },
+      { predicate: 'shift', args: [pick(PEOPLE), `day-${i}`] },
     ];
     return pick(kinds);
   },
@@ -123,7 +123,7 @@ const crm: Domain = {
       { predicate: 'contact', args: [`${pick(PEOPLE)}-${i}`, pick(CUSTOMERS)], metadata: { role: pick(['cfo', 'cto', 'buyer', 'engineer']) } },
       { predicate: 'deal', args: [`D-n${i}`, pick(CUSTOMERS), pick(['won', 'lost', 'discovery'])], metadata: { topic: pick(['starter plan', 'upgrade', 'trial extension', 'webinar lead']) } },
       { predicate: 'activity', args: [`A-${i}`, pick(['email', 'call', 'meeting']), pick(PEOPLE)] },
-      { predicate: 'quota', args: [pick(PEOPLE), `q${(i % 4) + 1}`, 100000 + (i % 7) * 5000] },
+      { predicate: 'quota', args: [pick(PEOPLE), `q${(i % 4) + 1}-${i}`, 100000 + (i % 7) * 5000] },
     ];
     return pick(kinds);
   },
@@ -158,7 +158,7 @@ const incidents: Domain = {
   noise(i, pick): Fact {
     const kinds: Fact[] = [
       { predicate: 'deploy', args: [`dep-${i}`, pick(['api', 'web', 'worker', 'cron']), pick(['ok', 'ok', 'failed'])] },
-      { predicate: 'oncall', args: [pick(PEOPLE), `week-${i % 52}`] },
+      { predicate: 'oncall', args: [pick(PEOPLE), `week-${i}`] },
       { predicate: 'alert', args: [`AL-${i}`, pick(['cpu high', 'pod restarted', 'certificate renewal due', 'backup finished'])] },
       { predicate: 'change_request', args: [`CR-${i}`, pick(['upgrade kernel', 'rotate keys', 'resize cluster', 'patch libraries'])] },
     ];

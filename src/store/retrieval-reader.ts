@@ -130,30 +130,27 @@ export async function nearestVectors(
 ): Promise<VectorMatch[]> {
   const scopes = view.kind === 'scope' ? [view.scope] : view.scopes;
   const norm = Math.sqrt(query.reduce((sum, x) => sum + x * x, 0));
-  const similarity = new Map<LayerId, Map<string, number>>();
-  const candidates: { scope: ScopeRecord; key: FactKey; layer: LayerId; similarity: number }[] = [];
+  // Flat arrays, not an object per vector: a query compares with every vector of the view.
+  const similarity: number[] = [];
+  const refs: { scope: ScopeRecord; key: FactKey; layer: LayerId }[] = [];
   for (const scope of scopes) {
-    const seen = new Set<string>();
+    const seen = scope.chain.length > 1 ? new Set<string>() : null;
     for (const layer of scope.chain) {
-      const vectors = await vectorsOf(layer);
-      let scores = similarity.get(layer);
-      if (scores === undefined) {
-        scores = new Map();
-        for (const [group, { vector }] of vectors) scores.set(group, cosineTo(query, norm, vector));
-        similarity.set(layer, scores);
-      }
-      for (const [group, { key }] of vectors) {
-        if (seen.has(group)) continue;
-        seen.add(group);
-        candidates.push({ scope, key, layer, similarity: scores.get(group) ?? 0 });
+      for (const [group, cached] of await vectorsOf(layer)) {
+        if (seen !== null) {
+          if (seen.has(group)) continue;
+          seen.add(group);
+        }
+        similarity.push(cosineTo(query, norm, cached.vector, cached.norm));
+        refs.push({ scope, key: cached.key, layer });
       }
     }
   }
-  candidates.sort((a, b) => b.similarity - a.similarity);
   const out: VectorMatch[] = [];
   const layers = [...new Set(scopes.flatMap((s) => s.chain))];
-  for (let at = 0; at < candidates.length && out.length < depth; at += 2 * depth) {
-    const round = candidates.slice(at, at + 2 * depth);
+  const order = bestFirst(similarity, 2 * depth);
+  for (let at = 0; at < order.length && out.length < depth; at += 2 * depth) {
+    const round = order.slice(at, at + 2 * depth).map((i) => ({ ...(refs[i] as (typeof refs)[number]), similarity: similarity[i] as number }));
     const entries = await entriesIn(keyspace, round.map((c) => c.key), layers);
     round.forEach((c, i) => {
       if (out.length >= depth) return;
@@ -163,18 +160,29 @@ export async function nearestVectors(
       if (found !== c.layer || entry?.kind !== 'record' || !isVisibleAt(entry.record, now)) return;
       out.push({ fact: { ...c.key, scope: c.scope.name, ...entry.record }, similarity: c.similarity });
     });
+    if (at + 2 * depth >= order.length && order.length < similarity.length && out.length < depth) {
+      // Many of the best were hidden or expired: rank the rest too.
+      order.push(...bestFirst(similarity, similarity.length).slice(order.length));
+    }
   }
   return out;
 }
 
-function cosineTo(query: Float32Array, queryNorm: number, v: Float32Array): number {
-  if (v.length !== query.length || queryNorm === 0) return 0;
+/** Indices of the `count` largest values, largest first (a typed sort finds the threshold; only those above it are ordered). */
+function bestFirst(values: readonly number[], count: number): number[] {
+  if (values.length === 0) return [];
+  const sorted = Float64Array.from(values).sort();
+  const threshold = sorted[Math.max(0, sorted.length - count)] as number;
+  const picked: number[] = [];
+  values.forEach((v, i) => {
+    if (v >= threshold) picked.push(i);
+  });
+  return picked.sort((a, b) => (values[b] as number) - (values[a] as number) || a - b);
+}
+
+function cosineTo(query: Float32Array, queryNorm: number, v: Float32Array, norm: number): number {
+  if (v.length !== query.length || queryNorm === 0 || norm === 0) return 0;
   let dot = 0;
-  let nv = 0;
-  for (let i = 0; i < v.length; i++) {
-    const x = v[i] as number;
-    dot += x * (query[i] as number);
-    nv += x * x;
-  }
-  return nv === 0 ? 0 : dot / (Math.sqrt(nv) * queryNorm);
+  for (let i = 0; i < v.length; i++) dot += (v[i] as number) * (query[i] as number);
+  return dot / (norm * queryNorm);
 }

@@ -8,6 +8,14 @@ import { type KeyspaceReader, scanRange } from './level-types.js';
 export interface CachedVector {
   readonly key: FactKey;
   readonly vector: Float32Array;
+  /** Its Euclidean norm, computed once (cosine needs it on every query). */
+  readonly norm: number;
+}
+
+function normOf(v: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < v.length; i++) sum += (v[i] as number) * (v[i] as number);
+  return Math.sqrt(sum);
 }
 
 export type LayerVectors = ReadonlyMap<string, CachedVector>;
@@ -41,7 +49,7 @@ export class VectorCache {
       const { key, group } = decodeVectorKey(raw);
       const vector = decodeVector(value);
       if (vector === null) throw new CorruptionError('fact embedding', raw);
-      loaded.set(group, { key, vector });
+      loaded.set(group, { key, vector, norm: normOf(vector) });
     }
     if ((this.touched.get(layer) ?? 0) === before && !this.layers.has(layer)) this.layers.set(layer, loaded);
     return this.layers.get(layer) ?? loaded;
@@ -53,7 +61,7 @@ export class VectorCache {
       const layer = this.layers.get(u.layer);
       if (!layer) continue;
       if (u.vector === null) layer.delete(u.group);
-      else layer.set(u.group, { key: u.key, vector: u.vector });
+      else layer.set(u.group, { key: u.key, vector: u.vector, norm: normOf(u.vector) });
     }
   }
 
