@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MAX_ARITY } from '../domain/fact.js';
 import { NameSchema, PredicateSchema, TermSchema } from './facts.js';
+import { RelevanceFields } from './search.js';
 
 export const MAX_WINDOW_FACTS = 1000;
 
@@ -21,6 +22,7 @@ const WindowFields = {
   goals: z.array(GoalSchema).max(16).default([]),
   maxFactsPerPredicate: z.number().int().min(1).max(MAX_WINDOW_FACTS).nullable().optional(),
   includeContradictions: z.boolean().default(false),
+  ...RelevanceFields,
 };
 
 /** `POST /context/optimize`: a window; remembered for `sessionId` when one is given. */

@@ -59,6 +59,15 @@ const Metadata = z
     }
   });
 
+/** Most dimensions an embedding may have (a database's `embeddingDimensions` fixes the exact number). */
+export const MAX_EMBEDDING_DIMENSIONS = 4096;
+
+/** A client-computed vector: finite numbers (JSON cannot carry others; zod refuses them anyway). */
+export const EmbeddingSchema = z
+  .array(z.number({ error: 'embedding values must be finite numbers' }).finite())
+  .min(1, 'an embedding must not be empty')
+  .max(MAX_EMBEDDING_DIMENSIONS, `an embedding has at most ${MAX_EMBEDDING_DIMENSIONS} dimensions`);
+
 /** Fields a client may echo back from a reply; accepted and ignored on writes. */
 const ReadOnlyFields = {
   version: z.unknown().optional(),
@@ -79,6 +88,8 @@ export const FactSchema = z.strictObject({
   validFrom: EpochMs,
   validUntil: EpochMs,
   metadata: Metadata,
+  /** Stored as Float32; null drops the stored vector; absent keeps it across an upsert. */
+  embedding: EmbeddingSchema.nullable().optional(),
   ...ReadOnlyFields,
 });
 export type FactBody = z.output<typeof FactSchema>;

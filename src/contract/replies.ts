@@ -41,6 +41,20 @@ const DerivedReply = z.object({
 
 const AnswerFact = z.union([FactReply, DerivedReply]);
 
+/** Which signals put a fact where it is: normalised BM25 and matched words, cosine similarity, goal, focus. */
+export const WhyReply = z.object({
+  text: z.number().nullable(),
+  matched: z.array(z.string()),
+  vector: z.number().nullable(),
+  relevance: z.number(),
+  goal: z.boolean().optional(),
+  focus: z.boolean().optional(),
+  confidence: z.number().optional(),
+  recency: z.number().optional(),
+  access: z.number().optional(),
+});
+export const SearchReply = z.object({ results: z.array(FactReply.extend({ score: z.number(), why: WhyReply })) });
+
 export const TellReply = z.object({ told: z.number().int(), facts: z.array(FactReply) });
 export const RetractReply = z.object({ retracted: z.number().int() });
 /** The scopes a rule or conjunctive answer holds in (an all-scope ask is the union of each scope's answers). */
@@ -119,6 +133,7 @@ const Entry = z.object({
   createdAt: EpochMs.nullable(),
   salience: z.number(),
   provenance: z.object({ rule: z.string(), premises: z.array(z.string()) }).nullable(),
+  why: WhyReply.optional(),
   $context: z.string(),
 });
 const Side = z.object({ scope: z.string(), confidence: z.number(), updatedAt: EpochMs });

@@ -23,6 +23,8 @@ export interface FactInput extends FactKey {
   readonly validFrom: number | null;
   readonly validUntil: number | null;
   readonly metadata: Record<string, unknown> | null;
+  /** A client-computed vector (Float32); null drops the stored one; absent keeps it across an upsert. */
+  readonly embedding?: Float32Array | null;
 }
 
 /** What the store keeps per fact besides its key. */

@@ -4,6 +4,7 @@ import type { HandledOperation, OperationDef, RawRow } from './define.js';
 import * as facts from './facts.js';
 import * as rules from './rules.js';
 import * as scopes from './scopes.js';
+import * as retrieval from './search.js';
 import * as settings from './settings.js';
 import * as streams from './streams.js';
 
@@ -20,6 +21,7 @@ export const OPERATIONS: readonly OperationDef[] = [
   facts.retract,
   facts.listFacts,
   facts.listPredicates,
+  retrieval.search,
   rules.teach,
   rules.addRules,
   rules.listRules,

@@ -49,7 +49,7 @@ export async function flattenRun(tx: TenantTransaction, scope: ScopeRecord, run:
     chunk.forEach((fact, j) => {
       const entry = nearestEntry(layers, entries[j] as NonNullable<(typeof entries)[number]>);
       if (!entry || (entry.kind === 'tombstone' && reachesBottom)) return;
-      tx.putEntry(fact, merged, entry, !reachesBottom);
+      tx.putEntry(fact, merged, entry, !reachesBottom, { vectorFrom: layers });
     });
   }
   let count = 0;

@@ -6,12 +6,14 @@ import type { TenantAddress } from './address.js';
 import type { Clock } from './clock.js';
 import { compilePattern } from './pattern.js';
 import { parseFactArgs } from './terms.js';
+import { type DimensionsOf, checkEmbeddings } from './retrieval/dimensions.js';
 
 /** Writes: tell (upsert, all or nothing) and retract (a fact or a pattern). */
 export class FactService {
   constructor(
     private readonly catalog: Catalog,
     private readonly clock: Clock,
+    private readonly dimensionsOf: DimensionsOf,
     /** The tenant's quotas (its settings). */
     private readonly settingsOf: (address: TenantAddress) => Promise<{ readonly maxFacts: number; readonly maxBytes: number }> = () => Promise.resolve({ maxFacts: 0, maxBytes: 0 }),
     /** A refused write over a quota (a lifecycle hook). */
@@ -20,6 +22,8 @@ export class FactService {
 
   async tell(address: TenantAddress, body: TellBody): Promise<StoredFact[]> {
     const batch = 'facts' in body ? body.facts : [body];
+    const vectors = batch.flatMap((f, i) => (f.embedding ? [{ field: 'facts' in body ? `facts.${i}.embedding` : 'embedding', vector: f.embedding }] : []));
+    await checkEmbeddings(this.dimensionsOf, address, vectors);
     const defaultScope = 'facts' in body ? (body.scope ?? null) : null;
     const inputs = batch.map((fact, i) => toFactInput(fact, defaultScope, 'facts' in body ? `facts.${i}` : 'fact'));
     await using lease = await this.catalog.forWrite(address.database);
@@ -54,5 +58,6 @@ function toFactInput(fact: FactBody, defaultScope: string | null, path: string):
     validFrom: fact.validFrom ?? null,
     validUntil: fact.validUntil ?? null,
     metadata: fact.metadata ?? null,
+    ...(fact.embedding === undefined ? {} : { embedding: fact.embedding === null ? null : Float32Array.from(fact.embedding) }),
   };
 }

@@ -2,7 +2,7 @@ import { presentFact, presentProof } from '../contract/present.js';
 import type { StoredFact } from '../domain/fact.js';
 import type { MergeConflict } from '../scopes/merge.js';
 import type { WindowDiff } from './context/diff.js';
-import type { WindowEntry } from './context/selection.js';
+import type { EntryWhy, WindowEntry } from './context/selection.js';
 import type { ContextWindow } from './context/window.js';
 import type { SessionEntry } from '../store/session-records.js';
 import type { AnswerFact, AskResult } from './query.js';
@@ -73,7 +73,22 @@ export function presentEntry(entry: WindowEntry, context: string) {
     createdAt: entry.createdAt,
     salience: round(entry.salience),
     provenance: entry.provenance,
+    ...(entry.why === undefined ? {} : { why: presentWhy(entry.why) }),
     $context: context,
+  };
+}
+
+function presentWhy(why: EntryWhy) {
+  return {
+    text: why.text === null ? null : round(why.text),
+    matched: [...why.matched],
+    vector: why.vector === null ? null : round(why.vector),
+    relevance: round(why.relevance),
+    goal: why.goal,
+    focus: why.focus,
+    confidence: why.confidence,
+    recency: round(why.recency),
+    access: round(why.access),
   };
 }
 

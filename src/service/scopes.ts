@@ -124,7 +124,7 @@ export class ScopeService {
         registry.adjustCount(target.chain[0] as number, plan.countDelta);
         for (const write of plan.writes) {
           if (write.record === null) tx.removeFact(write.key, target.chain);
-          else tx.putFact(write.key, target.chain, write.record);
+          else tx.putFact(write.key, target.chain, write.record, { vectorFrom: source.chain });
         }
       }
       const details = { source: sourceName, strategy, result: plan.kind, conflicts: plan.conflicts.length };

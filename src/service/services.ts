@@ -20,6 +20,8 @@ import { UsageService } from './usage.js';
 import { PortabilityService } from './portability.js';
 import { type HookOptions, HookService } from './hooks.js';
 import { Outbox } from '../store/outbox.js';
+import { SearchService } from './retrieval/search.js';
+import { embeddingDimensionsGuard } from './retrieval/dimensions.js';
 import type { Settings } from '../contract/settings.js';
 import { TenantGate } from './tenant-gate.js';
 import { TenantService } from './tenants.js';
@@ -44,6 +46,7 @@ export interface Services {
   readonly listing: ListingService;
   /** Per-tenant concurrency of heavy requests (evaluations, joins, diffs, merges, context passes). */
   readonly slots: WorkSlots;
+  readonly search: SearchService;
   /** Policies: server → database → tenant settings, and each tenant's effective ones. */
   readonly settings: SettingsService;
   /** Usage metering per tenant and day. */
@@ -77,6 +80,8 @@ export function createServices({ catalog, keyStore, adminKey, clock, background 
   const usage = new UsageService(catalog, clock);
   const gate = new TenantGate();
   const rules = new RuleService(catalog, clock);
+  settings.addGuard(embeddingDimensionsGuard(catalog, clock));
+  const dimensionsOf = async (database: string, tenant: string) => (await settings.forTenant(database, tenant)).embeddingDimensions;
   const keys = new KeyService(keyStore, adminKey, clock);
   const tenants = new TenantService(catalog, (database, tenant) => keys.forgetTenant(database, tenant), gate);
   tenants.onDeprovision((database, tenant) => rules.forget(database, tenant));
@@ -92,6 +97,7 @@ export function createServices({ catalog, keyStore, adminKey, clock, background 
     facts: new FactService(
       catalog,
       clock,
+      dimensionsOf,
       ({ database, tenant }) => settings.forTenant(database, tenant),
       (address, details) => hooks.emit('quota.exceeded', { database: address.database, tenant: address.tenant, ...details }),
     ),
@@ -116,6 +122,7 @@ export function createServices({ catalog, keyStore, adminKey, clock, background 
     context: new ContextService(catalog, clock, rules, {
       ...(sessionIdleMs === undefined ? {} : { sessionIdleMs }),
       sessionIdleMsOf: async (database, tenant) => (await settings.forTenant(database, tenant)).sessionIdleMs,
+      dimensionsOf,
       budgetOf: async (database, tenant) => budgetOf(await settings.forTenant(database, tenant)),
     }),
     events: new EventService(catalog),
@@ -123,6 +130,7 @@ export function createServices({ catalog, keyStore, adminKey, clock, background 
     background,
     listing: new ListingService(catalog, clock, rules),
     slots,
+    search: new SearchService(catalog, clock, dimensionsOf),
     settings,
     usage,
     portability: new PortabilityService(catalog, clock, rules, gate),

@@ -1,3 +1,4 @@
+import { RETRIEVAL_MARKER_KEY } from '../encoding/retrieval-keys.js';
 import { EventEmitter } from 'node:events';
 import { StorageFullError, VesperError } from '../domain/errors.js';
 import {
@@ -286,7 +287,12 @@ export class FactDatabase {
   private registrationOps(tenant: string): BatchOp[] {
     if (this.registered.has(tenant)) return [];
     if (this.deleting.has(tenant)) throw new VesperError('CONFLICT', `tenant '${tenant}' is being deleted`, { tenant });
-    return [{ type: 'put', key: tenantRegistryKey(tenant), value: String(Date.now()), sublevel: this.meta }];
+    // A new tenant starts with every fact indexed (none): no backfill will be needed.
+    const sub = this.db.sublevel<string, string>(tenant, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+    return [
+      { type: 'put', key: tenantRegistryKey(tenant), value: String(Date.now()), sublevel: this.meta },
+      { type: 'put', key: RETRIEVAL_MARKER_KEY, value: '1', sublevel: sub },
+    ];
   }
 
   /** One atomic batch. Acknowledged means in the write-ahead log; fsync per VESPER_SYNC. */

@@ -56,7 +56,9 @@ export async function tellFacts(
     registry.adjustBytes(keyBytes + Buffer.byteLength(value) - (previous ? keyBytes + Buffer.byteLength(encodeRecord(previous)) : 0));
     undo.push([sameId, pending.get(sameId)]);
     pending.set(sameId, record);
-    tx.putTold(key, input, chain, value);
+    // A vector not sent is kept from the version replaced (if that version is alive in this chain).
+    const vector = input.embedding !== undefined ? { embedding: input.embedding } : { vectorFrom: previous ? chain : [] };
+    tx.putTold(key, input, chain, record, value, vector);
     return { predicate: input.predicate, args: input.args, negated: input.negated, scope: input.scope, ...record };
     });
     tx.event(factEvent('told', actor, stored));

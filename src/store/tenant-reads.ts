@@ -3,7 +3,12 @@ import type { LayerId } from '../encoding/fact-keys.js';
 import type { EntryValue } from '../encoding/records.js';
 import { type MatchOptions, type MatchedFact, type ScopeView, allFacts, estimateFacts, matchFacts } from './fact-reader.js';
 import { entriesIn, factsInLayer } from './layer-reader.js';
-import type { KeyspaceReader } from './level-types.js';
+import { type KeyspaceReader, scanRange } from './level-types.js';
+import { allVectorsRange } from '../encoding/retrieval-keys.js';
+import { type ScopeTextCandidates, type VectorMatch, nearestVectors, resolveCandidates, textCandidates } from './retrieval-reader.js';
+import type { ScopeRecord } from './scope-registry.js';
+import type { FactKey as Key, StoredFact } from '../domain/fact.js';
+import { type LayerVectors, VectorCache } from './vector-cache.js';
 import type { PinnedRanges } from './range-cache.js';
 import { type RuleRecord, loadRules } from './rule-records.js';
 import type { ScopeRegistry } from './scope-registry.js';
@@ -28,6 +33,8 @@ export class TenantReads implements LayerSource {
     readonly registry: ScopeRegistry,
     /** The exact cache of small ranges as this reader's snapshot sees it (none in transactions). */
     private readonly cached: PinnedRanges | null = null,
+    /** The tenant's vector cache (absent: vectors are read from this keyspace, uncached). */
+    private readonly vectorsOf?: (layer: LayerId) => Promise<LayerVectors>,
   ) {}
 
   /** One scope (null when it does not exist), or every scope of the tenant (scope null). */
@@ -47,6 +54,28 @@ export class TenantReads implements LayerSource {
 
   allFacts(view: ScopeView, options: MatchOptions): AsyncGenerator<MatchedFact> {
     return allFacts(this.keyspace, view, options);
+  }
+
+  /** The facts of each scope of the view whose postings hold any of these tokens, with BM25's statistics (retrieval-reader.ts). */
+  textCandidates(view: ScopeView, tokens: readonly string[]): Promise<ScopeTextCandidates[]> {
+    return textCandidates(this.keyspace, view, tokens);
+  }
+
+  /** The stored facts that candidates of a scope stand for (null: hidden, tombstoned or not visible now). */
+  resolveCandidates(scope: ScopeRecord, candidates: readonly { readonly key: Key; readonly layer: LayerId }[], now: number): Promise<(StoredFact | null)[]> {
+    return resolveCandidates(this.keyspace, scope, candidates, now);
+  }
+
+  /** The `depth` visible facts of the view nearest to the query by cosine (exact, retrieval-reader.ts). */
+  nearestVectors(view: ScopeView, query: Float32Array, depth: number, now: number): Promise<VectorMatch[]> {
+    const uncached = new VectorCache();
+    return nearestVectors(this.keyspace, view, query, depth, now, this.vectorsOf ?? ((layer) => uncached.layer(this.keyspace, layer)));
+  }
+
+  /** True when some layer of the tenant holds an embedding. */
+  async hasEmbeddings(): Promise<boolean> {
+    for await (const _ of scanRange(this.keyspace, allVectorsRange(), 1)) return true;
+    return false;
   }
 
   factsInLayer(layer: LayerId, isRoot: boolean): AsyncGenerator<FactKey> {

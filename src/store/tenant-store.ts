@@ -6,7 +6,9 @@ import { retiredLayerRange } from '../encoding/control-keys.js';
 import type { BackgroundRunner } from './background.js';
 import { EventLog } from './event-log.js';
 import { retractFacts, tellFacts } from './fact-writes.js';
-import { allIndexRange, isPrimaryIndexKey, presenceKeyOfPrimary } from '../encoding/fact-keys.js';
+import { allIndexRange, decodeIndexKey, isPrimaryIndexKey, presenceKeyOf, presenceKeyOfPrimary } from '../encoding/fact-keys.js';
+import { decodeEntryValue } from '../encoding/records.js';
+import { RETRIEVAL_MARKER_KEY } from '../encoding/retrieval-keys.js';
 import { KeyFilter } from './key-filter.js';
 import { type BatchOp, KeyspaceReader, type LevelSublevel, scanRange } from './level-types.js';
 import type { TenantRanges } from './range-cache.js';
@@ -14,6 +16,7 @@ import { type ScopeRecord, ScopeRegistry } from './scope-registry.js';
 import { TenantReads } from './tenant-reads.js';
 import { type RetiredLayer, TenantTransaction } from './transaction.js';
 import { WriteLock } from './write-lock.js';
+import { VectorCache } from './vector-cache.js';
 
 /** What the tenant store needs from its database. */
 export interface TenantHost {
@@ -92,6 +95,10 @@ export class TenantStore {
   /** The filter being built by a scan of the tenant; writes meanwhile are added to it too. */
   private buildingFilter: KeyFilter | null = null;
   readonly events: EventLog;
+  /** Decoded embeddings per layer (exact vector search), kept exact by the commits. */
+  private readonly vectorCache = new VectorCache();
+  /** The retrieval indexes are known to cover every fact (the marker was seen or written). */
+  private retrievalIndexed = false;
   /** Emits 'cleared' when the tenant's keyspace was cleared (the tenant was deleted). */
   readonly lifecycle = new EventEmitter();
 
@@ -154,7 +161,7 @@ export class TenantStore {
     const epoch = registry.epoch;
     this.readers.set(epoch, (this.readers.get(epoch) ?? 0) + 1);
     try {
-      return await work(new TenantReads(new KeyspaceReader(this.sub, snapshot), registry, cached));
+      return await work(new TenantReads(new KeyspaceReader(this.sub, snapshot), registry, cached, (layer) => this.vectorCache.layer(this.current, layer)));
     } finally {
       const left = (this.readers.get(epoch) ?? 1) - 1;
       if (left === 0) this.readers.delete(epoch);
@@ -179,7 +186,8 @@ export class TenantStore {
     // A request that took this handle before the tenant was deleted must not write into the
     // tenant re-created under the same name (its caller was authorised for the old one).
     if (this.deleted) throw new ConflictError(`tenant '${this.name}' was deleted while this request ran`, { tenant: this.name });
-    const { ops, events: drafts, retired, written } = tx.collected();
+    await tx.settle();
+    const { ops, events: drafts, retired, written, vectors } = tx.collected();
     if (ops.length === 0 && drafts.length === 0 && !tx.scopes.isChanged) return;
     const logged = await this.events.append(drafts, tx.now);
     const registration = registers ? this.host.registrationOps(this.name) : [];
@@ -197,6 +205,8 @@ export class TenantStore {
       this.keyFilter?.add(key);
       this.buildingFilter?.add(key);
     }
+    this.vectorCache.apply(vectors);
+    for (const layer of retired) this.vectorCache.drop(layer.layer);
     this.events.committed(logged.events);
     this.generation++;
     this.loading = null;
@@ -236,6 +246,7 @@ export class TenantStore {
       },
       { registers: false },
     );
+    for (const layer of layers) this.vectorCache.drop(layer.layer);
   }
 
   /** Nothing uses the handle now: no transaction, reader, change stream or collection pending (it may be dropped from the cache). */
@@ -337,6 +348,29 @@ export class TenantStore {
     return (await this.transaction(now, (tx) => retractFacts(tx, scope, pattern, accepts, actor))).length;
   }
 
+  /**
+   * Make sure every stored fact is in the retrieval indexes: a tenant written before they existed
+   * (format 1 without them) is indexed once, in one transaction, the first time a retrieval needs it.
+   */
+  async ensureRetrievalIndex(now: number): Promise<void> {
+    if (this.retrievalIndexed) return;
+    if ((await this.current.get(RETRIEVAL_MARKER_KEY)) === undefined) {
+      await this.transaction(now, async (tx) => {
+        if ((await this.current.get(RETRIEVAL_MARKER_KEY)) !== undefined) return;
+        for await (const [raw, value] of scanRange(this.current, allIndexRange())) {
+          if (!isPrimaryIndexKey(raw)) continue;
+          const entry = decodeEntryValue(value, raw);
+          if (entry.kind === 'record') {
+            const { layer, ...key } = decodeIndexKey(raw);
+            tx.indexStored(key, layer, entry.record);
+          }
+        }
+        tx.markRetrievalIndexed();
+      });
+    }
+    this.retrievalIndexed = true;
+  }
+
   /** The tenant was deleted: writes still queued on this handle fail; the next request gets a new handle. */
   retire(): void {
     this.deleted = true;
@@ -356,6 +390,8 @@ export class TenantStore {
       this.events.reset();
       this.retired = [];
       this.keyFilter = new KeyFilter(); // the tenant is empty now
+      this.retrievalIndexed = false;
+      this.vectorCache.clear();
       this.buildingFilter = null;
       this.lifecycle.emit('cleared');
     });

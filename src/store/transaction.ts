@@ -8,6 +8,15 @@ import { type RuleRecord, delRuleOp, putRuleOp } from './rule-records.js';
 import type { ScopeRegistry } from './scope-registry.js';
 import { type SessionRecord, delAccessOps, delSessionOp, incrementAccessOps, putSessionOp } from './session-records.js';
 import { TenantReads } from './tenant-reads.js';
+import { RETRIEVAL_MARKER_KEY } from '../encoding/retrieval-keys.js';
+import { type DocumentChange, dropLayerRetrieval, retrievalOps } from './retrieval-writes.js';
+import type { VectorUpdate } from './vector-cache.js';
+
+/** How a write treats the fact's embedding: a new one, null to drop it, or (absent) kept from the nearest layer of `vectorFrom`. */
+export interface VectorChange {
+  readonly embedding?: Float32Array | null;
+  readonly vectorFrom?: readonly LayerId[];
+}
 
 /** A layer no scope uses any more: its keys are removed once no reader can need them. */
 export interface RetiredLayer {
@@ -22,6 +31,7 @@ export interface Savepoint {
   readonly drafts: number;
   readonly retired: number;
   readonly written: number;
+  readonly documents: number;
   readonly scopes: ScopeRegistry;
 }
 
@@ -31,6 +41,8 @@ export interface TransactionWork {
   readonly events: readonly EventDraft[];
   readonly retired: readonly RetiredLayer[];
   readonly written: readonly string[];
+  /** Embeddings the batch changes, for the tenant's vector cache once it is written. */
+  readonly vectors: readonly VectorUpdate[];
 }
 
 /**
@@ -44,6 +56,9 @@ export class TenantTransaction extends TenantReads {
   private readonly retired: RetiredLayer[] = [];
   /** Presence keys of every fact written (the tenant's key filter learns them at commit). */
   private readonly written: string[] = [];
+  /** Retrieval index changes (postings, documents), turned into ops by `settle()` before the commit. */
+  private readonly documents: DocumentChange[] = [];
+  private readonly vectors: VectorUpdate[] = [];
 
   constructor(
     keyspace: KeyspaceReader,
@@ -58,35 +73,49 @@ export class TenantTransaction extends TenantReads {
   }
 
   /** Write a fact's record (null: a tombstone) into the top layer of a chain, listing it if the layer has a parent. */
-  putFact(key: FactKey, chain: readonly LayerId[], record: FactRecord | null): void {
+  putFact(key: FactKey, chain: readonly LayerId[], record: FactRecord | null, vector: VectorChange = {}): void {
     const layer = chain[0] as LayerId;
-    this.putEntry(key, layer, record === null ? { kind: 'tombstone' } : { kind: 'record', record }, chain.length > 1);
+    this.putEntry(key, layer, record === null ? { kind: 'tombstone' } : { kind: 'record', record }, chain.length > 1, vector);
   }
 
   /** Remove a fact from a chain's top layer: a delete in a root layer, a tombstone over a parent. */
   removeFact(key: FactKey, chain: readonly LayerId[]): void {
     if (chain.length > 1) return this.putFact(key, chain, null);
     for (const k of indexKeysOf(key, chain[0] as LayerId)) this.ops.push({ type: 'del', key: k, sublevel: this.sub });
+    this.documents.push({ key, layer: chain[0] as LayerId, record: null });
   }
 
   /** Write an entry into a given layer (flatten builds a new layer this way). */
-  putEntry(key: FactKey, layer: LayerId, entry: EntryValue, listed: boolean): void {
+  putEntry(key: FactKey, layer: LayerId, entry: EntryValue, listed: boolean, vector: VectorChange = {}): void {
     const value = entry.kind === 'record' ? encodeRecord(entry.record) : TOMBSTONE_VALUE;
     this.putEncoded(encodeFactKey(key), key.negated, layer, value, listed ? key : null);
+    this.documents.push({ key, layer, record: entry.kind === 'record' ? entry.record : null, ...vector });
   }
 
   /**
    * The tell path's putFact: the key's terms encoded once by the caller, and the record's value
    * already encoded (a bulk tell of facts with equal records encodes it once).
    */
-  putTold(key: EncodedFactKey, fact: FactKey, chain: readonly LayerId[], value: string): void {
-    this.putEncoded(key, fact.negated, chain[0] as LayerId, value, chain.length > 1 ? fact : null);
+  putTold(key: EncodedFactKey, fact: FactKey, chain: readonly LayerId[], record: FactRecord, value: string, vector: VectorChange = {}): void {
+    const layer = chain[0] as LayerId;
+    this.putEncoded(key, fact.negated, layer, value, chain.length > 1 ? fact : null);
+    this.documents.push({ key: fact, layer, record, ...vector });
   }
 
   private putEncoded(key: EncodedFactKey, negated: boolean, layer: LayerId, value: string, listing: FactKey | null): void {
     this.written.push(key.presence);
     for (const k of encodedIndexKeys(key, negated, layer)) this.ops.push({ type: 'put', key: k, value, sublevel: this.sub });
     if (listing !== null) this.ops.push({ type: 'put', key: listingKeyOf(listing, layer), value: '', sublevel: this.sub });
+  }
+
+  /** Index a fact entry already stored (the backfill of a tenant written before the retrieval indexes). */
+  indexStored(key: FactKey, layer: LayerId, record: FactRecord): void {
+    this.documents.push({ key, layer, record, embedding: null });
+  }
+
+  /** Mark the tenant's retrieval indexes complete. */
+  markRetrievalIndexed(): void {
+    this.ops.push({ type: 'put', key: RETRIEVAL_MARKER_KEY, value: '1', sublevel: this.sub });
   }
 
   putRule(rule: RuleRecord): void {
@@ -131,6 +160,7 @@ export class TenantTransaction extends TenantReads {
       for (const k of indexKeysOf(key, retired.layer)) this.ops.push({ type: 'del', key: k, sublevel: this.sub });
       if (!retired.isRoot) this.ops.push({ type: 'del', key: listingKeyOf(key, retired.layer), sublevel: this.sub });
     }
+    this.ops.push(...(await dropLayerRetrieval(this.keyspace, this.sub, retired.layer)));
     this.ops.push({ type: 'del', key: retiredLayerKey(this.tenant, retired.layer), sublevel: this.meta });
   }
 
@@ -140,7 +170,7 @@ export class TenantTransaction extends TenantReads {
   }
 
   savepoint(): Savepoint {
-    return { ops: this.ops.length, drafts: this.drafts.length, retired: this.retired.length, written: this.written.length, scopes: this.scopes.draft() };
+    return { ops: this.ops.length, drafts: this.drafts.length, retired: this.retired.length, written: this.written.length, documents: this.documents.length, scopes: this.scopes.draft() };
   }
 
   /** Forget everything collected since the savepoint, scope changes included. */
@@ -149,11 +179,20 @@ export class TenantTransaction extends TenantReads {
     this.drafts.length = point.drafts;
     this.retired.length = point.retired;
     this.written.length = point.written;
+    this.documents.length = point.documents;
     this.scopes.restore(point.scopes);
+  }
+
+  /** Internal (the store's commit): turn the collected document changes into index ops (reads what they replace). */
+  async settle(): Promise<void> {
+    const changes = this.documents.splice(0);
+    const { ops, vectors } = await retrievalOps(this.keyspace, this.sub, changes);
+    this.ops.push(...ops);
+    this.vectors.push(...vectors);
   }
 
   /** Internal (the store's commit): what was collected. */
   collected(): TransactionWork {
-    return { ops: this.ops, events: this.drafts, retired: this.retired, written: this.written };
+    return { ops: this.ops, events: this.drafts, retired: this.retired, written: this.written, vectors: this.vectors };
   }
 }

@@ -31,6 +31,8 @@ const REQUESTS: Request[] = [
   { maxFacts: 7, predicates: ['p2'], goals: [{ predicate: 'q', args: ['?x'], negated: false }], includeContradictions: false },
   { maxFacts: 5, predicates: [], goals: [{ predicate: 'p3', args: [2, '?y'], negated: false }], includeContradictions: false, scope: 'side' },
   { maxFacts: 40, predicates: [], goals: [{ predicate: 'q', args: ['?x'], negated: false }], includeContradictions: false },
+  // The shape of the first request with a query (it shares that cached pass): it brings in facts the pool pruned.
+  { maxFacts: 6, predicates: [], goals: [], includeContradictions: false, query: 'p3' },
 ];
 
 const SCOPES = ['main', 'side', 'extra'];

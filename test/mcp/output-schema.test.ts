@@ -84,6 +84,7 @@ const CALLS: [string, Record<string, unknown>][] = [
   ['list_rules', {}],
   ['list_facts', { limit: 1 }],
   ['list_predicates', {}],
+  ['search', { query: 'parent ann', limit: 3 }],
   ['fork_scope', { source: 'main', target: 'what-if' }],
   ['tell', { predicate: 'parent', args: ['cy', 'dee'], scope: 'what-if' }],
   ['diff_scopes', { source: 'what-if', target: 'main' }],

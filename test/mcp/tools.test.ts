@@ -7,7 +7,7 @@ const test = anyTest as TestFn<{ server: TestServer }>;
 
 const TOOL_NAMES = [
   'tell', 'ask', 'retract', 'teach', 'list_rules', 'fork_scope', 'diff_scopes', 'merge_scopes', 'list_scopes', 'delete_scope',
-  'context_optimize', 'context_diff', 'context_clear', 'list_facts', 'list_predicates', 'merge_scope', 'forget',
+  'context_optimize', 'context_diff', 'context_clear', 'list_facts', 'list_predicates', 'merge_scope', 'forget', 'search',
 ];
 
 test.before(async (t) => {
@@ -156,5 +156,17 @@ test('tools › tenant arguments › are refused: a call cannot name another ten
   });
   await withClient(t.context.server.url, 'streamable', 'other', async (client) => {
     t.deepEqual(await ok(client, 'ask', { predicate: 'secret', args: ['?x'] }), { results: [] });
+  });
+});
+
+test('tools › search and context_optimize with a query › find a fact by a word of its metadata, with why', async (t) => {
+  await withClient(t.context.server.url, 'streamable', 'retrieval', async (client) => {
+    await ok(client, 'tell', { facts: [{ predicate: 'incident', args: ['inc-7', 'billing_outage'], metadata: { summary: 'Invoices failed' } }, { predicate: 'plan', args: ['acme', 'free'] }] });
+    const found = await ok(client, 'search', { query: 'invoice', limit: 5 });
+    t.deepEqual(found.results.map((r: { args: unknown[] }) => r.args), [['inc-7', 'billing_outage']]);
+    t.deepEqual(found.results[0].why.matched, ['invoic']);
+    const window = await ok(client, 'context_optimize', { maxFacts: 1, query: 'billing outage' });
+    t.deepEqual(window.entries[0].args, ['inc-7', 'billing_outage']);
+    t.is(window.entries[0].why.text, 1);
   });
 });

@@ -26,6 +26,7 @@ const REQUESTS: [name: string, method: string, path: string, body?: unknown][] =
   ['listRules', 'GET', '/rules'],
   ['listFacts', 'GET', '/facts?limit=1'],
   ['listPredicates', 'GET', '/predicates'],
+  ['search', 'POST', '/search', { query: 'parent', limit: 3 }],
   ['forkScope', 'POST', '/scope/fork', { source: 'main', target: 'alt' }],
   ['diffScopes', 'POST', '/scope/diff', { source: 'alt', target: 'main' }],
   ['mergeScopes', 'POST', '/scope/merge', { source: 'alt', target: 'main' }],

@@ -165,6 +165,7 @@ const ROUTES: RouteCase[] = [
     },
   },
   { route: 'POST /context/optimize', op: 'context.read', target: 'tenant', ok: 200, cell: tenantCell('POST', '/context/optimize', { maxFacts: 5 }) },
+  { route: 'POST /search', op: 'ask', target: 'tenant', ok: 200, cell: tenantCell('POST', '/search', { query: 'matrix' }) },
   { route: 'POST /context/diff', op: 'context.read', target: 'tenant', ok: 200, cell: tenantCell('POST', '/context/diff', { sessionId: 'matrix-session', maxFacts: 5 }) },
   { route: 'POST /context/session/clear', op: 'context.read', target: 'tenant', ok: 200, cell: tenantCell('POST', '/context/session/clear', { sessionId: 'matrix-session' }) },
   { route: 'GET /audit', op: 'audit.read', target: 'tenant', ok: 200, cell: tenantCell('GET', '/audit?limit=5') },

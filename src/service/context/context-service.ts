@@ -16,6 +16,9 @@ import { NO_GOAL_EVIDENCE, compileGoals, gatherGoalEvidence } from './goals.js';
 import { catchUp, goalPredicates } from './incremental.js';
 import { type SelectionLimits, type WindowEntry, rankEntries, selectEntries } from './selection.js';
 import { type ReusableScan, WindowCache } from './window-cache.js';
+import { hasRelevanceQuery, relevantFacts } from '../retrieval/retrieval.js';
+import { rankWithRelevance } from './relevance-ranking.js';
+import { type DimensionsOf, checkEmbeddings } from '../retrieval/dimensions.js';
 import { type ContextWindow, assembleWindow, sessionEntries } from './window.js';
 
 export const DEFAULT_SESSION_IDLE_MS = 24 * 60 * 60 * 1000;
@@ -31,6 +34,8 @@ export interface ContextServiceOptions {
   readonly pruneFloor?: number;
   /** Internal (tests): extra beaters kept per group (default: as many as the window needs), so that removals can be caught up. */
   readonly margin?: number;
+  /** The database's embeddingDimensions, which a queryEmbedding must match (absent: not checked). */
+  readonly dimensionsOf?: DimensionsOf;
 }
 
 /** How the windows built so far were obtained (internal: tests and benches read it). */
@@ -82,6 +87,7 @@ export class ContextService {
   private readonly budgetOf: (database: string, tenant: string) => Promise<Budget>;
   private readonly pruneFloor: number | undefined;
   private readonly margin: number | undefined;
+  private readonly dimensionsOf: DimensionsOf | undefined;
   private readonly cache = new WindowCache();
   readonly stats: WindowStats = { scans: 0, reused: 0, caughtUp: 0, fallbacks: new Map() };
 
@@ -96,6 +102,7 @@ export class ContextService {
     this.budgetOf = options.budgetOf ?? (() => Promise.resolve({}));
     this.pruneFloor = options.pruneFloor;
     this.margin = options.margin;
+    this.dimensionsOf = options.dimensionsOf;
   }
 
   /** A window; remembered as the session's when a sessionId is given. */
@@ -177,11 +184,13 @@ export class ContextService {
     preview: PreviewOptions | null = null,
   ): Promise<{ window: ContextWindow; tenant: TenantStore | null }> {
     const goals = compileGoals(request.goals);
+    if (request.queryEmbedding && this.dimensionsOf) await checkEmbeddings(this.dimensionsOf, address, [{ field: 'queryEmbedding', vector: request.queryEmbedding }]);
     if (!database.hasTenant(address.tenant)) return { window: EMPTY_WINDOW, tenant: null };
     const tenant = database.tenant(address.tenant);
     const scope = request.scope ?? null;
     const program = goals.length > 0 ? await this.rules.programFor(address, scope) : null;
     const budget = goals.length > 0 ? await this.budgetOf(address.database, address.tenant) : {};
+    if (hasRelevanceQuery(request)) await tenant.ensureRetrievalIndex(now);
     return tenant.read(now, async (reads) => {
       const generation = this.cache.generation(tenant); // first, in the tick of the snapshot
       const view = reads.view(scope);
@@ -198,9 +207,18 @@ export class ContextService {
     const reused = preview?.rescan === true ? null : await this.reuse(job);
     const { evidence, spec, scan } = reused?.reusable ?? (await this.scan(job, preview === null));
     const fresh = { ...spec, accessCounts: reused?.accessCounts ?? spec.accessCounts };
-    const ranked = rankEntries(scan.pool, evidence.answers, view.kind === 'scope' ? view.scope.name : null, (c) => baseOf(c.payload, c.identity, fresh));
+    const scopeName = view.kind === 'scope' ? view.scope.name : null;
+    const ranked = hasRelevanceQuery(job.request)
+      ? rankWithRelevance(scan.pool, evidence.answers, scopeName, await relevantFacts(job.reads, view, job.request, job.now, relevanceDepth(limits)), {
+          base: (fact, identity) => baseOf(fact, identity, fresh),
+          isPremise: (identity) => evidence.premises.has(identity),
+          focus: fresh.focus,
+          accessCounts: fresh.accessCounts,
+        })
+      : rankEntries(scan.pool, evidence.answers, scopeName, (c) => baseOf(c.payload, c.identity, fresh));
     const entries = selectEntries(ranked, limits);
-    if (preview === null) this.cache.selected(key, storedIdentities(entries));
+    // Only what the pool holds counts as selected: a fact a query brought in from outside the pool must be scored again when its access count rises.
+    if (preview === null) this.cache.selected(key, storedIdentities(entries).filter((id) => scan.pool.get(id) !== undefined));
     const stats = { ...scan, available: scan.available + evidence.answers.length, rules: evidence.rules };
     return assembleWindow(entries, stats);
   }
@@ -310,6 +328,11 @@ export class ContextService {
 
 function storedIdentities(entries: readonly WindowEntry[]): string[] {
   return entries.filter((e) => e.provenance === null).map((e) => e.identity);
+}
+
+/** How many of the best facts of each relevance signal a window weighs (below them relevance counts 0). */
+function relevanceDepth(limits: SelectionLimits): number {
+  return Math.max(200, 4 * limits.maxFacts);
 }
 
 function limitsOf(request: WindowRequest): SelectionLimits {

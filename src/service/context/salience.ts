@@ -12,6 +12,11 @@ export const SALIENCE_WEIGHTS = {
   goalPremise: 100,
   /** A stored fact with an argument equal to a constant of a goal or of a goal's answers. */
   goalConstant: 10,
+  /**
+   * Times the query relevance (0..1: BM25 and vector similarity fused, retrieval/relevance.ts) when
+   * the request has a `query` or `queryEmbedding`: above focus and goal constants, below goal premises.
+   */
+  queryRelevance: 20,
   /** A fact whose predicate is one of the request's `predicates`. */
   predicateFocus: 5,
   /** Times the fact's confidence (0..1). */

@@ -15,6 +15,21 @@ export interface WindowEntry {
   readonly createdAt: number | null;
   readonly salience: number;
   readonly provenance: Provenance | null;
+  /** Which signals put it there (windows built with a query only). */
+  readonly why?: EntryWhy;
+}
+
+/** The signals of an entry of a window built with a query. */
+export interface EntryWhy {
+  readonly text: number | null;
+  readonly matched: readonly string[];
+  readonly vector: number | null;
+  readonly relevance: number;
+  readonly goal: boolean;
+  readonly focus: boolean;
+  readonly confidence: number;
+  readonly recency: number;
+  readonly access: number;
 }
 
 export interface SelectionLimits {
@@ -29,7 +44,7 @@ function storedEntry(fact: StoredFact, identity: string, salience: number): Wind
   return { identity, predicate, args, negated, scope, confidence, createdAt, salience, provenance: null };
 }
 
-function answerEntry(answer: DerivedAnswer, scope: string | null): WindowEntry {
+export function answerEntry(answer: DerivedAnswer, scope: string | null): WindowEntry {
   const { identity, predicate, args, negated, confidence, provenance } = answer;
   return { identity, predicate, args, negated, scope, confidence, createdAt: null, salience: answerSalience(confidence), provenance };
 }

@@ -1,0 +1,188 @@
+import { type FactKey, type StoredFact, isVisibleAt } from '../domain/fact.js';
+import type { LayerId } from '../encoding/fact-keys.js';
+import type { EntryValue } from '../encoding/records.js';
+import {
+  decodeLayerStats,
+  decodePosting,
+  decodePostingKey,
+  layerStatsKey,
+  postingRange,
+} from '../encoding/retrieval-keys.js';
+import type { ScopeView } from './fact-reader.js';
+import { entriesIn } from './layer-reader.js';
+import { type KeyspaceReader, scanRange } from './level-types.js';
+import type { ScopeRecord } from './scope-registry.js';
+import type { LayerVectors } from './vector-cache.js';
+
+/** A fact of a scope that holds at least one query token, as its postings say (not yet checked against the fact). */
+export interface TextCandidate {
+  readonly key: FactKey;
+  /** The nearest layer of the scope's chain holding postings of the fact for the query. */
+  readonly layer: LayerId;
+  /** Term frequency of each query token the fact holds there. */
+  readonly tf: ReadonlyMap<string, number>;
+  /** Tokens in the fact's document. */
+  readonly length: number;
+}
+
+/** One scope's candidates and its collection statistics (documents and total length over its chain). */
+export interface ScopeTextCandidates {
+  readonly scope: ScopeRecord;
+  readonly documents: number;
+  readonly totalLength: number;
+  readonly candidates: readonly TextCandidate[];
+}
+
+/**
+ * The facts of each scope of the view whose postings hold any of the tokens: one scan of the
+ * postings per token; per scope, a fact's postings of the nearest layer of its chain count. What
+ * the postings cannot tell (a nearer upsert that dropped the words, a tombstone, an expiry) is
+ * left to `resolveCandidates`, which the caller runs on the best candidates only.
+ */
+export async function textCandidates(keyspace: KeyspaceReader, view: ScopeView, tokens: readonly string[]): Promise<ScopeTextCandidates[]> {
+  const scopes = view.kind === 'scope' ? [view.scope] : view.scopes;
+  const inView = new Set(scopes.flatMap((s) => s.chain));
+  const postings = new Map<string, { key: FactKey; layers: Map<LayerId, { tf: Map<string, number>; length: number }> }>();
+  for (const token of new Set(tokens)) {
+    for await (const [raw, value] of scanRange(keyspace, postingRange(token))) {
+      const { key, group, layer } = decodePostingKey(raw);
+      if (!inView.has(layer)) continue;
+      const fact = postings.get(group) ?? { key, layers: new Map() };
+      postings.set(group, fact);
+      const { tf, length } = decodePosting(value);
+      const at = fact.layers.get(layer) ?? { tf: new Map<string, number>(), length };
+      at.tf.set(token, tf);
+      fact.layers.set(layer, at);
+    }
+  }
+  const out: ScopeTextCandidates[] = [];
+  for (const scope of scopes) {
+    const candidates: TextCandidate[] = [];
+    for (const { key, layers } of postings.values()) {
+      const layer = scope.chain.find((l) => layers.has(l));
+      if (layer === undefined) continue;
+      const at = layers.get(layer) as { tf: Map<string, number>; length: number };
+      candidates.push({ key, layer, tf: at.tf, length: at.length });
+    }
+    out.push({ scope, ...(await chainStats(keyspace, scope)), candidates });
+  }
+  return out;
+}
+
+/**
+ * The stored fact each candidate stands for in its scope, or null when the candidate's layer is
+ * not the nearest entry of the chain, or that entry is a tombstone or not visible now.
+ */
+export async function resolveCandidates(
+  keyspace: KeyspaceReader,
+  scope: ScopeRecord,
+  candidates: readonly { readonly key: FactKey; readonly layer: LayerId }[],
+  now: number,
+): Promise<(StoredFact | null)[]> {
+  const entries = await entriesIn(keyspace, candidates.map((c) => c.key), scope.chain);
+  return candidates.map((c, i) => {
+    const versions = entries[i] ?? new Map<LayerId, EntryValue>();
+    const found = nearestIn(scope.chain, versions);
+    const entry = found === null ? undefined : versions.get(found);
+    if (found !== c.layer || entry?.kind !== 'record' || !isVisibleAt(entry.record, now)) return null;
+    return { ...c.key, scope: scope.name, ...entry.record };
+  });
+}
+
+function nearestIn(chain: readonly LayerId[], entries: ReadonlyMap<LayerId, unknown>): LayerId | null {
+  for (const layer of chain) if (entries.has(layer)) return layer;
+  return null;
+}
+
+/** Documents and total length over a chain (versions a nearer layer replaced still count: BM25 only needs the scale). */
+async function chainStats(keyspace: KeyspaceReader, scope: ScopeRecord): Promise<{ documents: number; totalLength: number }> {
+  const values = await keyspace.getMany(scope.chain.map(layerStatsKey));
+  let documents = 0;
+  let totalLength = 0;
+  for (const raw of values) {
+    const stats = decodeLayerStats(raw);
+    documents += stats.documents;
+    totalLength += stats.totalLength;
+  }
+  return { documents: Math.max(documents, 0), totalLength: Math.max(totalLength, 0) };
+}
+
+/** A visible fact of a scope and its cosine similarity to the query. */
+export interface VectorMatch {
+  readonly fact: StoredFact;
+  readonly similarity: number;
+}
+
+/**
+ * The `depth` visible facts of the view most similar to the query (exact: every vector of the
+ * view is compared). Per scope, a fact's vector is the one of the nearest layer of its chain that
+ * has one; only the best are then checked against the facts themselves (one multi-get per round):
+ * the vector must belong to the nearest entry of the chain (a nearer upsert without a vector or a
+ * tombstone hides it) and the record must be visible now.
+ */
+export async function nearestVectors(
+  keyspace: KeyspaceReader,
+  view: ScopeView,
+  query: Float32Array,
+  depth: number,
+  now: number,
+  vectorsOf: (layer: LayerId) => Promise<LayerVectors>,
+): Promise<VectorMatch[]> {
+  const scopes = view.kind === 'scope' ? [view.scope] : view.scopes;
+  const norm = Math.sqrt(query.reduce((sum, x) => sum + x * x, 0));
+  // Flat arrays, not an object per vector: a query compares with every vector of the view.
+  const similarity: number[] = [];
+  const refs: { scope: ScopeRecord; key: FactKey; layer: LayerId }[] = [];
+  for (const scope of scopes) {
+    const seen = scope.chain.length > 1 ? new Set<string>() : null;
+    for (const layer of scope.chain) {
+      for (const [group, cached] of await vectorsOf(layer)) {
+        if (seen !== null) {
+          if (seen.has(group)) continue;
+          seen.add(group);
+        }
+        similarity.push(cosineTo(query, norm, cached.vector, cached.norm));
+        refs.push({ scope, key: cached.key, layer });
+      }
+    }
+  }
+  const out: VectorMatch[] = [];
+  const layers = [...new Set(scopes.flatMap((s) => s.chain))];
+  const order = bestFirst(similarity, 2 * depth);
+  for (let at = 0; at < order.length && out.length < depth; at += 2 * depth) {
+    const round = order.slice(at, at + 2 * depth).map((i) => ({ ...(refs[i] as (typeof refs)[number]), similarity: similarity[i] as number }));
+    const entries = await entriesIn(keyspace, round.map((c) => c.key), layers);
+    round.forEach((c, i) => {
+      if (out.length >= depth) return;
+      const versions = entries[i] ?? new Map<LayerId, EntryValue>();
+      const found = nearestIn(c.scope.chain, versions);
+      const entry = found === null ? undefined : versions.get(found);
+      if (found !== c.layer || entry?.kind !== 'record' || !isVisibleAt(entry.record, now)) return;
+      out.push({ fact: { ...c.key, scope: c.scope.name, ...entry.record }, similarity: c.similarity });
+    });
+    if (at + 2 * depth >= order.length && order.length < similarity.length && out.length < depth) {
+      // Many of the best were hidden or expired: rank the rest too.
+      order.push(...bestFirst(similarity, similarity.length).slice(order.length));
+    }
+  }
+  return out;
+}
+
+/** Indices of the `count` largest values, largest first (a typed sort finds the threshold; only those above it are ordered). */
+function bestFirst(values: readonly number[], count: number): number[] {
+  if (values.length === 0) return [];
+  const sorted = Float64Array.from(values).sort();
+  const threshold = sorted[Math.max(0, sorted.length - count)] as number;
+  const picked: number[] = [];
+  values.forEach((v, i) => {
+    if (v >= threshold) picked.push(i);
+  });
+  return picked.sort((a, b) => (values[b] as number) - (values[a] as number) || a - b);
+}
+
+function cosineTo(query: Float32Array, queryNorm: number, v: Float32Array, norm: number): number {
+  if (v.length !== query.length || queryNorm === 0 || norm === 0) return 0;
+  let dot = 0;
+  for (let i = 0; i < v.length; i++) dot += (v[i] as number) * (query[i] as number);
+  return dot / (norm * queryNorm);
+}

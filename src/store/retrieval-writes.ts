@@ -1,0 +1,168 @@
+import type { FactKey, FactRecord } from '../domain/fact.js';
+import { documentOf } from '../domain/tokens.js';
+import type { LayerId } from '../encoding/fact-keys.js';
+import {
+  type StoredDocument,
+  decodeDocument,
+  decodeDocumentKey,
+  decodeLayerStats,
+  documentKey,
+  documentRange,
+  encodeDocument,
+  encodeLayerStats,
+  encodePosting,
+  decodeVector,
+  encodeVector,
+  factGroup,
+  layerStatsKey,
+  postingKey,
+  vectorKey,
+  vectorRange,
+} from '../encoding/retrieval-keys.js';
+import { CorruptionError } from '../domain/errors.js';
+import type { VectorUpdate } from './vector-cache.js';
+import { type BatchOp, type KeyspaceReader, type LevelSublevel, scanRange } from './level-types.js';
+
+/**
+ * What a fact write means for the retrieval indexes of its layer. `embedding`: a new vector,
+ * null to drop it, undefined to keep the fact's vector as the nearest layer of `vectorFrom` holds it.
+ */
+export interface DocumentChange {
+  readonly key: FactKey;
+  readonly layer: LayerId;
+  /** The record written (null: the fact leaves this layer, or a tombstone hides it there). */
+  readonly record: FactRecord | null;
+  readonly embedding?: Float32Array | null;
+  readonly vectorFrom?: readonly LayerId[];
+}
+
+const slot = (key: FactKey, layer: LayerId) => documentKey(key, layer);
+
+/** What a layer holds of one fact for retrieval. */
+interface Indexed {
+  readonly doc: StoredDocument;
+  readonly embedding: Float32Array | null;
+}
+
+/**
+ * Turn the document changes of a transaction into batch ops: postings, documents, vectors and
+ * layer statistics, computed against what is stored (one multi-get) and against the earlier
+ * changes of the same transaction (applied in order, the last one wins).
+ */
+export async function retrievalOps(
+  keyspace: KeyspaceReader,
+  sub: LevelSublevel,
+  changes: readonly DocumentChange[],
+): Promise<{ ops: BatchOp[]; vectors: VectorUpdate[] }> {
+  if (changes.length === 0) return { ops: [], vectors: [] };
+  const owners = new Map<string, { key: FactKey; layer: LayerId }>();
+  const want = (key: FactKey, layer: LayerId) => owners.has(slot(key, layer)) || owners.set(slot(key, layer), { key, layer });
+  for (const c of changes) want(c.key, c.layer);
+  const written = new Set(owners.keys());
+  for (const c of changes) if (c.record !== null && c.embedding === undefined) for (const l of c.vectorFrom ?? []) want(c.key, l);
+  const slots = [...owners.entries()];
+  const docValues = await keyspace.getMany(slots.map(([at]) => at));
+  const vecValues = await keyspace.getMany(slots.map(([, o]) => vectorKey(o.key, o.layer)));
+  const stored = new Map<string, Indexed | null>();
+  slots.forEach(([at, o], i) => stored.set(at, parseIndexed(docValues[i], vecValues[i], at, vectorKey(o.key, o.layer))));
+  const current = new Map(stored);
+  const statDelta = new Map<LayerId, { documents: number; totalLength: number }>();
+  const bump = (layer: LayerId, documents: number, length: number) => {
+    const d = statDelta.get(layer) ?? { documents: 0, totalLength: 0 };
+    statDelta.set(layer, { documents: d.documents + documents, totalLength: d.totalLength + length });
+  };
+  for (const c of changes) {
+    const at = slot(c.key, c.layer);
+    const before = current.get(at) ?? null;
+    let after: Indexed | null = null;
+    if (c.record !== null) {
+      const doc = documentOf(c.key, c.record.metadata);
+      const embedding = c.embedding !== undefined ? c.embedding : nearestVector(current, c.key, c.vectorFrom ?? []);
+      after = { doc: { terms: Object.fromEntries(doc.terms), length: doc.length }, embedding };
+    }
+    if (before !== null) bump(c.layer, -1, -before.doc.length);
+    if (after !== null) bump(c.layer, 1, after.doc.length);
+    current.set(at, after);
+  }
+  const ops: BatchOp[] = [];
+  const vectors: VectorUpdate[] = [];
+  for (const at of written) {
+    const { key, layer } = owners.get(at) as { key: FactKey; layer: LayerId };
+    const before = stored.get(at) ?? null;
+    const after = current.get(at) ?? null;
+    ops.push(...slotOps(sub, key, layer, before, after));
+    if ((before?.embedding ?? null) !== null || (after?.embedding ?? null) !== null) {
+      vectors.push({ layer, group: factGroup(key), key, vector: after?.embedding ?? null });
+    }
+  }
+  ops.push(...(await statOps(keyspace, sub, statDelta)));
+  return { ops, vectors };
+}
+
+function slotOps(sub: LevelSublevel, key: FactKey, layer: LayerId, before: Indexed | null, after: Indexed | null): BatchOp[] {
+  const ops: BatchOp[] = [];
+  for (const token of Object.keys(before?.doc.terms ?? {})) {
+    if (after === null || !(token in after.doc.terms)) ops.push({ type: 'del', key: postingKey(token, key, layer), sublevel: sub });
+  }
+  if (after === null) {
+    ops.push({ type: 'del', key: documentKey(key, layer), sublevel: sub }, { type: 'del', key: vectorKey(key, layer), sublevel: sub });
+    return ops;
+  }
+  for (const [token, tf] of Object.entries(after.doc.terms)) {
+    ops.push({ type: 'put', key: postingKey(token, key, layer), value: encodePosting(tf, after.doc.length), sublevel: sub });
+  }
+  ops.push({ type: 'put', key: documentKey(key, layer), value: encodeDocument(after.doc), sublevel: sub });
+  if (after.embedding === null) ops.push({ type: 'del', key: vectorKey(key, layer), sublevel: sub });
+  else ops.push({ type: 'put', key: vectorKey(key, layer), value: encodeVector(after.embedding), sublevel: sub });
+  return ops;
+}
+
+async function statOps(keyspace: KeyspaceReader, sub: LevelSublevel, deltas: ReadonlyMap<LayerId, { documents: number; totalLength: number }>): Promise<BatchOp[]> {
+  const layers = [...deltas.keys()];
+  const stats = await keyspace.getMany(layers.map(layerStatsKey));
+  const ops: BatchOp[] = [];
+  layers.forEach((layer, i) => {
+    const delta = deltas.get(layer) as { documents: number; totalLength: number };
+    if (delta.documents === 0 && delta.totalLength === 0) return;
+    const was = decodeLayerStats(stats[i]);
+    ops.push({ type: 'put', key: layerStatsKey(layer), value: encodeLayerStats(was.documents + delta.documents, was.totalLength + delta.totalLength), sublevel: sub });
+  });
+  return ops;
+}
+
+function nearestVector(current: ReadonlyMap<string, Indexed | null>, key: FactKey, chain: readonly LayerId[]): Float32Array | null {
+  for (const layer of chain) {
+    const indexed = current.get(slot(key, layer));
+    if (indexed) return indexed.embedding;
+  }
+  return null;
+}
+
+function parseDocument(raw: string | undefined, key: string): StoredDocument | null {
+  if (raw === undefined) return null;
+  const doc = decodeDocument(raw);
+  if (doc === null) throw new CorruptionError('retrieval document', key);
+  return doc;
+}
+
+function parseIndexed(rawDoc: string | undefined, rawVector: string | undefined, docKey: string, vecKey: string): Indexed | null {
+  const doc = parseDocument(rawDoc, docKey);
+  if (doc === null) return null;
+  if (rawVector === undefined) return { doc, embedding: null };
+  const embedding = decodeVector(rawVector);
+  if (embedding === null) throw new CorruptionError('fact embedding', vecKey);
+  return { doc, embedding };
+}
+
+/** Ops removing every retrieval key of a layer (its documents, their postings, its statistics). */
+export async function dropLayerRetrieval(keyspace: KeyspaceReader, sub: LevelSublevel, layer: LayerId): Promise<BatchOp[]> {
+  const ops: BatchOp[] = [];
+  for await (const [at, raw] of scanRange(keyspace, documentRange(layer))) {
+    const key = decodeDocumentKey(at);
+    for (const token of Object.keys(parseDocument(raw, at)?.terms ?? {})) ops.push({ type: 'del', key: postingKey(token, key, layer), sublevel: sub });
+    ops.push({ type: 'del', key: at, sublevel: sub });
+  }
+  for await (const [at] of scanRange(keyspace, vectorRange(layer))) ops.push({ type: 'del', key: at, sublevel: sub });
+  ops.push({ type: 'del', key: layerStatsKey(layer), sublevel: sub });
+  return ops;
+}
