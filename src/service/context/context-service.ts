@@ -209,18 +209,31 @@ export class ContextService {
     const fresh = { ...spec, accessCounts: reused?.accessCounts ?? spec.accessCounts };
     const scopeName = view.kind === 'scope' ? view.scope.name : null;
     const ranked = hasRelevanceQuery(job.request)
-      ? rankWithRelevance(scan.pool, evidence.answers, scopeName, await relevantFacts(job.reads, view, job.request, job.now, relevanceDepth(limits)), {
-          base: (fact, identity) => baseOf(fact, identity, fresh),
-          isPremise: (identity) => evidence.premises.has(identity),
-          focus: fresh.focus,
-          accessCounts: fresh.accessCounts,
-        })
+      ? await this.rankByRelevance(job, scan.pool, evidence, scopeName, fresh)
       : rankEntries(scan.pool, evidence.answers, scopeName, (c) => baseOf(c.payload, c.identity, fresh));
     const entries = selectEntries(ranked, limits);
     // Only what the pool holds counts as selected: a fact a query brought in from outside the pool must be scored again when its access count rises.
     if (preview === null) this.cache.selected(key, storedIdentities(entries).filter((id) => scan.pool.get(id) !== undefined));
     const stats = { ...scan, available: scan.available + evidence.answers.length, rules: evidence.rules };
     return assembleWindow(entries, stats);
+  }
+
+  /**
+   * A query window: the pool ranked with the facts the query brings in. Those may lie outside the
+   * pool, whose access counts are all that were read: theirs are read here, so a cached pass and a
+   * new one score them alike.
+   */
+  private async rankByRelevance(job: ScanJob, pool: ReusableScan['scan']['pool'], evidence: ReusableScan['evidence'], scopeName: string | null, fresh: ScanSpec) {
+    const scored = await relevantFacts(job.reads, job.view, job.request, job.now, relevanceDepth(job.limits));
+    const missing = scored.map((s) => s.identity).filter((id) => !fresh.accessCounts.has(id));
+    const counts = missing.length === 0 ? fresh.accessCounts : new Map([...fresh.accessCounts, ...(await job.reads.accessCountsOf(missing))]);
+    const spec = { ...fresh, accessCounts: counts };
+    return rankWithRelevance(pool, evidence.answers, scopeName, scored, {
+      base: (fact, identity) => baseOf(fact, identity, spec),
+      isPremise: (identity) => evidence.premises.has(identity),
+      focus: spec.focus,
+      accessCounts: counts,
+    });
   }
 
   /**
