@@ -5,36 +5,21 @@
  *
  * Env: BENCH_EXPORT_FACTS (1000000), BENCH_EXPORT_SCOPE_EVERY (10: every 10th fact also goes to a second scope).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath } from 'node:url';import { startChild } from './lib/child-server.js';
+
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
 const facts = Number(process.env.BENCH_EXPORT_FACTS || 1_000_000);
 const BATCH = 10_000;
 
-async function startServer(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts')], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`server exited with ${code} before listening`)));
-    lines.on('line', (line) => {
-      try {
-        const parsed = JSON.parse(line) as { port?: unknown };
-        if (typeof parsed.port === 'number') resolve(parsed.port);
-      } catch {
-        // not a JSON log line
-      }
-    });
-  });
-  return { child, port };
-}
+/** The server from source (tsx), in its own process. */
+const startServer = (env: NodeJS.ProcessEnv) => startChild(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts')], env, root);
 
 /** Peak resident set of a process so far, MiB (Linux). */
 const peakRss = (pid: number) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;

@@ -7,13 +7,12 @@
  *
  * Env: BENCH_FAIR_DURATION_S (6), BENCH_FAIR_REPS (3), BENCH_FAIR_QUIET_CONNECTIONS (4), BENCH_FAIR_FLOOD_CONNECTIONS (50).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
+import autocannon from 'autocannon';import { startChild } from './lib/child-server.js';
+
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -22,22 +21,8 @@ const reps = Number(process.env.BENCH_FAIR_REPS || 3);
 const quietConnections = Number(process.env.BENCH_FAIR_QUIET_CONNECTIONS || 4);
 const floodConnections = Number(process.env.BENCH_FAIR_FLOOD_CONNECTIONS || 50);
 
-async function startServer(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts')], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`server exited with ${code} before listening`)));
-    lines.on('line', (line) => {
-      try {
-        const parsed = JSON.parse(line) as { port?: unknown };
-        if (typeof parsed.port === 'number') resolve(parsed.port);
-      } catch {
-        // not a JSON log line
-      }
-    });
-  });
-  return { child, port };
-}
+/** The server from source (tsx), in its own process. */
+const startServer = (env: NodeJS.ProcessEnv) => startChild(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts')], env, root);
 
 async function call(port: number, method: string, p: string, body: unknown, tenant?: string): Promise<void> {
   const headers: Record<string, string> = { 'content-type': 'application/json', ...(tenant ? { 'x-tenant-id': tenant } : {}) };

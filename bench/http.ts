@@ -14,13 +14,13 @@
  *      `node --cpu-prof` (the profile is written there when it exits; read it with bench/cpuprofile-top.ts).
  * Writes bench/out/http-<timestamp>.json and prints a markdown table (medians over reps).
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
+import autocannon from 'autocannon';import { startChild } from './lib/child-server.js';
+
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -108,24 +108,6 @@ function scenarios(mcpSessions: readonly { id: string; tenant: number }[]): Scen
   ];
 }
 
-/** Start a child that prints a line with `"port"` once it listens; resolves to its port. */
-async function startChild(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`${command} ${args.join(' ')} exited with ${code} before listening`)));
-    lines.on('line', (line) => {
-      try {
-        const parsed = JSON.parse(line) as { port?: unknown };
-        if (typeof parsed.port === 'number') resolve(parsed.port);
-      } catch {
-        // not a JSON log line: ignore
-      }
-    });
-  });
-  return { child, port };
-}
-
 async function post(port: number, request: Request): Promise<Response> {
   const reply = await fetch(`http://127.0.0.1:${port}${request.path}`, { method: request.method, headers: request.headers, body: request.body });
   if (!reply.ok) throw new Error(`${request.path}: ${reply.status} ${await reply.text()}`);
@@ -203,10 +185,10 @@ const median = (xs: readonly number[]) => {
 async function main(): Promise<void> {
   if (process.env.BENCH_HTTP_NO_BUILD !== '1') execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
   const dataDir = mkdtempSync(path.join(tmpdir(), 'vesper-bench-http-'));
-  const bare = await startChild(process.execPath, ['--import', 'tsx', path.join(here, 'http-bare.ts')], {});
+  const bare = await startChild(process.execPath, ['--import', 'tsx', path.join(here, 'http-bare.ts')], {}, root);
   const profDir = process.env.BENCH_HTTP_CPU_PROF;
   const profArgs = profDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profDir)}`] : [];
-  const vesper = await startChild(process.execPath, [...profArgs, path.join(root, 'dist/main.js')], { PORT: '0', HOST: '127.0.0.1', VESPER_DATA: dataDir, LOG_LEVEL: 'info' });
+  const vesper = await startChild(process.execPath, [...profArgs, path.join(root, 'dist/main.js')], { PORT: '0', HOST: '127.0.0.1', VESPER_DATA: dataDir, LOG_LEVEL: 'info' }, root);
   vesper.child.stdout?.resume(); // keep draining its log lines
   try {
     await seed(vesper.port);

@@ -1,3 +1,4 @@
+import { mulberry32 as prng } from './random.js';
 /**
  * Labelled retrieval corpora for bench/retrieval.ts: three synthetic but realistic tenants
  * (support desk, sales CRM, engineering incidents), deterministic from a seed.
@@ -30,18 +31,6 @@ export interface Corpus {
 }
 
 export const label = (f: { predicate: string; args: readonly unknown[] }) => `${f.predicate}(${f.args.join(', ')})`;
-
-/** mulberry32: a small deterministic PRNG. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Domain {
   readonly name: string;

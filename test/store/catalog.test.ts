@@ -24,12 +24,13 @@ class Levels {
   openLevel = (location: string): LevelDb => {
     const level = new ClassicLevel<string, string>(location);
     const database = location.split('/').pop() ?? '';
-    // The drop's own read of the event counters (createIfMissing: false) is not a request reopening it.
-    // (Sublevels open their parent passively: that waits for an open, it does not make one.)
-    const open = level.open.bind(level) as (options?: { createIfMissing?: boolean; passive?: boolean }) => Promise<void>;
+    // Counted when made (in the tick the request was admitted); the drop's own read of the event
+    // counters (opened with createIfMissing: false) is not a request reopening it, and is renamed.
+    const index = this.opened.push(database) - 1;
+    const open = level.open.bind(level) as (options?: { createIfMissing?: boolean }) => Promise<void>;
     Object.assign(level, {
-      open: (options?: { createIfMissing?: boolean; passive?: boolean }) => {
-        if (options?.passive !== true) this.opened.push(options?.createIfMissing === false ? `${database} (read by the drop)` : database);
+      open: (options?: { createIfMissing?: boolean }) => {
+        if (options?.createIfMissing === false) this.opened[index] = `${database} (read by the drop)`;
         return open(options);
       },
     });
