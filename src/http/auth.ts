@@ -87,6 +87,8 @@ async function openSandbox(ctx: Context, services: Services): Promise<void> {
   ctx.state.anonymous = false;
   ctx.state.sandboxAddress = { database: sandbox.database, tenant: sandbox.tenant };
   ctx.set('X-Vesper-Sandbox', sandbox.token);
+  // The tenant to name (X-Tenant-ID) on later requests and MCP connections with that token.
+  ctx.set('X-Vesper-Sandbox-Tenant', sandbox.tenant);
 }
 
 /**
