@@ -35,8 +35,13 @@ function guardFor(access: Access, deps: RouteDeps, audit: string | undefined): M
         authorize(principalOf(ctx), access.permission, db === undefined ? {} : { database: db });
         await next();
       };
-    case 'public':
     case 'session':
+      // MCP sessions need a key (a sandbox's token is one); keyless requests let through for progressive access stop here.
+      return async (ctx, next) => {
+        if (ctx.state.anonymous === true) throw new UnauthorizedError('an API key is required: Authorization: Bearer <key> or X-API-Key: <key>');
+        await next();
+      };
+    case 'public':
       return null;
   }
 }

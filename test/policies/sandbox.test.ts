@@ -58,7 +58,7 @@ test('sandbox › a keyless tell makes a sandbox › its token works on later re
   t.deepEqual(args(await a.client.post('/ask', { predicate: 'note', args: ['?n'] })).sort(), [['a1'], ['a2']]);
   const settings = await adminApi(url).get(`/admin/databases/default/tenants/${a.tenant}/settings`);
   t.is(settings.status, 200, settings.text);
-  t.is(settings.json.effective?.tier ?? settings.json.settings?.tier?.value ?? JSON.stringify(settings.json).match(/"tier":\{[^}]*"value":"(\w+)"/)?.[1], 'free');
+  t.deepEqual(settings.json.settings.tier, { value: 'free', source: 'tenant' }, 'a sandbox has the free tier of its own');
 
   const b = await openSandbox(url, { predicate: 'note', args: ['b1'] });
   t.not(b.tenant, a.tenant);
@@ -95,6 +95,8 @@ test('sandbox › claim in place › data kept, the sandbox token stops working,
   t.is(forTenant.length, 1, 'only the new key grants the claimed tenant');
   t.is(forTenant[0]?.expiresAt, null);
   t.is(forTenant[0]?.sandbox, undefined);
+  const tier = (await adminApi(url).get(`/admin/databases/default/tenants/${box.tenant}/settings`)).json.settings.tier;
+  t.not(tier.source, 'tenant', 'the sandbox tier goes with the claim');
 
   const other = await openSandbox(url, { predicate: 'x', args: [1] });
   assertError(t, await api(url).post('/claim', { sandboxToken: other.token, claimToken }), 403, 'FORBIDDEN');
