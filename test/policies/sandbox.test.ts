@@ -1,5 +1,8 @@
 /** Progressive access over real HTTP (and a real MCP client): demo reads, sandboxes made by a keyless tell, expiry, claims. */
+import { once } from 'node:events';
 import { rm } from 'node:fs/promises';
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import anyTest, { type TestFn } from 'ava';
 import { META_SUBLEVEL, tenantRegistryKey } from '../../src/encoding/control-keys.js';
 import { openRawLevel } from '../helpers/backend.js';
@@ -9,15 +12,29 @@ import { type Api, type TestServer, api } from '../helpers/server.js';
 import { call, connect } from '../mcp/client.js';
 import { adminApi, bearer, startSecureServer } from '../security/support.js';
 
-const test = anyTest as TestFn<{ server: TestServer }>;
+const test = anyTest as TestFn<{ server: TestServer; hooks: Server; events: { type: string; data: Record<string, unknown> }[] }>;
 const DEMO = 'demo';
 
 test.before(async (t) => {
-  t.context.server = await startSecureServer({ env: { VESPER_SANDBOX: '1', VESPER_SANDBOX_DEMO_TENANT: DEMO } });
+  // A webhook receiver: the claims' `tenant.claimed` events land here.
+  t.context.events = [];
+  t.context.hooks = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      t.context.events.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      res.writeHead(200).end('ok');
+    });
+  });
+  t.context.hooks.listen(0, '127.0.0.1');
+  await once(t.context.hooks, 'listening');
+  const hooksUrl = `http://127.0.0.1:${(t.context.hooks.address() as AddressInfo).port}/hooks`;
+  t.context.server = await startSecureServer({ env: { VESPER_SANDBOX: '1', VESPER_SANDBOX_DEMO_TENANT: DEMO, VESPER_HOOKS_URL: hooksUrl, VESPER_HOOKS_SECRET: 'sandbox-hook-secret-0123', VESPER_HOOKS_RETRY_MS: '50' } });
   await tellOk(adminApi(t.context.server.url).with({ 'X-Tenant-ID': DEMO }), { predicate: 'planet', args: ['earth'] });
 });
 test.after.always(async (t) => {
   await t.context.server?.close();
+  t.context.hooks?.close();
 });
 
 /** A keyless tell: the sandbox's token and tenant from the reply headers. */
@@ -128,6 +145,9 @@ test('sandbox › claim with a name › the data moves there, the sandbox is del
   t.false(tenants.includes(box.tenant), 'the sandbox is deleted');
   assertError(t, await box.client.post('/ask', { predicate: 'moved', args: ['?x'] }), 401, 'UNAUTHORIZED');
   assertError(t, await api(url).post('/claim', { sandboxToken: box.token, claimToken }), 401, 'UNAUTHORIZED');
+  const claimedEvent = () => t.context.events.find((e) => e.type === 'tenant.claimed' && e.data.tenant === target);
+  t.true(await eventually(async () => claimedEvent() !== undefined, 10_000), 'the tenant.claimed hook is sent');
+  t.deepEqual(claimedEvent()?.data, { database: 'default', tenant: target, sandbox: box.tenant });
 });
 
 test('sandbox › expiry › the sweep deletes the sandbox tenant and its key, leaving no trace in a raw scan', async (t) => {
