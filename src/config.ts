@@ -47,6 +47,8 @@ const EnvSchema = z.object({
   VESPER_SANDBOX_DEMO_TENANT: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'VESPER_SANDBOX_DEMO_TENANT is a tenant name').optional(),
   VESPER_SANDBOX_TTL_MS: z.coerce.number().int().min(1).default(24 * 3600 * 1000),
   VESPER_SANDBOX_TIER: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).default('free'),
+  VESPER_SANDBOX_PER_HOUR: z.coerce.number().int().min(0).default(10),
+  VESPER_SANDBOX_MAX_FACTS: z.coerce.number().int().min(0).default(10_000),
   VESPER_CLAIM_TTL_MS: z.coerce.number().int().min(1).default(24 * 3600 * 1000),
 });
 
@@ -154,6 +156,10 @@ export interface SandboxConfig {
   readonly tier: string;
   /** How long a claim token issued by an admin stays usable. */
   readonly claimTtlMs: number;
+  /** Sandboxes one client address may make per hour (0 = no limit): keyless callers cannot make tenants without end. */
+  readonly perAddressPerHour: number;
+  /** The facts quota a new sandbox gets as its own setting (0 = the inherited one). */
+  readonly maxFacts: number;
 }
 
 /** A comma-separated setting: unset or '' = none, '*' = any; entries trimmed and lower-cased. */
@@ -242,6 +248,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ttlMs: e.VESPER_SANDBOX_TTL_MS,
       tier: e.VESPER_SANDBOX_TIER,
       claimTtlMs: e.VESPER_CLAIM_TTL_MS,
+      perAddressPerHour: e.VESPER_SANDBOX_PER_HOUR,
+      maxFacts: e.VESPER_SANDBOX_MAX_FACTS,
     },
   };
 }

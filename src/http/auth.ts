@@ -82,7 +82,7 @@ export function tenantGuard(operation: Operation, services: Services, limiter: T
  * the key goes back in `X-Vesper-Sandbox` (never logged, never in the body).
  */
 async function openSandbox(ctx: Context, services: Services): Promise<void> {
-  const sandbox = await services.sandbox.create();
+  const sandbox = await services.sandbox.create(ctx.ip);
   ctx.state.principal = sandbox.principal;
   ctx.state.anonymous = false;
   ctx.state.sandboxAddress = { database: sandbox.database, tenant: sandbox.tenant };

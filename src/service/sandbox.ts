@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { ConflictError, ForbiddenError, NotFoundError, TenantNotFoundError, UnauthorizedError } from '../domain/errors.js';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, TenantNotFoundError, UnauthorizedError } from '../domain/errors.js';
 import type { Principal } from '../domain/principal.js';
 import type { ClaimStore } from '../store/claim-store.js';
 import type { Clock } from './clock.js';
@@ -19,6 +20,10 @@ export interface SandboxOptions {
   /** The tier a new sandbox gets as its own setting. */
   readonly tier: string;
   readonly claimTtlMs: number;
+  /** Sandboxes one client address may make per hour (0 = no limit). */
+  readonly perAddressPerHour: number;
+  /** The facts quota of a new sandbox (0 = inherited). */
+  readonly maxFacts: number;
 }
 
 /** `vsp_claim_<id>_<secret>`: the id finds the record, the secret proves it. */
@@ -34,6 +39,8 @@ const CLAIM_TOKEN = /^vsp_claim_([a-z0-9]{16})_([A-Za-z0-9_-]{43})$/;
 export class SandboxService {
   /** Sandbox creation, sweep and claims one at a time: a claim never races the deletion of its sandbox. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Sandboxes made per client address and hour. */
+  private readonly perAddress: RateLimiterMemory | null;
 
   constructor(
     readonly options: SandboxOptions,
@@ -44,7 +51,9 @@ export class SandboxService {
     private readonly hooks: HookService,
     private readonly claims: ClaimStore,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.perAddress = options.perAddressPerHour > 0 ? new RateLimiterMemory({ points: options.perAddressPerHour, duration: 3600 }) : null;
+  }
 
   get enabled(): boolean {
     return this.options.enabled;
@@ -57,12 +66,18 @@ export class SandboxService {
   }
 
   /** A fresh sandbox tenant and its session token (a key shown once: the caller puts it in a header, never in a log). */
-  async create(): Promise<{ database: string; tenant: string; token: string; principal: Principal }> {
+  async create(clientAddress: string): Promise<{ database: string; tenant: string; token: string; principal: Principal }> {
+    if (this.perAddress !== null) {
+      await this.perAddress.consume(clientAddress).catch((refusal: unknown) => {
+        if (!(refusal instanceof RateLimiterRes)) throw refusal;
+        throw new RateLimitedError(Math.max(1, Math.ceil(refusal.msBeforeNext / 1000)), `too many sandboxes made from this address: at most ${this.options.perAddressPerHour} an hour`, { limit: 'sandboxes' });
+      });
+    }
     return this.serialised(async () => {
-      const { database, ttlMs, tier } = this.options;
+      const { database, ttlMs, tier, maxFacts } = this.options;
       const tenant = `sbx-${randomBytes(8).toString('hex')}`;
       await this.tenants.create(database, tenant);
-      await this.settings.updateTenant(database, tenant, { tier });
+      await this.settings.updateTenant(database, tenant, maxFacts > 0 ? { tier, maxFacts } : { tier });
       const { secret } = await this.keys.create({
         role: 'writer',
         databases: [database],

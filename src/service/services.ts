@@ -81,7 +81,7 @@ export interface ServiceOptions {
   readonly sandbox?: Omit<SandboxOptions, 'database'>;
 }
 
-const NO_SANDBOX: Omit<SandboxOptions, 'database'> = { enabled: false, demoTenant: null, ttlMs: 24 * 3600 * 1000, tier: 'free', claimTtlMs: 24 * 3600 * 1000 };
+const NO_SANDBOX: Omit<SandboxOptions, 'database'> = { enabled: false, demoTenant: null, ttlMs: 24 * 3600 * 1000, tier: 'free', claimTtlMs: 24 * 3600 * 1000, perAddressPerHour: 10, maxFacts: 10_000 };
 
 export function createServices({ catalog, keyStore, adminKey, clock, background = new BackgroundRunner(), sessionIdleMs, settings: policy, hooks: hookConfig, sandbox: sandboxOptions = NO_SANDBOX, heavySlots = { perTenant: 2, queuePerTenant: 32 } }: ServiceOptions): Services {
   const hooks = new HookService(hookConfig?.outbox ?? new Outbox(catalog.systemLevel), clock, hookConfig?.options ?? { url: null, secret: '', retryMs: 1000 }, hookConfig?.onError);

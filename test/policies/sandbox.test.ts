@@ -29,7 +29,7 @@ test.before(async (t) => {
   t.context.hooks.listen(0, '127.0.0.1');
   await once(t.context.hooks, 'listening');
   const hooksUrl = `http://127.0.0.1:${(t.context.hooks.address() as AddressInfo).port}/hooks`;
-  t.context.server = await startSecureServer({ env: { VESPER_SANDBOX: '1', VESPER_SANDBOX_DEMO_TENANT: DEMO, VESPER_HOOKS_URL: hooksUrl, VESPER_HOOKS_SECRET: 'sandbox-hook-secret-0123', VESPER_HOOKS_RETRY_MS: '50' } });
+  t.context.server = await startSecureServer({ env: { VESPER_SANDBOX: '1', VESPER_SANDBOX_PER_HOUR: '1000', VESPER_SANDBOX_DEMO_TENANT: DEMO, VESPER_HOOKS_URL: hooksUrl, VESPER_HOOKS_SECRET: 'sandbox-hook-secret-0123', VESPER_HOOKS_RETRY_MS: '50' } });
   await tellOk(adminApi(t.context.server.url).with({ 'X-Tenant-ID': DEMO }), { predicate: 'planet', args: ['earth'] });
 });
 test.after.always(async (t) => {
@@ -188,4 +188,19 @@ test('sandbox › off by default › a keyless tell is 401 and the claim routes 
   } finally {
     await server.close();
   }
+});
+
+test('sandbox › one client address › makes at most VESPER_SANDBOX_PER_HOUR sandboxes (then 429), each with the sandbox facts quota as its own setting', async (t) => {
+  const server = await startSecureServer({ env: { VESPER_SANDBOX: '1', VESPER_SANDBOX_PER_HOUR: '2', VESPER_SANDBOX_MAX_FACTS: '3' } });
+  t.teardown(() => server.close());
+  const first = await openSandbox(server.url, { predicate: 'n', args: [1] });
+  await openSandbox(server.url, { predicate: 'n', args: [2] });
+  const third = await api(server.url).post('/tell', { predicate: 'n', args: [3] });
+  assertError(t, third, 429, 'RATE_LIMITED');
+  t.like(third.json.details, { limit: 'sandboxes' });
+  t.truthy(third.headers.get('retry-after'));
+  t.is(third.headers.get('x-vesper-sandbox'), null, 'no sandbox was made');
+  const settings = await adminApi(server.url).get(`/admin/databases/default/tenants/${first.tenant}/settings`);
+  t.like(settings.json.settings?.maxFacts ?? settings.json.maxFacts, { value: 3, source: 'tenant' });
+  assertError(t, await first.client.post('/tell', { facts: [{ predicate: 'n', args: [4] }, { predicate: 'n', args: [5] }, { predicate: 'n', args: [6] }] }), 403, 'QUOTA_EXCEEDED');
 });
