@@ -43,6 +43,13 @@ const EnvSchema = z.object({
   VESPER_PG_URL: z.string().regex(/^postgres(ql)?:\/\//, 'VESPER_PG_URL must be a postgres:// URL').optional(),
   VESPER_PG_TABLE_PREFIX: z.string().regex(/^[a-z_][a-z0-9_]{0,15}$/, 'VESPER_PG_TABLE_PREFIX must be 1-16 of a-z, 0-9, _ (not starting with a digit)').default('vesper_'),
   VESPER_PG_POOL: z.coerce.number().int().min(1).max(1000).default(10),
+  VESPER_SANDBOX: z.enum(['0', '1']).default('0'),
+  VESPER_SANDBOX_DEMO_TENANT: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'VESPER_SANDBOX_DEMO_TENANT is a tenant name').optional(),
+  VESPER_SANDBOX_TTL_MS: z.coerce.number().int().min(1).default(24 * 3600 * 1000),
+  VESPER_SANDBOX_TIER: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).default('free'),
+  VESPER_SANDBOX_PER_HOUR: z.coerce.number().int().min(0).default(10),
+  VESPER_SANDBOX_MAX_FACTS: z.coerce.number().int().min(0).default(10_000),
+  VESPER_CLAIM_TTL_MS: z.coerce.number().int().min(1).default(24 * 3600 * 1000),
 });
 
 /**
@@ -135,6 +142,24 @@ export interface Config {
   readonly mcpMaxSessionsPerKey: number;
   /** 401/403 replies per minute per key and per client address before they become 429s; 0 = no limit. */
   readonly authFailureLimit: number;
+  /** Progressive access (VESPER_SANDBOX=1): anonymous reads of a demo tenant, sandboxes made by a first tell, claims. */
+  readonly sandbox: SandboxConfig;
+}
+
+export interface SandboxConfig {
+  readonly enabled: boolean;
+  /** The public read-only tenant of the default database; null = none. */
+  readonly demoTenant: string | null;
+  /** A sandbox and its token are deleted this long after its first write. */
+  readonly ttlMs: number;
+  /** The rate-limit tier a new sandbox gets as its own setting. */
+  readonly tier: string;
+  /** How long a claim token issued by an admin stays usable. */
+  readonly claimTtlMs: number;
+  /** Sandboxes one client address may make per hour (0 = no limit): keyless callers cannot make tenants without end. */
+  readonly perAddressPerHour: number;
+  /** The facts quota a new sandbox gets as its own setting (0 = the inherited one). */
+  readonly maxFacts: number;
 }
 
 /** A comma-separated setting: unset or '' = none, '*' = any; entries trimmed and lower-cased. */
@@ -178,6 +203,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const e = parsed.data;
   const tiers = tiersOf(e.VESPER_TIERS, e.VESPER_RATE_LIMIT);
   if (e.VESPER_HOOKS_URL && !e.VESPER_HOOKS_SECRET) throw new Error('invalid configuration: VESPER_HOOKS_URL needs VESPER_HOOKS_SECRET (the key of the deliveries\' signatures)');
+  if (!(e.VESPER_SANDBOX_TIER in tiers)) throw new Error(`invalid configuration: VESPER_SANDBOX_TIER: no tier '${e.VESPER_SANDBOX_TIER}' (tiers: ${Object.keys(tiers).join(', ')})`);
   if (!(e.VESPER_DEFAULT_TIER in tiers)) throw new Error(`invalid configuration: VESPER_DEFAULT_TIER: no tier '${e.VESPER_DEFAULT_TIER}' (tiers: ${Object.keys(tiers).join(', ')})`);
   return {
     port: e.PORT,
@@ -216,6 +242,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     mcpIdleMs: e.VESPER_MCP_IDLE_MS,
     mcpMaxSessionsPerKey: e.VESPER_MCP_MAX_SESSIONS_PER_KEY,
     authFailureLimit: e.VESPER_AUTH_FAILURE_LIMIT,
+    sandbox: {
+      enabled: e.VESPER_SANDBOX === '1',
+      demoTenant: e.VESPER_SANDBOX_DEMO_TENANT ?? null,
+      ttlMs: e.VESPER_SANDBOX_TTL_MS,
+      tier: e.VESPER_SANDBOX_TIER,
+      claimTtlMs: e.VESPER_CLAIM_TTL_MS,
+      perAddressPerHour: e.VESPER_SANDBOX_PER_HOUR,
+      maxFacts: e.VESPER_SANDBOX_MAX_FACTS,
+    },
   };
 }
 

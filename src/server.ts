@@ -129,6 +129,9 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
   meter.unref();
   const sweeper = setInterval(() => void background.run('sweep-sessions', {}, sweep), services.context.sweepIntervalMs);
   sweeper.unref();
+  // Expired sandboxes go within a tenth of their lifetime (at most a minute late, at least 50 ms apart).
+  const sandboxSweeper = config.sandbox.enabled ? setInterval(() => void background.run('sweep-sandboxes', {}, () => services.sandbox.sweep()), Math.max(50, Math.min(60_000, config.sandbox.ttlMs / 10))) : null;
+  sandboxSweeper?.unref();
   if (!config.adminKey) logger.warn('VESPER_ADMIN_KEY is not set: running OPEN (development mode), every request has admin rights');
   logger.info({ port, host: config.host, ...opened.described, sync: config.syncEveryWrite ? 'every write' : `group commit ${config.groupCommitMs} ms` }, 'vesper listening');
   return {
@@ -141,6 +144,7 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
       clearInterval(pruner);
       clearInterval(sweeper);
       clearInterval(meter);
+      if (sandboxSweeper) clearInterval(sandboxSweeper);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await deps.streams.closeAll();
@@ -206,6 +210,7 @@ async function startServices(config: Config, catalog: Catalog, opened: OpenedSto
       background,
       sessionIdleMs: config.sessionIdleMs,
       heavySlots: config.heavySlots,
+      sandbox: config.sandbox,
       settings: { defaults: serverSettings(config), tiers: new Set(Object.keys(config.tiers)) },
       // The URL may carry a token: logged failures say what failed, never where or with what secret.
       hooks: { outbox: new Outbox(catalog.systemLevel), options: config.hooks, onError: (err) => logger.warn({ err: String(err) }, 'webhook delivery failed') },

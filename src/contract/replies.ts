@@ -181,9 +181,12 @@ const KeyView = z.object({
   expiresAt: EpochMs.nullable(),
   public: z.boolean(),
   createdAt: EpochMs,
+  sandbox: z.literal(true).optional().describe('the session token of an anonymous sandbox (deleted with its tenant at expiresAt)'),
 });
 export const KeyCreatedReply = KeyView.extend({ key: z.string().describe('the secret, shown once') });
 export const KeysReply = z.object({ keys: z.array(KeyView) });
+export const ClaimIssuedReply = z.object({ claimToken: z.string().describe('one-time, shown once'), expiresAt: EpochMs });
+export const ClaimedReply = z.object({ tenant: z.string(), key: z.string().describe('a writer key of the tenant, shown once') });
 export const KeyRevokedReply = z.object({ revoked: z.literal(true), id: z.string() });
 
 const Event = z.object({

@@ -180,3 +180,8 @@ export function outboxKey(id: string): string {
 export function outboxRange(): { gte: string; lt: string } {
   return { gte: 'H' + SEP, lt: upperBound('H' + SEP) };
 }
+
+/** In the system database: claim tokens issued by an admin (HMAC of the secret, expiry, use), by id. */
+export function claimKey(id: string): string {
+  return 'A' + SEP + id;
+}

@@ -4,7 +4,7 @@ import { OPEN_PRINCIPAL, type Principal } from '../domain/principal.js';
 import type { TenantAddress } from '../service/address.js';
 import { type Operation, authorize } from '../service/authorization.js';
 import type { Services } from '../service/services.js';
-import { tenantAddressOf } from './addressing.js';
+import { namesTenant, tenantAddressOf } from './addressing.js';
 import { type TenantRateLimiter, TierLimitedError } from './rate-limit.js';
 
 
@@ -26,6 +26,12 @@ export function authenticationMiddleware(services: Services, authEnabled: boolea
     if (!authEnabled) ctx.state.principal = OPEN_PRINCIPAL;
     else if (!publicPaths.has(ctx.path)) {
       const key = presentedKey(ctx);
+      if (key === null && (services.sandbox as Services["sandbox"] | undefined)?.enabled === true) {
+        // Progressive access: the tenant guard decides what an anonymous request may reach.
+        ctx.state.principal = services.sandbox.anonymous();
+        ctx.state.anonymous = true;
+        return next();
+      }
       if (key === null) throw new UnauthorizedError('an API key is required: Authorization: Bearer <key> or X-API-Key: <key>');
       const principal = services.keys.authenticate(key);
       if (principal === null) throw new UnauthorizedError('invalid, revoked or expired API key');
@@ -48,8 +54,10 @@ export function principalOf(ctx: Context): Principal {
  */
 export function tenantGuard(operation: Operation, services: Services, limiter: TenantRateLimiter, audit?: string) {
   return async (ctx: Context, next: Next): Promise<void> => {
+    const anonymous = ctx.state.anonymous === true;
+    if (anonymous && operation === 'tell' && !namesTenant(ctx)) await openSandbox(ctx, services);
     const principal = principalOf(ctx);
-    const address: TenantAddress = { ...tenantAddressOf(ctx), actor: principal.id };
+    const address: TenantAddress = { ...(anonymous ? anonymousAddress(ctx, services) : tenantAddressOf(ctx)), actor: principal.id };
     // Inside the tenant's gate before authorising: a deletion waits for this request, or this request for it.
     const leave = services.access.enter(address);
     try {
@@ -67,6 +75,35 @@ export function tenantGuard(operation: Operation, services: Services, limiter: T
       leave();
     }
   };
+}
+
+/**
+ * An anonymous tell that names no tenant makes a sandbox: the request goes on as its new key, and
+ * the key goes back in `X-Vesper-Sandbox` (never logged, never in the body).
+ */
+async function openSandbox(ctx: Context, services: Services): Promise<void> {
+  const sandbox = await services.sandbox.create(ctx.ip);
+  ctx.state.principal = sandbox.principal;
+  ctx.state.anonymous = false;
+  ctx.state.sandboxAddress = { database: sandbox.database, tenant: sandbox.tenant };
+  ctx.set('X-Vesper-Sandbox', sandbox.token);
+  // The tenant to name (X-Tenant-ID) on later requests and MCP connections with that token.
+  ctx.set('X-Vesper-Sandbox-Tenant', sandbox.tenant);
+}
+
+/**
+ * What an anonymous request acts on: the sandbox it just made, the demo tenant (named or not: it
+ * is the anonymous default), and nothing else (401: a key is needed there). Writes to the demo
+ * are refused by the principal's read-only grant (403).
+ */
+function anonymousAddress(ctx: Context, services: Services): Omit<TenantAddress, 'actor'> {
+  const sandbox = ctx.state.sandboxAddress as Omit<TenantAddress, 'actor'> | undefined;
+  if (sandbox) return sandbox;
+  const { database, demoTenant } = services.sandbox.options;
+  if (!namesTenant(ctx) && demoTenant !== null) return { database, tenant: demoTenant };
+  const named = tenantAddressOf(ctx);
+  if (named.database !== database || named.tenant !== demoTenant) throw new UnauthorizedError('an API key is required: Authorization: Bearer <key> or X-API-Key: <key> (without one, only the demo tenant can be read, and a tell naming no tenant makes a sandbox)');
+  return named;
 }
 
 /** The tenant's rate limit, its RateLimit header fields on the reply whether it passes or is refused. */

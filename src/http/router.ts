@@ -2,7 +2,7 @@ import { disconnectSignal } from './cancel.js';
 import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
-import { ValidationError } from '../domain/errors.js';
+import { UnauthorizedError, ValidationError } from '../domain/errors.js';
 import type { Principal } from '../domain/principal.js';
 import { type Access, type HandledOperation, OPERATIONS, type OperationDef, type ServerInfo, isRaw, takesBody } from '../operations/index.js';
 import { authorize } from '../service/authorization.js';
@@ -29,12 +29,19 @@ function guardFor(access: Access, deps: RouteDeps, audit: string | undefined): M
     case 'database':
     case 'service':
       return async (ctx, next) => {
+        // Progressive access lets keyless requests through to the tenant guard; control rows still need a key.
+        if (ctx.state.anonymous === true) throw new UnauthorizedError('an API key is required: Authorization: Bearer <key> or X-API-Key: <key>');
         const db = (ctx as Context & { params?: Record<string, string> }).params?.db;
         authorize(principalOf(ctx), access.permission, db === undefined ? {} : { database: db });
         await next();
       };
-    case 'public':
     case 'session':
+      // MCP sessions need a key (a sandbox's token is one); keyless requests let through for progressive access stop here.
+      return async (ctx, next) => {
+        if (ctx.state.anonymous === true) throw new UnauthorizedError('an API key is required: Authorization: Bearer <key> or X-API-Key: <key>');
+        await next();
+      };
+    case 'public':
       return null;
   }
 }

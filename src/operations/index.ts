@@ -3,6 +3,7 @@ import * as context from './context.js';
 import type { HandledOperation, OperationDef, RawRow } from './define.js';
 import * as facts from './facts.js';
 import * as rules from './rules.js';
+import * as sandbox from './sandbox.js';
 import * as scopes from './scopes.js';
 import * as retrieval from './search.js';
 import * as settings from './settings.js';
@@ -53,6 +54,8 @@ export const OPERATIONS: readonly OperationDef[] = [
   admin.createKey,
   admin.listKeys,
   admin.revokeKey,
+  sandbox.issueClaim,
+  sandbox.claimSandbox,
   admin.health,
   admin.ready,
   streams.metrics,

@@ -13,6 +13,8 @@ export interface NewKey {
   readonly name: string | null;
   readonly expiresAt: number | null;
   readonly public: boolean;
+  /** A sandbox's session token: its tenant is deleted when it expires. */
+  readonly sandbox?: boolean;
 }
 
 export type KeyView = Omit<ApiKeyRecord, 'hash'>;
@@ -64,6 +66,30 @@ export class KeyService {
     return this.live(record);
   }
 
+  /** The live sandbox key a presented token is, or null (not a sandbox token, unknown, revoked, expired). */
+  sandboxOf(token: string): KeyView | null {
+    const principal = this.authenticate(token);
+    const record = principal?.id ? this.store.get(principal.id) : undefined;
+    return record?.sandbox ? view(record) : null;
+  }
+
+  /** Every sandbox key, expired ones included (the sweep deletes those and their tenants). */
+  sandboxes(): KeyView[] {
+    return this.store.all().filter((record) => record.sandbox).map(view);
+  }
+
+  /** HMAC of another kind of secret (claim tokens) under the same pepper, hex. */
+  hashSecret(secret: string): string {
+    return this.digest(secret).toString('hex');
+  }
+
+  /** Constant-time check of a secret against its stored HMAC. */
+  secretMatches(secret: string, hash: string): boolean {
+    const stored = Buffer.from(hash, 'hex');
+    const presented = this.digest(secret);
+    return stored.length === presented.length && timingSafeEqual(presented, stored);
+  }
+
   /**
    * What a principal may do now: the current record of its key (narrowed by deletions since the
    * principal was read), or null once the key is revoked or expired. The admin key and open mode
@@ -89,7 +115,8 @@ export class KeyService {
   async create(input: NewKey): Promise<{ key: KeyView; secret: string }> {
     const id = randomBytes(10).toString('hex').slice(0, 16);
     const secret = randomBytes(32).toString('base64url');
-    const record: ApiKeyRecord = { id: `key_${id}`, ...input, createdAt: this.clock(), hash: this.digest(secret).toString('hex') };
+    const { sandbox, ...fields } = input;
+    const record: ApiKeyRecord = { id: `key_${id}`, ...fields, ...(sandbox ? { sandbox: true as const } : {}), createdAt: this.clock(), hash: this.digest(secret).toString('hex') };
     await this.store.put(record);
     return { key: view(record), secret: `vsp_${input.public ? 'pk' : 'sk'}_${id}_${secret}` };
   }

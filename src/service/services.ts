@@ -24,6 +24,9 @@ import { SearchService } from './retrieval/search.js';
 import { embeddingDimensionsGuard } from './retrieval/dimensions.js';
 import type { Settings } from '../contract/settings.js';
 import { TenantGate } from './tenant-gate.js';
+import { type SandboxOptions, SandboxService } from './sandbox.js';
+import { ClaimStore } from '../store/claim-store.js';
+import { DEFAULT_DATABASE } from '../store/catalog.js';
 import { TenantService } from './tenants.js';
 
 /** Every use case, built over one catalog; what transports (HTTP, MCP, CLI) are handed. */
@@ -55,6 +58,8 @@ export interface Services {
   readonly portability: PortabilityService;
   /** Lifecycle webhooks. */
   readonly hooks: HookService;
+  /** Progressive access: anonymous demo reads, sandboxes, claims. */
+  readonly sandbox: SandboxService;
 }
 
 export interface ServiceOptions {
@@ -72,9 +77,13 @@ export interface ServiceOptions {
   readonly heavySlots?: WorkSlotLimits;
   /** Lifecycle webhooks and their outbox (none when not given). */
   readonly hooks?: { readonly outbox: Outbox; readonly options: HookOptions; readonly onError?: (error: unknown) => void };
+  /** Progressive access (off when not given). */
+  readonly sandbox?: Omit<SandboxOptions, 'database'>;
 }
 
-export function createServices({ catalog, keyStore, adminKey, clock, background = new BackgroundRunner(), sessionIdleMs, settings: policy, hooks: hookConfig, heavySlots = { perTenant: 2, queuePerTenant: 32 } }: ServiceOptions): Services {
+const NO_SANDBOX: Omit<SandboxOptions, 'database'> = { enabled: false, demoTenant: null, ttlMs: 24 * 3600 * 1000, tier: 'free', claimTtlMs: 24 * 3600 * 1000, perAddressPerHour: 10, maxFacts: 10_000 };
+
+export function createServices({ catalog, keyStore, adminKey, clock, background = new BackgroundRunner(), sessionIdleMs, settings: policy, hooks: hookConfig, sandbox: sandboxOptions = NO_SANDBOX, heavySlots = { perTenant: 2, queuePerTenant: 32 } }: ServiceOptions): Services {
   const hooks = new HookService(hookConfig?.outbox ?? new Outbox(catalog.systemLevel), clock, hookConfig?.options ?? { url: null, secret: '', retryMs: 1000 }, hookConfig?.onError);
   const settings = new SettingsService(catalog, policy.defaults, policy.tiers);
   const usage = new UsageService(catalog, clock);
@@ -89,6 +98,7 @@ export function createServices({ catalog, keyStore, adminKey, clock, background 
   tenants.onDeprovision((database, tenant) => settings.forget(database, tenant));
   tenants.onProvision((database, tenant) => hooks.emit('tenant.provisioned', { database, tenant }));
   tenants.onDeprovision((database, tenant) => hooks.emit('tenant.deprovisioned', { database, tenant }));
+  const portability = new PortabilityService(catalog, clock, rules, gate);
   return {
     rules,
     keys,
@@ -133,7 +143,8 @@ export function createServices({ catalog, keyStore, adminKey, clock, background 
     search: new SearchService(catalog, clock, dimensionsOf),
     settings,
     usage,
-    portability: new PortabilityService(catalog, clock, rules, gate),
+    portability,
     hooks,
+    sandbox: new SandboxService({ ...sandboxOptions, database: DEFAULT_DATABASE }, keys, tenants, settings, portability, hooks, new ClaimStore(catalog.systemLevel), clock),
   };
 }

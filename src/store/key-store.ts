@@ -18,6 +18,8 @@ export interface ApiKeyRecord {
   readonly expiresAt: number | null;
   /** Cells (`<database>/<tenant>`) removed from the grant by tenant deletions; absent = none. */
   readonly except?: readonly string[];
+  /** The session token of an anonymous sandbox: its tenant is deleted when the key expires (absent = an ordinary key). */
+  readonly sandbox?: true;
   /** hex HMAC-SHA-256 of the secret part, keyed with the server's pepper. */
   readonly hash: string;
 }

@@ -67,6 +67,7 @@ export const apiKeyShape: z.ZodType<ApiKeyRecord> = z.looseObject({
   public: z.boolean(),
   createdAt: z.number(),
   expiresAt: z.number().nullable(),
+  sandbox: z.literal(true).optional(),
   hash: z.string(),
 });
 

@@ -7,7 +7,8 @@ import { type TestServer, startTestServer } from '../helpers/server.js';
 
 /**
  * The README's examples are tested code. Every line of a ```sh block that starts with `curl ` runs,
- * in order, with bash against a fresh server (localhost:9300 rewritten to it); the examples of the
+ * in order, with bash against a fresh server (localhost:9300 rewritten to it); those of "Sandbox and
+ * claim" against a third one (auth and sandboxes on, demo tenant `demo`); the examples of the
  * "Security" section run against a second server with auth on, `$ADMIN_KEY` set to its admin key.
  * A following `# → <json>` line in the same block is the expected reply, whole: objects with the
  * same keys, arrays of the same length. `…` marks what is left out: `{"a":1,…}` more keys,
@@ -15,7 +16,7 @@ import { type TestServer, startTestServer } from '../helpers/server.js';
  * Every curl must print JSON.
  */
 
-const test = anyTest as TestFn<{ server: TestServer; secure: TestServer }>;
+const test = anyTest as TestFn<{ server: TestServer; secure: TestServer; sandbox: TestServer }>;
 const README = fileURLToPath(new URL('../../README.md', import.meta.url));
 const run = promisify(execFile);
 const ADMIN_KEY = 'readme-admin-key-0123456789abcdef';
@@ -146,11 +147,15 @@ if (markdown === null) {
   const examples = curlExamples(markdown);
 
   test.before(async (t) => {
-    [t.context.server, t.context.secure] = await Promise.all([startTestServer({ VESPER_BASE_HOST: 'example.com' }), startTestServer({ VESPER_ADMIN_KEY: ADMIN_KEY })]);
+    [t.context.server, t.context.secure, t.context.sandbox] = await Promise.all([
+      startTestServer({ VESPER_BASE_HOST: 'example.com' }),
+      startTestServer({ VESPER_ADMIN_KEY: ADMIN_KEY }),
+      startTestServer({ VESPER_ADMIN_KEY: ADMIN_KEY, VESPER_SANDBOX: '1', VESPER_SANDBOX_DEMO_TENANT: 'demo' }),
+    ]);
   });
 
   test.after.always(async (t) => {
-    await Promise.all([t.context.server?.close(), t.context.secure?.close()]);
+    await Promise.all([t.context.server?.close(), t.context.secure?.close(), t.context.sandbox?.close()]);
   });
 
   test('README › has curl examples', (t) => {
@@ -168,8 +173,10 @@ if (markdown === null) {
   for (const [n, example] of examples.entries()) {
     const title = example.command.replace(/^curl\s+(-s\s+)?/, '').slice(0, 90);
     test.serial(`README › curl #${n + 1} (line ${example.line}) › ${title}`, async (t) => {
-      const secure = example.section === 'Security';
-      const command = localise(example.command, (secure ? t.context.secure : t.context.server).url);
+      // "Sandbox and claim" runs against a third server: auth on, sandboxes on, demo tenant `demo`.
+      const sandbox = example.section === 'Sandbox and claim';
+      const secure = example.section === 'Security' || sandbox;
+      const command = localise(example.command, (sandbox ? t.context.sandbox : secure ? t.context.secure : t.context.server).url);
       const env = secure ? secured : open;
       let stdout: string;
       try {

@@ -2,10 +2,12 @@ import anyTest, { type TestFn } from 'ava';
 import { OPERATIONS, isHandled } from '../../src/operations/index.js';
 import { type TestServer, api, startTestServer } from '../helpers/server.js';
 
+const ADMIN_KEY = 'replies-admin-key-0123456789';
 const test = anyTest as TestFn<{ server: TestServer }>;
 
 test.before(async (t) => {
-  t.context.server = await startTestServer();
+  // With auth and sandboxes on: a keyless tell makes the sandbox that claimSandbox turns into a tenant.
+  t.context.server = await startTestServer({ VESPER_ADMIN_KEY: ADMIN_KEY, VESPER_SANDBOX: '1' });
 });
 test.after.always(async (t) => {
   await t.context.server?.close();
@@ -46,10 +48,11 @@ const REQUESTS: [name: string, method: string, path: string, body?: unknown][] =
   ['readUsage', 'GET', '/admin/usage?database=shapes'],
   ['createKey', 'POST', '/auth/keys', { role: 'reader', tenants: ['acme'] }],
   ['listKeys', 'GET', '/auth/keys'],
+  ['issueClaim', 'POST', '/admin/claims', {}],
 ];
 
 test('replies › every operation with a handler › answers over HTTP with the shape its row declares', async (t) => {
-  const client = api(t.context.server.url, { 'X-Tenant-ID': 'acme', 'X-Database': 'shapes' });
+  const client = api(t.context.server.url, { 'X-Tenant-ID': 'acme', 'X-Database': 'shapes', Authorization: `Bearer ${ADMIN_KEY}` });
   const byName = new Map(OPERATIONS.filter(isHandled).map((op) => [op.name, op]));
   const checked = new Set<string>();
   const check = async (name: string, method: string, path: string, body?: unknown) => {
@@ -70,6 +73,9 @@ test('replies › every operation with a handler › answers over HTTP with the 
   await check('deleteDatabaseRule', 'DELETE', `/admin/databases/shapes/rules/${dbRule.id}`);
   const key = (await client.get('/auth/keys')).json.keys[0];
   await check('revokeKey', 'DELETE', `/auth/keys/${key.id}`);
+  const sandbox = await api(t.context.server.url).post('/tell', { predicate: 'p', args: [1] });
+  const claim = await client.post('/admin/claims', {});
+  await check('claimSandbox', 'POST', '/claim', { sandboxToken: sandbox.headers.get('x-vesper-sandbox'), claimToken: claim.json.claimToken });
   await check('deleteTenant', 'DELETE', '/admin/databases/shapes/tenants/acme');
   await check('deleteDatabase', 'DELETE', '/databases/shapes');
   t.deepEqual([...checked].sort(), [...byName.keys()].sort(), 'every operation was checked');

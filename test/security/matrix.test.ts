@@ -272,6 +272,21 @@ const ROUTES: RouteCase[] = [
   // Posting to a legacy session needs a key (401 without); with one, a missing sessionId is bad input.
   { route: 'POST /mcp/messages', op: null, target: 'any', ok: 400, cell: async () => ({ method: 'POST', path: '/mcp/messages', body: {}, headers: tenantHeaders }) },
 
+  // Progressive access (the server runs with VESPER_SANDBOX=1 and no demo tenant: keyless requests still get 401 everywhere else).
+  { route: 'POST /admin/claims', op: 'admin.global', target: 'global', ok: 201, cell: async () => ({ method: 'POST', path: '/admin/claims', body: {} }) },
+  {
+    // No key needed: the sandbox token and the claim token in the body are the credentials, whoever sends them.
+    route: 'POST /claim',
+    op: null,
+    target: 'public',
+    ok: 201,
+    cell: async (url) => {
+      const made = await expectStatus('a sandbox to claim', api(url).post('/tell', { predicate: 'p', args: [1] }), 200);
+      const claim = await expectStatus('a claim token', adminApi(url).post('/admin/claims', {}), 201);
+      return { method: 'POST', path: '/claim', body: { sandboxToken: made.headers.get('x-vesper-sandbox'), claimToken: claim.json.claimToken } };
+    },
+  },
+
   { route: 'GET /health', op: null, target: 'public', ok: 200, cell: async () => ({ method: 'GET', path: '/health' }) },
   // The API description holds no tenant data: public, like /health.
   { route: 'GET /openapi.json', op: null, target: 'public', ok: 200, cell: async () => ({ method: 'GET', path: '/openapi.json' }) },
@@ -326,7 +341,7 @@ const PRINCIPALS: PrincipalSetup[] = [
 const test = anyTest as TestFn<{ server: TestServer; headers: Map<string, Headers> }>;
 
 test.before(async (t) => {
-  const server = await startSecureServer();
+  const server = await startSecureServer({ env: { VESPER_SANDBOX: '1' } });
   t.context.server = server;
   const { url } = server;
   const root = rootT(url);
