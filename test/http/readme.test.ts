@@ -150,7 +150,7 @@ if (markdown === null) {
     [t.context.server, t.context.secure, t.context.sandbox] = await Promise.all([
       startTestServer({ VESPER_BASE_HOST: 'example.com' }),
       startTestServer({ VESPER_ADMIN_KEY: ADMIN_KEY }),
-      startTestServer({ VESPER_ADMIN_KEY: ADMIN_KEY, VESPER_SANDBOX: '1', VESPER_SANDBOX_DEMO_TENANT: 'demo' }),
+      startTestServer({ VESPER_ADMIN_KEY: ADMIN_KEY, VESPER_SANDBOX: '1', VESPER_SANDBOX_PER_HOUR: '0', VESPER_SANDBOX_DEMO_TENANT: 'demo' }),
     ]);
   });
 

@@ -7,7 +7,7 @@ const test = anyTest as TestFn<{ server: TestServer }>;
 
 test.before(async (t) => {
   // With auth and sandboxes on: a keyless tell makes the sandbox that claimSandbox turns into a tenant.
-  t.context.server = await startTestServer({ VESPER_ADMIN_KEY: ADMIN_KEY, VESPER_SANDBOX: '1' });
+  t.context.server = await startTestServer({ VESPER_ADMIN_KEY: ADMIN_KEY, VESPER_SANDBOX: '1', VESPER_SANDBOX_PER_HOUR: '0' });
 });
 test.after.always(async (t) => {
   await t.context.server?.close();

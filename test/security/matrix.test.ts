@@ -341,7 +341,7 @@ const PRINCIPALS: PrincipalSetup[] = [
 const test = anyTest as TestFn<{ server: TestServer; headers: Map<string, Headers> }>;
 
 test.before(async (t) => {
-  const server = await startSecureServer({ env: { VESPER_SANDBOX: '1' } });
+  const server = await startSecureServer({ env: { VESPER_SANDBOX: '1', VESPER_SANDBOX_PER_HOUR: '0' } });
   t.context.server = server;
   const { url } = server;
   const root = rootT(url);
