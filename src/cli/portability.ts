@@ -22,6 +22,9 @@ export async function exportTenant(connection: Connection, out: Writable): Promi
 
 export async function importTenant(connection: Connection, file: string): Promise<unknown> {
   const input = file === '-' ? process.stdin : createReadStream(file);
+  // Node's web ReadableStream (node:stream/web) is what fetch streams from at run time, but the
+  // DOM typing of RequestInit['body'] names a different ReadableStream type, and `duplex` (required
+  // by Node for a streamed body) is not in that typing: both casts bridge types, not values.
   const init = { method: 'POST', headers: headersOf(connection, { 'Content-Type': 'application/x-ndjson' }), body: Readable.toWeb(input) as unknown as RequestInit['body'], duplex: 'half' } as RequestInit;
   const response = await connectFetch(connection, pathOf('importTenant', connection), init);
   if (!response.ok) throw await replyError(response);

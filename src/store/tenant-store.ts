@@ -6,14 +6,14 @@ import { retiredLayerRange } from '../encoding/control-keys.js';
 import type { BackgroundRunner } from './background.js';
 import { EventLog } from './event-log.js';
 import { retractFacts, tellFacts } from './fact-writes.js';
-import { allIndexRange, decodeIndexKey, isPrimaryIndexKey, presenceKeyOf, presenceKeyOfPrimary } from '../encoding/fact-keys.js';
-import { decodeEntryValue } from '../encoding/records.js';
+import { allIndexRange, isPrimaryIndexKey, presenceKeyOfPrimary } from '../encoding/fact-keys.js';
 import { RETRIEVAL_MARKER_KEY } from '../encoding/retrieval-keys.js';
 import { KeyFilter } from './key-filter.js';
 import { type BatchOp, KeyspaceReader, type LevelSublevel, scanRange } from './level-types.js';
 import type { TenantRanges } from './range-cache.js';
 import { type ScopeRecord, ScopeRegistry } from './scope-registry.js';
 import { TenantReads } from './tenant-reads.js';
+import { backfillRetrievalIndex } from './retrieval-backfill.js';
 import { type RetiredLayer, TenantTransaction } from './transaction.js';
 import { WriteLock } from './write-lock.js';
 import { VectorCache } from './vector-cache.js';
@@ -357,15 +357,7 @@ export class TenantStore {
     if ((await this.current.get(RETRIEVAL_MARKER_KEY)) === undefined) {
       await this.transaction(now, async (tx) => {
         if ((await this.current.get(RETRIEVAL_MARKER_KEY)) !== undefined) return;
-        for await (const [raw, value] of scanRange(this.current, allIndexRange())) {
-          if (!isPrimaryIndexKey(raw)) continue;
-          const entry = decodeEntryValue(value, raw);
-          if (entry.kind === 'record') {
-            const { layer, ...key } = decodeIndexKey(raw);
-            tx.indexStored(key, layer, entry.record);
-          }
-        }
-        tx.markRetrievalIndexed();
+        await backfillRetrievalIndex(this.current, tx);
       });
     }
     this.retrievalIndexed = true;
