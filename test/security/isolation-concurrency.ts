@@ -149,6 +149,14 @@ export async function runIsolation(url: string, options: IsolationOptions): Prom
   /** Clients of every kind for the cell's current generation, with a key of their own. */
   const staff = async (cell: Cell) => {
     const generation = cell.generation;
+    // The tenant exists before its clients start: a deletion that raced their first write would be a
+    // 404 that deletes nothing, and the next "generation" would share the tenant with the old one.
+    for (const [what, reply] of [
+      ['database', await adminApi(url).post('/databases', { name: cell.db })],
+      ['tenant', await adminApi(url).post(`/admin/databases/${cell.db}/tenants`, { name: cell.tenant })],
+    ] as const) {
+      if (reply.status !== 200 && reply.status !== 201) throw new Error(`creating the ${what} failed: ${reply.status} ${reply.text}`);
+    }
     const { key } = await createKey(url, { role: 'writer', databases: [cell.db], tenants: [cell.tenant] });
     const workers = KINDS.map((kind) => new Worker(url, cell, generation, key, kind, report));
     workersOf.set(cell, [...(workersOf.get(cell) ?? []), ...workers]);
@@ -166,7 +174,7 @@ export async function runIsolation(url: string, options: IsolationOptions): Prom
     if (round % 2 === 0) {
       // Delete the tenant under its clients, then let it live again as a new generation.
       const reply = await adminApi(url).request('DELETE', `/admin/databases/${cell.db}/tenants/${cell.tenant}`);
-      if (reply.status !== 200 && reply.status !== 404) throw new Error(`tenant deletion failed: ${reply.status} ${reply.text}`);
+      if (reply.status !== 200) throw new Error(`tenant deletion failed: ${reply.status} ${reply.text}`);
       report.deletions++;
       cell.generation++;
     } else {
