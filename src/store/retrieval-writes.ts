@@ -61,8 +61,13 @@ export async function retrievalOps(
   const written = new Set(owners.keys());
   for (const c of changes) if (c.record !== null && c.embedding === undefined) for (const l of c.vectorFrom ?? []) want(c.key, l);
   const slots = [...owners.entries()];
-  const docValues = await keyspace.getMany(slots.map(([at]) => at));
-  const vecValues = await keyspace.getMany(slots.map(([, o]) => vectorKey(o.key, o.layer)));
+  // Documents, vectors and the statistics of every written layer in one multi-get: one round trip
+  // through the thread pool per commit instead of three (it was a fifth of a single tell's CPU).
+  const statLayers = [...new Set(changes.map((c) => c.layer))];
+  const values = await keyspace.getMany([...slots.map(([at]) => at), ...slots.map(([, o]) => vectorKey(o.key, o.layer)), ...statLayers.map(layerStatsKey)]);
+  const docValues = values.slice(0, slots.length);
+  const vecValues = values.slice(slots.length, 2 * slots.length);
+  const statValues = new Map(statLayers.map((layer, i) => [layer, values[2 * slots.length + i]]));
   const stored = new Map<string, Indexed | null>();
   slots.forEach(([at, o], i) => stored.set(at, parseIndexed(docValues[i], vecValues[i], at, vectorKey(o.key, o.layer))));
   const current = new Map(stored);
@@ -95,7 +100,7 @@ export async function retrievalOps(
       vectors.push({ layer, group: factGroup(key), key, vector: after?.embedding ?? null });
     }
   }
-  ops.push(...(await statOps(keyspace, sub, statDelta)));
+  ops.push(...statOps(sub, statDelta, statValues));
   return { ops, vectors };
 }
 
@@ -117,14 +122,11 @@ function slotOps(sub: LevelSublevel, key: FactKey, layer: LayerId, before: Index
   return ops;
 }
 
-async function statOps(keyspace: KeyspaceReader, sub: LevelSublevel, deltas: ReadonlyMap<LayerId, { documents: number; totalLength: number }>): Promise<BatchOp[]> {
-  const layers = [...deltas.keys()];
-  const stats = await keyspace.getMany(layers.map(layerStatsKey));
+function statOps(sub: LevelSublevel, deltas: ReadonlyMap<LayerId, { documents: number; totalLength: number }>, stored: ReadonlyMap<LayerId, string | undefined>): BatchOp[] {
   const ops: BatchOp[] = [];
-  layers.forEach((layer, i) => {
-    const delta = deltas.get(layer) as { documents: number; totalLength: number };
+  deltas.forEach((delta, layer) => {
     if (delta.documents === 0 && delta.totalLength === 0) return;
-    const was = decodeLayerStats(stats[i]);
+    const was = decodeLayerStats(stored.get(layer));
     ops.push({ type: 'put', key: layerStatsKey(layer), value: encodeLayerStats(was.documents + delta.documents, was.totalLength + delta.totalLength), sublevel: sub });
   });
   return ops;
