@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import type { SandboxOptions } from './service/sandbox.js';
 
 /** The only reader of process.env: everything configurable, parsed and typed once at start. */
 const EnvSchema = z.object({
@@ -27,6 +28,7 @@ const EnvSchema = z.object({
   VESPER_HOOKS_URL: z.url({ protocol: /^https?$/ }).optional(),
   VESPER_HOOKS_SECRET: z.string().min(16, 'VESPER_HOOKS_SECRET must be at least 16 characters').optional(),
   VESPER_HOOKS_RETRY_MS: z.coerce.number().int().min(10).max(3600_000).default(1000),
+  VESPER_TRUST_PROXY: z.enum(['0', '1']).default('0'),
   VESPER_BASE_HOST: z.string().regex(/^[A-Za-z0-9.-]+$/, 'VESPER_BASE_HOST is a host name, e.g. example.com').optional(),
   VESPER_CORS_ORIGINS: z.string().optional(),
   VESPER_MCP_IDLE_MS: z.coerce.number().int().min(0).default(300_000),
@@ -137,6 +139,8 @@ export interface Config {
   /** Browser origins allowed to call the server (CORS); none by default. */
   readonly corsOrigins: readonly string[] | '*';
   /** MCP sessions with no request for this long are closed; 0 = never. */
+  /** Behind a reverse proxy (VESPER_TRUST_PROXY=1): the client address is the last X-Forwarded-For hop, the host X-Forwarded-Host. */
+  readonly trustProxy: boolean;
   readonly mcpIdleMs: number;
   /** Open MCP sessions one key may hold; 0 = no cap. */
   readonly mcpMaxSessionsPerKey: number;
@@ -146,21 +150,8 @@ export interface Config {
   readonly sandbox: SandboxConfig;
 }
 
-export interface SandboxConfig {
-  readonly enabled: boolean;
-  /** The public read-only tenant of the default database; null = none. */
-  readonly demoTenant: string | null;
-  /** A sandbox and its token are deleted this long after its first write. */
-  readonly ttlMs: number;
-  /** The rate-limit tier a new sandbox gets as its own setting. */
-  readonly tier: string;
-  /** How long a claim token issued by an admin stays usable. */
-  readonly claimTtlMs: number;
-  /** Sandboxes one client address may make per hour (0 = no limit): keyless callers cannot make tenants without end. */
-  readonly perAddressPerHour: number;
-  /** The facts quota a new sandbox gets as its own setting (0 = the inherited one). */
-  readonly maxFacts: number;
-}
+/** The sandbox settings come from the environment; the database they live in is the default one. */
+export type SandboxConfig = Omit<SandboxOptions, 'database'>;
 
 /** A comma-separated setting: unset or '' = none, '*' = any; entries trimmed and lower-cased. */
 function parseList(value: string | undefined): readonly string[] | '*' {
@@ -239,6 +230,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     corsOrigins: parseList(e.VESPER_CORS_ORIGINS),
     hooks: { url: e.VESPER_HOOKS_URL ?? null, secret: e.VESPER_HOOKS_SECRET ?? '', retryMs: e.VESPER_HOOKS_RETRY_MS },
     baseHost: e.VESPER_BASE_HOST?.toLowerCase().replace(/\.$/, '') ?? null,
+    trustProxy: e.VESPER_TRUST_PROXY === '1',
     mcpIdleMs: e.VESPER_MCP_IDLE_MS,
     mcpMaxSessionsPerKey: e.VESPER_MCP_MAX_SESSIONS_PER_KEY,
     authFailureLimit: e.VESPER_AUTH_FAILURE_LIMIT,

@@ -37,6 +37,12 @@ export interface AppOptions {
   readonly browser?: BrowserGuardOptions;
   /** 401/403 per minute per key and per client address before 429s; 0 = no limit (default 60). */
   readonly authFailureLimit?: number;
+  /**
+   * Behind a reverse proxy: ctx.ip is the address the proxy saw (the last X-Forwarded-For hop, the
+   * only one the proxy vouches for), so per-address limits (sandboxes, refusals) count clients, not
+   * the proxy. Off by default: a direct client could otherwise name any address it likes.
+   */
+  readonly trustProxy?: boolean;
   /** MCP sessions: idle time before closing, sessions per key. */
   readonly mcp?: { readonly idleMs?: number; readonly maxSessionsPerKey?: number };
 }
@@ -51,6 +57,8 @@ export interface AppOptions {
 export function createApp(options: AppOptions): { app: Koa; router: Router; deps: RouteDeps } {
   const app = new Koa();
   app.silent = true; // errors are logged once, by errorMiddleware
+  app.proxy = options.trustProxy ?? false;
+  app.maxIpsCount = 1;
   const router = new Router();
   const settings = options.services.settings as Services['settings'] | undefined; // absent in tests of the app alone
   const limiter = new TenantRateLimiter(options.tiers ?? {}, settings ? (database, tenant) => settings.forTenant(database, tenant) : null, options.rateLimit);

@@ -16,13 +16,15 @@ export interface SandboxOptions {
   readonly database: string;
   /** The public read-only tenant of `database`; null = none. */
   readonly demoTenant: string | null;
+  /** A sandbox and its token are deleted this long after its first write. */
   readonly ttlMs: number;
-  /** The tier a new sandbox gets as its own setting. */
+  /** The rate-limit tier a new sandbox gets as its own setting. */
   readonly tier: string;
+  /** How long a claim token issued by an admin stays usable. */
   readonly claimTtlMs: number;
-  /** Sandboxes one client address may make per hour (0 = no limit). */
+  /** Sandboxes one client address may make per hour (0 = no limit): keyless callers cannot make tenants without end. */
   readonly perAddressPerHour: number;
-  /** The facts quota of a new sandbox (0 = inherited). */
+  /** The facts quota a new sandbox gets as its own setting (0 = the inherited one). */
   readonly maxFacts: number;
 }
 

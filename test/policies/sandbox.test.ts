@@ -204,3 +204,20 @@ test('sandbox › one client address › makes at most VESPER_SANDBOX_PER_HOUR s
   t.like(settings.json.settings?.maxFacts ?? settings.json.maxFacts, { value: 3, source: 'tenant' });
   assertError(t, await first.client.post('/tell', { facts: [{ predicate: 'n', args: [4] }, { predicate: 'n', args: [5] }, { predicate: 'n', args: [6] }] }), 403, 'QUOTA_EXCEEDED');
 });
+
+test('sandbox › behind a trusted proxy (VESPER_TRUST_PROXY=1) › the per-address cap counts the forwarded client address; without it, a forwarded header changes nothing', async (t) => {
+  const proxied = await startSecureServer({ env: { VESPER_SANDBOX: '1', VESPER_SANDBOX_PER_HOUR: '1', VESPER_TRUST_PROXY: '1' } });
+  const direct = await startSecureServer({ env: { VESPER_SANDBOX: '1', VESPER_SANDBOX_PER_HOUR: '1' } });
+  t.teardown(async () => {
+    await proxied.close();
+    await direct.close();
+  });
+  const from = (url: string, address: string) => api(url).with({ 'X-Forwarded-For': `203.0.113.9, ${address}` });
+  // Proxied: two clients (the last hop differs) get a sandbox each; the same client again is refused.
+  t.is((await from(proxied.url, '198.51.100.1').post('/tell', { predicate: 'n', args: [1] })).status, 200);
+  t.is((await from(proxied.url, '198.51.100.2').post('/tell', { predicate: 'n', args: [2] })).status, 200);
+  assertError(t, await from(proxied.url, '198.51.100.1').post('/tell', { predicate: 'n', args: [3] }), 429, 'RATE_LIMITED');
+  // Direct: the header is a client's claim, not a fact; every request comes from the one socket address.
+  t.is((await from(direct.url, '198.51.100.1').post('/tell', { predicate: 'n', args: [1] })).status, 200);
+  assertError(t, await from(direct.url, '198.51.100.2').post('/tell', { predicate: 'n', args: [2] }), 429, 'RATE_LIMITED');
+});
