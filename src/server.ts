@@ -152,7 +152,7 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
       const timeout = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
       await closed;
       clearTimeout(timeout);
-      await services.hooks.stop();
+      services.hooks.stop();
       await services.usage.flush().catch((error: unknown) => logger.error({ err: error }, 'usage not flushed at shutdown'));
       await background.stop();
       await catalog.close();
@@ -214,7 +214,7 @@ async function startServices(config: Config, catalog: Catalog, opened: OpenedSto
       sandbox: config.sandbox,
       settings: { defaults: serverSettings(config), tiers: new Set(Object.keys(config.tiers)) },
       // The URL may carry a token: logged failures say what failed, never where or with what secret.
-      hooks: { outbox: new Outbox(catalog.systemLevel), options: config.hooks, onError: (err) => logger.warn({ err: String(err) }, 'webhook delivery failed') },
+      hooks: { outbox: new Outbox(catalog.systemLevel), options: config.hooks },
     });
     const resumed = await services.tenants.resumeDeletions();
     if (resumed > 0) logger.warn({ resumed }, 'finished tenant deletions interrupted by a crash');

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import type { BackgroundRunner } from '../store/background.js';
 import type { Outbox, OutboxRecord } from '../store/outbox.js';
 import type { Clock } from './clock.js';
 
@@ -36,14 +37,16 @@ function deliveryId(now: number): string {
  */
 export class HookService {
   private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  /** A delivery pass is running: the next one waits for it (one pass at a time keeps the order). */
+  private delivering = false;
   private stopped = false;
 
   constructor(
     private readonly outbox: Outbox,
     private readonly clock: Clock,
     private readonly options: HookOptions,
-    private readonly onError: (error: unknown) => void = () => undefined,
+    /** Delivery passes run here: a failed pass is logged and counted in /metrics, and shutdown awaits it. */
+    private readonly runner: BackgroundRunner,
   ) {}
 
   get enabled(): boolean {
@@ -63,11 +66,11 @@ export class HookService {
     if (this.enabled) this.schedule(0);
   }
 
-  async stop(): Promise<void> {
+  /** No new passes; the runner's own stop awaits a pass that is running. */
+  stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    await this.running;
   }
 
   /** Deliveries still waiting (tests, operators). */
@@ -80,12 +83,14 @@ export class HookService {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = null;
-      if (this.running) return this.schedule(50);
-      this.running = this.deliverDue()
-        .catch((error: unknown) => this.onError(error))
-        .finally(() => {
-          this.running = null;
-        });
+      if (this.delivering) return this.schedule(50);
+      this.delivering = true;
+      const started = this.runner.run('hook-delivery', {}, () =>
+        this.deliverDue().finally(() => {
+          this.delivering = false;
+        }),
+      );
+      if (!started) this.delivering = false;
     }, delayMs);
     this.timer.unref();
   }

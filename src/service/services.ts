@@ -76,7 +76,7 @@ export interface ServiceOptions {
   /** Heavy requests per tenant running and waiting (default 2 and 32). */
   readonly heavySlots?: WorkSlotLimits;
   /** Lifecycle webhooks and their outbox (none when not given). */
-  readonly hooks?: { readonly outbox: Outbox; readonly options: HookOptions; readonly onError?: (error: unknown) => void };
+  readonly hooks?: { readonly outbox: Outbox; readonly options: HookOptions };
   /** Progressive access (off when not given). */
   readonly sandbox?: Omit<SandboxOptions, 'database'>;
 }
@@ -84,7 +84,7 @@ export interface ServiceOptions {
 const NO_SANDBOX: Omit<SandboxOptions, 'database'> = { enabled: false, demoTenant: null, ttlMs: 24 * 3600 * 1000, tier: 'free', claimTtlMs: 24 * 3600 * 1000, perAddressPerHour: 10, maxFacts: 10_000 };
 
 export function createServices({ catalog, keyStore, adminKey, clock, background = new BackgroundRunner(), sessionIdleMs, settings: policy, hooks: hookConfig, sandbox: sandboxOptions = NO_SANDBOX, heavySlots = { perTenant: 2, queuePerTenant: 32 } }: ServiceOptions): Services {
-  const hooks = new HookService(hookConfig?.outbox ?? new Outbox(catalog.systemLevel), clock, hookConfig?.options ?? { url: null, secret: '', retryMs: 1000 }, hookConfig?.onError);
+  const hooks = new HookService(hookConfig?.outbox ?? new Outbox(catalog.systemLevel), clock, hookConfig?.options ?? { url: null, secret: '', retryMs: 1000 }, background);
   const settings = new SettingsService(catalog, policy.defaults, policy.tiers);
   const usage = new UsageService(catalog, clock);
   const gate = new TenantGate();

@@ -57,6 +57,10 @@ test('hooks › a receiver failing twice gets the same signed event three times;
     const later = hook.seen.slice(3).map((d) => JSON.parse(d.body));
     t.like(later[0], { type: 'quota.exceeded', data: { database: 'default', tenant, quota: 'maxFacts', limit: 1, current: 1, requested: 2 } });
     t.like(later[1], { type: 'tenant.deprovisioned', data: { database: 'default', tenant } });
+    // Delivery passes are background tasks like the others: counted in /metrics, awaited at shutdown.
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const passes = Number(/vesper_background_tasks_total\{task="hook-delivery",outcome="started"\} (\d+)/.exec(metrics)?.[1] ?? 0);
+    t.true(passes >= 3, `${passes} delivery passes counted`);
   } finally {
     await server.close();
     await hook.close();
