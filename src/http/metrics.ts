@@ -48,8 +48,8 @@ export class HttpMetrics {
    * add up under tenant="other" (database="other"), so the label cardinality stays bounded
    * whatever the number of tenants.
    */
-  trackTenants(totals: () => readonly TenantUsage[], top = 20): void {
-    const series = (name: string, help: string, read: (u: TenantUsage) => number) =>
+  trackTenants(totals: () => { readonly tenants: readonly TenantUsage[]; readonly folded: Omit<TenantUsage, 'database' | 'tenant'> }, top = 20): void {
+    const series = (name: string, help: string, read: (u: Omit<TenantUsage, 'database' | 'tenant'>) => number) =>
       new Gauge({
         name,
         help,
@@ -57,9 +57,11 @@ export class HttpMetrics {
         registers: [this.registry],
         collect() {
           this.reset();
-          const all = totals();
-          for (const u of all.slice(0, top)) this.set({ database: u.database, tenant: u.tenant }, read(u));
-          if (all.length > top) this.set({ database: 'other', tenant: 'other' }, all.slice(top).reduce((sum, u) => sum + read(u), 0));
+          const { tenants, folded } = totals();
+          for (const u of tenants.slice(0, top)) this.set({ database: u.database, tenant: u.tenant }, read(u));
+          // `other`: the tenants beyond the top ones, plus those the usage service no longer tracks one by one.
+          const rest = tenants.slice(top).reduce((sum, u) => sum + read(u), read(folded));
+          if (tenants.length > top || rest > 0) this.set({ database: 'other', tenant: 'other' }, rest);
         },
       });
     series('vesper_tenant_requests_total', `requests per tenant since the process started (top ${top} tenants, the rest as other)`, (u) => u.requests);

@@ -47,11 +47,19 @@ const dayOf = (time: number) => new Date(time).toISOString().slice(0, 10);
 export class UsageService {
   private pending = new Map<string, Pending>();
   private readonly totals = new Map<string, TenantTotals>();
+  /** What tenants folded out of `totals` had counted: /metrics adds it to `other`. */
+  private readonly folded = { requests: 0, ruleEvalMs: 0, rowsRead: 0 };
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly catalog: Catalog,
     private readonly clock: Clock,
+    /**
+     * Tenants whose totals are kept one by one. Beyond it the least busy tenth is folded into one
+     * sum, so a server that sees millions of tenants (sandboxes) keeps a bounded map; /metrics only
+     * shows the top tenants anyway.
+     */
+    private readonly maxTrackedTenants = 10_000,
   ) {}
 
   request(address: TenantAddress, operation: string): void {
@@ -69,9 +77,9 @@ export class UsageService {
     total.rowsRead += cost.rowsRead;
   }
 
-  /** Per-tenant totals since start, largest request count first. */
-  tenantTotals(): TenantTotals[] {
-    return [...this.totals.values()].sort((a, b) => b.requests - a.requests);
+  /** Per-tenant totals since start, largest request count first, and the sum of the tenants folded out. */
+  tenantTotals(): { readonly tenants: TenantTotals[]; readonly folded: Readonly<Omit<TenantTotals, 'database' | 'tenant'>> } {
+    return { tenants: [...this.totals.values()].sort((a, b) => b.requests - a.requests), folded: { ...this.folded } };
   }
 
   /** Add what was counted since the last flush to the stored day records (one at a time). */
@@ -112,9 +120,21 @@ export class UsageService {
     let total = this.totals.get(key);
     if (!total) {
       total = { database: address.database, tenant: address.tenant, requests: 0, ruleEvalMs: 0, rowsRead: 0 };
+      if (this.totals.size >= this.maxTrackedTenants) this.foldQuietest();
       this.totals.set(key, total);
     }
     return total;
+  }
+
+  /** Fold the least busy tenth of the tracked tenants into `folded` (amortised: once per tenth new tenants). */
+  private foldQuietest(): void {
+    const quietest = [...this.totals].sort(([, a], [, b]) => a.requests - b.requests).slice(0, Math.max(1, Math.ceil(this.totals.size / 10)));
+    for (const [key, total] of quietest) {
+      this.folded.requests += total.requests;
+      this.folded.ruleEvalMs += total.ruleEvalMs;
+      this.folded.rowsRead += total.rowsRead;
+      this.totals.delete(key);
+    }
   }
 
   private async flushNow(): Promise<void> {
