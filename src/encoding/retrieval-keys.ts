@@ -74,6 +74,24 @@ export function decodeDocumentKey(raw: string): FactKey {
   return decodeFactParts(raw.split(SEP), 3).key;
 }
 
+/** A document or vector key's fact and layer (both put the layer before the fact). */
+export function decodeLayerSlotKey(raw: string): { key: FactKey; layer: LayerId } {
+  const parts = raw.split(SEP);
+  return { key: decodeFactParts(parts, 3).key, layer: Number.parseInt(parts[2] ?? '', 36) };
+}
+
+/** Every key of one retrieval kind of a tenant, all layers (the offline check reads them whole). */
+export function allRetrievalRange(kind: 'postings' | 'documents' | 'vectors' | 'stats'): { gte: string; lt: string } {
+  const letter = { postings: POSTING, documents: DOCUMENT, vectors: VECTOR, stats: STATS }[kind];
+  const prefix = [RETRIEVAL_KIND, letter, ''].join(SEP);
+  return { gte: prefix, lt: upperBound(prefix) };
+}
+
+/** The layer a statistics key is about. */
+export function layerOfStatsKey(raw: string): LayerId {
+  return Number.parseInt(raw.slice(raw.lastIndexOf(SEP) + 1), 36);
+}
+
 export function vectorKey(key: FactKey, layer: LayerId): string {
   return [RETRIEVAL_KIND, VECTOR, encodeLayer(layer), factPart(key)].join(SEP);
 }

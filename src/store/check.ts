@@ -26,6 +26,7 @@ import { decodeEntryValue, decodeJson } from '../encoding/records.js';
 import { KeyspaceReader, type LevelDb, type LevelSublevel, scanRange } from './level-types.js';
 import { databaseShape } from './record-shapes.js';
 import { decodeEvent } from './event-log.js';
+import { type IndexedVersion, checkRetrieval } from './check-retrieval.js';
 import { ScopeRegistry } from './scope-registry.js';
 
 /**
@@ -140,6 +141,7 @@ async function checkTenant(tenant: string, sub: LevelSublevel, meta: LevelSublev
   }
 
   checkCounts(tenant, registry, versions, problems);
+  await checkRetrieval(reader, indexedVersions(versions), (kind, detail) => problems.add(tenant, kind, detail));
   await checkEvents(tenant, reader, meta, problems);
   return versions.size;
 }
@@ -162,6 +164,16 @@ async function readIndex(tenant: string, reader: KeyspaceReader, problems: Probl
     }
   }
   return versions;
+}
+
+/** Each fact version with its record (null: a tombstone), read from its position-0 entry. */
+function* indexedVersions(versions: ReadonlyMap<string, Version>): Generator<IndexedVersion> {
+  for (const [primary, version] of versions) {
+    const raw = version.keys.get(primary);
+    if (raw === undefined) continue; // reported as a missing entry
+    const value = decodeEntryValue(raw, primary);
+    yield { fact: version.fact, layer: version.layer, record: value.kind === 'record' ? value.record : null };
+  }
 }
 
 /** A scope's stored count is the number of facts (either polarity) whose nearest entry in its chain is a record. */

@@ -2,6 +2,7 @@
 import test from 'ava';
 import { eventSeqKey, layerCountKey } from '../../src/encoding/control-keys.js';
 import { indexKeysOf, listingKeyOf } from '../../src/encoding/fact-keys.js';
+import { RETRIEVAL_MARKER_KEY, documentKey, encodeDocument, encodeVector, layerStatsKey, postingKey, vectorKey } from '../../src/encoding/retrieval-keys.js';
 import { forkScope } from '../../src/scopes/lifecycle.js';
 import { checkDatabase } from '../../src/store/check.js';
 import type { LevelDb } from '../../src/store/level-types.js';
@@ -13,7 +14,7 @@ async function populated(): Promise<{ level: LevelDb; close: () => Promise<void>
   const lease = await store.catalog.forWrite('default');
   const tenant = lease.database.tenant('t');
   const now = Date.now();
-  await tenant.tell([fact('p', 'a'), fact('p', 'b'), fact('e', 'a', 'b'), fact('r', 'a', 'b', 3), fact('gone', 'x')], now);
+  await tenant.tell([fact('p', 'a'), fact('p', 'b'), fact('e', 'a', 'b'), fact('r', 'a', 'b', 3), fact('gone', 'x'), fact('note', 'billing outage')], now);
   await tenant.retract('main', { predicate: 'gone', args: ['x'], negated: false }, now);
   await tenant.transaction(now, async (tx) => void forkScope(tx.scopes, 'main', 'h', now));
   await tenant.tell([{ ...fact('p', 'c'), scope: 'h' }, { ...fact('e', 'b', 'c'), scope: 'h' }], now);
@@ -69,6 +70,21 @@ test('check › keys of a layer no scope uses, and a listing entry without its f
   for (const key of indexKeysOf({ predicate: 'p', args: ['z'], negated: false }, 40)) await level.put('!t!' + key, 'r[1,1,1,1]');
   await level.put('!t!' + listingKeyOf({ predicate: 'q', args: ['zz'], negated: false }, 2), ''); // layer 2: h's top
   const report = await check(level);
-  t.deepEqual(kinds(report.problems).sort(), ['listing without index entry', 'unreferenced layer keys']);
+  // The injected fact has no retrieval document either.
+  t.deepEqual(kinds(report.problems).sort(), ['listing without index entry', 'retrieval document missing', 'unreferenced layer keys']);
+  await close();
+});
+
+test('check › retrieval indexes: a lost posting, a stray document, a wrong statistic and a vector without its document are each reported', async (t) => {
+  const { level, close } = await populated();
+  t.truthy(await level.get('!t!' + RETRIEVAL_MARKER_KEY), 'the tenant is fully indexed, so its retrieval keys are compared');
+  const posting = postingKey('bill', { predicate: 'note', args: ['billing outage'], negated: false }, 0);
+  t.truthy(await level.get('!t!' + posting), 'the posting exists before it is broken');
+  await level.del('!t!' + posting);
+  await level.put('!t!' + documentKey({ predicate: 'q', args: ['never'], negated: false }, 0), encodeDocument({ terms: { q: 1 }, length: 1 }));
+  await level.put('!t!' + layerStatsKey(0), '1 1');
+  await level.put('!t!' + vectorKey({ predicate: 'v', args: ['none'], negated: false }, 0), encodeVector(new Float32Array([1, 0])));
+  const report = await check(level);
+  t.deepEqual(kinds(report.problems).sort(), ['embedding without document', 'retrieval document without fact', 'retrieval posting missing', 'retrieval statistics differ']);
   await close();
 });
