@@ -243,6 +243,7 @@ export function serverSettings(config: Config): Settings {
     sessionIdleMs: config.sessionIdleMs,
     contextMaxFacts: config.contextMaxFacts,
     embeddingDimensions: null,
+    hooksUrl: config.hooks.url,
   };
 }
 

@@ -28,6 +28,7 @@ export const SETTING_SCHEMAS = {
   sessionIdleMs: z.number().int().min(1000).max(365 * 24 * 3600 * 1000).describe('context sessions idle longer than this are forgotten'),
   contextMaxFacts: z.number().int().min(1).max(MAX_WINDOW_FACTS).describe('maxFacts of a context window when the request gives none'),
   embeddingDimensions: z.number().int().min(1).max(4096).nullable().describe('database only: the length of every fact embedding; fixed once the database holds embedded facts'),
+  hooksUrl: z.url({ protocol: /^https?$/ }).max(2048).nullable().describe("database only: where this database's lifecycle webhooks go (signed with the server's VESPER_HOOKS_SECRET); unset = the server's VESPER_HOOKS_URL"),
 } as const;
 
 export type SettingName = keyof typeof SETTING_SCHEMAS;
@@ -36,7 +37,7 @@ export type Settings = { readonly [K in SettingName]: z.output<(typeof SETTING_S
 export const SETTING_NAMES = Object.keys(SETTING_SCHEMAS) as SettingName[];
 
 /** Settings that only a database has (they describe its storage, not a tenant's use of it). */
-export const DATABASE_ONLY: ReadonlySet<SettingName> = new Set(['embeddingDimensions']);
+export const DATABASE_ONLY: ReadonlySet<SettingName> = new Set(['embeddingDimensions', 'hooksUrl']);
 
 /** Where an effective value came from. */
 export type SettingSource = 'server' | 'database' | 'tenant';

@@ -1,12 +1,14 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { BackgroundRunner } from '../store/background.js';
 import type { Outbox, OutboxRecord } from '../store/outbox.js';
+import { ValidationError } from '../domain/errors.js';
 import type { Clock } from './clock.js';
+import type { SettingsGuard } from './settings.js';
 
 export type HookEvent = 'tenant.provisioned' | 'tenant.deprovisioned' | 'tenant.claimed' | 'quota.exceeded';
 
 export interface HookOptions {
-  /** Where deliveries go (VESPER_HOOKS_URL); null = no hooks. */
+  /** Where deliveries go (VESPER_HOOKS_URL) unless a database's `hooksUrl` setting says otherwise; null = nowhere. */
   readonly url: string | null;
   /** HMAC-SHA-256 key of the signature. */
   readonly secret: string;
@@ -21,6 +23,15 @@ const MAX_BACKOFF_MS = 3600_000;
 /** `sha256=<hex>` of `<timestamp>.<body>`: what a receiver recomputes with the shared secret. */
 export function signatureOf(secret: string, timestamp: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+}
+
+/** A database may name its own hook URL only where deliveries can be signed (the server has a secret). */
+export function hooksUrlGuard(canSign: boolean): SettingsGuard {
+  return (_database, _tenant, next) => {
+    if (!canSign && typeof next.hooksUrl === 'string') {
+      throw new ValidationError("hooksUrl needs VESPER_HOOKS_SECRET on the server (deliveries are signed with it), and it is not set", { setting: 'hooksUrl' });
+    }
+  };
 }
 
 let sequence = 0;
@@ -47,17 +58,22 @@ export class HookService {
     private readonly options: HookOptions,
     /** Delivery passes run here: a failed pass is logged and counted in /metrics, and shutdown awaits it. */
     private readonly runner: BackgroundRunner,
+    /** The URL in force for a tenant's events (its database's `hooksUrl` setting, else the server's); null = none. */
+    private readonly urlOf: (database: string, tenant: string) => Promise<string | null> = async () => options.url,
   ) {}
 
+  /** Hooks can be delivered at all: deliveries are signed, so a secret is configured. */
   get enabled(): boolean {
-    return this.options.url !== null;
+    return this.options.secret !== '';
   }
 
-  /** Record an event durably (then deliver it soon); nothing when no hook URL is configured. */
-  async emit(type: HookEvent, data: Record<string, unknown>): Promise<void> {
+  /** Record an event about a tenant durably (then deliver it soon); nothing when its database has no hook URL. */
+  async emit(type: HookEvent, data: Readonly<{ database: string; tenant: string }> & Record<string, unknown>): Promise<void> {
     if (!this.enabled || this.stopped) return;
+    const url = await this.urlOf(data.database, data.tenant);
+    if (url === null) return;
     const now = this.clock();
-    await this.outbox.put({ id: deliveryId(now), type, time: now, data, attempts: 0, nextAttemptAt: now, lastError: null });
+    await this.outbox.put({ id: deliveryId(now), type, time: now, data, attempts: 0, nextAttemptAt: now, lastError: null, url });
     this.schedule(0);
   }
 
@@ -104,7 +120,13 @@ export class HookService {
         next = Math.min(next, record.nextAttemptAt);
         continue;
       }
-      const failure = await this.deliver(record);
+      const url = record.url ?? this.options.url;
+      if (url === null) {
+        // A record of an older server, written when it had a URL it no longer has: nowhere to go.
+        await this.outbox.remove(record.id);
+        continue;
+      }
+      const failure = await this.deliver(record, url);
       if (failure === null) {
         await this.outbox.remove(record.id);
         continue;
@@ -118,11 +140,11 @@ export class HookService {
   }
 
   /** One attempt; null on a 2xx, else what went wrong. */
-  private async deliver(record: OutboxRecord): Promise<string | null> {
+  private async deliver(record: OutboxRecord, url: string): Promise<string | null> {
     const body = JSON.stringify({ id: record.id, type: record.type, time: record.time, data: record.data });
     const timestamp = String(Math.floor(this.clock() / 1000));
     try {
-      const response = await fetch(this.options.url as string, {
+      const response = await fetch(url, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',

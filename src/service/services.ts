@@ -18,7 +18,7 @@ import { ScopeService } from './scopes.js';
 import { SettingsService, budgetOf } from './settings.js';
 import { UsageService } from './usage.js';
 import { PortabilityService } from './portability.js';
-import { type HookOptions, HookService } from './hooks.js';
+import { type HookOptions, HookService, hooksUrlGuard } from './hooks.js';
 import { Outbox } from '../store/outbox.js';
 import { SearchService } from './retrieval/search.js';
 import { embeddingDimensionsGuard } from './retrieval/dimensions.js';
@@ -84,8 +84,10 @@ export interface ServiceOptions {
 const NO_SANDBOX: Omit<SandboxOptions, 'database'> = { enabled: false, demoTenant: null, ttlMs: 24 * 3600 * 1000, tier: 'free', claimTtlMs: 24 * 3600 * 1000, perAddressPerHour: 10, maxFacts: 10_000 };
 
 export function createServices({ catalog, keyStore, adminKey, clock, background = new BackgroundRunner(), sessionIdleMs, settings: policy, hooks: hookConfig, sandbox: sandboxOptions = NO_SANDBOX, heavySlots = { perTenant: 2, queuePerTenant: 32 } }: ServiceOptions): Services {
-  const hooks = new HookService(hookConfig?.outbox ?? new Outbox(catalog.systemLevel), clock, hookConfig?.options ?? { url: null, secret: '', retryMs: 1000 }, background);
   const settings = new SettingsService(catalog, policy.defaults, policy.tiers);
+  const hookOptions = hookConfig?.options ?? { url: null, secret: '', retryMs: 1000 };
+  const hooks = new HookService(hookConfig?.outbox ?? new Outbox(catalog.systemLevel), clock, hookOptions, background, async (database, tenant) => (await settings.forTenant(database, tenant)).hooksUrl);
+  settings.addGuard(hooksUrlGuard(hookOptions.secret !== ''));
   const usage = new UsageService(catalog, clock);
   const gate = new TenantGate();
   const rules = new RuleService(catalog, clock);

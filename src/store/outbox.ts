@@ -13,6 +13,8 @@ export interface OutboxRecord {
   readonly attempts: number;
   readonly nextAttemptAt: number;
   readonly lastError: string | null;
+  /** Where it goes: the URL in force for its database when it was recorded (absent in records of older servers: the server's URL). */
+  readonly url?: string;
 }
 
 const outboxShape: z.ZodType<OutboxRecord> = z.looseObject({
@@ -23,6 +25,7 @@ const outboxShape: z.ZodType<OutboxRecord> = z.looseObject({
   attempts: z.number().int(),
   nextAttemptAt: z.number(),
   lastError: z.string().nullable(),
+  url: z.string().optional(),
 });
 
 /** The outbox of lifecycle webhooks, in the system database: it survives restarts, in id (creation) order. */

@@ -97,3 +97,40 @@ test('hooks › an event whose receiver is down is kept in the outbox and delive
     await new Promise<void>((r) => up.close(() => r()));
   }
 });
+
+test('hooks › a database with its own hooksUrl setting sends its events there; other databases keep the server\'s; it needs the server\'s secret and is database-only', async (t) => {
+  const own = await receiver(0);
+  const serverWide = await receiver(0);
+  const server = await startTestServer({ VESPER_RATE_LIMIT: '0', VESPER_HOOKS_URL: serverWide.url, VESPER_HOOKS_SECRET: SECRET, VESPER_HOOKS_RETRY_MS: '50' });
+  const unsigned = await startTestServer({ VESPER_RATE_LIMIT: '0' });
+  try {
+    const admin = api(server.url);
+    const [mine, theirs] = [uniqueName('hooked-db'), uniqueName('plain-db')];
+    t.is((await admin.post('/databases', { name: mine })).status, 201);
+    t.is((await admin.post('/databases', { name: theirs })).status, 201);
+    const put = await admin.request('PUT', `/admin/databases/${mine}/settings`, { hooksUrl: own.url });
+    t.is(put.status, 200, put.text);
+    t.like(put.json.settings.hooksUrl, { value: own.url, source: 'database' });
+    t.like((await admin.get(`/admin/databases/${theirs}/settings`)).json.settings.hooksUrl, { value: serverWide.url, source: 'server' });
+    const tenant = uniqueName('t');
+    await tellOk(api(server.url, { 'X-Database': mine, 'X-Tenant-ID': tenant }), { predicate: 'p', args: [1] });
+    await tellOk(api(server.url, { 'X-Database': theirs, 'X-Tenant-ID': tenant }), { predicate: 'p', args: [1] });
+    t.true(await eventually(async () => own.seen.length >= 1 && serverWide.seen.length >= 1, 10_000));
+    const ownEvent = JSON.parse(own.seen[0]?.body ?? '{}');
+    t.like(ownEvent, { type: 'tenant.provisioned', data: { database: mine, tenant } });
+    t.is(own.seen[0]?.headers['x-vesper-signature'], signatureOf(SECRET, String(own.seen[0]?.headers['x-vesper-timestamp']), own.seen[0]?.body ?? ''));
+    t.like(JSON.parse(serverWide.seen[0]?.body ?? '{}'), { data: { database: theirs, tenant } });
+    t.false(serverWide.seen.some((d) => d.body.includes(mine)), 'the server-wide receiver never sees the database with its own URL');
+    // Database-only: a tenant cannot redirect its events.
+    t.is((await admin.request('PUT', `/admin/databases/${mine}/tenants/${tenant}/settings`, { hooksUrl: serverWide.url })).status, 400);
+    // Without a secret nothing could be signed: the setting is refused, not silently useless.
+    const refused = await api(unsigned.url).request('PUT', '/admin/databases/default/settings', { hooksUrl: own.url });
+    t.is(refused.status, 400, refused.text);
+    t.regex(refused.json.message, /VESPER_HOOKS_SECRET/);
+  } finally {
+    await server.close();
+    await unsigned.close();
+    await own.close();
+    await serverWide.close();
+  }
+});
