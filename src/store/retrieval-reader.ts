@@ -39,14 +39,26 @@ export interface ScopeTextCandidates {
  * the postings cannot tell (a nearer upsert that dropped the words, a tombstone, an expiry) is
  * left to `resolveCandidates`, which the caller runs on the best candidates only.
  */
-export async function textCandidates(keyspace: KeyspaceReader, view: ScopeView, tokens: readonly string[]): Promise<ScopeTextCandidates[]> {
+export async function textCandidates(
+  keyspace: KeyspaceReader,
+  view: ScopeView,
+  tokens: readonly string[],
+  /** A token with more postings than this is left out (and not read on): a word that common tells nothing. */
+  maxPostingsPerToken = Number.POSITIVE_INFINITY,
+): Promise<ScopeTextCandidates[]> {
   const scopes = view.kind === 'scope' ? [view.scope] : view.scopes;
   const inView = new Set(scopes.flatMap((s) => s.chain));
   const postings = new Map<string, { key: FactKey; layers: Map<LayerId, { tf: Map<string, number>; length: number }> }>();
   for (const token of new Set(tokens)) {
-    for await (const [raw, value] of scanRange(keyspace, postingRange(token))) {
+    const found: { key: FactKey; group: string; layer: LayerId; value: string }[] = [];
+    let read = 0;
+    for await (const [raw, value] of scanRange(keyspace, postingRange(token), Math.min(256, maxPostingsPerToken + 1))) {
+      if (++read > maxPostingsPerToken) break;
       const { key, group, layer } = decodePostingKey(raw);
-      if (!inView.has(layer)) continue;
+      if (inView.has(layer)) found.push({ key, group, layer, value });
+    }
+    if (read > maxPostingsPerToken) continue;
+    for (const { key, group, layer, value } of found) {
       const fact = postings.get(group) ?? { key, layers: new Map() };
       postings.set(group, fact);
       const { tf, length } = decodePosting(value);

@@ -57,8 +57,8 @@ export class TenantReads implements LayerSource {
   }
 
   /** The facts of each scope of the view whose postings hold any of these tokens, with BM25's statistics (retrieval-reader.ts). */
-  textCandidates(view: ScopeView, tokens: readonly string[]): Promise<ScopeTextCandidates[]> {
-    return textCandidates(this.keyspace, view, tokens);
+  textCandidates(view: ScopeView, tokens: readonly string[], maxPostingsPerToken?: number): Promise<ScopeTextCandidates[]> {
+    return textCandidates(this.keyspace, view, tokens, maxPostingsPerToken);
   }
 
   /** The stored facts that candidates of a scope stand for (null: hidden, tombstoned or not visible now). */

@@ -47,6 +47,26 @@ test('POST /context/optimize › with a query › the facts about it enter a sma
   t.deepEqual(labels(again.json.entries), labels(first.json.entries));
 });
 
+test('POST /context/optimize › with a query › a fact tied to the best hits by a shared identifier joins them (feedback), /search stays literal', async (t) => {
+  const c = client(t);
+  const deal = (id: string, account: string, topic: string, event: string) => [
+    { predicate: 'deal', args: [id, account, 'negotiation'], metadata: { topic } },
+    { predicate: 'deal_update', args: [id, `${topic}: ${event}`] },
+    { predicate: 'next_step', args: [id, `follow up on ${topic} because it ${event}`] },
+  ];
+  const filler = Array.from({ length: 30 }, (_, i) => ({ predicate: 'note', args: [`n${i}`, `routine check ${i}`] }));
+  // Three deals about pricing; only D-9 went silent. Its deal row names neither the event nor anything the question says but the topic.
+  await tellOk(c, { facts: [...filler, ...deal('D-7', 'acme', 'pricing proposal', 'signed verbally'), ...deal('D-8', 'globex', 'pricing proposal', 'asked for references'), ...deal('D-9', 'initech', 'pricing proposal', 'went silent')] });
+  const window = await c.post('/context/optimize', { maxFacts: 3, query: 'pricing proposal went silent' });
+  t.is(window.status, 200, window.text);
+  t.deepEqual(labels(window.json.entries).sort(), ['deal(D-9, initech, negotiation)', 'deal_update(D-9, pricing proposal: went silent)', 'next_step(D-9, follow up on pricing proposal because it went silent)']);
+  const row = (window.json.entries as Entry[]).find((e) => e.predicate === 'deal');
+  t.deepEqual(row?.why?.matched.sort(), ['price', 'propos'], 'why names the query words it holds, not the feedback terms');
+  // /search answers with the facts that hold the words: the three deal rows tie on the topic.
+  const search = await c.post('/search', { query: 'went silent', limit: 10 });
+  t.deepEqual(search.json.results.map((r: { args: unknown[] }) => r.args[0]).sort(), ['D-9', 'D-9']);
+});
+
 test('POST /context/optimize › goal premises keep priority over query relevance', async (t) => {
   const c = client(t);
   await c.post('/rules', { text: 'eligible(?c) :- customer(?c), plan(?c, enterprise).' });

@@ -224,7 +224,7 @@ export class ContextService {
    * new one score them alike.
    */
   private async rankByRelevance(job: ScanJob, pool: ReusableScan['scan']['pool'], evidence: ReusableScan['evidence'], scopeName: string | null, fresh: ScanSpec) {
-    const scored = await relevantFacts(job.reads, job.view, job.request, job.now, relevanceDepth(job.limits));
+    const scored = await relevantFacts(job.reads, job.view, job.request, job.now, relevanceDepth(job.limits), true);
     const missing = scored.map((s) => s.identity).filter((id) => !fresh.accessCounts.has(id));
     const counts = missing.length === 0 ? fresh.accessCounts : new Map([...fresh.accessCounts, ...(await job.reads.accessCountsOf(missing))]);
     const spec = { ...fresh, accessCounts: counts };

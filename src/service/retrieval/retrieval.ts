@@ -1,9 +1,10 @@
+import { factKeyId } from '../../domain/fact.js';
 import { tokenize } from '../../domain/tokens.js';
 import type { ScopeView } from '../../store/fact-reader.js';
 import type { TenantReads } from '../../store/tenant-reads.js';
-import type { TextCandidate } from '../../store/retrieval-reader.js';
+import type { ScopeTextCandidates, TextCandidate } from '../../store/retrieval-reader.js';
 import type { ScopeRecord } from '../../store/scope-registry.js';
-import { type Scored, bm25, fuse, similarities } from './relevance.js';
+import { FEEDBACK, type Resolver, feedbackPostingLimit, type Scored, bm25, feedbackTerms, fuse, similarities } from './relevance.js';
 
 /** What a request asks to be relevant to: free text, a client-computed vector, or both. */
 export interface RelevanceQuery {
@@ -19,10 +20,55 @@ export function hasRelevanceQuery(q: RelevanceQuery): boolean {
  * The facts of the view most relevant to the query, best first, at most `depth` per signal
  * (text: BM25 over the store's inverted index; vector: exact cosine over the stored embeddings).
  */
-export async function relevantFacts(reads: TenantReads, view: ScopeView, q: RelevanceQuery, now: number, depth: number): Promise<Scored[]> {
+export async function relevantFacts(
+  reads: TenantReads,
+  view: ScopeView,
+  q: RelevanceQuery,
+  now: number,
+  depth: number,
+  /**
+   * Widen the text query by the words its best hits share (relevance.ts FEEDBACK): context
+   * windows want the facts tied to what is asked; a search answers with the facts holding its words.
+   */
+  feedback = false,
+): Promise<Scored[]> {
   const tokens = q.query ? tokenize(q.query) : [];
   const resolve = (scope: ScopeRecord, candidates: readonly TextCandidate[]) => reads.resolveCandidates(scope, candidates, now);
-  const text = q.query ? await bm25(tokens.length === 0 ? [] : await reads.textCandidates(view, tokens), tokens, depth, resolve) : null;
+  const text = q.query ? await textRelevance(reads, view, tokens, depth, resolve, feedback) : null;
   const vector = q.queryEmbedding ? similarities(await reads.nearestVectors(view, Float32Array.from(q.queryEmbedding), depth, now)) : null;
   return fuse(text, vector, depth);
+}
+
+/** BM25 of the query, then again with the feedback terms its best hits share (relevance.ts FEEDBACK). */
+async function textRelevance(reads: TenantReads, view: ScopeView, tokens: readonly string[], depth: number, resolve: Resolver, feedback: boolean) {
+  if (tokens.length === 0) return bm25([], tokens, depth, resolve);
+  const own = await reads.textCandidates(view, tokens);
+  const first = await bm25(own, tokens, depth, resolve);
+  const terms = feedback ? feedbackTerms(first, tokens) : [];
+  if (terms.length === 0) return first;
+  // The feedback terms are read only while they stay rare in the view's largest scope.
+  const documents = Math.max(0, ...own.map((scope) => scope.documents));
+  const widened = await reads.textCandidates(view, terms, feedbackPostingLimit(documents));
+  return bm25(mergeCandidates(own, widened), [...tokens, ...terms], depth, resolve, new Map(terms.map((t) => [t, FEEDBACK.weight])));
+}
+
+/**
+ * The candidates of two token sets over the same scopes, one per fact: term frequencies of the
+ * same layer are joined; of two layers, the nearer one of the chain wins (the farther version was
+ * replaced, and resolving checks the layer again anyway).
+ */
+function mergeCandidates(a: readonly ScopeTextCandidates[], b: readonly ScopeTextCandidates[]): ScopeTextCandidates[] {
+  return a.map((scope, i) => {
+    const other = b[i]?.candidates ?? [];
+    const rank = new Map(scope.scope.chain.map((layer, at) => [layer, at]));
+    const byFact = new Map<string, TextCandidate>();
+    for (const c of [...scope.candidates, ...other]) {
+      const id = factKeyId(c.key);
+      const held = byFact.get(id);
+      if (held === undefined) byFact.set(id, c);
+      else if (held.layer === c.layer) byFact.set(id, { ...held, tf: new Map([...held.tf, ...c.tf]) });
+      else if ((rank.get(c.layer) ?? Number.POSITIVE_INFINITY) < (rank.get(held.layer) ?? Number.POSITIVE_INFINITY)) byFact.set(id, c);
+    }
+    return { ...scope, candidates: [...byFact.values()] };
+  });
 }
