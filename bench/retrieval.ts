@@ -26,6 +26,8 @@ const FACTS = Number(process.env.BENCH_RETRIEVAL_FACTS ?? 5000);
 const SIZES = (process.env.BENCH_RETRIEVAL_SIZES ?? '10000,100000').split(',').filter(Boolean).map(Number);
 const SAMPLES = Number(process.env.BENCH_RETRIEVAL_SAMPLES ?? 60);
 const DIMS = Number(process.env.BENCH_RETRIEVAL_DIMS ?? 128);
+/** BENCH_RETRIEVAL_QUALITY=0: latency only. */
+const QUALITY = process.env.BENCH_RETRIEVAL_QUALITY !== '0';
 const MAX_FACTS = 10;
 const DATABASE = 'retrieval';
 
@@ -130,8 +132,10 @@ async function main(): Promise<void> {
     await post(server.url, '/databases', { name: DATABASE }, null);
     await post(server.url, `/admin/databases/${DATABASE}/settings`, { embeddingDimensions: DIMS }, null, 'PUT');
     console.log(`node ${process.version}, ${new Date().toISOString()}, load ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-    console.log(`\n### Quality (maxFacts ${MAX_FACTS}, ${DIMS}-dim hashed trigram embeddings)\n`);
-    for (const line of await quality(server.url)) console.log(line);
+    if (QUALITY) {
+      console.log(`\n### Quality (maxFacts ${MAX_FACTS}, ${DIMS}-dim hashed trigram embeddings)\n`);
+      for (const line of await quality(server.url)) console.log(line);
+    }
     if (SIZES.length > 0) {
       console.log('\n### Latency of /context/optimize with a query (HTTP, in process)\n');
       for (const line of await latency(server.url)) console.log(line);

@@ -1,4 +1,4 @@
-import { type FactKey, type StoredFact, isVisibleAt } from '../domain/fact.js';
+import { type FactKey, type StoredFact, factKeyId, isVisibleAt } from '../domain/fact.js';
 import type { LayerId } from '../encoding/fact-keys.js';
 import type { EntryValue } from '../encoding/records.js';
 import {
@@ -142,9 +142,56 @@ export async function nearestVectors(
 ): Promise<VectorMatch[]> {
   const scopes = view.kind === 'scope' ? [view.scope] : view.scopes;
   const norm = Math.sqrt(query.reduce((sum, x) => sum + x * x, 0));
-  // Flat arrays, not an object per vector: a query compares with every vector of the view.
-  const similarity: number[] = [];
-  const refs: { scope: ScopeRecord; key: FactKey; layer: LayerId }[] = [];
+  const layers = [...new Set(scopes.flatMap((s) => s.chain))];
+  // Most of the best are visible: keep the best 2·depth while comparing (a bounded heap, no
+  // object per vector), and rank everything only when too many of them turn out hidden.
+  let want = 2 * depth;
+  let kept = await bestVectors(scopes, query, norm, want, vectorsOf);
+  const out: VectorMatch[] = [];
+  const taken = new Set<string>();
+  let at = 0;
+  while (out.length < depth && at < kept.length) {
+    const round = kept.slice(at, at + 2 * depth);
+    at += round.length;
+    const entries = await entriesIn(keyspace, round.map((c) => c.key), layers);
+    round.forEach((c, i) => {
+      const id = `${c.scope.name}\u0000${factKeyId(c.key)}`;
+      if (out.length >= depth || taken.has(id)) return;
+      const versions = entries[i] ?? new Map<LayerId, EntryValue>();
+      const found = nearestIn(c.scope.chain, versions);
+      const entry = found === null ? undefined : versions.get(found);
+      if (found !== c.layer || entry?.kind !== 'record' || !isVisibleAt(entry.record, now)) return;
+      taken.add(id);
+      out.push({ fact: { ...c.key, scope: c.scope.name, ...entry.record }, similarity: c.similarity });
+    });
+    if (at >= kept.length && out.length < depth && kept.length === want) {
+      // Many of the best were hidden or expired: rank further (a new pass; `taken` skips repeats).
+      want += 2 * depth;
+      kept = await bestVectors(scopes, query, norm, want, vectorsOf);
+    }
+  }
+  return out;
+}
+
+interface VectorHit {
+  readonly scope: ScopeRecord;
+  readonly key: FactKey;
+  readonly layer: LayerId;
+  readonly similarity: number;
+}
+
+/**
+ * The `count` vectors of the view most similar to the query, best first (ties: the order they
+ * were met). Per scope, a fact's vector is the one of the nearest layer of its chain that has one.
+ */
+async function bestVectors(
+  scopes: readonly ScopeRecord[],
+  query: Float32Array,
+  norm: number,
+  count: number,
+  vectorsOf: (layer: LayerId) => Promise<LayerVectors>,
+): Promise<VectorHit[]> {
+  const heap = new TopK<VectorHit>(count);
   for (const scope of scopes) {
     const seen = scope.chain.length > 1 ? new Set<string>() : null;
     for (const layer of scope.chain) {
@@ -153,43 +200,85 @@ export async function nearestVectors(
           if (seen.has(group)) continue;
           seen.add(group);
         }
-        similarity.push(cosineTo(query, norm, cached.vector, cached.norm));
-        refs.push({ scope, key: cached.key, layer });
+        const similarity = cosineTo(query, norm, cached.vector, cached.norm);
+        if (heap.admits(similarity)) heap.push(similarity, { scope, key: cached.key, layer, similarity });
       }
     }
   }
-  const out: VectorMatch[] = [];
-  const layers = [...new Set(scopes.flatMap((s) => s.chain))];
-  const order = bestFirst(similarity, 2 * depth);
-  for (let at = 0; at < order.length && out.length < depth; at += 2 * depth) {
-    const round = order.slice(at, at + 2 * depth).map((i) => ({ ...(refs[i] as (typeof refs)[number]), similarity: similarity[i] as number }));
-    const entries = await entriesIn(keyspace, round.map((c) => c.key), layers);
-    round.forEach((c, i) => {
-      if (out.length >= depth) return;
-      const versions = entries[i] ?? new Map<LayerId, EntryValue>();
-      const found = nearestIn(c.scope.chain, versions);
-      const entry = found === null ? undefined : versions.get(found);
-      if (found !== c.layer || entry?.kind !== 'record' || !isVisibleAt(entry.record, now)) return;
-      out.push({ fact: { ...c.key, scope: c.scope.name, ...entry.record }, similarity: c.similarity });
-    });
-    if (at + 2 * depth >= order.length && order.length < similarity.length && out.length < depth) {
-      // Many of the best were hidden or expired: rank the rest too.
-      order.push(...bestFirst(similarity, similarity.length).slice(order.length));
-    }
-  }
-  return out;
+  return heap.best();
 }
 
-/** Indices of the `count` largest values, largest first (a typed sort finds the threshold; only those above it are ordered). */
-function bestFirst(values: readonly number[], count: number): number[] {
-  if (values.length === 0) return [];
-  const sorted = Float64Array.from(values).sort();
-  const threshold = sorted[Math.max(0, sorted.length - count)] as number;
-  const picked: number[] = [];
-  values.forEach((v, i) => {
-    if (v >= threshold) picked.push(i);
-  });
-  return picked.sort((a, b) => (values[b] as number) - (values[a] as number) || a - b);
+/** The `capacity` highest-scored items seen: a min-heap on score (ties keep the earlier item). */
+class TopK<T> {
+  private readonly scores: number[] = [];
+  private readonly items: T[] = [];
+  private readonly order: number[] = [];
+  private seq = 0;
+
+  constructor(private readonly capacity: number) {}
+
+  /** Whether an item of this score would be kept (cheap: checked before one is made). */
+  admits(score: number): boolean {
+    return this.capacity > 0 && (this.scores.length < this.capacity || score > (this.scores[0] as number));
+  }
+
+  push(score: number, item: T): void {
+    const seq = this.seq++;
+    if (this.scores.length < this.capacity) {
+      this.scores.push(score);
+      this.items.push(item);
+      this.order.push(seq);
+      this.up(this.scores.length - 1);
+    } else {
+      this.scores[0] = score;
+      this.items[0] = item;
+      this.order[0] = seq;
+      this.down(0);
+    }
+  }
+
+  /** Best first; equal scores in the order they were pushed. */
+  best(): T[] {
+    const at = this.scores.map((_, i) => i);
+    at.sort((a, b) => (this.scores[b] as number) - (this.scores[a] as number) || (this.order[a] as number) - (this.order[b] as number));
+    return at.map((i) => this.items[i] as T);
+  }
+
+  /** a is below b in the heap: lower score, or the same score and pushed later (dropped first). */
+  private below(a: number, b: number): boolean {
+    const sa = this.scores[a] as number;
+    const sb = this.scores[b] as number;
+    return sa < sb || (sa === sb && (this.order[a] as number) > (this.order[b] as number));
+  }
+
+  private swap(a: number, b: number): void {
+    [this.scores[a], this.scores[b]] = [this.scores[b] as number, this.scores[a] as number];
+    [this.items[a], this.items[b]] = [this.items[b] as T, this.items[a] as T];
+    [this.order[a], this.order[b]] = [this.order[b] as number, this.order[a] as number];
+  }
+
+  private up(i: number): void {
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.below(i, parent)) return;
+      this.swap(i, parent);
+      i = parent;
+    }
+  }
+
+  private down(i: number): void {
+    const n = this.scores.length;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let low = i;
+      if (l < n && this.below(l, low)) low = l;
+      if (r < n && this.below(r, low)) low = r;
+      if (low === i) return;
+      this.swap(i, low);
+      i = low;
+    }
+  }
 }
 
 function cosineTo(query: Float32Array, queryNorm: number, v: Float32Array, norm: number): number {
