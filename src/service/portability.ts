@@ -15,7 +15,11 @@ export interface ImportCounts {
   scopes: number;
   rules: number;
   facts: number;
+  sessions: number;
+  accessCounts: number;
 }
+
+const noCounts = (): ImportCounts => ({ scopes: 0, rules: 0, facts: 0, sessions: 0, accessCounts: 0 });
 
 /**
  * Export and import of one tenant as JSON lines. An export reads through one snapshot and writes
@@ -35,7 +39,7 @@ export class PortabilityService {
     await using lease = await this.catalog.forRead(databaseName);
     const database = lease.database;
     const now = this.clock();
-    const counts: ImportCounts = { scopes: 0, rules: 0, facts: 0 };
+    const counts = noCounts();
     const line = (value: ExportLine) => write(`${JSON.stringify(value)}\n`);
     await line({ kind: 'header', format: EXPORT_FORMAT, version: EXPORT_VERSION, database: databaseName, tenant, exportedAt: now });
     if (database.hasTenant(tenant)) {
@@ -56,6 +60,15 @@ export class PortabilityService {
             await line({ kind: 'fact', scope: scope.name, predicate, args: [...args], negated, version, confidence, createdAt, updatedAt, ttl, expiresAt, validFrom, validUntil, metadata });
             counts.facts++;
           }
+        }
+        for await (const [id, session] of reads.sessions()) {
+          const entries = session.entries.map(({ predicate, args, negated, scope, digest }) => ({ predicate, args: [...args], negated, scope, digest }));
+          await line({ kind: 'session', id, windowId: session.windowId, createdAt: session.createdAt, lastUsedAt: session.lastUsedAt, entries });
+          counts.sessions++;
+        }
+        for await (const [fact, count] of reads.accessCounts()) {
+          await line({ kind: 'access', fact, count });
+          counts.accessCounts++;
         }
       });
     }
@@ -93,11 +106,13 @@ export class PortabilityService {
 
   private async restore(database: FactDatabase, tenant: string, lines: AsyncIterable<string>): Promise<ImportCounts> {
     const store = database.tenant(tenant);
-    const counts: ImportCounts = { scopes: 0, rules: 0, facts: 0 };
-    let chunk: { scopes: ImportChunk['scopes'][number][]; rules: ImportChunk['rules'][number][]; facts: ImportedFact[]; lines: number[] } = { scopes: [], rules: [], facts: [], lines: [] };
+    const counts = noCounts();
+    type Chunk = { scopes: ImportChunk['scopes'][number][]; rules: ImportChunk['rules'][number][]; facts: ImportedFact[]; lines: number[]; sessions: NonNullable<ImportChunk['sessions']>[number][]; accessCounts: NonNullable<ImportChunk['accessCounts']>[number][] };
+    const empty = (): Chunk => ({ scopes: [], rules: [], facts: [], lines: [], sessions: [], accessCounts: [] });
+    let chunk = empty();
     const flush = async () => {
       const pending = chunk;
-      chunk = { scopes: [], rules: [], facts: [], lines: [] };
+      chunk = empty();
       const duplicate = await store.transaction(this.clock(), (tx) => importChunk(tx, pending));
       if (duplicate >= 0) throw badLine(pending.lines[duplicate] ?? 0, 'the same fact twice in one scope');
     };
@@ -126,9 +141,22 @@ export class PortabilityService {
         chunk.lines.push(number);
         counts.facts++;
         if (chunk.facts.length >= CHUNK) await flush();
+      } else if (value.kind === 'session') {
+        const { kind: _kind, id, ...record } = value;
+        chunk.sessions.push({ id, record });
+        counts.sessions++;
+        if (chunk.sessions.length >= CHUNK / 10) await flush();
+      } else if (value.kind === 'access') {
+        chunk.accessCounts.push({ identity: value.fact, count: value.count });
+        counts.accessCounts++;
+        if (chunk.accessCounts.length >= CHUNK) await flush();
       } else if (value.kind === 'end') {
-        if (value.facts !== counts.facts || value.rules !== counts.rules || value.scopes !== counts.scopes) {
-          throw badLine(number, `the end line counts ${value.scopes} scopes, ${value.rules} rules, ${value.facts} facts; the file holds ${counts.scopes}, ${counts.rules}, ${counts.facts}`);
+        const [sessions, accessCounts] = [value.sessions ?? 0, value.accessCounts ?? 0];
+        if (value.facts !== counts.facts || value.rules !== counts.rules || value.scopes !== counts.scopes || sessions !== counts.sessions || accessCounts !== counts.accessCounts) {
+          throw badLine(
+            number,
+            `the end line counts ${value.scopes} scopes, ${value.rules} rules, ${value.facts} facts, ${sessions} sessions, ${accessCounts} access counts; the file holds ${counts.scopes}, ${counts.rules}, ${counts.facts}, ${counts.sessions}, ${counts.accessCounts}`,
+          );
         }
         ended = true;
       }

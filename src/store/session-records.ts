@@ -1,7 +1,7 @@
 import type { Term } from '../domain/fact.js';
 import { decodeJson, encodeJson } from '../encoding/records.js';
 import { sessionShape } from './record-shapes.js';
-import { accessKey, accessRange, sessionIdOfKey, sessionKey, sessionRange } from '../encoding/session-keys.js';
+import { accessKey, accessRange, identityOfAccessKey, sessionIdOfKey, sessionKey, sessionRange } from '../encoding/session-keys.js';
 import { type BatchOp, type KeyspaceReader, type LevelSublevel, scanRange } from './level-types.js';
 
 /** One entry of the window a session was last sent: what `removed` names, and a digest of what it showed. */
@@ -67,4 +67,13 @@ export async function incrementAccessOps(reader: KeyspaceReader, sub: LevelSuble
 
 export function delAccessOps(sub: LevelSublevel, identities: readonly string[]): BatchOp[] {
   return identities.map((identity) => ({ type: 'del', key: accessKey(identity), sublevel: sub }));
+}
+
+/** Every access count of a tenant (fact identity, count): what an export carries. */
+export async function* listAccessCounts(reader: KeyspaceReader): AsyncGenerator<[string, number]> {
+  for await (const [key, value] of scanRange(reader, accessRange())) yield [identityOfAccessKey(key), Number(value)];
+}
+
+export function putAccessCountOp(sub: LevelSublevel, identity: string, count: number): BatchOp {
+  return { type: 'put', key: accessKey(identity), value: String(count), sublevel: sub };
 }

@@ -2,6 +2,7 @@ import type { FactKey, FactRecord } from '../domain/fact.js';
 import type { LayerId } from '../encoding/fact-keys.js';
 import { sizeOf } from './fact-writes.js';
 import type { RuleRecord } from './rule-records.js';
+import type { SessionRecord } from './session-records.js';
 import type { TenantTransaction } from './transaction.js';
 
 /** A fact as an export carries it: its scope, identity and stored record (versions and times kept). */
@@ -15,6 +16,9 @@ export interface ImportChunk {
   readonly scopes: readonly { readonly name: string; readonly createdAt: number }[];
   readonly rules: readonly RuleRecord[];
   readonly facts: readonly ImportedFact[];
+  /** Context sessions (the window each was last sent) and access counts, as exported. */
+  readonly sessions?: readonly { readonly id: string; readonly record: SessionRecord }[];
+  readonly accessCounts?: readonly { readonly identity: string; readonly count: number }[];
 }
 
 /**
@@ -32,6 +36,8 @@ export async function importChunk(tx: TenantTransaction, chunk: ImportChunk): Pr
     else registry.createRoot(scope.name, scope.createdAt);
   }
   for (const rule of chunk.rules) tx.putRule(rule);
+  for (const session of chunk.sessions ?? []) tx.putSession(session.id, session.record);
+  for (const access of chunk.accessCounts ?? []) tx.putAccessCount(access.identity, access.count);
   const chains = chunk.facts.map((f) => (registry.get(f.scope) ?? registry.createRoot(f.scope, tx.now)).chain);
   const layers = [...new Set(chains.map((c) => c[0] as LayerId))];
   const existing = await tx.entriesIn(chunk.facts.map((f) => f.key), layers);

@@ -12,7 +12,7 @@ import { type LayerVectors, VectorCache } from './vector-cache.js';
 import type { PinnedRanges } from './range-cache.js';
 import { type RuleRecord, loadRules } from './rule-records.js';
 import type { ScopeRegistry } from './scope-registry.js';
-import { type SessionRecord, hasAccessCounts, listSessions, loadAccessCountsOf, loadSession } from './session-records.js';
+import { type SessionRecord, hasAccessCounts, listAccessCounts, listSessions, loadAccessCountsOf, loadSession } from './session-records.js';
 
 /** Whole-layer reads, what diff, merge and flatten need. */
 export interface LayerSource {
@@ -96,6 +96,11 @@ export class TenantReads implements LayerSource {
 
   sessions(): AsyncGenerator<[string, SessionRecord]> {
     return listSessions(this.keyspace);
+  }
+
+  /** Every access count of the tenant (an export carries them; windows read only their candidates'). */
+  accessCounts(): AsyncGenerator<[string, number]> {
+    return listAccessCounts(this.keyspace);
   }
 
   /** Whether any fact of the tenant has an access count (a window that finds none reads no counts). */

@@ -6,7 +6,7 @@ import type { EventDraft } from './event-log.js';
 import type { BatchOp, KeyspaceReader, LevelSublevel } from './level-types.js';
 import { type RuleRecord, delRuleOp, putRuleOp } from './rule-records.js';
 import type { ScopeRegistry } from './scope-registry.js';
-import { type SessionRecord, delAccessOps, delSessionOp, incrementAccessOps, putSessionOp } from './session-records.js';
+import { type SessionRecord, delAccessOps, delSessionOp, incrementAccessOps, putAccessCountOp, putSessionOp } from './session-records.js';
 import { TenantReads } from './tenant-reads.js';
 import { RETRIEVAL_MARKER_KEY } from '../encoding/retrieval-keys.js';
 import { type DocumentChange, dropLayerRetrieval, retrievalOps } from './retrieval-writes.js';
@@ -137,6 +137,11 @@ export class TenantTransaction extends TenantReads {
   /** Count one more window that included each of these facts. */
   async incrementAccess(identities: readonly string[]): Promise<void> {
     this.ops.push(...(await incrementAccessOps(this.keyspace, this.sub, identities)));
+  }
+
+  /** Set a fact's access count as an export recorded it (imports only; windows increment). */
+  putAccessCount(identity: string, count: number): void {
+    this.ops.push(putAccessCountOp(this.sub, identity, count));
   }
 
   /** Forget the access counts of these facts (they are gone from every scope). */

@@ -36,6 +36,8 @@ async function seedSource(url: string): Promise<string> {
   await tellOk(src, { facts: Array.from({ length: 40 }, (_, i) => ({ predicate: 'item', args: [10_000 + i, 'new'], scope: 'alt' })) });
   t_is((await src.post('/retract', { predicate: 'parent', args: ['p10', '?y'], scope: 'alt' })).status, 200);
   await tellOk(src, { predicate: 'parent', args: ['p0', 'p1'], scope: 'alt', confidence: 0.9 }); // an upsert: version 2 in alt
+  // A context session: its last window and the access counts of the 5 facts it showed travel too.
+  t_is((await src.post('/context/optimize', { sessionId: 'agent-1', maxFacts: 5, predicates: ['parent'] })).status, 200);
   return name;
 }
 
@@ -50,13 +52,14 @@ test('export → import › 10k facts, two scopes, rules › the copy answers ev
   t.is(exported.status, 200);
   t.regex(exported.type ?? '', /^application\/x-ndjson/);
   const lines = exported.text.trim().split('\n').map((l) => JSON.parse(l));
-  t.like(lines[0], { kind: 'header', format: 'vesper-export', version: 1, database: 'default', tenant: source });
-  t.deepEqual(lines.at(-1), { kind: 'end', scopes: 2, rules: 2, facts: 9_961 + 10_000 });
+  t.like(lines[0], { kind: 'header', format: 'vesper-export', version: 2, database: 'default', tenant: source });
+  t.deepEqual(lines.at(-1), { kind: 'end', scopes: 2, rules: 2, facts: 9_961 + 10_000, sessions: 1, accessCounts: 5 });
+  t.like(lines.find((l) => l.kind === 'session'), { id: 'agent-1' });
 
   const copy = uniqueName('copy');
   const imported = await importText(url, copy, exported.text);
   t.is(imported.status, 201, JSON.stringify(imported.json));
-  t.deepEqual(imported.json, { database: 'default', tenant: copy, imported: { scopes: 2, rules: 2, facts: 19_961 } });
+  t.deepEqual(imported.json, { database: 'default', tenant: copy, imported: { scopes: 2, rules: 2, facts: 19_961, sessions: 1, accessCounts: 5 } });
 
   const a = tenantApi(url, source);
   const b = tenantApi(url, copy);
@@ -85,6 +88,31 @@ test('export → import › 10k facts, two scopes, rules › the copy answers ev
   const noBase = (line: string) => line.replace(/"base":"[^"]*"/, '"base":null');
   const again = (await exportText(url, copy)).text.trim().split('\n').slice(1);
   t.deepEqual(again, exported.text.trim().split('\n').slice(1).map(noBase));
+  // The agent goes on in the copy: its session knows what it was sent, so nothing is new.
+  const [na, nb] = await Promise.all([a.post('/context/diff', { sessionId: 'agent-1', maxFacts: 5, predicates: ['parent'] }), b.post('/context/diff', { sessionId: 'agent-1', maxFacts: 5, predicates: ['parent'] })]);
+  t.is(nb.status, 200, JSON.stringify(nb.json));
+  t.like(nb.json, { added: [], removed: [], unchanged: 5, fullRefreshRecommended: false });
+  t.deepEqual(strip(nb.json.added), strip(na.json.added));
+});
+
+test('import › a version-1 export (no sessions, no access counts) still imports', async (t) => {
+  const { url } = t.context.server;
+  const source = uniqueName('v1');
+  await tellOk(tenantApi(url, source), { facts: [{ predicate: 'n', args: [1] }, { predicate: 'n', args: [2] }] });
+  t_is((await tenantApi(url, source).post('/context/optimize', { sessionId: 's', maxFacts: 2 })).status, 200);
+  const lines = (await exportText(url, source)).text.trim().split('\n').map((l) => JSON.parse(l));
+  const v1 = lines
+    .filter((l) => l.kind !== 'session' && l.kind !== 'access')
+    .map((l) => (l.kind === 'header' ? { ...l, version: 1 } : l.kind === 'end' ? { kind: 'end', scopes: l.scopes, rules: l.rules, facts: l.facts } : l));
+  const copy = uniqueName('v1copy');
+  const imported = await importText(url, copy, v1.map((l) => JSON.stringify(l)).join('\n'));
+  t.is(imported.status, 201, JSON.stringify(imported.json));
+  t.like(imported.json.imported, { facts: 2, sessions: 0, accessCounts: 0 });
+  // An end line that leaves out sessions the file holds is a cut or edited file.
+  const miscounted = lines.map((l) => JSON.stringify(l.kind === 'end' ? { kind: 'end', scopes: l.scopes, rules: l.rules, facts: l.facts } : l)).join('\n');
+  const refused = await importText(url, uniqueName('v1bad'), miscounted);
+  t.is(refused.status, 400);
+  t.regex(refused.json.message, /0 sessions, 0 access counts; the file holds 1, 0, 2, 1, 2/);
 });
 
 test('import › a bad line imports nothing and names the line; a non-empty tenant is 409; an unknown tenant cannot be exported', async (t) => {
