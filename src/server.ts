@@ -241,6 +241,8 @@ export function serverSettings(config: Config): Settings {
     eventRetentionDays: config.eventRetentionMs / (24 * 3600 * 1000),
     sessionIdleMs: config.sessionIdleMs,
     contextMaxFacts: config.contextMaxFacts,
+    transactionIdleSeconds: config.transactionIdleSeconds,
+    maxOpenTransactions: config.maxOpenTransactions,
     embeddingDimensions: null,
   };
 }
