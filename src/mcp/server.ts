@@ -21,6 +21,9 @@ export interface McpServerOptions {
   readonly onRefused?: (error: VesperError) => void;
 }
 
+/** The argument naming an open transaction (X-Transaction-ID over REST). */
+const TRANSACTION_ARG = 'transactionId';
+
 /** Argument names that would name a tenant: refused with a message saying where the tenant comes from. */
 const ADDRESSING_ARGS = ['tenant', 'tenantId', 'tenant_id', 'database', 'db'];
 
@@ -137,7 +140,6 @@ async function runTool(services: Services, session: McpSession, { name, operatio
   }
 }
 
-const TRANSACTION_ARG = 'transactionId';
 
 /** A transactional tool also takes `transactionId` (what X-Transaction-ID is over REST). */
 function withTransaction(schema: Tool['inputSchema'], transactional: boolean): Tool['inputSchema'] {
