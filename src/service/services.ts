@@ -111,7 +111,7 @@ export function createServices({ catalog, keyStore, adminKey, clock, background 
   );
   const transactions = new TransactionService(catalog, clock, facts, async ({ database, tenant }) => {
     const effective = await settings.forTenant(database, tenant);
-    return { idleMs: effective.transactionIdleSeconds * 1000, maxOpen: effective.maxOpenTransactions };
+    return { idleMs: effective.transactionIdleSeconds * 1000, maxOpen: effective.maxOpenTransactions, maxFacts: effective.maxFacts, maxBytes: effective.maxBytes };
   });
   return {
     rules,

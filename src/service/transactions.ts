@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { RetractBody, TellBody } from '../contract/facts.js';
-import { ConflictError, NotFoundError, TooManyTransactionsError, TransactionConflictError, TransactionNotFoundError, ValidationError } from '../domain/errors.js';
+import { ConflictError, NotFoundError, QuotaExceededError, TooManyTransactionsError, TransactionConflictError, TransactionNotFoundError, ValidationError } from '../domain/errors.js';
 import { type FactInput, type StoredFact, isVisibleAt } from '../domain/fact.js';
 import type { Principal } from '../domain/principal.js';
 import { compareScopes } from '../scopes/compare.js';
@@ -31,6 +31,8 @@ interface OpenTransaction {
   readonly tenant: string;
   /** The key that opened it: only that key may use it. */
   readonly keyId: string | null;
+  /** Its tenant's transactionIdleSeconds when it began. */
+  readonly idleMs: number;
   lastUsed: number;
   readonly overlay: FactOverlay;
   readonly reads: RecordedRead[];
@@ -47,6 +49,9 @@ const MAX_READS = 10_000;
 export interface TransactionLimits {
   readonly idleMs: number;
   readonly maxOpen: number;
+  /** The tenant's quotas, checked at commit as a tell checks them (0 = none). */
+  readonly maxFacts: number;
+  readonly maxBytes: number;
 }
 
 const sameFact = (a: StoredFact | FactInput, b: StoredFact | FactInput) =>
@@ -61,6 +66,7 @@ const sameFact = (a: StoredFact | FactInput, b: StoredFact | FactInput) =>
  */
 export class TransactionService {
   private readonly open = new Map<string, OpenTransaction>();
+  private lastSweep = 0;
 
   constructor(
     private readonly catalog: Catalog,
@@ -72,7 +78,7 @@ export class TransactionService {
   async begin(address: TenantAddress, principal: Principal): Promise<{ transactionId: string }> {
     const limits = await this.limitsOf(address);
     const now = this.clock();
-    this.sweep(now, limits.idleMs);
+    this.sweep(now, true);
     const mine = [...this.open.values()].filter((t) => t.database === address.database && t.tenant === address.tenant).length;
     if (mine >= limits.maxOpen) throw new TooManyTransactionsError(limits.maxOpen);
     // 192 random bits: an id cannot be guessed, and says nothing about its tenant.
@@ -82,6 +88,7 @@ export class TransactionService {
       database: address.database,
       tenant: address.tenant,
       keyId: principal.id,
+      idleMs: limits.idleMs,
       lastUsed: now,
       overlay: new FactOverlay(),
       reads: [],
@@ -92,17 +99,20 @@ export class TransactionService {
     return { transactionId: id };
   }
 
-  /** Forget transactions idle past their tenant's limit (lazily: on every begin and lookup). */
-  private sweep(now: number, idleMs: number): void {
-    for (const [id, t] of this.open) if (now - t.lastUsed > idleMs) this.open.delete(id);
+  /** Forget every transaction idle past its limit: on each begin, and at most once a second on other calls (no timer to stop). */
+  private sweep(now: number, always = false): void {
+    if (!always && now - this.lastSweep < 1000) return;
+    this.lastSweep = now;
+    for (const [id, t] of this.open) if (now - t.lastUsed > t.idleMs) this.open.delete(id);
   }
 
   /** The caller's open transaction; anything else (another tenant's, another key's, expired) is the same 404. */
-  private async find(address: TenantAddress, principal: Principal, id: string): Promise<OpenTransaction> {
+  private find(address: TenantAddress, principal: Principal, id: string): OpenTransaction {
+    const now = this.clock();
+    this.sweep(now);
     const t = this.open.get(id);
     if (t === undefined || t.database !== address.database || t.tenant !== address.tenant || t.keyId !== principal.id) throw new TransactionNotFoundError(id);
-    const now = this.clock();
-    if (now - t.lastUsed > (await this.limitsOf(address)).idleMs) {
+    if (now - t.lastUsed > t.idleMs) {
       this.open.delete(id);
       throw new TransactionNotFoundError(id);
     }
@@ -112,7 +122,7 @@ export class TransactionService {
 
   /** Run one call of a transaction after the calls before it. */
   private async within<T>(address: TenantAddress, principal: Principal, id: string, work: (t: OpenTransaction) => Promise<T>): Promise<T> {
-    const t = await this.find(address, principal, id);
+    const t = this.find(address, principal, id);
     const run = t.queue.then(() => {
       if (this.open.get(id) !== t) throw new TransactionNotFoundError(id);
       return work(t);
@@ -123,7 +133,7 @@ export class TransactionService {
 
   /** How the transaction's reads see the tenant (for ask and the fact listing). */
   async lens(address: TenantAddress, principal: Principal, id: string): Promise<ReadLens> {
-    const t = await this.find(address, principal, id);
+    const t = this.find(address, principal, id);
     return {
       hasWrites: !t.overlay.isEmpty,
       wrap: (reader) => new OverlayReads(reader, t.overlay, (read) => this.recordRead(t, read)),
@@ -233,11 +243,15 @@ export class TransactionService {
       this.open.delete(t.id);
       const applied = t.steps.reduce((n, s) => n + (s.kind === 'tell' || s.kind === 'retract' ? s.facts.length : 1), 0);
       if (t.steps.length === 0 && t.reads.length === 0) return { transactionId: t.id, committed: true, applied: 0 };
-      await using lease = await this.catalog.forWrite(address.database);
+      const quota = await this.limitsOf(address);
+      // A transaction that only read writes nothing: it must not create its database.
+      await using lease = t.steps.length === 0 ? await this.catalog.forRead(address.database) : await this.catalog.forWrite(address.database);
       const tenant = lease.database.tenant(address.tenant);
       await tenant.transaction(this.clock(), async (tx) => {
         await checkReads(tx, t);
+        const before = { facts: tx.scopes.totalFacts(), bytes: tx.scopes.storedBytes };
         await applySteps(tenant, tx, address, t.steps);
+        checkQuota(quota, before, { facts: tx.scopes.totalFacts(), bytes: tx.scopes.storedBytes });
       });
       return { transactionId: t.id, committed: true, applied };
     });
@@ -265,6 +279,12 @@ async function told(reads: OverlayReads, input: FactInput, now: number, earlier:
   }
   const previous = await find(input.negated);
   return { predicate: input.predicate, args: input.args, negated: input.negated, scope: input.scope, ...recordFor(input, previous, now) };
+}
+
+/** As a tell: a commit that would take the tenant past a quota (and grows it) is refused whole. */
+function checkQuota(quota: TransactionLimits, before: { facts: number; bytes: number }, after: { facts: number; bytes: number }): void {
+  if (quota.maxFacts > 0 && after.facts > quota.maxFacts && after.facts > before.facts) throw new QuotaExceededError('maxFacts', quota.maxFacts, before.facts, after.facts);
+  if (quota.maxBytes > 0 && after.bytes > quota.maxBytes && after.bytes > before.bytes) throw new QuotaExceededError('maxBytes', quota.maxBytes, before.bytes, after.bytes);
 }
 
 /** Every read of the transaction, repeated against the state now: any difference fails the commit. */

@@ -176,3 +176,14 @@ test('transactions › idle past transactionIdleSeconds (an injected clock) › 
     await rm(dataDir, { recursive: true, force: true });
   }
 });
+
+test("transactions › a commit past the tenant's maxFacts › 403 QUOTA_EXCEEDED, nothing applied", async (t) => {
+  const client = tenantApi(t.context.server.url, 'tx_quota');
+  t.is((await client.post('/tell', { predicate: 'seed', args: [0] })).status, 200);
+  const put = await client.request('PUT', '/admin/databases/default/tenants/tx_quota/settings', { maxFacts: 2 });
+  t.is(put.status, 200, put.text);
+  const id = await begin(client);
+  t.is((await client.post('/tell', { facts: [{ predicate: 'n', args: [1] }, { predicate: 'n', args: [2] }] }, tx(id))).status, 200);
+  assertError(t, await client.post(`/tx/${id}/commit`, {}), 403, 'QUOTA_EXCEEDED');
+  t.deepEqual(argsOf(await client.post('/ask', { predicate: 'n', args: ['?'] })), []);
+});
