@@ -55,7 +55,7 @@ export interface TransactionLimits {
 }
 
 const sameFact = (a: StoredFact | FactInput, b: StoredFact | FactInput) =>
-  a.scope === b.scope && a.predicate === b.predicate && a.negated === b.negated && a.args.length === b.args.length && a.args.every((x, i) => Object.is(x, b.args[i]));
+  a.scope === b.scope && a.predicate === b.predicate && a.negated === b.negated && a.args.length === b.args.length && a.args.every((x, i) => x === b.args[i]);
 
 /**
  * Client transactions (`/tx/*`, `X-Transaction-ID`): writes are buffered and answered as if
