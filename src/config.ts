@@ -21,6 +21,8 @@ const EnvSchema = z.object({
   VESPER_MAX_FACTS: z.coerce.number().int().min(0).default(0),
   VESPER_MAX_BYTES: z.coerce.number().int().min(0).default(0),
   VESPER_CONTEXT_MAX_FACTS: z.coerce.number().int().min(1).max(1000).default(25),
+  VESPER_TRANSACTION_IDLE_SECONDS: z.coerce.number().int().min(1).max(24 * 3600).default(300),
+  VESPER_MAX_OPEN_TRANSACTIONS: z.coerce.number().int().min(1).max(10_000).default(100),
   VESPER_KEY_PEPPER: z.string().min(16).optional(),
   VESPER_EVENT_RETENTION_DAYS: z.coerce.number().min(0).default(30),
   VESPER_MAX_OPEN_DATABASES: z.coerce.number().int().min(0).max(100_000).default(0),
@@ -117,6 +119,9 @@ export interface Config {
   readonly maxBytes: number;
   /** maxFacts of a context window that asks for no number. */
   readonly contextMaxFacts: number;
+  /** Open transactions (in memory) idle longer than this are rolled back; and how many a tenant may hold open. */
+  readonly transactionIdleSeconds: number;
+  readonly maxOpenTransactions: number;
   /** HMAC pepper for API key hashes; unset = one generated once and kept in the system database. */
   readonly keyPepper: string | null;
   /** Events (audit trail, change stream) older than this are pruned hourly; 0 = kept forever. */
@@ -215,6 +220,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxFacts: e.VESPER_MAX_FACTS,
     maxBytes: e.VESPER_MAX_BYTES,
     contextMaxFacts: e.VESPER_CONTEXT_MAX_FACTS,
+    transactionIdleSeconds: e.VESPER_TRANSACTION_IDLE_SECONDS,
+    maxOpenTransactions: e.VESPER_MAX_OPEN_TRANSACTIONS,
     keyPepper: e.VESPER_KEY_PEPPER ?? null,
     eventRetentionMs: e.VESPER_EVENT_RETENTION_DAYS * 24 * 3600 * 1000,
     maxOpenDatabases: e.VESPER_MAX_OPEN_DATABASES,

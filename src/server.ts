@@ -7,7 +7,7 @@ import type { Config } from './config.js';
 import type { Settings } from './contract/settings.js';
 import { createApp } from './http/app.js';
 import { answerClientErrors } from './http/client-errors.js';
-import { systemClock } from './service/clock.js';
+import { type Clock, systemClock } from './service/clock.js';
 import { type Services, createServices } from './service/services.js';
 import { StorageFullError, StorageUnavailableError } from './domain/errors.js';
 import { BackgroundRunner } from './store/background.js';
@@ -36,10 +36,12 @@ const USAGE_FLUSH_MS = 5000;
 /** Below this the disk counts as full (LevelDB needs room for a memtable flush). */
 const MIN_FREE_BYTES = 4 * 1024 * 1024;
 
-/** Storage seams for tests of faults (a full disk): how a LevelDB is opened and how free space is measured. */
+/** Seams for tests of faults (a full disk: how a LevelDB is opened and how free space is measured) and of time (the services' clock). */
 export interface StorageOverrides {
   readonly openLevel?: LevelDirectoryOptions['openLevel'];
   readonly freeBytes?: (dir: string) => Promise<number>;
+  /** The services' notion of now (expiry tests move it); the system clock when absent. */
+  readonly clock?: Clock;
 }
 
 /** PostgreSQL without a setting: each open database holds caches of its own (tenant handles, scope state), as on LevelDB. */
@@ -97,7 +99,7 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
   const background = new BackgroundRunner(({ task, database, tenant, error }) => logger.error({ task, database, tenant, err: error }, 'background task failed'));
   const opened = storageOf(config, storage);
   const catalog = await openCatalog(config, opened, logger, background);
-  const services = await startServices(config, catalog, opened, logger, background);
+  const services = await startServices(config, catalog, opened, logger, background, storage.clock);
   // Said once the start cannot fail any more: a failed start says it in its own single line.
   if (catalog.stats().storageFull || (opened.localDisk && (await diskIsFull(config.dataDir, storage.freeBytes ?? freeBytes)))) {
     logger.error({ data: config.dataDir }, 'the disk of the data directory is full: reads are served, writes answer 507 STORAGE_FULL until space is freed');
@@ -200,14 +202,14 @@ async function openCatalog(config: Config, opened: OpenedStorage, logger: Logger
   }
 }
 
-async function startServices(config: Config, catalog: Catalog, opened: OpenedStorage, logger: Logger, background: BackgroundRunner): Promise<Services> {
+async function startServices(config: Config, catalog: Catalog, opened: OpenedStorage, logger: Logger, background: BackgroundRunner, clock: Clock = systemClock): Promise<Services> {
   try {
     const keyStore = await KeyStore.open(catalog.systemLevel, config.keyPepper);
     const services = createServices({
       catalog,
       keyStore,
       adminKey: config.adminKey,
-      clock: systemClock,
+      clock,
       background,
       sessionIdleMs: config.sessionIdleMs,
       heavySlots: config.heavySlots,
@@ -242,6 +244,8 @@ export function serverSettings(config: Config): Settings {
     eventRetentionDays: config.eventRetentionMs / (24 * 3600 * 1000),
     sessionIdleMs: config.sessionIdleMs,
     contextMaxFacts: config.contextMaxFacts,
+    transactionIdleSeconds: config.transactionIdleSeconds,
+    maxOpenTransactions: config.maxOpenTransactions,
     embeddingDimensions: null,
     hooksUrl: config.hooks.url,
   };

@@ -66,7 +66,7 @@ export interface OperationRoute {
 
 /**
  * Call an operation of the table: its path parameters are taken from the input, the rest goes
- * as the JSON body (POST) or as the query string (GET, DELETE), as the server reads it.
+ * as the JSON body (POST, PUT, PATCH) or as the query string (GET, DELETE), as the server reads it.
  */
 export function callOperation<T>(connection: Connection, route: OperationRoute, input: Record<string, unknown>): Promise<T> {
   const rest: Record<string, unknown> = { ...input };
@@ -75,7 +75,7 @@ export function callOperation<T>(connection: Connection, route: OperationRoute, 
     delete rest[name];
     return encodeURIComponent(String(value ?? ''));
   });
-  if (route.method === 'POST' || route.method === 'PUT') return request<T>(connection, route.method, path, rest);
+  if (route.method === 'POST' || route.method === 'PUT' || route.method === 'PATCH') return request<T>(connection, route.method, path, rest);
   const query = new URLSearchParams(Object.entries(rest).map(([name, value]): [string, string] => [name, String(value)])).toString();
   return request<T>(connection, route.method, query === '' ? path : `${path}?${query}`);
 }

@@ -122,3 +122,21 @@ export const RetractSchema = PatternSchema.extend(ReadOnlyFields).extend({
   validUntil: z.unknown().optional(),
 });
 export type RetractBody = z.output<typeof RetractSchema>;
+
+/** PATCH /tell: a stored fact (its identity: predicate, args, negated, scope) and the fields to change; the others are kept. */
+export const PatchSchema = z
+  .strictObject({
+    predicate: PredicateSchema,
+    args: z.array(TermSchema).max(MAX_ARITY, `at most ${MAX_ARITY} args`).default([]),
+    negated: z.boolean().default(false),
+    scope: ScopeField,
+    confidence: z.number().min(0).max(1).optional(),
+    ttl: z.number().int().positive().nullable().optional(),
+    validFrom: EpochMs,
+    validUntil: EpochMs,
+    metadata: Metadata,
+  })
+  .refine((p) => ['confidence', 'ttl', 'validFrom', 'validUntil', 'metadata'].some((field) => field in p), {
+    message: 'nothing to change: give confidence, ttl, validFrom, validUntil or metadata',
+  });
+export type PatchBody = z.output<typeof PatchSchema>;

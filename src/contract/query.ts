@@ -27,3 +27,37 @@ export const AskSchema = z.union([
   AtomSchema.extend(Paging),
 ]);
 export type AskBody = z.output<typeof AskSchema>;
+
+export const AGGREGATE_OPERATIONS = ['COUNT', 'SUM', 'MIN', 'MAX', 'AVG', 'COUNT_DISTINCT'] as const;
+export type AggregateOperation = (typeof AGGREGATE_OPERATIONS)[number];
+
+/** A variable's name as aggregates take it: without the leading `?`. */
+const VariableName = z
+  .string()
+  .min(1)
+  .max(256)
+  .refine((name) => !name.startsWith('?'), { message: 'name the variable without its leading "?"' });
+
+const AggregateFields = {
+  operation: z.enum(AGGREGATE_OPERATIONS),
+  groupBy: z.array(VariableName).max(MAX_ARITY).default([]),
+  scope: NameSchema.nullable().optional(),
+  infer: z.boolean().default(true),
+};
+
+/**
+ * POST /aggregate: over the facts of one pattern (`argIndex` picks the value) or the answers of a
+ * conjunctive `query` (`variable` names the value); COUNT needs neither.
+ */
+export const AggregateSchema = z.union([
+  z.strictObject({ query: z.array(AtomSchema).min(1).max(32), not: z.array(AtomSchema).max(32).default([]), variable: VariableName.optional(), ...AggregateFields }),
+  AtomSchema.extend({ argIndex: z.number().int().min(0).max(MAX_ARITY - 1).optional(), ...AggregateFields }),
+]);
+export type AggregateBody = z.output<typeof AggregateSchema>;
+
+export const MAX_BATCH_QUERIES = 100;
+
+/** POST /ask/batch: each item is what POST /ask takes, checked on its own (a bad one is its own error). */
+export const AskBatchSchema = z.strictObject({
+  queries: z.array(z.unknown()).min(1, 'queries must not be empty').max(MAX_BATCH_QUERIES, `at most ${MAX_BATCH_QUERIES} queries per batch`),
+});

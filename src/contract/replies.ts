@@ -57,6 +57,23 @@ export const SearchReply = z.object({ results: z.array(FactReply.extend({ score:
 
 export const TellReply = z.object({ told: z.number().int(), facts: z.array(FactReply) });
 export const RetractReply = z.object({ retracted: z.number().int() });
+export const PatchReply = z.object({ fact: FactReply });
+
+const AggregateValue = z.union([z.number(), Term]).nullable();
+export const AggregateReply = z.object({
+  operation: z.enum(['COUNT', 'SUM', 'MIN', 'MAX', 'AVG', 'COUNT_DISTINCT']),
+  result: AggregateValue.describe('null for MIN, MAX and AVG over no number'),
+  matchedFacts: z.number().int().describe('facts (pattern) or answers (query) matched'),
+  skipped: z.number().int().describe('values left out of SUM, MIN, MAX or AVG because they are not numbers'),
+  groups: z.array(z.object({ key: Bindings, result: AggregateValue })).optional(),
+});
+
+/** The error envelope, as one item of a batch reply carries it. */
+const ErrorItem = z.object({ code: z.string(), message: z.string(), details: JsonObject.nullable(), type: z.string() });
+
+export const TransactionBegunReply = z.object({ transactionId: z.string() });
+export const TransactionCommittedReply = z.object({ transactionId: z.string(), committed: z.literal(true), applied: z.number().int().describe('facts told or retracted, scopes forked or merged') });
+export const TransactionRolledBackReply = z.object({ transactionId: z.string(), rolledBack: z.literal(true) });
 /** The scopes a rule or conjunctive answer holds in (an all-scope ask is the union of each scope's answers). */
 const AnswerScopes = z.array(z.string()).optional();
 export const AskReply = z.object({
@@ -70,6 +87,7 @@ export const AskReply = z.object({
   /** Absent on an empty answer; null on the last page. */
   cursor: z.string().nullable().optional(),
 });
+export const AskBatchReply = z.object({ results: z.array(z.union([AskReply, z.object({ error: ErrorItem })])) });
 export const FactsPageReply = z.object({ facts: z.array(FactReply), cursor: z.string().nullable() });
 export const PredicatesReply = z.object({
   predicates: z.array(

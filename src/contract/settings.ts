@@ -27,6 +27,8 @@ export const SETTING_SCHEMAS = {
   eventRetentionDays: z.number().min(0).max(36_500).describe('events (audit, change stream) older than this are pruned; 0 = kept'),
   sessionIdleMs: z.number().int().min(1000).max(365 * 24 * 3600 * 1000).describe('context sessions idle longer than this are forgotten'),
   contextMaxFacts: z.number().int().min(1).max(MAX_WINDOW_FACTS).describe('maxFacts of a context window when the request gives none'),
+  transactionIdleSeconds: z.number().int().min(1).max(24 * 3600).describe('an open transaction unused for longer than this is rolled back'),
+  maxOpenTransactions: z.number().int().min(1).max(10_000).describe('open transactions per tenant at once (429 TOO_MANY_TRANSACTIONS beyond)'),
   embeddingDimensions: z.number().int().min(1).max(4096).nullable().describe('database only: the length of every fact embedding; fixed once the database holds embedded facts'),
   hooksUrl: z.url({ protocol: /^https?$/ }).max(2048).nullable().describe("database only: where this database's lifecycle webhooks go (signed with the server's VESPER_HOOKS_SECRET); unset = the server's VESPER_HOOKS_URL"),
 } as const;

@@ -18,6 +18,10 @@ export type ErrorCode =
   | 'STORAGE_UNAVAILABLE'
   | 'QUERY_BUDGET_EXCEEDED'
   | 'REQUEST_CANCELLED'
+  | 'FACT_NOT_FOUND'
+  | 'TRANSACTION_NOT_FOUND'
+  | 'TRANSACTION_CONFLICT'
+  | 'TOO_MANY_TRANSACTIONS'
   | 'INTERNAL_ERROR'
   | 'DATA_CORRUPTED';
 
@@ -165,5 +169,36 @@ export class QueryBudgetExceededError extends VesperError {
 export class RequestCancelledError extends VesperError {
   constructor() {
     super('REQUEST_CANCELLED', 'the client closed the connection before the reply');
+  }
+}
+
+/** A change to a fact (PATCH /tell) names a fact that does not exist in that scope. */
+export class FactNotFoundError extends VesperError {
+  constructor(fact: { predicate: string; args: readonly unknown[]; negated: boolean; scope: string }) {
+    super('FACT_NOT_FOUND', `fact ${fact.negated ? 'NOT ' : ''}${fact.predicate}(${fact.args.map((a) => JSON.stringify(a)).join(', ')}) does not exist in scope '${fact.scope}'`, { ...fact, args: [...fact.args] });
+  }
+}
+
+/**
+ * No open transaction of this tenant has that id: never opened, committed, rolled back, expired,
+ * or another tenant's (the same answer for all, so an id says nothing about other tenants).
+ */
+export class TransactionNotFoundError extends VesperError {
+  constructor(id: string) {
+    super('TRANSACTION_NOT_FOUND', `no open transaction '${id}' (it was committed, rolled back or expired, or never existed)`, { transactionId: id });
+  }
+}
+
+/** What a transaction read changed before its commit: nothing of it was applied. */
+export class TransactionConflictError extends VesperError {
+  constructor(id: string, conflicts: readonly Record<string, unknown>[]) {
+    super('TRANSACTION_CONFLICT', `transaction '${id}' read facts that changed before its commit (${conflicts.length}); nothing was applied`, { transactionId: id, conflicts: [...conflicts] });
+  }
+}
+
+/** The tenant has as many open transactions as its settings allow. */
+export class TooManyTransactionsError extends VesperError {
+  constructor(limit: number) {
+    super('TOO_MANY_TRANSACTIONS', `the tenant already has ${limit} open transactions (setting maxOpenTransactions): commit or roll one back first`, { limit });
   }
 }

@@ -23,6 +23,10 @@ export const HTTP_STATUS: Record<ErrorEnvelope['code'], number> = {
   QUERY_BUDGET_EXCEEDED: 422,
   // nginx's "client closed request": the client is gone and never reads it.
   REQUEST_CANCELLED: 499,
+  FACT_NOT_FOUND: 404,
+  TRANSACTION_NOT_FOUND: 404,
+  TRANSACTION_CONFLICT: 409,
+  TOO_MANY_TRANSACTIONS: 429,
   INTERNAL_ERROR: 500,
   DATA_CORRUPTED: 500,
 };

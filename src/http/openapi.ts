@@ -39,6 +39,7 @@ const TAGS = [
 
 const TENANT_HEADER = { name: 'X-Tenant-ID', in: 'header', required: true, description: 'The tenant (or the path form /~{tenant}/…)', schema: { type: 'string' } };
 const DATABASE_HEADER = { name: 'X-Database', in: 'header', required: false, description: 'The database (or the path form /db/{database}/…)', schema: { type: 'string', default: 'default' } };
+const TRANSACTION_HEADER = { name: 'X-Transaction-ID', in: 'header', required: false, description: 'An open transaction (POST /tx/begin): writes are buffered until its commit, reads see them', schema: { type: 'string' } };
 const ERROR = { $ref: '#/components/responses/Error' };
 
 function parametersOf(op: OperationDef, path: string): Json[] {
@@ -53,6 +54,7 @@ function parametersOf(op: OperationDef, path: string): Json[] {
     }
   }
   if (op.access.on === 'tenant') parameters.push(TENANT_HEADER, DATABASE_HEADER);
+  if (!isRaw(op) && op.transactional === true) parameters.push(TRANSACTION_HEADER);
   if (op.access.on === 'session') parameters.push({ ...TENANT_HEADER, required: false, description: 'The tenant of the MCP session (default: default)' }, DATABASE_HEADER);
   return parameters;
 }

@@ -100,7 +100,8 @@ function handlerFor(op: HandledOperation, deps: RouteDeps, server: ServerInfo): 
     const principal = isPublic && ctx.state.principal === undefined ? ANONYMOUS : principalOf(ctx);
     let signal: AbortSignal | undefined;
     // Made when an operation asks for it (an evaluation that may run long), not for every request.
-    const call = { services: deps.services, principal, server, get signal() { return (signal ??= disconnectSignal(ctx)); } };
+    const transactionId = ctx.get('x-transaction-id') || undefined;
+    const call = { services: deps.services, principal, server, transactionId, get signal() { return (signal ??= disconnectSignal(ctx)); } };
     const { status, output } = await op.invoke(read(ctx), call, address, what);
     ctx.status = status;
     ctx.body = output;

@@ -21,6 +21,9 @@ export interface McpServerOptions {
   readonly onRefused?: (error: VesperError) => void;
 }
 
+/** The argument naming an open transaction (X-Transaction-ID over REST). */
+const TRANSACTION_ARG = 'transactionId';
+
 /** Argument names that would name a tenant: refused with a message saying where the tenant comes from. */
 const ADDRESSING_ARGS = ['tenant', 'tenantId', 'tenant_id', 'database', 'db'];
 
@@ -42,7 +45,7 @@ function bindings(): ToolBinding[] {
       name: spec.name,
       title: spec.title,
       description: spec.description,
-      inputSchema: toolInputSchema(operation.input, { hide: spec.hide, describe: spec.describe }),
+      inputSchema: withTransaction(toolInputSchema(operation.input, { hide: spec.hide, describe: spec.describe }), operation.transactional === true),
       outputSchema: toolOutputSchema(operation.output),
       annotations: {
         title: spec.title,
@@ -127,11 +130,28 @@ async function runTool(services: Services, session: McpSession, { name, operatio
         fields: named,
       });
     }
-    const { output } = await operation.invoke(args, { services, principal: session.principal, server: options.server, signal }, address, `arguments of ${name}`);
+    const { transactionId, rest } = transactionOf(args, operation.transactional === true);
+    const { output } = await operation.invoke(rest, { services, principal: session.principal, server: options.server, signal, transactionId }, address, `arguments of ${name}`);
     return jsonResult(output);
   } catch (error) {
     if (operation.audit !== undefined && error instanceof VesperError) await services.audit.recordFailure(address, operation.audit, error).catch(() => undefined);
     if (!(error instanceof VesperError)) logger?.error({ err: error, tool: name, tenant: session.tenant }, 'MCP tool failed');
     return errorResult(error);
   }
+}
+
+
+/** A transactional tool also takes `transactionId` (what X-Transaction-ID is over REST). */
+function withTransaction(schema: Tool['inputSchema'], transactional: boolean): Tool['inputSchema'] {
+  if (!transactional) return schema;
+  const described = { type: 'string', description: 'The id tx_begin returned: the call joins that open transaction (writes are buffered until tx_commit, reads see them).' };
+  return { ...schema, properties: { ...schema.properties, [TRANSACTION_ARG]: described } };
+}
+
+/** The transaction a call names, taken out of the arguments the operation parses. */
+function transactionOf(args: Record<string, unknown>, transactional: boolean): { transactionId: string | undefined; rest: Record<string, unknown> } {
+  if (!transactional || !(TRANSACTION_ARG in args)) return { transactionId: undefined, rest: args };
+  const { [TRANSACTION_ARG]: id, ...rest } = args;
+  if (typeof id !== 'string' || id === '') throw new ValidationError('transactionId must be the string tx_begin returned', { field: TRANSACTION_ARG });
+  return { transactionId: id, rest };
 }

@@ -1,15 +1,16 @@
 import type { z } from 'zod';
 import { parseInput } from '../contract/parse.js';
+import { ValidationError } from '../domain/errors.js';
 import type { Principal } from '../domain/principal.js';
 import type { TenantAddress } from '../service/address.js';
 import type { Operation as Permission } from '../service/authorization.js';
 import type { Services } from '../service/services.js';
 
-export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
-/** POST and PUT take a JSON body; GET and DELETE take the query string. */
+/** POST, PUT and PATCH take a JSON body; GET and DELETE take the query string. */
 export function takesBody(method: Method): boolean {
-  return method === 'POST' || method === 'PUT';
+  return method === 'POST' || method === 'PUT' || method === 'PATCH';
 }
 
 /** What the server says about itself (health, readiness); not a service, so handed in by the composition root. */
@@ -68,6 +69,8 @@ export interface Call {
   readonly server: ServerInfo;
   /** Aborted when the caller goes away: long evaluations stop instead of computing an unread answer. */
   readonly signal?: AbortSignal;
+  /** The open transaction the call belongs to (`X-Transaction-ID`, or the MCP `transactionId` argument); rows marked `transactional` only. */
+  readonly transactionId?: string | undefined;
 }
 
 export interface StatusRule<T> {
@@ -103,6 +106,8 @@ export interface TenantRow<I extends z.ZodType, O extends z.ZodType> extends Com
   readonly access: { readonly on: 'tenant'; readonly permission: Permission };
   /** Heavy work (a diff, a merge, a context pass): runs in one of the tenant's few concurrent slots (services.slots). */
   readonly heavy?: boolean;
+  /** Takes part in a transaction when the call names one (writes are buffered, reads see them); other rows refuse a transaction id. */
+  readonly transactional?: boolean;
   handler(input: z.output<I>, address: TenantAddress, call: Call): Promise<Reply<z.input<O>>>;
 }
 
@@ -136,6 +141,7 @@ export interface Result {
 /** One row of the table, its types erased; `invoke` parses the input with the row's own schema. */
 export interface HandledOperation extends Omit<Common<z.ZodType, z.ZodType>, 'status'> {
   readonly kind: 'tenant' | 'control';
+  readonly transactional?: boolean;
   /** The success statuses it may answer. */
   readonly statuses: readonly number[];
   /** `address` is the tenant the caller was authorised for (tenant rows); the handler never sees another. */
@@ -160,6 +166,7 @@ export function tenantOperation<I extends z.ZodType, O extends z.ZodType>(row: T
     statuses: statusesOf(row.status),
     async invoke(raw, call, address, what) {
       if (address === null) throw new TypeError(`${row.name} is a tenant operation: it needs the caller's tenant`);
+      if (call.transactionId !== undefined && !row.transactional) throw new ValidationError(`${row.name} does not take part in transactions: send it without a transaction id`, { transactionId: call.transactionId });
       call.services.usage.request(address, row.name);
       // Replies are not re-parsed at run time (an ask can hold 10,000 facts): their types are checked here, their shapes by the tests.
       const input = parseInput(row.input, raw, what);

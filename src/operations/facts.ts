@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { NameSchema, PredicateSchema, RetractSchema, TellSchema } from '../contract/facts.js';
+import { NameSchema, PatchSchema, PredicateSchema, RetractSchema, TellSchema } from '../contract/facts.js';
 import { presentFact } from '../contract/present.js';
 import { DEFAULT_PAGE, MAX_PAGE, AskSchema } from '../contract/query.js';
-import { AskReply, FactsPageReply, PredicatesReply, RetractReply, TellReply } from '../contract/replies.js';
+import { AskReply, FactsPageReply, PatchReply, PredicatesReply, RetractReply, TellReply } from '../contract/replies.js';
 import { contextUri } from '../service/address.js';
 import { presentAsk } from '../service/replies.js';
 import { READS, tenantOperation } from './define.js';
@@ -27,8 +27,9 @@ export const tell = tenantOperation({
   output: TellReply,
   effects: { readOnly: false, destructive: false, idempotent: false },
   audit: 'tell',
-  async handler(input, address, { services }) {
-    const stored = await services.facts.tell(address, input);
+  transactional: true,
+  async handler(input, address, { services, principal, transactionId }) {
+    const stored = transactionId === undefined ? await services.facts.tell(address, input) : await services.transactions.tell(address, principal, transactionId, input);
     const context = contextUri(address);
     return { told: stored.length, facts: stored.map((f) => presentFact(f, context)) };
   },
@@ -63,9 +64,12 @@ export const ask = tenantOperation({
   input: AskSchema,
   output: AskReply,
   effects: READS,
+  transactional: true,
   async handler(input, address, call) {
-    // The call itself: its signal is read (and, over HTTP, made) only when the ask goes to the engine.
-    return presentAsk(await call.services.query.ask(address, input, call), contextUri(address));
+    const lens = call.transactionId === undefined ? undefined : await call.services.transactions.lens(address, call.principal, call.transactionId);
+    // The call's signal getter is read (and, over HTTP, the signal made) only when the ask goes to the engine.
+    const options = { get signal() { return call.signal; }, lens };
+    return presentAsk(await call.services.query.ask(address, input, options), contextUri(address));
   },
   tool: {
     name: 'ask',
@@ -100,7 +104,9 @@ export const retract = tenantOperation({
   output: RetractReply,
   effects: { readOnly: false, destructive: true, idempotent: true },
   audit: 'retract',
-  async handler(input, address, { services }) {
+  transactional: true,
+  async handler(input, address, { services, principal, transactionId }) {
+    if (transactionId !== undefined) return { retracted: await services.transactions.retract(address, principal, transactionId, input) };
     return { retracted: await services.facts.retract(address, input) };
   },
   tool: {
@@ -113,6 +119,39 @@ export const retract = tenantOperation({
       'Remove a fact, or every fact matching a pattern, from one scope or (without "scope") from every scope.',
       'Use it when something you stored is no longer true or was wrong. Returns how many facts were removed.',
       'Example: {"predicate":"plan","args":["acme","?any"]} removes every plan of acme -> {"retracted":1}.',
+    ].join('\n'),
+  },
+});
+
+export const patchFact = tenantOperation({
+  name: 'patchFact',
+  method: 'PATCH',
+  path: '/tell',
+  summary: 'Change metadata, confidence, ttl or validity of a stored fact (a new version)',
+  access: { on: 'tenant', permission: 'tell' },
+  input: PatchSchema,
+  output: PatchReply,
+  effects: { readOnly: false, destructive: false, idempotent: false },
+  audit: 'tell',
+  async handler(input, address, { services }) {
+    return { fact: presentFact(await services.facts.patch(address, input), contextUri(address)) };
+  },
+  tool: {
+    name: 'update_fact',
+    title: 'Change a stored fact',
+    describe: {
+      ...FACT_FIELDS,
+      scope: 'The scope of the fact (default "main").',
+      confidence: 'New confidence, 0-1.',
+      ttl: 'New time to live in ms, counted from now; null: never expires.',
+      validFrom: 'New start of validity (epoch ms), null for none.',
+      validUntil: 'New end of validity (epoch ms), null for none.',
+      metadata: 'New metadata (replaces the old), null to clear it.',
+    },
+    description: [
+      'Change the confidence, metadata, ttl or validity of a fact already stored, keeping everything else (its embedding too); its version goes up.',
+      'Use it to correct what you know about a fact without restating it. A fact that does not exist in that scope fails with FACT_NOT_FOUND.',
+      'Example: {"predicate":"plan","args":["acme","enterprise"],"confidence":0.6,"metadata":{"source":"call"}} -> {"fact":{...,"version":2}}.',
     ].join('\n'),
   },
 });
@@ -135,8 +174,10 @@ export const listFacts = tenantOperation({
   input: ListFactsSchema,
   output: FactsPageReply,
   effects: READS,
-  async handler(input, address, { services }) {
-    const page = await services.listing.facts(address, input);
+  transactional: true,
+  async handler(input, address, { services, principal, transactionId }) {
+    const lens = transactionId === undefined ? undefined : await services.transactions.lens(address, principal, transactionId);
+    const page = await services.listing.facts(address, input, lens);
     const context = contextUri(address);
     return { facts: page.facts.map((f) => presentFact(f, context)), cursor: page.cursor };
   },

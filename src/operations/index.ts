@@ -2,6 +2,8 @@ import * as admin from './admin.js';
 import * as context from './context.js';
 import type { HandledOperation, OperationDef, RawRow } from './define.js';
 import * as facts from './facts.js';
+import * as query from './query.js';
+import * as transactions from './transactions.js';
 import * as rules from './rules.js';
 import * as sandbox from './sandbox.js';
 import * as scopes from './scopes.js';
@@ -18,7 +20,10 @@ export type { Access, Call, Effects, HandledOperation, Method, OperationDef, Raw
  */
 export const OPERATIONS: readonly OperationDef[] = [
   facts.tell,
+  facts.patchFact,
   facts.ask,
+  query.askBatch,
+  query.aggregate,
   facts.retract,
   facts.listFacts,
   facts.listPredicates,
@@ -32,6 +37,9 @@ export const OPERATIONS: readonly OperationDef[] = [
   scopes.diffScopes,
   scopes.mergeScopes,
   scopes.deleteScope,
+  transactions.txBegin,
+  transactions.txCommit,
+  transactions.txRollback,
   context.contextOptimize,
   context.contextDiff,
   context.contextClear,

@@ -45,7 +45,9 @@ export const forkScope = tenantOperation({
   effects: { readOnly: false, destructive: false, idempotent: false },
   audit: 'scopes.write',
   status: 201,
-  async handler({ source, target }, address, { services }) {
+  transactional: true,
+  async handler({ source, target }, address, { services, principal, transactionId }) {
+    if (transactionId !== undefined) return services.transactions.fork(address, principal, transactionId, source, target);
     return services.scopes.fork(address, source, target);
   },
   tool: {
@@ -99,8 +101,10 @@ export const mergeScopes = tenantOperation({
   output: MergeReply,
   effects: { readOnly: false, destructive: true, idempotent: false },
   audit: 'scopes.write',
-  async handler({ source, target, strategy }, address, { services }) {
-    return presentMerge(source, target, await services.scopes.merge(address, source, target, strategy), contextUri(address));
+  transactional: true,
+  async handler({ source, target, strategy }, address, { services, principal, transactionId }) {
+    const result = transactionId === undefined ? await services.scopes.merge(address, source, target, strategy) : await services.transactions.merge(address, principal, transactionId, source, target, strategy);
+    return presentMerge(source, target, result, contextUri(address));
   },
   tool: {
     name: 'merge_scopes',

@@ -6,6 +6,7 @@ import type { TenantAddress } from './address.js';
 import type { Clock } from './clock.js';
 import { decodeCursor, encodeCursor, queryFingerprint } from './cursor.js';
 import type { RuleService } from './rules.js';
+import type { ReadLens } from './query.js';
 
 export interface FactFilter {
   readonly predicate?: string | undefined;
@@ -39,14 +40,16 @@ export class ListingService {
     private readonly rules: RuleService,
   ) {}
 
-  async facts(address: TenantAddress, filter: FactFilter): Promise<FactPage> {
+  /** `lens`: the reads of a transaction (its own writes laid over the snapshot). */
+  async facts(address: TenantAddress, filter: FactFilter, lens?: ReadLens): Promise<FactPage> {
     const fingerprint = queryFingerprint(['facts', filter.predicate ?? null, filter.scope ?? null, filter.negated ?? null]);
     const start = filter.cursor ? decodeCursor(filter.cursor, fingerprint) : { skip: 0 };
     await using lease = await this.catalog.forRead(address.database);
     const database = lease.database;
-    if (!database.hasTenant(address.tenant)) return { facts: [], cursor: null };
+    if (!database.hasTenant(address.tenant) && !lens?.hasWrites) return { facts: [], cursor: null };
     const now = this.clock();
-    return await database.tenant(address.tenant).read(now, async (reader): Promise<FactPage> => {
+    return await database.tenant(address.tenant).read(now, async (tenantReader): Promise<FactPage> => {
+      const reader = lens ? lens.wrap(tenantReader) : tenantReader;
       const view = reader.view(filter.scope ?? null);
       if (view === null) return { facts: [], cursor: null };
       const facts: StoredFact[] = [];

@@ -1,17 +1,19 @@
 import { WorkSlots } from './work-slots.js';
-import type { AskBody, AtomBody } from '../contract/query.js';
-import { ValidationError } from '../domain/errors.js';
+import type { AggregateBody, AskBody, AtomBody } from '../contract/query.js';
+import { type AggregateResult, aggregate } from './aggregate.js';
+import { RequestCancelledError, ValidationError, VesperError } from '../domain/errors.js';
 import type { StoredFact, Term } from '../domain/fact.js';
-import { type BodyLiteral, type Budget, type Proof, isDerived } from '../engine/index.js';
+import { type Answer as EngineAnswer, type BodyLiteral, type Budget, type Proof, isDerived } from '../engine/index.js';
 import type { Catalog } from '../store/catalog.js';
 import type { ScopeView } from '../store/fact-reader.js';
 import type { TenantReads } from '../store/tenant-reads.js';
+import type { FactReads } from './transaction-overlay.js';
 import type { TenantAddress } from './address.js';
 import type { Clock } from './clock.js';
 import { type CursorPosition, compareRowKeys, decodeCursor, encodeCursor, queryFingerprint } from './cursor.js';
 import { tenantFactSource } from './fact-source.js';
 import { compilePattern } from './pattern.js';
-import { type EngineQuery, Evaluation, RequestBudget } from './evaluation.js';
+import { type EngineQuery, Evaluation, RequestBudget, type ScopedAnswer } from './evaluation.js';
 import type { EvaluationCost } from './usage.js';
 import { SharedScopeReads } from './scope-reads.js';
 import type { RuleService } from './rules.js';
@@ -39,6 +41,18 @@ export interface AskResult {
 
 const ANONYMOUS = '__anon';
 
+/** How a transaction's reads see the tenant: its writes laid over the snapshot (transaction-overlay.ts). */
+export interface ReadLens {
+  wrap(reads: TenantReads): FactReads;
+  /** It has buffered fact writes (an empty transaction reads like no transaction). */
+  readonly hasWrites: boolean;
+}
+
+export interface AskOptions {
+  readonly signal?: AbortSignal;
+  readonly lens?: ReadLens | undefined;
+}
+
 /**
  * Reads. A single pattern over stored facts is one range scan, paged by index position; a
  * conjunctive query, or a pattern over a predicate that rules derive, goes through the engine.
@@ -56,32 +70,70 @@ export class QueryService {
     private readonly slots: WorkSlots = new WorkSlots({ perTenant: 0, queuePerTenant: 0 }),
   ) {}
 
-  /** `signal`: the client went away (its evaluation stops). */
-  async ask(address: TenantAddress, body: AskBody, options: { readonly signal?: AbortSignal } = {}): Promise<AskResult> {
+  /** `signal`: the client went away (its evaluation stops); `lens`: the reads of a transaction (its own writes laid over the snapshot). */
+  async ask(address: TenantAddress, body: AskBody, options: AskOptions = {}): Promise<AskResult> {
     const conjunctive = 'query' in body;
     await using lease = await this.catalog.forRead(address.database);
     const database = lease.database;
-    const scope = body.scope ?? null;
     // A tenant (or scope) with no facts answers nothing, derived or not: no program needed.
-    if (!database.hasTenant(address.tenant)) return { results: [], cursor: null, conjunctive };
+    if (!database.hasTenant(address.tenant) && !options.lens?.hasWrites) return { results: [], cursor: null, conjunctive };
     const tenant = database.tenant(address.tenant);
     const now = this.clock();
-    const program = body.infer ? await this.rules.programFor(address, scope) : null;
-    const stored = !conjunctive && !(program && isDerived(program, body.predicate, body.args.length));
+    const stored = await this.isStoredPattern(address, body, options.lens);
     // Waits for a slot before the snapshot is taken, so a queued request pins no old layers.
     using _slot = stored ? null : await this.slots.acquire(address, options.signal);
     // One snapshot for the whole answer: a rule evaluation or a join reads many times.
-    return await tenant.read(now, async (reader) => {
-      const view = reader.view(scope);
-      if (view === null) return { results: [], cursor: null, conjunctive };
-      if (stored) return await this.askStored(reader, view, body, now, (rowsRead) => this.meter(address, { ruleEvalMs: 0, rowsRead }));
-      const atoms = conjunctive ? body.query : [body];
-      const negations = conjunctive ? body.not : [];
-      return await this.askEngine(address, reader, view, atoms, negations, body, now, options.signal);
+    return await tenant.read(now, (reader) => this.askIn(address, options.lens ? options.lens.wrap(reader) : reader, body, now, stored, options.signal));
+  }
+
+  /**
+   * Several asks against one snapshot, each answered by its own result or failure (a failing
+   * ask does not fail the others). The caller holds the heavy-work slot for the whole batch.
+   */
+  async askBatch(address: TenantAddress, bodies: readonly (AskBody | VesperError)[], options: { readonly signal?: AbortSignal } = {}): Promise<(AskResult | VesperError)[]> {
+    await using lease = await this.catalog.forRead(address.database);
+    const database = lease.database;
+    const empty = (body: AskBody): AskResult => ({ results: [], cursor: null, conjunctive: 'query' in body });
+    if (!database.hasTenant(address.tenant)) return bodies.map((body) => (body instanceof VesperError ? body : empty(body)));
+    const now = this.clock();
+    return await database.tenant(address.tenant).read(now, async (reader) => {
+      const out: (AskResult | VesperError)[] = [];
+      for (const body of bodies) {
+        if (body instanceof VesperError) {
+          out.push(body);
+          continue;
+        }
+        try {
+          out.push(await this.askIn(address, reader, body, now, await this.isStoredPattern(address, body, undefined), options.signal));
+        } catch (error) {
+          // A gone client or a store failure ends the batch; a query's own failure is its answer.
+          if (!(error instanceof VesperError) || error instanceof RequestCancelledError || error.code === 'STORAGE_FULL' || error.code === 'STORAGE_UNAVAILABLE') throw error;
+          out.push(error);
+        }
+      }
+      return out;
     });
   }
 
-  private async askStored(tenant: TenantReads, view: ScopeView, body: Extract<AskBody, { predicate: string }>, now: number, metered: (rowsRead: number) => void): Promise<AskResult> {
+  /** A single pattern over a predicate no rule derives is one range scan (a transaction with writes goes through the engine, which sees its overlay whole). */
+  private async isStoredPattern(address: TenantAddress, body: AskBody, lens: ReadLens | undefined): Promise<boolean> {
+    if ('query' in body || lens?.hasWrites) return false;
+    const program = body.infer ? await this.rules.programFor(address, body.scope ?? null) : null;
+    return !(program && isDerived(program, body.predicate, body.args.length));
+  }
+
+  /** One ask inside a read (the caller holds the snapshot, and the slot if the ask is not a stored pattern). */
+  async askIn(address: TenantAddress, reader: FactReads, body: AskBody, now: number, stored: boolean, signal?: AbortSignal): Promise<AskResult> {
+    const conjunctive = 'query' in body;
+    const view = reader.view(body.scope ?? null);
+    if (view === null) return { results: [], cursor: null, conjunctive };
+    if (stored && !conjunctive) return await this.askStored(reader, view, body, now, (rowsRead) => this.meter(address, { ruleEvalMs: 0, rowsRead }));
+    const atoms = conjunctive ? body.query : [body];
+    const negations = conjunctive ? body.not : [];
+    return await this.askEngine(address, reader, view, atoms, negations, body, now, signal);
+  }
+
+  private async askStored(tenant: FactReads, view: ScopeView, body: Extract<AskBody, { predicate: string }>, now: number, metered: (rowsRead: number) => void): Promise<AskResult> {
     let rowsRead = 0;
     try {
       return await this.scanStored(tenant, view, body, now, () => rowsRead++);
@@ -90,7 +142,7 @@ export class QueryService {
     }
   }
 
-  private async scanStored(tenant: TenantReads, view: ScopeView, body: Extract<AskBody, { predicate: string }>, now: number, read: () => void): Promise<AskResult> {
+  private async scanStored(tenant: FactReads, view: ScopeView, body: Extract<AskBody, { predicate: string }>, now: number, read: () => void): Promise<AskResult> {
     const compiled = compilePattern(body.predicate, body.args, body.negated);
     // Hashed only when a cursor is read or written: most asks fit one page.
     const fingerprint = () => queryFingerprint(['pattern', body.predicate, body.args, body.negated, body.scope ?? null, body.distinct]);
@@ -119,7 +171,7 @@ export class QueryService {
 
   private async askEngine(
     address: TenantAddress,
-    tenant: TenantReads,
+    tenant: FactReads,
     view: ScopeView,
     atoms: readonly AtomBody[],
     negations: readonly AtomBody[],
@@ -140,19 +192,7 @@ export class QueryService {
     const variables = queryVariables(literals, 'query' in body);
     if (after !== undefined && after.length !== variables.length) throw new ValidationError('invalid cursor', { field: 'cursor' });
     const query: EngineQuery = { literals, variables, withProof: body.withProof, limit: skip + body.limit + 1, ...(after === undefined ? {} : { after }) };
-    const program = (scope: string) => (body.infer ? this.rules.programFor(address, scope) : Promise.resolve(null));
-    const budget = new RequestBudget(await this.budgetOf(address));
-    const run = new Evaluation(query, budget, signal);
-    let answers;
-    try {
-      answers =
-        view.kind === 'scope'
-          ? await run.inScope(await program(view.scope.name), tenantFactSource(tenant, view, now), view.scope.name)
-          : await run.eachScope(new SharedScopeReads(tenant, view, now, (rows) => budget.chargeRows(rows)), view.scopes, program);
-    } finally {
-      const used = budget.used();
-      this.meter(address, { ruleEvalMs: used.elapsedMs, rowsRead: used.rowsRead });
-    }
+    const answers = await this.evaluate(address, tenant, view, query, body.infer, now, signal);
     const page = answers.slice(skip, skip + body.limit).map(({ answer, scopes }) => ({
       bindings: Object.fromEntries(Object.entries(answer.bindings).filter(([name]) => !name.startsWith(ANONYMOUS))),
       scopes,
@@ -165,6 +205,70 @@ export class QueryService {
     const cursor = answers.length > skip + body.limit && last !== undefined ? encodeCursor({ skip: 0, bindings: variables.map((v) => last.answer.bindings[v] as Term) }, fingerprint()) : null;
     return { results: page, cursor, conjunctive: 'query' in body };
   }
+
+  /** Every answer of an engine query, under the request's budget (metered). */
+  private async evaluate(address: TenantAddress, tenant: FactReads, view: ScopeView, query: EngineQuery, infer: boolean, now: number, signal: AbortSignal | undefined): Promise<ScopedAnswer[]> {
+    const program = (scope: string) => (infer ? this.rules.programFor(address, scope) : Promise.resolve(null));
+    const budget = new RequestBudget(await this.budgetOf(address));
+    const run = new Evaluation(query, budget, signal);
+    try {
+      return view.kind === 'scope'
+        ? await run.inScope(await program(view.scope.name), tenantFactSource(tenant, view, now), view.scope.name)
+        : await run.eachScope(new SharedScopeReads(tenant, view, now, (rows) => budget.chargeRows(rows)), view.scopes, program);
+    } finally {
+      const used = budget.used();
+      this.meter(address, { ruleEvalMs: used.elapsedMs, rowsRead: used.rowsRead });
+    }
+  }
+
+  /**
+   * COUNT, SUM, MIN, MAX, AVG or COUNT_DISTINCT over the facts of a pattern or the answers of a
+   * conjunctive query, stored and derived alike (the engine, under the query budget). A fact held
+   * in several scopes counts once when no scope is named. The caller holds the heavy-work slot.
+   */
+  async aggregate(address: TenantAddress, body: AggregateBody, options: AskOptions = {}): Promise<AggregateResult> {
+    const conjunctive = 'query' in body;
+    const atoms = conjunctive ? body.query : [body];
+    const literals: BodyLiteral[] = [...atoms.map((a, i) => toAtom(a, i)), ...(conjunctive ? body.not : []).map((a, i) => ({ kind: 'not' as const, atom: toAtom(a, atoms.length + i) }))];
+    const variables = queryVariables(literals, conjunctive);
+    const pick = valueOf(body, variables);
+    for (const name of body.groupBy) {
+      if (!variables.includes(name)) throw new ValidationError(`groupBy names '${name}', which is not a variable of the ${conjunctive ? 'query' : 'pattern'}`, { field: 'groupBy', variable: name });
+    }
+    await using lease = await this.catalog.forRead(address.database);
+    const database = lease.database;
+    if (!database.hasTenant(address.tenant) && !options.lens?.hasWrites) return aggregate(body.operation, [], body.groupBy);
+    const now = this.clock();
+    // asOf (wip-history) would pick the reader here: the tenant as it stood then instead of now.
+    const answers = await database.tenant(address.tenant).read(now, async (reader) => {
+      const reads = options.lens ? options.lens.wrap(reader) : reader;
+      const view = reads.view(body.scope ?? null);
+      if (view === null) return [];
+      return await this.evaluate(address, reads, view, { literals, variables, withProof: false, limit: Number.MAX_SAFE_INTEGER }, body.infer, now, options.signal);
+    });
+    return aggregate(body.operation, answers.map(({ answer }) => ({ ...pick(answer), bindings: answer.bindings })), body.groupBy);
+  }
+}
+
+/** Which value of an answer the operation folds: the pattern's `argIndex` position, or the query's `variable` (COUNT may name none). */
+function valueOf(body: AggregateBody, variables: readonly string[]): (answer: EngineAnswer) => { value?: Term } {
+  const needsValue = body.operation !== 'COUNT';
+  if ('query' in body) {
+    const name = body.variable;
+    if (name === undefined) {
+      if (needsValue) throw new ValidationError(`${body.operation} over a query needs "variable": the variable (without "?") whose values it takes`, { field: 'variable' });
+      return () => ({});
+    }
+    if (!variables.includes(name)) throw new ValidationError(`variable '${name}' does not occur in the query`, { field: 'variable', variable: name });
+    return (answer) => ({ value: answer.bindings[name] as Term });
+  }
+  const index = body.argIndex;
+  if (index === undefined) {
+    if (needsValue) throw new ValidationError(`${body.operation} over a pattern needs "argIndex": the position of the argument whose values it takes`, { field: 'argIndex' });
+    return () => ({});
+  }
+  if (index >= body.args.length) throw new ValidationError(`argIndex ${index} is past the pattern's ${body.args.length} argument(s)`, { field: 'argIndex' });
+  return (answer) => ({ value: answer.matches[0]?.args[index] as Term });
 }
 
 /** The query's variables in order of appearance; with `visibleOnly`, not the `"?"` positions. */

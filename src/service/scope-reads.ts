@@ -1,7 +1,7 @@
 import type { FactPattern, StoredFact } from '../domain/fact.js';
 import type { FactSource, SourceFact } from '../engine/source.js';
 import type { ScopeView } from '../store/fact-reader.js';
-import type { TenantReads } from '../store/tenant-reads.js';
+import type { FactReads } from './transaction-overlay.js';
 
 type AllView = Extract<ScopeView, { kind: 'all' }>;
 
@@ -23,7 +23,7 @@ export class SharedScopeReads {
   private readonly reads = new Map<string, Promise<Map<string, SourceFact[]>>>();
 
   constructor(
-    private readonly tenant: TenantReads,
+    private readonly tenant: FactReads,
     private readonly view: AllView,
     private readonly now: number,
     /** Counts facts read (one per fact and scope: what this holds in memory) against the request's budget. */

@@ -9,7 +9,7 @@ import { type MergeConflict, type MergeStrategy, planMerge } from '../scopes/mer
 import type { BackgroundRunner } from '../store/background.js';
 import type { Catalog } from '../store/catalog.js';
 import type { EventDraft } from '../store/event-log.js';
-import type { TenantStore } from '../store/tenant-store.js';
+import type { TenantStore, TenantTransaction } from '../store/tenant-store.js';
 import type { TenantAddress } from './address.js';
 import type { Clock } from './clock.js';
 import { compareRowKeys, decodeCursor, encodeCursor, queryFingerprint } from './cursor.js';
@@ -65,11 +65,7 @@ export class ScopeService {
     }
     await using held = await this.tenant(address, true);
     const tenant = held.tenant;
-    const result = await tenant.transaction(this.clock(), async (tx) => {
-      forkScope(tx.scopes, source, target, tx.now);
-      tx.event(scopeEvent('scope_forked', address, target, { source }));
-      return { scope: target, base: source };
-    });
+    const result = await tenant.transaction(this.clock(), async (tx) => forkWithin(tx, address, source, target));
     this.flattenLater(address);
     return result;
   }
@@ -108,30 +104,7 @@ export class ScopeService {
     if (sourceName === targetName) throw new ValidationError('cannot merge a scope into itself', { source: sourceName });
     await using held = await this.tenant(address, true);
     const tenant = held.tenant;
-    return await tenant.transaction(this.clock(), async (tx) => {
-      const registry = tx.scopes;
-      const source = requireScope(registry, sourceName);
-      const target = requireScope(registry, targetName);
-      const plan = planMerge(await compareScopes(tx, source, target), source, target, strategy, tx.now);
-      if (plan.kind === 'conflicts') {
-        throw new ConflictError(`merge rejected: ${plan.conflicts.length} conflict(s)`, { conflicts: plan.conflicts, strategy });
-      }
-      // The source's current state becomes the base of the next merge between the two.
-      const frozen = freezeTop(registry, source);
-      const updatedTarget = registry.get(targetName) ?? target;
-      registry.put({ ...updatedTarget, merges: { ...updatedTarget.merges, [sourceName]: frozen.chain.slice(1) } });
-      if (plan.kind === 'merged') {
-        registry.adjustCount(target.chain[0] as number, plan.countDelta);
-        for (const write of plan.writes) {
-          if (write.record === null) tx.removeFact(write.key, target.chain);
-          else tx.putFact(write.key, target.chain, write.record, { vectorFrom: source.chain });
-        }
-      }
-      const details = { source: sourceName, strategy, result: plan.kind, conflicts: plan.conflicts.length };
-      tx.event(scopeEvent('scope_merged', address, targetName, details));
-      const merged = plan.kind === 'merged' ? plan.changes : 0;
-      return { kind: plan.kind, merged, conflictsResolved: plan.conflicts.length, strategy, conflicts: plan.conflicts };
-    }).finally(() => this.flattenLater(address));
+    return await tenant.transaction(this.clock(), (tx) => mergeWithin(tx, address, sourceName, targetName, strategy)).finally(() => this.flattenLater(address));
   }
 
   async remove(address: TenantAddress, name: string): Promise<{ deleted: boolean; scope: string }> {
@@ -143,6 +116,39 @@ export class ScopeService {
       return { deleted: true, scope: name };
     }).finally(() => this.flattenLater(address));
   }
+}
+
+/** A merge inside a transaction of the tenant (a merge request, or a client transaction's commit). */
+export async function mergeWithin(tx: TenantTransaction, address: TenantAddress, sourceName: string, targetName: string, strategy: MergeStrategy): Promise<MergeResult> {
+  const registry = tx.scopes;
+  const source = requireScope(registry, sourceName);
+  const target = requireScope(registry, targetName);
+  const plan = planMerge(await compareScopes(tx, source, target), source, target, strategy, tx.now);
+  if (plan.kind === 'conflicts') {
+    throw new ConflictError(`merge rejected: ${plan.conflicts.length} conflict(s)`, { conflicts: plan.conflicts, strategy });
+  }
+  // The source's current state becomes the base of the next merge between the two.
+  const frozen = freezeTop(registry, source);
+  const updatedTarget = registry.get(targetName) ?? target;
+  registry.put({ ...updatedTarget, merges: { ...updatedTarget.merges, [sourceName]: frozen.chain.slice(1) } });
+  if (plan.kind === 'merged') {
+    registry.adjustCount(target.chain[0] as number, plan.countDelta);
+    for (const write of plan.writes) {
+      if (write.record === null) tx.removeFact(write.key, target.chain);
+      else tx.putFact(write.key, target.chain, write.record, { vectorFrom: source.chain });
+    }
+  }
+  const details = { source: sourceName, strategy, result: plan.kind, conflicts: plan.conflicts.length };
+  tx.event(scopeEvent('scope_merged', address, targetName, details));
+  const merged = plan.kind === 'merged' ? plan.changes : 0;
+  return { kind: plan.kind, merged, conflictsResolved: plan.conflicts.length, strategy, conflicts: plan.conflicts };
+}
+
+/** A fork inside a transaction of the tenant. */
+export function forkWithin(tx: TenantTransaction, address: TenantAddress, source: string, target: string): { scope: string; base: string } {
+  forkScope(tx.scopes, source, target, tx.now);
+  tx.event(scopeEvent('scope_forked', address, target, { source }));
+  return { scope: target, base: source };
 }
 
 function scopeEvent(op: string, address: TenantAddress, scope: string, details: Record<string, unknown>): EventDraft {

@@ -28,6 +28,7 @@ import { type SandboxOptions, SandboxService } from './sandbox.js';
 import { ClaimStore } from '../store/claim-store.js';
 import { DEFAULT_DATABASE } from '../store/catalog.js';
 import { TenantService } from './tenants.js';
+import { TransactionService } from './transactions.js';
 
 /** Every use case, built over one catalog; what transports (HTTP, MCP, CLI) are handed. */
 export interface Services {
@@ -60,6 +61,8 @@ export interface Services {
   readonly hooks: HookService;
   /** Progressive access: anonymous demo reads, sandboxes, claims. */
   readonly sandbox: SandboxService;
+  /** Client transactions (in this process's memory). */
+  readonly transactions: TransactionService;
 }
 
 export interface ServiceOptions {
@@ -101,18 +104,24 @@ export function createServices({ catalog, keyStore, adminKey, clock, background 
   tenants.onProvision((database, tenant) => hooks.emit('tenant.provisioned', { database, tenant }));
   tenants.onDeprovision((database, tenant) => hooks.emit('tenant.deprovisioned', { database, tenant }));
   const portability = new PortabilityService(catalog, clock, rules, gate);
+  const facts = new FactService(
+    catalog,
+    clock,
+    dimensionsOf,
+    ({ database, tenant }) => settings.forTenant(database, tenant),
+    (address, details) => hooks.emit('quota.exceeded', { database: address.database, tenant: address.tenant, ...details }),
+  );
+  const transactions = new TransactionService(catalog, clock, facts, async ({ database, tenant }) => {
+    const effective = await settings.forTenant(database, tenant);
+    return { idleMs: effective.transactionIdleSeconds * 1000, maxOpen: effective.maxOpenTransactions, maxFacts: effective.maxFacts, maxBytes: effective.maxBytes };
+  });
   return {
     rules,
     keys,
     access: new AccessService(keys, tenants, gate),
     tenants,
-    facts: new FactService(
-      catalog,
-      clock,
-      dimensionsOf,
-      ({ database, tenant }) => settings.forTenant(database, tenant),
-      (address, details) => hooks.emit('quota.exceeded', { database: address.database, tenant: address.tenant, ...details }),
-    ),
+    facts,
+    transactions,
     query: new QueryService(
       catalog,
       clock,

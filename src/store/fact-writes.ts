@@ -203,7 +203,8 @@ export function sizeOf(key: FactKey, record: FactRecord): number {
   return Buffer.byteLength(primaryKeyOf(key, 0)) + Buffer.byteLength(encodeRecord(record));
 }
 
-function recordFor(input: FactInput, previous: FactRecord | null, now: number): FactRecord {
+/** The record a tell writes over `previous` (the version it replaces, if any). */
+export function recordFor(input: FactInput, previous: FactRecord | null, now: number): FactRecord {
   const alive = previous !== null && isVisibleAt(previous, now);
   return {
     version: previous ? previous.version + 1 : 1,
@@ -243,4 +244,12 @@ function contradiction(input: FactInput): ConflictError {
     negated: input.negated,
     scope: input.scope,
   });
+}
+
+/**
+ * Facts retracted earlier in the same transaction, for the tells after them (a client transaction
+ * that retracts NOT p then tells p): they see those facts gone, as the committed state will be.
+ */
+export function markRetracted(pending: Map<string, FactRecord | null>, removed: readonly StoredFact[]): void {
+  for (const fact of removed) pending.set(fact.scope + SEP + encodeFactKey(fact).presence + SEP + (fact.negated ? '1' : '0'), null);
 }

@@ -321,6 +321,14 @@ export class TenantStore {
     }
   }
 
+  /**
+   * Tell inside a transaction of the caller (a client transaction's commit): `pending` carries
+   * what earlier steps of that transaction wrote or retracted, so each step sees the ones before it.
+   */
+  tellWithin(tx: TenantTransaction, facts: readonly FactInput[], actor: string | null, pending: Map<string, FactRecord | null>): Promise<StoredFact[]> {
+    return tellFacts(tx, this.current, facts, actor, () => true, tx.now, pending);
+  }
+
   /** Build the key filter once, in the background, from the tenant's primary index entries. */
   private buildKeyFilter(): void {
     if (this.keyFilter !== null || this.buildingFilter !== null) return;

@@ -98,14 +98,27 @@ const CALLS: [string, Record<string, unknown>][] = [
   ['retract', { predicate: 'parent', args: ['cy', '?'] }],
   ['forget', { predicate: 'vip', args: ['?'] }],
   ['delete_scope', { scope: 'what-if' }],
+  ['update_fact', { predicate: 'parent', args: ['ann', 'bob'], confidence: 0.5 }],
+  ['aggregate', { predicate: 'parent', args: ['?x', '?y'], operation: 'COUNT', groupBy: ['x'] }],
+  ['ask_batch', { queries: [{ predicate: 'parent', args: ['?x', '?y'] }, { predicate: '?bad' }] }],
+  ['tx_begin', {}],
+  ['tell', { predicate: 'parent', args: ['eve', 'fay'], transactionId: '$tx' }],
+  ['tx_commit', { id: '$tx' }],
+  ['tx_begin', {}],
+  ['tx_rollback', { id: '$tx' }],
 ];
+
+/** `'$tx'` stands for the transactionId of the last tx_begin. */
+const withTransaction = (args: Record<string, unknown>, tx: string) => Object.fromEntries(Object.entries(args).map(([k, v]) => [k, v === '$tx' ? tx : v]));
 
 test('tools/call › every tool › returns structuredContent that validates against its outputSchema, and the same JSON as text', async (t) => {
   const outputs = new Map(OPERATIONS.flatMap((op) => ('tool' in op && op.tool ? [op.tool.name, ...(op.tool.aliases ?? [])].map((name) => [name, op.output] as const) : [])));
   const called = new Set<string>();
+  let tx = '';
   for (const [name, args] of CALLS) {
     // The SDK client itself validates structuredContent against the tool's outputSchema (and throws if it does not match).
-    const result = (await t.context.client.callTool({ name, arguments: args })) as CallToolResult;
+    const result = (await t.context.client.callTool({ name, arguments: withTransaction(args, tx) })) as CallToolResult;
+    if (name === 'tx_begin') tx = String(result.structuredContent?.transactionId);
     t.falsy(result.isError, `${name}: ${JSON.stringify(result.content)}`);
     t.truthy(result.structuredContent, `${name} has structuredContent`);
     const text = result.content[0];

@@ -23,6 +23,9 @@ const REQUESTS: [name: string, method: string, path: string, body?: unknown][] =
   ['listTenants', 'GET', '/admin/databases/shapes/tenants'],
   ['tell', 'POST', '/tell', { facts: [{ predicate: 'parent', args: ['a', 'b'] }, { predicate: 'parent', args: ['b', 'c'], ttl: 60_000, metadata: { by: 'test' } }] }],
   ['ask', 'POST', '/ask', { predicate: 'parent', args: ['?x', '?y'], limit: 1 }],
+  ['patchFact', 'PATCH', '/tell', { predicate: 'parent', args: ['a', 'b'], confidence: 0.7 }],
+  ['askBatch', 'POST', '/ask/batch', { queries: [{ predicate: 'parent', args: ['?x', '?y'] }, { predicate: '?bad' }] }],
+  ['aggregate', 'POST', '/aggregate', { predicate: 'parent', args: ['?x', '?y'], operation: 'COUNT', groupBy: ['x'] }],
   ['addRules', 'POST', '/rules', { text: 'ancestor(?x, ?y) :- parent(?x, ?y).' }],
   ['teach', 'POST', '/teach', { head: { predicate: 'gp', args: ['?x', '?z'] }, body: [{ predicate: 'parent', args: ['?x', '?y'] }, { predicate: 'parent', args: ['?y', '?z'] }] }],
   ['listRules', 'GET', '/rules'],
@@ -66,6 +69,10 @@ test('replies › every operation with a handler › answers over HTTP with the 
     return reply.json;
   };
   for (const [name, method, path, body] of REQUESTS) await check(name, method, path, body);
+  const begun = await check('txBegin', 'POST', '/tx/begin', {});
+  await check('txCommit', 'POST', `/tx/${begun.transactionId}/commit`, {});
+  const again = await check('txBegin', 'POST', '/tx/begin', {});
+  await check('txRollback', 'POST', `/tx/${again.transactionId}/rollback`, {});
   const rules = await client.get('/rules');
   const tenantRule = rules.json.rules.find((r: { system: boolean }) => !r.system);
   await check('deleteRule', 'DELETE', `/rules/${tenantRule.id}`);

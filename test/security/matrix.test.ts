@@ -127,6 +127,13 @@ const ROUTES: RouteCase[] = [
   { route: 'POST /tell', op: 'tell', target: 'tenant', ok: 200, cell: async (_u, n) => ({ method: 'POST', path: '/tell', body: { predicate: 'probe', args: [n] }, headers: tenantHeaders }) },
   { route: 'POST /retract', op: 'retract', target: 'tenant', ok: 200, cell: tenantCell('POST', '/retract', { predicate: 'probe', args: ['never-told'] }) },
   { route: 'POST /ask', op: 'ask', target: 'tenant', ok: 200, cell: tenantCell('POST', '/ask', { predicate: 'plan', args: ['?tier'] }) },
+  { route: 'PATCH /tell', op: 'tell', target: 'tenant', ok: 200, cell: tenantCell('PATCH', '/tell', { predicate: 'plan', args: ['enterprise'], metadata: { checked: true } }) },
+  { route: 'POST /ask/batch', op: 'ask', target: 'tenant', ok: 200, cell: tenantCell('POST', '/ask/batch', { queries: [{ predicate: 'plan', args: ['?tier'] }] }) },
+  { route: 'POST /aggregate', op: 'ask', target: 'tenant', ok: 200, cell: tenantCell('POST', '/aggregate', { predicate: 'plan', args: ['?tier'], operation: 'COUNT' }) },
+  { route: 'POST /tx/begin', op: 'tell', target: 'tenant', ok: 201, cell: tenantCell('POST', '/tx/begin', {}) },
+  // A transaction is bound to the key that opened it: any other caller that may write is told it does not exist.
+  { route: 'POST /tx/:id/commit', op: 'tell', target: 'tenant', ok: 404, cell: tenantCell('POST', '/tx/tx_unknown/commit', {}) },
+  { route: 'POST /tx/:id/rollback', op: 'tell', target: 'tenant', ok: 404, cell: tenantCell('POST', '/tx/tx_unknown/rollback', {}) },
   { route: 'GET /scopes', op: 'scopes.list', target: 'tenant', ok: 200, cell: tenantCell('GET', '/scopes') },
   { route: 'POST /scope/fork', op: 'scopes.write', target: 'tenant', ok: 201, cell: async () => ({ method: 'POST', path: '/scope/fork', body: { source: 'main', target: freshName('fork') }, headers: tenantHeaders }) },
   { route: 'POST /scope/diff', op: 'scopes.diff', target: 'tenant', ok: 200, cell: tenantCell('POST', '/scope/diff', { source: 'branch', target: 'main' }) },
