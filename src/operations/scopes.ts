@@ -71,8 +71,8 @@ export const diffScopes = tenantOperation({
   input: DiffSchema,
   output: ScopeDiffReply,
   effects: READS,
-  async handler({ source, target, limit, cursor }, address, { services }) {
-    const page = await services.scopes.diff(address, source, target, limit, cursor);
+  async handler({ source, target, limit, cursor }, address, { services, signal }) {
+    const page = await services.scopes.diff(address, source, target, limit, cursor, signal);
     return presentDiffPage(source, target, page, contextUri(address));
   },
   tool: {
@@ -99,8 +99,8 @@ export const mergeScopes = tenantOperation({
   output: MergeReply,
   effects: { readOnly: false, destructive: true, idempotent: false },
   audit: 'scopes.write',
-  async handler({ source, target, strategy }, address, { services }) {
-    return presentMerge(source, target, await services.scopes.merge(address, source, target, strategy), contextUri(address));
+  async handler({ source, target, strategy }, address, { services, signal }) {
+    return presentMerge(source, target, await services.scopes.merge(address, source, target, strategy, signal), contextUri(address));
   },
   tool: {
     name: 'merge_scopes',
