@@ -69,7 +69,7 @@ async function connection(url: string, tenant: string, body: string): Promise<{ 
   return { send: () => socket.write(request), status };
 }
 
-test('HTTP › 150 requests of one tenant on open connections, then one of another, sent at once › the other is answered ahead of the burst's queued rest, the burst only 200s or the 429 envelope', async (t) => {
+test('HTTP › 150 requests of one tenant on open connections, then one of another, sent at once › the other is answered ahead of the burst’s queued rest, the burst only 200s or the 429 envelope', async (t) => {
   // Its own process: in the test's process the replies would reach the client in one batch, in socket order.
   const dataDir = await mkdtemp(path.join(tmpdir(), 'vesper-admission-'));
   const server = await spawnServer(dataDir, { VESPER_RATE_LIMIT: '0', VESPER_ADMISSION_PER_TURN: '2', VESPER_ADMISSION_QUEUE_PER_TENANT: '1000' });
