@@ -22,6 +22,8 @@ export interface FuzzOptions {
   readonly deadline?: number;
   /** Stop starting new cases of one operation after this long: a bounded run's share per operation. */
   readonly routeBudgetMs?: number;
+  /** Cases every operation runs whatever the time (the budgets only cut what lies beyond): a loaded machine takes longer, not fewer. */
+  readonly minCasesPerRoute?: number;
   /** Requests in flight at once. */
   readonly concurrency?: number;
   /** Only the operations whose `METHOD path` matches. */
@@ -186,8 +188,10 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzSummary> {
       const sse: SseSession | null = route.path === '/mcp/messages' ? await openSseSession(options.url) : null;
       const arbitrary = caseOf(route, { tools: session?.tools ?? [] });
       const routeDeadline = Math.min(options.routeBudgetMs === undefined ? Infinity : Date.now() + options.routeBudgetMs, options.deadline ?? Infinity);
+      const floor = Math.min(options.minCasesPerRoute ?? 0, options.casesPerRoute);
+      const open = () => (perRoute[name] ?? 0) < floor || Date.now() <= routeDeadline;
       const runCase = async (drawn: FuzzCase): Promise<void> => {
-        if (Date.now() > routeDeadline) return;
+        if (!open()) return;
         perRoute[name] = (perRoute[name] ?? 0) + 1;
         const c = bound(drawn, session?.id ?? '', sse?.id ?? '');
         const started = Date.now();
@@ -201,7 +205,7 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzSummary> {
       };
       // Drawn in chunks (a torture run's 20,000 cases with huge bodies would not fit in memory at
       // once), each seeded from the run's seed, the operation's index and the chunk's: reproducible.
-      for (let chunk = 0; chunk * CHUNK < options.casesPerRoute && Date.now() <= routeDeadline; chunk++) {
+      for (let chunk = 0; chunk * CHUNK < options.casesPerRoute && open(); chunk++) {
         const cases = fc.sample(arbitrary, { seed: options.seed + index + chunk * 7919, numRuns: Math.min(CHUNK, options.casesPerRoute - chunk * CHUNK) });
         await pool(cases, options.concurrency ?? 4, runCase);
       }
