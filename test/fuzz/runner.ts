@@ -26,6 +26,8 @@ export interface FuzzOptions {
   readonly minCasesPerRoute?: number;
   /** Requests in flight at once. */
   readonly concurrency?: number;
+  /** Told after each operation's cases (a long run's progress, so a run cut short still says how far it got). */
+  readonly onRoute?: (route: string, cases: number, failures: number) => void;
   /** Only the operations whose `METHOD path` matches. */
   readonly only?: RegExp;
 }
@@ -219,6 +221,7 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzSummary> {
         failures.push({ route: name, problem: 'server down after this operation', request: { method: 'GET', path: '/health', headers: {} }, status: 0, reply: '' });
         break;
       }
+      options.onRoute?.(name, perRoute[name] ?? 0, failures.filter((f) => f.route === name).length);
     }
   } finally {
     agent.destroy();
