@@ -97,3 +97,23 @@ test('QUERY_BUDGET_EXCEEDED › a merge past the budget › 422, the target unch
   t.is(again.status, 200, again.text);
   t.is(await scopes(), 400);
 });
+
+test('stall › another tenant’s point asks › answered while a large diff between unrelated roots runs', async (t) => {
+  const heavy = tenantApi(t.context.server.url, uniqueName('bigdiff'));
+  const light = tenantApi(t.context.server.url, uniqueName('light'));
+  await twoRoots(heavy, 2500);
+  await tellOk(light, { facts: [{ predicate: 'plan', args: ['acme', 'pro'] }] });
+  let done = false;
+  const diff = heavy.post('/scope/diff', { source: 'side', target: 'main', limit: 10_000 }).finally(() => (done = true));
+  let during = 0;
+  while (!done) {
+    const reply = await light.post('/ask', { predicate: 'plan', args: ['acme', '?tier'] });
+    t.is(reply.status, 200);
+    if (!done) during++;
+  }
+  const page = await diff;
+  t.is(page.status, 200, page.text);
+  t.is(page.json.onlyInSource.length + page.json.onlyInTarget.length, 5000);
+  // The walk yields between keys (and at every read): the other tenant is served meanwhile.
+  t.true(during > 0, 'no point ask completed during the diff');
+});
