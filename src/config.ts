@@ -42,6 +42,8 @@ const EnvSchema = z.object({
   VESPER_QUERY_MAX_ROWS: z.coerce.number().int().min(0).default(2_000_000),
   VESPER_HEAVY_SLOTS_PER_TENANT: z.coerce.number().int().min(0).default(2),
   VESPER_HEAVY_QUEUE_PER_TENANT: z.coerce.number().int().min(0).default(32),
+  VESPER_ADMISSION_PER_TURN: z.coerce.number().int().min(0).default(8),
+  VESPER_ADMISSION_QUEUE_PER_TENANT: z.coerce.number().int().min(1).default(256),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   VESPER_BACKEND: z.enum(['leveldb', 'postgres']).default('leveldb'),
   VESPER_PG_URL: z.string().regex(/^postgres(ql)?:\/\//, 'VESPER_PG_URL must be a postgres:// URL').optional(),
@@ -134,6 +136,8 @@ export interface Config {
   readonly queryBudget: QueryBudget;
   /** Heavy requests (rule evaluations, joins, diffs, merges, context passes) per tenant: running at once, and waiting; 0 slots = no limit. */
   readonly heavySlots: { readonly perTenant: number; readonly queuePerTenant: number };
+  /** Fair admission (http/admission.ts): requests admitted per event-loop turn before the rest queue per tenant (0 = off), and how many may wait per tenant. */
+  readonly admission: { readonly perTurn: number; readonly queuePerTenant: number };
   readonly logLevel: z.output<typeof EnvSchema>['LOG_LEVEL'];
   /** Host names the server answers to besides loopback names and IP literals (DNS rebinding); '*' = any. */
   readonly allowedHosts: readonly string[] | '*';
@@ -232,6 +236,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ...(e.VESPER_QUERY_MAX_ROWS > 0 ? { maxRows: e.VESPER_QUERY_MAX_ROWS } : {}),
     },
     heavySlots: { perTenant: e.VESPER_HEAVY_SLOTS_PER_TENANT, queuePerTenant: e.VESPER_HEAVY_QUEUE_PER_TENANT },
+    admission: { perTurn: e.VESPER_ADMISSION_PER_TURN, queuePerTenant: e.VESPER_ADMISSION_QUEUE_PER_TENANT },
     logLevel: e.LOG_LEVEL,
     allowedHosts: allowedHostsOf(e.VESPER_ALLOWED_HOSTS, e.HOST),
     corsOrigins: parseList(e.VESPER_CORS_ORIGINS),

@@ -115,6 +115,7 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
     browser: { allowedHosts: config.allowedHosts, corsOrigins: config.corsOrigins, baseHost: config.baseHost },
     authFailureLimit: config.authFailureLimit,
     trustProxy: config.trustProxy,
+    admission: config.admission,
     mcp: { idleMs: config.mcpIdleMs, maxSessionsPerKey: config.mcpMaxSessionsPerKey },
     health: { version: VERSION, auth: config.adminKey ? 'enabled' : 'open', ready: () => accepting, databases: () => catalog.stats() },
   });

@@ -196,6 +196,18 @@ export function presenceKeyOf(key: FactKey): string {
   return head(key.predicate, key.args.length) + (key.args.length === 0 ? '0' : '0' + SEP + terms.join(SEP));
 }
 
+/** `X SEP pred SEP arity SEP` of an index key: what every entry of its predicate and arity starts with. */
+export function indexHeadOf(raw: string): string {
+  const predicateEnd = raw.indexOf(SEP, 2);
+  return raw.slice(0, raw.indexOf(SEP, predicateEnd + 1) + 1);
+}
+
+/** The (positive) fact a presence key names. */
+export function factKeyOfPresence(presence: string): FactKey {
+  const { predicate, args } = decodeIndexKey(presence + SEP + '0' + SEP + '0');
+  return { predicate, args, negated: false };
+}
+
 /** The presence key of a primary index key (see isPrimaryIndexKey). */
 export function presenceKeyOfPrimary(raw: string): string {
   const layerStart = raw.lastIndexOf(SEP);

@@ -11,6 +11,8 @@ export { validateQuery, validateRule } from './validate.js';
 export type { CompiledProgram, CompiledRule, RelationInfo } from './program.js';
 export { compileProgram, isDerived, relationsOf } from './program.js';
 export type { Budget, EvalStats } from './context.js';
+// Budgeted work outside the engine (diff, merge) is metered and paced by the same context.
+export { RunContext } from './context.js';
 export type { Premise, Proof } from './proof.js';
 export type { Answer, EvaluateOptions, Match, QueryResult } from './evaluate.js';
 export { evaluateQuery, evaluateQueryWithStats } from './evaluate.js';

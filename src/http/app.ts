@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import Koa, { type Middleware } from 'koa';
+import { FairAdmission, admissionMiddleware } from './admission.js';
 import type { Logger } from 'pino';
 import type { Operation } from '../service/authorization.js';
 import type { Services } from '../service/services.js';
@@ -43,6 +44,8 @@ export interface AppOptions {
    * the proxy. Off by default: a direct client could otherwise name any address it likes.
    */
   readonly trustProxy?: boolean;
+  /** Fair admission between tenants (admission.ts); absent: off. */
+  readonly admission?: { readonly perTurn: number; readonly queuePerTenant: number };
   /** MCP sessions: idle time before closing, sessions per key. */
   readonly mcp?: { readonly idleMs?: number; readonly maxSessionsPerKey?: number };
 }
@@ -92,6 +95,8 @@ export function createApp(options: AppOptions): { app: Koa; router: Router; deps
   app.use(bodilessMiddleware);
   app.use(pathAddressMiddleware);
   app.use(hostAddressMiddleware(options.browser?.baseHost));
+  // Fair admission before anything costly per request (authentication, body, route): see admission.ts.
+  if (options.admission && options.admission.perTurn > 0) app.use(admissionMiddleware(new FairAdmission(options.admission.perTurn, options.admission.queuePerTenant)));
   // Authentication before the body is read: an anonymous client cannot make the server parse a large body.
   app.use(authenticationMiddleware(options.services, options.authEnabled, publicPaths()));
   app.use(tenantBodyParser(options.services, options.maxBody, streamedBodies()));

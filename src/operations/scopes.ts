@@ -73,8 +73,8 @@ export const diffScopes = tenantOperation({
   input: DiffSchema,
   output: ScopeDiffReply,
   effects: READS,
-  async handler({ source, target, limit, cursor }, address, { services }) {
-    const page = await services.scopes.diff(address, source, target, limit, cursor);
+  async handler({ source, target, limit, cursor }, address, { services, signal }) {
+    const page = await services.scopes.diff(address, source, target, limit, cursor, signal);
     return presentDiffPage(source, target, page, contextUri(address));
   },
   tool: {
@@ -102,8 +102,8 @@ export const mergeScopes = tenantOperation({
   effects: { readOnly: false, destructive: true, idempotent: false },
   audit: 'scopes.write',
   transactional: true,
-  async handler({ source, target, strategy }, address, { services, principal, transactionId }) {
-    const result = transactionId === undefined ? await services.scopes.merge(address, source, target, strategy) : await services.transactions.merge(address, principal, transactionId, source, target, strategy);
+  async handler({ source, target, strategy }, address, { services, principal, transactionId, signal }) {
+    const result = transactionId === undefined ? await services.scopes.merge(address, source, target, strategy, signal) : await services.transactions.merge(address, principal, transactionId, source, target, strategy);
     return presentMerge(source, target, result, contextUri(address));
   },
   tool: {

@@ -1,5 +1,5 @@
-import type { FactKey, FactRecord, Term } from '../domain/fact.js';
-import type { LayerId } from '../encoding/fact-keys.js';
+import type { FactRecord, Term } from '../domain/fact.js';
+import { type LayerId, factKeyOfPresence } from '../encoding/fact-keys.js';
 import { nearestEntry } from '../store/layer-reader.js';
 import type { ScopeRecord } from '../store/scope-registry.js';
 import type { LayerSource } from '../store/tenant-reads.js';
@@ -13,6 +13,8 @@ export interface FactStates {
 
 /** One fact key (predicate + args) that either side changed since the base, with both polarities. */
 export interface ChangedKey {
+  /** The key's place in index order (presenceKeyOf): diff rows and page cursors are ordered by it. */
+  readonly presence: string;
   readonly predicate: string;
   readonly args: readonly Term[];
   readonly positive: FactStates;
@@ -40,26 +42,51 @@ export function baseChainOf(source: ScopeRecord, target: ScopeRecord): readonly 
   return common;
 }
 
-/** Read only the layers written since the base on each side: the cost follows the change, not the scope. */
-export async function compareScopes(reads: LayerSource, source: ScopeRecord, target: ScopeRecord): Promise<ScopeComparison> {
-  const registry = reads.registry;
+/**
+ * What a comparison spends, charged as it goes: raw index entries read, keys compared, and a
+ * cooperative yield between keys (the engine's RunContext fits: the same budget and slices).
+ */
+export interface WalkBudget {
+  read(entries: number): void;
+  produced(keys: number): void;
+  pace(): Promise<void>;
+}
+
+const UNMETERED: WalkBudget = { read: () => {}, produced: () => {}, pace: async () => {} };
+
+export interface WalkOptions {
+  /** Resume at this presence key (itself included): a page of a diff starts where the last one stopped. */
+  readonly from?: string | null;
+  /** How many more keys the consumer wants now: the size of the next read-ahead and multi-get. */
+  readonly wanted?: () => number;
+  readonly budget?: WalkBudget;
+}
+
+/**
+ * The keys either side changed since the base, in index order (presence key), read from the
+ * layers written since the base only: listed layers through their listing, root layers (which
+ * have none: unrelated scopes) through one walk of the primary index. Every source resumes at
+ * `from`, so a page costs what it reads, not what lies before it.
+ */
+export async function* walkChanged(reads: LayerSource, source: ScopeRecord, target: ScopeRecord, options: WalkOptions = {}): AsyncGenerator<ChangedKey> {
   const baseChain = baseChainOf(source, target);
   const inBase = new Set(baseChain);
+  const chains = [source.chain, target.chain];
   const sideLayers = [...new Set([...source.chain, ...target.chain])].filter((l) => !inBase.has(l));
-  const touched = new Map<string, FactKey>();
-  for (const layer of sideLayers) {
-    const isRoot = isRootLayer(layer, [source.chain, target.chain]);
-    for await (const key of reads.factsInLayer(layer, isRoot)) touched.set(sortKeyOf(key), { predicate: key.predicate, args: key.args, negated: false });
-  }
-  const keys = [...touched.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, key]) => key);
+  const roots = new Set(sideLayers.filter((l) => isRootLayer(l, chains)));
+  const budget = options.budget ?? UNMETERED;
+  const wanted = () => Math.max(1, Math.min(MAX_BATCH, options.wanted?.() ?? MAX_BATCH));
+  const from = options.from ?? null;
+  const walkReads = { chunk: Math.min(256, wanted() + 1), read: (n: number) => budget.read(n) };
+  const streams = sideLayers.filter((l) => !roots.has(l)).map((l) => reads.listedPresences(l, from, walkReads));
+  if (roots.size > 0) streams.push(reads.rootPresences(roots, from, walkReads));
   const layers = [...new Set([...source.chain, ...target.chain, ...baseChain])];
-  const changed: ChangedKey[] = [];
-  let touchedInBase = 0;
-  for (let i = 0; i < keys.length; i += 500) {
-    const chunk = keys.slice(i, i + 500);
-    const identities = chunk.flatMap((k) => [k, { ...k, negated: true }]);
-    const entries = await reads.entriesIn(identities, layers);
-    chunk.forEach((key, j) => {
+  const resolve = async (batch: string[]): Promise<ChangedKey[]> => {
+    const keys = batch.map(factKeyOfPresence);
+    const entries = await reads.entriesIn(keys.flatMap((k) => [k, { ...k, negated: true }]), layers);
+    budget.read(keys.length * 2 * layers.length);
+    budget.produced(keys.length);
+    return keys.map((key, j) => {
       const states = (e: (typeof entries)[number]): FactStates => ({
         base: recordIn(baseChain, e),
         source: recordIn(source.chain, e),
@@ -67,11 +94,51 @@ export async function compareScopes(reads: LayerSource, source: ScopeRecord, tar
       });
       const positive = states(entries[2 * j] as (typeof entries)[number]);
       const negative = states(entries[2 * j + 1] as (typeof entries)[number]);
-      touchedInBase += (positive.base ? 1 : 0) + (negative.base ? 1 : 0);
-      changed.push({ predicate: key.predicate, args: key.args, positive, negative });
+      return { predicate: key.predicate, args: key.args, presence: batch[j] as string, positive, negative };
     });
+  };
+  let batch: string[] = [];
+  for await (const presence of mergeSorted(streams)) {
+    await budget.pace();
+    batch.push(presence);
+    if (batch.length < wanted()) continue;
+    const resolved = await resolve(batch);
+    batch = [];
+    yield* resolved;
   }
-  return { changed, untouchedInBase: registry.countOf(baseChain) - touchedInBase, baseChain };
+  if (batch.length > 0) yield* await resolve(batch);
+}
+
+const MAX_BATCH = 500;
+
+/** The union of ascending streams, ascending, each value once; every stream is closed when the consumer stops. */
+async function* mergeSorted(streams: AsyncGenerator<string>[]): AsyncGenerator<string> {
+  try {
+    const heads = await Promise.all(streams.map(async (s) => (await s.next()).value as string | undefined));
+    for (;;) {
+      let least: string | undefined;
+      for (const head of heads) if (head !== undefined && (least === undefined || head < least)) least = head;
+      if (least === undefined) return;
+      yield least;
+      for (let i = 0; i < streams.length; i++) {
+        if (heads[i] === least) heads[i] = (await (streams[i] as AsyncGenerator<string>).next()).value as string | undefined;
+      }
+    }
+  } finally {
+    await Promise.all(streams.map((s) => s.return(undefined)));
+  }
+}
+
+/** The whole comparison (what a merge plans from), under the request's budget. */
+export async function compareScopes(reads: LayerSource, source: ScopeRecord, target: ScopeRecord, budget?: WalkBudget): Promise<ScopeComparison> {
+  const baseChain = baseChainOf(source, target);
+  const changed: ChangedKey[] = [];
+  let touchedInBase = 0;
+  for await (const key of walkChanged(reads, source, target, budget ? { budget } : {})) {
+    touchedInBase += (key.positive.base ? 1 : 0) + (key.negative.base ? 1 : 0);
+    changed.push(key);
+  }
+  return { changed, untouchedInBase: reads.registry.countOf(baseChain) - touchedInBase, baseChain };
 }
 
 function recordIn(chain: readonly LayerId[], entries: Parameters<typeof nearestEntry>[1]): FactRecord | null {

@@ -17,6 +17,8 @@ export interface CursorPosition {
   readonly after?: readonly string[];
   /** Keyset paging of engine answers: the bindings of the last answer sent (one term per answer variable). */
   readonly bindings?: readonly Term[];
+  /** A running count a paged reply carries from page to page (a diff's `inBoth`). */
+  readonly tally?: number;
 }
 
 const isTerm = (v: unknown): v is Term => v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
@@ -46,7 +48,7 @@ export function decodeCursor(cursor: string, fingerprint: string): CursorPositio
   } catch {
     throw new ValidationError('invalid cursor', { field: 'cursor' });
   }
-  const value = decoded as { group?: unknown; skip?: unknown; after?: unknown; bindings?: unknown; q?: unknown } | null;
+  const value = decoded as { group?: unknown; skip?: unknown; after?: unknown; bindings?: unknown; tally?: unknown; q?: unknown } | null;
   if (
     typeof value !== 'object' ||
     value === null ||
@@ -55,7 +57,8 @@ export function decodeCursor(cursor: string, fingerprint: string): CursorPositio
     value.skip < 0 ||
     (value.group !== undefined && typeof value.group !== 'string') ||
     (value.after !== undefined && !(Array.isArray(value.after) && value.after.length <= 4 && value.after.every((p) => typeof p === 'string'))) ||
-    (value.bindings !== undefined && !(Array.isArray(value.bindings) && value.bindings.every(isTerm)))
+    (value.bindings !== undefined && !(Array.isArray(value.bindings) && value.bindings.every(isTerm))) ||
+    (value.tally !== undefined && !(typeof value.tally === 'number' && Number.isSafeInteger(value.tally)))
   ) {
     throw new ValidationError('invalid cursor', { field: 'cursor' });
   }
@@ -65,5 +68,6 @@ export function decodeCursor(cursor: string, fingerprint: string): CursorPositio
     ...(value.group === undefined ? {} : { group: value.group }),
     ...(value.after === undefined ? {} : { after: value.after as string[] }),
     ...(value.bindings === undefined ? {} : { bindings: value.bindings as Term[] }),
+    ...(value.tally === undefined ? {} : { tally: value.tally as number }),
   };
 }

@@ -1,8 +1,9 @@
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { MAIN_SCOPE } from '../domain/fact.js';
 import type { StoredFact } from '../domain/fact.js';
-import { compareScopes } from '../scopes/compare.js';
-import { type DiffRow, diffScopes } from '../scopes/diff.js';
+import { RunContext, type Budget } from '../engine/index.js';
+import { type WalkBudget, baseChainOf, compareScopes } from '../scopes/compare.js';
+import { type DiffRow, diffPage } from '../scopes/diff.js';
 import { flattenDeepChains } from '../scopes/flatten.js';
 import { deleteScope, forkScope, freezeTop, requireScope } from '../scopes/lifecycle.js';
 import { type MergeConflict, type MergeStrategy, planMerge } from '../scopes/merge.js';
@@ -12,7 +13,7 @@ import type { EventDraft } from '../store/event-log.js';
 import type { TenantStore, TenantTransaction } from '../store/tenant-store.js';
 import type { TenantAddress } from './address.js';
 import type { Clock } from './clock.js';
-import { compareRowKeys, decodeCursor, encodeCursor, queryFingerprint } from './cursor.js';
+import { decodeCursor, encodeCursor, queryFingerprint } from './cursor.js';
 
 export interface ScopeSummary {
   readonly name: string;
@@ -43,6 +44,8 @@ export class ScopeService {
     private readonly catalog: Catalog,
     private readonly clock: Clock,
     private readonly background: BackgroundRunner,
+    /** The tenant's query budget (settings): diffs and merges stop with QUERY_BUDGET_EXCEEDED past it. */
+    private readonly budgetOf: (address: TenantAddress) => Promise<Budget> = () => Promise.resolve({}),
   ) {}
 
   /** The tenant's store under a lease of its database: hold the lease (`await using`) for as long as the store is used. */
@@ -81,30 +84,39 @@ export class ScopeService {
     await flattenDeepChains(held.tenant, this.clock());
   }
 
-  async diff(address: TenantAddress, sourceName: string, targetName: string, limit: number, cursor: string | null): Promise<DiffPage> {
+  /**
+   * One page of a diff, costing what the page reads: the cursor names the last row sent and the
+   * walk resumes at its key (see scopes/diff.ts). `inBoth` is a running figure the cursor carries:
+   * exact on the last page (no cursor); before it, an upper bound that counts every fact of the
+   * base not walked yet as unchanged (exact would mean walking the whole diff on the first page).
+   */
+  async diff(address: TenantAddress, sourceName: string, targetName: string, limit: number, cursor: string | null, signal?: AbortSignal): Promise<DiffPage> {
+    const fingerprint = queryFingerprint(['diff-keyset', sourceName, targetName]);
+    const position = cursor ? decodeCursor(cursor, fingerprint) : null;
+    const after = position?.after ?? null;
+    if (position && (after === null || position.tally === undefined)) throw new ValidationError('invalid cursor', { field: 'cursor' });
+    const context = new RunContext(signal, false, await this.budgetOf(address));
     await using held = await this.tenant(address, false);
     const tenant = held.tenant;
-    const { rows, inBoth } = await tenant.read(this.clock(), async (reader) => {
+    const { page, base } = await tenant.read(this.clock(), async (reader) => {
       const source = requireScope(reader.registry, sourceName);
       const target = requireScope(reader.registry, targetName);
-      return diffScopes(await compareScopes(reader, source, target), source, target);
+      const page = await diffPage(reader, source, target, { after, limit, budget: context });
+      return { page, base: reader.registry.countOf(baseChainOf(source, target)) };
     });
-    const fingerprint = queryFingerprint(['diff', sourceName, targetName]);
-    // The cursor names the last row sent: rows written meanwhile neither shift nor repeat a page.
-    const position = cursor ? decodeCursor(cursor, fingerprint) : null;
-    const after = position?.after;
-    const start = after ? rows.findIndex((row) => compareRowKeys(row.key, after) > 0) : (position?.skip ?? 0);
-    const page = start < 0 ? [] : rows.slice(start, start + limit);
-    const last = page[page.length - 1];
-    const next = start >= 0 && start + limit < rows.length && last ? encodeCursor({ skip: 0, after: last.key }, fingerprint) : null;
-    return { ...splitRows(page), inBoth, cursor: next };
+    const inBoth = (position?.tally ?? base) + page.inBoth;
+    const last = page.rows[page.rows.length - 1];
+    const next = page.more && last ? encodeCursor({ skip: 0, after: last.key, tally: inBoth }, fingerprint) : null;
+    return { ...splitRows(page.rows), inBoth, cursor: next };
   }
 
-  async merge(address: TenantAddress, sourceName: string, targetName: string, strategy: MergeStrategy): Promise<MergeResult> {
+  /** A merge reads under the tenant's query budget too: over it, nothing is written. */
+  async merge(address: TenantAddress, sourceName: string, targetName: string, strategy: MergeStrategy, signal?: AbortSignal): Promise<MergeResult> {
     if (sourceName === targetName) throw new ValidationError('cannot merge a scope into itself', { source: sourceName });
+    const context = new RunContext(signal, false, await this.budgetOf(address));
     await using held = await this.tenant(address, true);
     const tenant = held.tenant;
-    return await tenant.transaction(this.clock(), (tx) => mergeWithin(tx, address, sourceName, targetName, strategy)).finally(() => this.flattenLater(address));
+    return await tenant.transaction(this.clock(), (tx) => mergeWithin(tx, address, sourceName, targetName, strategy, context)).finally(() => this.flattenLater(address));
   }
 
   async remove(address: TenantAddress, name: string): Promise<{ deleted: boolean; scope: string }> {
@@ -119,11 +131,19 @@ export class ScopeService {
 }
 
 /** A merge inside a transaction of the tenant (a merge request, or a client transaction's commit). */
-export async function mergeWithin(tx: TenantTransaction, address: TenantAddress, sourceName: string, targetName: string, strategy: MergeStrategy): Promise<MergeResult> {
+export async function mergeWithin(
+  tx: TenantTransaction,
+  address: TenantAddress,
+  sourceName: string,
+  targetName: string,
+  strategy: MergeStrategy,
+  /** The request's evaluation budget and cancellation (absent: a transaction's commit, already admitted). */
+  budget?: WalkBudget,
+): Promise<MergeResult> {
   const registry = tx.scopes;
   const source = requireScope(registry, sourceName);
   const target = requireScope(registry, targetName);
-  const plan = planMerge(await compareScopes(tx, source, target), source, target, strategy, tx.now);
+  const plan = planMerge(await compareScopes(tx, source, target, budget), source, target, strategy, tx.now);
   if (plan.kind === 'conflicts') {
     throw new ConflictError(`merge rejected: ${plan.conflicts.length} conflict(s)`, { conflicts: plan.conflicts, strategy });
   }

@@ -138,7 +138,7 @@ export function createServices({ catalog, keyStore, adminKey, clock, background 
         return keys.forgetDatabase(database);
       },
     ),
-    scopes: new ScopeService(catalog, clock, background),
+    scopes: new ScopeService(catalog, clock, background, async ({ database, tenant }) => budgetOf(await settings.forTenant(database, tenant))),
     audit: new AuditService(catalog, clock),
     context: new ContextService(catalog, clock, rules, {
       ...(sessionIdleMs === undefined ? {} : { sessionIdleMs }),

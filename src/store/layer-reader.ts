@@ -4,9 +4,15 @@ import {
   allIndexRange,
   decodeIndexKey,
   decodeListingKey,
+  factKeyOfPresence,
+  indexHeadOf,
   isPrimaryIndexKey,
+  listingKeyOf,
   listingRange,
+  presenceKeyOf,
+  presenceKeyOfPrimary,
   primaryKeyOf,
+  upperBound,
 } from '../encoding/fact-keys.js';
 import { type EntryValue, decodeEntryValue } from '../encoding/records.js';
 import { type KeyspaceReader, scanRange } from './level-types.js';
@@ -25,6 +31,61 @@ export async function* factsInLayer(sub: KeyspaceReader, layer: LayerId, isRoot:
     if (!isPrimaryIndexKey(raw)) continue;
     const entry = decodeIndexKey(raw);
     if (entry.layer === layer) yield entry;
+  }
+}
+
+/** A resumable walk's reads: `chunk` is the first read-ahead (it doubles up to 4,096), `read` is told of every raw entry read. */
+export interface WalkReads {
+  readonly chunk: number;
+  readonly read: (entries: number) => void;
+}
+
+/**
+ * The presence keys (presenceKeyOf) of the facts a listed layer holds, in index order, from the
+ * fact `from` names on (itself included). Listing keys sort as presence keys do (both are the
+ * predicate, the arity and the terms in that order), so walks of several layers merge.
+ */
+export async function* listedPresences(sub: KeyspaceReader, layer: LayerId, from: string | null, reads: WalkReads): AsyncGenerator<string> {
+  const range = listingRange(layer);
+  const gte = from === null ? range.gte : listingKeyOf(factKeyOfPresence(from), layer);
+  let last: string | null = null;
+  for await (const [raw] of scanRange(sub, { gte, lt: range.lt }, reads.chunk, reads.read)) {
+    const presence = presenceKeyOf(decodeListingKey(raw));
+    if (presence !== last) yield presence;
+    last = presence;
+  }
+}
+
+/**
+ * The presence keys of the facts any of `layers` (root layers: they have no listing) holds, by one
+ * walk of the primary index from `from` on: the rotated entries of each predicate and arity are
+ * skipped by a seek, not read, and the walk resumes where a page stopped instead of at the start.
+ */
+export async function* primaryPresences(sub: KeyspaceReader, layers: ReadonlySet<LayerId>, from: string | null, reads: WalkReads): AsyncGenerator<string> {
+  const all = allIndexRange();
+  const iterator = sub.iterator({ gte: from ?? all.gte, lt: all.lt });
+  let chunk = reads.chunk;
+  let last: string | null = null;
+  try {
+    for (;;) {
+      const entries = (await iterator.nextv(chunk)) as [string, string][];
+      if (entries.length === 0) return;
+      reads.read(entries.length);
+      chunk = Math.min(chunk * 2, 4096);
+      for (const [raw] of entries) {
+        if (!isPrimaryIndexKey(raw)) {
+          // Past the position-0 entries of this predicate and arity: jump over its rotations.
+          iterator.seek(upperBound(indexHeadOf(raw)));
+          break;
+        }
+        if (!layers.has(decodeIndexKey(raw).layer)) continue;
+        const presence = presenceKeyOfPrimary(raw);
+        if (presence !== last) yield presence;
+        last = presence;
+      }
+    }
+  } finally {
+    await iterator.close();
   }
 }
 

@@ -58,12 +58,13 @@ export class KeyspaceReader {
 }
 
 /** Read a key range in chunks (classic-level answers the call after the end without a round trip); the iterator is closed whatever happens (the peer quadstore leaks one per query). */
-export async function* scanRange(level: KeyspaceReader, range: KeyRange, chunk = 256): AsyncGenerator<[string, string]> {
+export async function* scanRange(level: KeyspaceReader, range: KeyRange, chunk = 256, read?: (entries: number) => void): AsyncGenerator<[string, string]> {
   const iterator = level.iterator(range);
   try {
     for (;;) {
       const entries = await iterator.nextv(chunk);
       if (entries.length === 0) return;
+      read?.(entries.length);
       for (const entry of entries) yield entry as [string, string];
       chunk = Math.min(chunk * 2, 4096);
     }

@@ -2,7 +2,7 @@ import type { FactKey, FactPattern } from '../domain/fact.js';
 import type { LayerId } from '../encoding/fact-keys.js';
 import type { EntryValue } from '../encoding/records.js';
 import { type MatchOptions, type MatchedFact, type ScopeView, allFacts, estimateFacts, matchFacts } from './fact-reader.js';
-import { entriesIn, factsInLayer } from './layer-reader.js';
+import { type WalkReads, entriesIn, factsInLayer, listedPresences, primaryPresences } from './layer-reader.js';
 import { type KeyspaceReader, scanRange } from './level-types.js';
 import { allVectorsRange } from '../encoding/retrieval-keys.js';
 import { type ScopeTextCandidates, type VectorMatch, nearestVectors, resolveCandidates, textCandidates } from './retrieval-reader.js';
@@ -20,6 +20,10 @@ export interface LayerSource {
   readonly registry: ScopeRegistry;
   factsInLayer(layer: LayerId, isRoot: boolean): AsyncGenerator<FactKey>;
   entriesIn(facts: readonly FactKey[], layers: readonly LayerId[]): Promise<Map<LayerId, EntryValue>[]>;
+  /** Resumable, in index order (see layer-reader.ts): the facts a listed layer holds, by presence key, from `from` on. */
+  listedPresences(layer: LayerId, from: string | null, reads: WalkReads): AsyncGenerator<string>;
+  /** The same for root layers, by one walk of the primary index. */
+  rootPresences(layers: ReadonlySet<LayerId>, from: string | null, reads: WalkReads): AsyncGenerator<string>;
 }
 
 /**
@@ -84,6 +88,14 @@ export class TenantReads implements LayerSource {
 
   entriesIn(facts: readonly FactKey[], layers: readonly LayerId[]): Promise<Map<LayerId, EntryValue>[]> {
     return entriesIn(this.keyspace, facts, layers);
+  }
+
+  listedPresences(layer: LayerId, from: string | null, reads: WalkReads): AsyncGenerator<string> {
+    return listedPresences(this.keyspace, layer, from, reads);
+  }
+
+  rootPresences(layers: ReadonlySet<LayerId>, from: string | null, reads: WalkReads): AsyncGenerator<string> {
+    return primaryPresences(this.keyspace, layers, from, reads);
   }
 
   rules(): Promise<RuleRecord[]> {

@@ -22,8 +22,12 @@ export interface FuzzOptions {
   readonly deadline?: number;
   /** Stop starting new cases of one operation after this long: a bounded run's share per operation. */
   readonly routeBudgetMs?: number;
+  /** Cases every operation runs whatever the time (the budgets only cut what lies beyond): a loaded machine takes longer, not fewer. */
+  readonly minCasesPerRoute?: number;
   /** Requests in flight at once. */
   readonly concurrency?: number;
+  /** Told after each operation's cases (a long run's progress, so a run cut short still says how far it got). */
+  readonly onRoute?: (route: string, cases: number, failures: number) => void;
   /** Only the operations whose `METHOD path` matches. */
   readonly only?: RegExp;
 }
@@ -188,12 +192,14 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzSummary> {
       // The budget starts with the first case sent: drawing the first chunk (a cold arbitrary on a loaded machine) is not the server's time.
       let routeDeadline = options.deadline ?? Infinity;
       let sending = false;
+      const floor = Math.min(options.minCasesPerRoute ?? 0, options.casesPerRoute);
+      const open = () => (perRoute[name] ?? 0) < floor || Date.now() <= routeDeadline;
       const runCase = async (drawn: FuzzCase): Promise<void> => {
         if (!sending) {
           sending = true;
           if (options.routeBudgetMs !== undefined) routeDeadline = Math.min(routeDeadline, Date.now() + options.routeBudgetMs);
         }
-        if (Date.now() > routeDeadline) return;
+        if (!open()) return;
         perRoute[name] = (perRoute[name] ?? 0) + 1;
         const c = bound(drawn, session?.id ?? '', sse?.id ?? '');
         const started = Date.now();
@@ -207,7 +213,7 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzSummary> {
       };
       // Drawn in chunks (a torture run's 20,000 cases with huge bodies would not fit in memory at
       // once), each seeded from the run's seed, the operation's index and the chunk's: reproducible.
-      for (let chunk = 0; chunk * CHUNK < options.casesPerRoute && Date.now() <= routeDeadline; chunk++) {
+      for (let chunk = 0; chunk * CHUNK < options.casesPerRoute && open(); chunk++) {
         const cases = fc.sample(arbitrary, { seed: options.seed + index + chunk * 7919, numRuns: Math.min(CHUNK, options.casesPerRoute - chunk * CHUNK) });
         await pool(cases, options.concurrency ?? 4, runCase);
       }
@@ -221,6 +227,7 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzSummary> {
         failures.push({ route: name, problem: 'server down after this operation', request: { method: 'GET', path: '/health', headers: {} }, status: 0, reply: '' });
         break;
       }
+      options.onRoute?.(name, perRoute[name] ?? 0, failures.filter((f) => f.route === name).length);
     }
   } finally {
     agent.destroy();

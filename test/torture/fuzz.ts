@@ -19,7 +19,10 @@ export async function fuzzPart(seconds: number | null, seed = SEED): Promise<Fuz
   try {
     const routes = Object.values<Record<string, unknown>>(document.paths).reduce((n, methods) => n + Object.keys(methods).length, 0);
     const budget = seconds === null ? {} : { routeBudgetMs: (seconds * 1000) / routes };
-    const summary = await fuzz({ url: server.url, document, seed, casesPerRoute: CASES_PER_ROUTE, concurrency: 8, ...budget });
+    const started = Date.now();
+    const onRoute = (route: string, cases: number, failures: number) =>
+      console.log(JSON.stringify({ progress: route, cases, failures, seconds: Math.round((Date.now() - started) / 1000) }));
+    const summary = await fuzz({ url: server.url, document, seed, casesPerRoute: CASES_PER_ROUTE, concurrency: 8, onRoute, ...budget });
     for (const failure of summary.failures.slice(0, 20)) console.error(JSON.stringify(failure));
     for (const reply of summary.slow) console.error(JSON.stringify({ slow: reply }).slice(0, 800));
     const perRoute = Object.values(summary.perRoute);
