@@ -83,20 +83,28 @@ test('HTTP › 150 requests of one tenant on open connections, then one of anoth
   t.is((await tenantApi(server.url, floodName).post('/tell', { predicate: 'p', args: [1] })).status, 200);
   t.is((await tenantApi(server.url, quietName).post('/tell', { predicate: 'p', args: [1] })).status, 200);
   const body = JSON.stringify({ predicate: 'p', args: ['?x'] });
-  const burst = await Promise.all(Array.from({ length: 150 }, () => connection(server.url, floodName, body)));
-  const alone = await connection(server.url, quietName, body);
-  const finished: string[] = [];
-  // Written in one tick, the quiet tenant's last: the server reads them all in the same turn of its loop.
-  for (const c of burst) c.send();
-  alone.send();
-  const replies = await Promise.all([...burst.map((c) => c.status.then((r) => (finished.push('flood'), r))), alone.status.then((r) => (finished.push('quiet'), r))]);
-  const quiet = replies.pop() as string;
-  t.regex(quiet, /^HTTP\/1\.1 200/);
-  for (const r of replies) t.regex(r, /^HTTP\/1\.1 (200|429)/);
-  const before = finished.indexOf('quiet');
-  t.log(`${before} of the burst's 150 replies came before the other tenant's`);
-  // Without fair admission it comes after all of them (first come first served: 150 in every run
-  // tried); with it, in the server's next turn after it arrives, ahead of the burst's queued rest
-  // (57 and 77 before it in two runs: the server had admitted those while the burst was being written).
+  /** One burst: how many of its replies reached the client before the other tenant's. */
+  const round = async (): Promise<number> => {
+    const burst = await Promise.all(Array.from({ length: 150 }, () => connection(server.url, floodName, body)));
+    const alone = await connection(server.url, quietName, body);
+    const finished: string[] = [];
+    // Written in one tick, the quiet tenant's last: the server reads them all in the same turn of its loop.
+    for (const c of burst) c.send();
+    alone.send();
+    const replies = await Promise.all([...burst.map((c) => c.status.then((r) => (finished.push('flood'), r))), alone.status.then((r) => (finished.push('quiet'), r))]);
+    const quiet = replies.pop() as string;
+    t.regex(quiet, /^HTTP\/1\.1 200/);
+    for (const r of replies) t.regex(r, /^HTTP\/1\.1 (200|429)/);
+    return finished.indexOf('quiet');
+  };
+  // Without fair admission the other tenant comes after all of them (first come first served: 150
+  // in every run tried); with it, in the server's next turn after it arrives, ahead of the burst's
+  // queued rest (57 and 77 before it in two runs: the server had admitted those while the burst was
+  // being written). The order is read at the client, whose own loop can be late on a loaded
+  // machine: up to three bursts, and one that shows it is enough (without the gate none does).
+  const seen: number[] = [];
+  for (let i = 0; i < 3 && !(seen.length > 0 && (seen.at(-1) as number) < 130); i++) seen.push(await round());
+  const before = Math.min(...seen);
+  t.log(`bursts: ${seen.map((n) => `${n} of 150 replies before the other tenant's`).join('; ')}`);
   t.true(before < 130, `${before} of the burst's 150 replies came before the other tenant's`);
 });
