@@ -32,6 +32,8 @@ export const OPERATIONS: readonly OperationDef[] = [
   scopes.diffScopes,
   scopes.mergeScopes,
   scopes.deleteScope,
+  scopes.revertScope,
+  scopes.history,
   context.contextOptimize,
   context.contextDiff,
   context.contextClear,

@@ -48,10 +48,16 @@ export async function flattenRun(tx: TenantTransaction, scope: ScopeRecord, run:
     const entries = await tx.entriesIn(chunk, layers);
     chunk.forEach((fact, j) => {
       const entry = nearestEntry(layers, entries[j] as NonNullable<(typeof entries)[number]>);
-      if (!entry || (entry.kind === 'tombstone' && reachesBottom)) return;
+      // A dated tombstone stays (an as-of read finds the fact's past through it; the pruner drops it
+      // after the retention period); one of before format 3 has no past to lead to.
+      if (!entry || (entry.kind === 'tombstone' && reachesBottom && entry.at === 0)) return;
       tx.putEntry(fact, merged, entry, !reachesBottom, { vectorFrom: layers });
     });
   }
+  // Writes to a layer of a chain all come after those to the layers below it (a layer is written only
+  // while it tops a chain), so the newest version at or before T in the union of the run's logs is
+  // the nearest layer's version at T: the union is the folded layer's history.
+  await tx.copyHistory(layers, merged);
   let count = 0;
   for (const layer of layers) count += registry.countOf([layer]);
   layers.forEach((layer, l) => tx.retireLayer(layer, reachesBottom && l === layers.length - 1));

@@ -9,7 +9,8 @@ import type { TenantReads } from '../store/tenant-reads.js';
 import type { TenantAddress } from './address.js';
 import type { Clock } from './clock.js';
 import { type CursorPosition, compareRowKeys, decodeCursor, encodeCursor, queryFingerprint } from './cursor.js';
-import { tenantFactSource } from './fact-source.js';
+import { type ReadMoment, readOptions, tenantFactSource } from './fact-source.js';
+import { readMoment } from './time.js';
 import { compilePattern } from './pattern.js';
 import { type EngineQuery, Evaluation, RequestBudget } from './evaluation.js';
 import type { EvaluationCost } from './usage.js';
@@ -66,6 +67,7 @@ export class QueryService {
     if (!database.hasTenant(address.tenant)) return { results: [], cursor: null, conjunctive };
     const tenant = database.tenant(address.tenant);
     const now = this.clock();
+    const at = readMoment(body, now);
     const program = body.infer ? await this.rules.programFor(address, scope) : null;
     const stored = !conjunctive && !(program && isDerived(program, body.predicate, body.args.length));
     // Waits for a slot before the snapshot is taken, so a queued request pins no old layers.
@@ -74,14 +76,14 @@ export class QueryService {
     return await tenant.read(now, async (reader) => {
       const view = reader.view(scope);
       if (view === null) return { results: [], cursor: null, conjunctive };
-      if (stored) return await this.askStored(reader, view, body, now, (rowsRead) => this.meter(address, { ruleEvalMs: 0, rowsRead }));
+      if (stored) return await this.askStored(reader, view, body, at, (rowsRead) => this.meter(address, { ruleEvalMs: 0, rowsRead }));
       const atoms = conjunctive ? body.query : [body];
       const negations = conjunctive ? body.not : [];
-      return await this.askEngine(address, reader, view, atoms, negations, body, now, options.signal);
+      return await this.askEngine(address, reader, view, atoms, negations, body, at, options.signal);
     });
   }
 
-  private async askStored(tenant: TenantReads, view: ScopeView, body: Extract<AskBody, { predicate: string }>, now: number, metered: (rowsRead: number) => void): Promise<AskResult> {
+  private async askStored(tenant: TenantReads, view: ScopeView, body: Extract<AskBody, { predicate: string }>, now: ReadMoment, metered: (rowsRead: number) => void): Promise<AskResult> {
     let rowsRead = 0;
     try {
       return await this.scanStored(tenant, view, body, now, () => rowsRead++);
@@ -90,10 +92,11 @@ export class QueryService {
     }
   }
 
-  private async scanStored(tenant: TenantReads, view: ScopeView, body: Extract<AskBody, { predicate: string }>, now: number, read: () => void): Promise<AskResult> {
+  private async scanStored(tenant: TenantReads, view: ScopeView, body: Extract<AskBody, { predicate: string }>, at: ReadMoment, read: () => void): Promise<AskResult> {
+    const options = readOptions(at);
     const compiled = compilePattern(body.predicate, body.args, body.negated);
     // Hashed only when a cursor is read or written: most asks fit one page.
-    const fingerprint = () => queryFingerprint(['pattern', body.predicate, body.args, body.negated, body.scope ?? null, body.distinct]);
+    const fingerprint = () => queryFingerprint(['pattern', body.predicate, body.args, body.negated, body.scope ?? null, body.distinct, ...timeOf(body)]);
     const start: CursorPosition = body.cursor ? decodeCursor(body.cursor, fingerprint()) : { skip: 0 };
     // A row is (index position, scope): the cursor names the last one sent (older cursors: position + count).
     const after = start.after ?? null;
@@ -102,7 +105,7 @@ export class QueryService {
     let group: string | null = null;
     let inGroup = 0;
     let last: string[] = [];
-    for await (const match of tenant.match(view, compiled.pattern, fromGroup === undefined ? { now } : { now, fromGroup })) {
+    for await (const match of tenant.match(view, compiled.pattern, fromGroup === undefined ? options : { ...options, fromGroup })) {
       read();
       if (!compiled.accepts(match.fact.args)) continue;
       inGroup = match.group === group ? inGroup + 1 : 0;
@@ -124,12 +127,12 @@ export class QueryService {
     atoms: readonly AtomBody[],
     negations: readonly AtomBody[],
     body: AskBody,
-    now: number,
+    now: ReadMoment,
     signal: AbortSignal | undefined,
   ): Promise<AskResult> {
     // What the answers depend on, never the paging fields themselves (a cursor is not part of its query).
     const shape = (atom: AtomBody) => [atom.predicate, atom.args, atom.negated];
-    const fingerprint = () => queryFingerprint(['engine', atoms.map(shape), negations.map(shape), body.scope ?? null, body.infer, body.withProof]);
+    const fingerprint = () => queryFingerprint(['engine', atoms.map(shape), negations.map(shape), body.scope ?? null, body.infer, body.withProof, ...timeOf(body)]);
     // Keyset paging: the cursor holds the last answer's bindings and the next page starts after them
     // (answers come in one total order); older cursors hold an offset.
     const start: CursorPosition = body.cursor ? decodeCursor(body.cursor, fingerprint()) : { skip: 0 };
@@ -165,6 +168,11 @@ export class QueryService {
     const cursor = answers.length > skip + body.limit && last !== undefined ? encodeCursor({ skip: 0, bindings: variables.map((v) => last.answer.bindings[v] as Term) }, fingerprint()) : null;
     return { results: page, cursor, conjunctive: 'query' in body };
   }
+}
+
+/** The times of a query, part of what its cursor belongs to (absent when none: older cursors stay valid). */
+function timeOf(body: AskBody): unknown[] {
+  return body.asOf === undefined && body.validAt === undefined ? [] : [body.asOf ?? null, body.validAt ?? null];
 }
 
 /** The query's variables in order of appearance; with `visibleOnly`, not the `"?"` positions. */

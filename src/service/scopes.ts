@@ -4,6 +4,8 @@ import type { StoredFact } from '../domain/fact.js';
 import { compareScopes } from '../scopes/compare.js';
 import { type DiffRow, diffScopes } from '../scopes/diff.js';
 import { flattenDeepChains } from '../scopes/flatten.js';
+import { type RevertResult, revertScope } from '../scopes/revert.js';
+import { pastMoment } from './time.js';
 import { deleteScope, forkScope, freezeTop, requireScope } from '../scopes/lifecycle.js';
 import { type MergeConflict, type MergeStrategy, planMerge } from '../scopes/merge.js';
 import type { BackgroundRunner } from '../store/background.js';
@@ -58,7 +60,8 @@ export class ScopeService {
     return registry.all().map((s) => ({ name: s.name, base: s.base, facts: registry.countOf(s.chain), createdAt: s.createdAt }));
   }
 
-  async fork(address: TenantAddress, source: string, target: string): Promise<{ scope: string; base: string }> {
+  async fork(address: TenantAddress, source: string, target: string, asOf?: number | string): Promise<{ scope: string; base: string; asOf?: number }> {
+    const at = asOf === undefined ? undefined : pastMoment(asOf, this.clock(), 'asOf');
     // Only `main` exists before a database's first write: a fork from anything else must not create it.
     if (source !== MAIN_SCOPE && !this.catalog.exists(address.database)) {
       throw new NotFoundError(`scope '${source}' does not exist`, { scope: source });
@@ -66,9 +69,9 @@ export class ScopeService {
     await using held = await this.tenant(address, true);
     const tenant = held.tenant;
     const result = await tenant.transaction(this.clock(), async (tx) => {
-      forkScope(tx.scopes, source, target, tx.now);
-      tx.event(scopeEvent('scope_forked', address, target, { source }));
-      return { scope: target, base: source };
+      forkScope(tx.scopes, source, target, tx.now, at);
+      tx.event(scopeEvent('scope_forked', address, target, at === undefined ? { source } : { source, asOf: at }));
+      return at === undefined ? { scope: target, base: source } : { scope: target, base: source, asOf: at };
     });
     this.flattenLater(address);
     return result;
@@ -123,8 +126,8 @@ export class ScopeService {
       if (plan.kind === 'merged') {
         registry.adjustCount(target.chain[0] as number, plan.countDelta);
         for (const write of plan.writes) {
-          if (write.record === null) tx.removeFact(write.key, target.chain);
-          else tx.putFact(write.key, target.chain, write.record, { vectorFrom: source.chain });
+          if (write.record === null) tx.removeFact(write.key, target.chain, address.actor ?? null, write.version);
+          else tx.putFact(write.key, target.chain, write.record, { vectorFrom: source.chain }, address.actor ?? null);
         }
       }
       const details = { source: sourceName, strategy, result: plan.kind, conflicts: plan.conflicts.length };
@@ -132,6 +135,14 @@ export class ScopeService {
       const merged = plan.kind === 'merged' ? plan.changes : 0;
       return { kind: plan.kind, merged, conflictsResolved: plan.conflicts.length, strategy, conflicts: plan.conflicts };
     }).finally(() => this.flattenLater(address));
+  }
+
+  /** Put a scope back as it stood at `to`, in one batch of ordinary (logged, revertible) writes. */
+  async revert(address: TenantAddress, name: string, to: number | string): Promise<RevertResult> {
+    const at = pastMoment(to, this.clock(), 'to');
+    if (name !== MAIN_SCOPE && !this.catalog.exists(address.database)) throw new NotFoundError(`scope '${name}' does not exist`, { scope: name });
+    await using held = await this.tenant(address, true);
+    return await held.tenant.transaction(this.clock(), (tx) => revertScope(tx, name, at, address.actor ?? null));
   }
 
   async remove(address: TenantAddress, name: string): Promise<{ deleted: boolean; scope: string }> {

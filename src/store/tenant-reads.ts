@@ -1,7 +1,9 @@
 import type { FactKey, FactPattern } from '../domain/fact.js';
 import type { LayerId } from '../encoding/fact-keys.js';
 import type { EntryValue } from '../encoding/records.js';
-import { type MatchOptions, type MatchedFact, type ScopeView, allFacts, estimateFacts, matchFacts } from './fact-reader.js';
+import { type MatchOptions, type MatchedFact, type ScopeView, allFacts, estimateFacts, matchFacts, nearestAt } from './fact-reader.js';
+import { type FactVersion, changedSince, versionsIn } from './history-reader.js';
+import { readTimes } from './scope-registry.js';
 import { entriesIn, factsInLayer } from './layer-reader.js';
 import { type KeyspaceReader, scanRange } from './level-types.js';
 import { allVectorsRange } from '../encoding/retrieval-keys.js';
@@ -84,6 +86,23 @@ export class TenantReads implements LayerSource {
 
   entriesIn(facts: readonly FactKey[], layers: readonly LayerId[]): Promise<Map<LayerId, EntryValue>[]> {
     return entriesIn(this.keyspace, facts, layers);
+  }
+
+  /** The logged versions of a predicate's facts (one fact's with `args`) in a scope's chain (history-reader.ts). */
+  history(scope: ScopeRecord, predicate: string, args: readonly Key['args'][number][] | null): AsyncGenerator<FactVersion> {
+    return versionsIn(this.keyspace, scope, predicate, args);
+  }
+
+  /** The facts a scope logged a version of after `time` (positive keys; both polarities are meant). */
+  changedSince(scope: ScopeRecord, time: number): Promise<FactKey[]> {
+    return changedSince(this.keyspace, scope, time);
+  }
+
+  /** Each fact's entry in a scope at a moment (undefined: now), as a read of the scope would decide it. */
+  async statesAt(scope: ScopeRecord, facts: readonly FactKey[], asOf: number | undefined): Promise<(EntryValue | undefined)[]> {
+    const entries = await this.entriesIn(facts, scope.chain);
+    const times = readTimes(scope, asOf);
+    return Promise.all(facts.map((fact, i) => nearestAt(this.keyspace, fact, scope.chain, entries[i] ?? new Map(), times)));
   }
 
   rules(): Promise<RuleRecord[]> {
