@@ -1,7 +1,8 @@
 import type { FactKey, FactRecord, Term } from '../domain/fact.js';
 import type { LayerId } from '../encoding/fact-keys.js';
 import { nearestEntry } from '../store/layer-reader.js';
-import type { ScopeRecord } from '../store/scope-registry.js';
+import { type ScopeRecord, readTimes } from '../store/scope-registry.js';
+import type { EntryValue } from '../encoding/records.js';
 import type { LayerSource } from '../store/tenant-reads.js';
 
 /** The state of one fact (predicate + args + polarity) in the base and on both sides. */
@@ -36,7 +37,11 @@ export function baseChainOf(source: ScopeRecord, target: ScopeRecord): readonly 
   const common: LayerId[] = [];
   const s = source.chain;
   const t = target.chain;
-  for (let i = 1; i <= Math.min(s.length, t.length) && s[s.length - i] === t[t.length - i]; i++) common.unshift(s[s.length - i] as LayerId);
+  // A layer is shared only if both read it at the same time (a scope forked at a past moment reads its lower layers as they were).
+  const st = readTimes(source, undefined);
+  const tt = readTimes(target, undefined);
+  const same = (i: number) => s[s.length - i] === t[t.length - i] && (st?.[s.length - i] ?? Infinity) === (tt?.[t.length - i] ?? Infinity);
+  for (let i = 1; i <= Math.min(s.length, t.length) && same(i); i++) common.unshift(s[s.length - i] as LayerId);
   return common;
 }
 
@@ -55,23 +60,33 @@ export async function compareScopes(reads: LayerSource, source: ScopeRecord, tar
   const layers = [...new Set([...source.chain, ...target.chain, ...baseChain])];
   const changed: ChangedKey[] = [];
   let touchedInBase = 0;
+  // Scopes forked at a past moment read some layers as they stood then (history-aware, one seek per changed entry).
+  const times = { base: readTimes({ ...source, chain: baseChain }, undefined), source: readTimes(source, undefined), target: readTimes(target, undefined) };
+  const past = times.base !== null || times.source !== null || times.target !== null;
   for (let i = 0; i < keys.length; i += 500) {
     const chunk = keys.slice(i, i + 500);
     const identities = chunk.flatMap((k) => [k, { ...k, negated: true }]);
     const entries = await reads.entriesIn(identities, layers);
-    chunk.forEach((key, j) => {
-      const states = (e: (typeof entries)[number]): FactStates => ({
-        base: recordIn(baseChain, e),
-        source: recordIn(source.chain, e),
-        target: recordIn(target.chain, e),
-      });
-      const positive = states(entries[2 * j] as (typeof entries)[number]);
-      const negative = states(entries[2 * j + 1] as (typeof entries)[number]);
+    const states = async (fact: FactKey, e: (typeof entries)[number]): Promise<FactStates> =>
+      past
+        ? {
+            base: recordOf(await reads.nearestAt(fact, baseChain, e, times.base)),
+            source: recordOf(await reads.nearestAt(fact, source.chain, e, times.source)),
+            target: recordOf(await reads.nearestAt(fact, target.chain, e, times.target)),
+          }
+        : { base: recordIn(baseChain, e), source: recordIn(source.chain, e), target: recordIn(target.chain, e) };
+    for (const [j, key] of chunk.entries()) {
+      const positive = await states(identities[2 * j] as FactKey, entries[2 * j] as (typeof entries)[number]);
+      const negative = await states(identities[2 * j + 1] as FactKey, entries[2 * j + 1] as (typeof entries)[number]);
       touchedInBase += (positive.base ? 1 : 0) + (negative.base ? 1 : 0);
       changed.push({ predicate: key.predicate, args: key.args, positive, negative });
-    });
+    }
   }
   return { changed, untouchedInBase: registry.countOf(baseChain) - touchedInBase, baseChain };
+}
+
+function recordOf(entry: EntryValue | undefined): FactRecord | null {
+  return entry?.kind === 'record' ? entry.record : null;
 }
 
 function recordIn(chain: readonly LayerId[], entries: Parameters<typeof nearestEntry>[1]): FactRecord | null {

@@ -22,6 +22,8 @@ export interface LayerSource {
   readonly registry: ScopeRegistry;
   factsInLayer(layer: LayerId, isRoot: boolean): AsyncGenerator<FactKey>;
   entriesIn(facts: readonly FactKey[], layers: readonly LayerId[]): Promise<Map<LayerId, EntryValue>[]>;
+  /** The entry deciding a fact in a chain whose layers are read at these times (null: now), from `entriesIn`'s entries and the history. */
+  nearestAt(fact: FactKey, chain: readonly LayerId[], entries: ReadonlyMap<LayerId, EntryValue>, times: readonly number[] | null): Promise<EntryValue | undefined>;
 }
 
 /**
@@ -96,6 +98,10 @@ export class TenantReads implements LayerSource {
   /** The facts a scope logged a version of after `time` (positive keys; both polarities are meant). */
   changedSince(scope: ScopeRecord, time: number): Promise<FactKey[]> {
     return changedSince(this.keyspace, scope, time);
+  }
+
+  nearestAt(fact: FactKey, chain: readonly LayerId[], entries: ReadonlyMap<LayerId, EntryValue>, times: readonly number[] | null): Promise<EntryValue | undefined> {
+    return nearestAt(this.keyspace, fact, chain, entries, times);
   }
 
   /** Each fact's entry in a scope at a moment (undefined: now), as a read of the scope would decide it. */

@@ -196,13 +196,18 @@ test('fork at a past moment and revert › asks equal the past state; the revert
   // Main keeps going meanwhile; the fork does not see it.
   await post(client, '/tell', { predicate: 'stock', args: ['kiwi', 1] });
   t.deepEqual(await answers(client, { predicate: 'stock', args: ['kiwi', '?n'], scope: 'before-incident' }), []);
+  // Diff reads the fork's past: what main changed since (plum, the note) and kiwi are differences.
+  const before = await post(client, '/scope/diff', { source: 'main', target: 'before-incident' });
+  t.deepEqual(before.onlyInSource.map((f: { args: unknown[] }) => f.args).sort(), [['kiwi', 1], ['plum', 99]]);
+  t.is(before.conflicts.length, 1, JSON.stringify(before.conflicts));
 
   const beforeRevert = await moment();
   const reverted = RevertReply.parse(await post(client, '/scope/revert', { scope: 'main', to: good }));
   t.deepEqual(reverted, { scope: 'main', to: good, restored: 2, retracted: 2, unchanged: 0 });
   t.deepEqual(await answers(client, { predicate: 'stock', args: ['?f', '?n'], scope: 'main' }), pastState);
   t.like((await post(client, '/ask', { predicate: 'note', args: ['apple'], scope: 'main' })).results[0], { metadata: { ok: true } });
-  t.deepEqual((await post(client, '/scope/diff', { source: 'main', target: 'before-incident' })).onlyInSource, []);
+  const diff = await post(client, '/scope/diff', { source: 'main', target: 'before-incident' });
+  t.deepEqual([diff.onlyInSource.length, diff.onlyInTarget.length, diff.conflicts.length], [0, 0, 0], JSON.stringify(diff));
 
   // Revert the revert: back to the state just before it (the bad batch, and kiwi).
   const undo = await post(client, '/scope/revert', { scope: 'main', to: beforeRevert });
