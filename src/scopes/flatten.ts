@@ -66,6 +66,16 @@ export async function flattenRun(tx: TenantTransaction, scope: ScopeRecord, run:
   return merged;
 }
 
+/**
+ * True when a run holds a layer the scope reads at a past moment (a fork at a past moment whose
+ * source is gone): the folded layer would have no cutoff of its own, so it is left as it is.
+ */
+function readAtCutoff(scope: ScopeRecord, run: { start: number; end: number }): boolean {
+  if (scope.cutoffs === undefined) return false;
+  const first = scope.chain.findIndex((layer) => scope.cutoffs?.[String(layer)] !== undefined);
+  return first >= 0 && run.end > first;
+}
+
 /** Flatten every scope whose chain is deeper than FLATTEN_DEPTH, as far as private layers allow. */
 export async function flattenDeepChains(tenant: TenantStore, now: number): Promise<number> {
   return tenant.transaction(now, async (tx) => {
@@ -77,7 +87,7 @@ export async function flattenDeepChains(tenant: TenantStore, now: number): Promi
     for (const scope of tx.scopes.all()) {
       if (scope.chain.length <= FLATTEN_DEPTH) continue;
       const run = privateRun(scope, use);
-      if (!run) continue;
+      if (!run || readAtCutoff(scope, run)) continue;
       for (const layer of scope.chain.slice(run.start, run.end)) use.delete(layer);
       use.set(await flattenRun(tx, scope, run), 1);
       flattened++;

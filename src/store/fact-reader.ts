@@ -57,7 +57,9 @@ export async function* matchFacts(
   const scopes = view.kind === 'scope' ? [view.scope] : view.scopes;
   if (readsThePast(view, options)) {
     const accept = (key: FactKey) => key.negated === pattern.negated && residualMatches(key.args, pattern, range.residual);
-    yield* groupsAt(sub, scopes, { gte, lt: range.lt }, options, accept, () => true);
+    // The index rows as they are now (cached or read), each resolved at its time: most rows of a past read are older than it.
+    const rows = cached === null ? undefined : await cachedRows(sub, cached, gte, range.lt);
+    yield* groupsAt(sub, scopes, { gte, lt: range.lt }, options, accept, () => true, rows);
     return;
   }
   const resolve = (group: string, firstKey: string, versions: ReadonlyMap<LayerId, string>, out: MatchedFact[]): void => {
@@ -272,6 +274,7 @@ async function* groupsAt(
   options: MatchOptions,
   accept: (key: FactKey) => boolean,
   keep: (raw: string) => boolean,
+  rows?: readonly Row[],
 ): AsyncGenerator<MatchedFact> {
   const times = scopes.map((scope) => readTimes(scope, options.asOf));
   const now = options.asOf ?? options.now;
@@ -290,24 +293,33 @@ async function* groupsAt(
       out.push({ fact: { predicate: key.predicate, args: key.args, negated: key.negated, scope: scope.name, ...found.record }, group });
     }
   };
+  const take = async (entries: readonly Row[]): Promise<MatchedFact[]> => {
+    const ready: MatchedFact[] = [];
+    for (const [raw, value] of entries) {
+      if (!keep(raw)) continue;
+      const rawGroup = groupOfIndexKey(raw);
+      if (rawGroup !== group) {
+        await resolve(ready);
+        group = rawGroup;
+        firstKey = raw;
+        versions = new Map();
+      }
+      versions.set(Number.parseInt(raw.slice(rawGroup.length + 1), 36), value);
+    }
+    return ready;
+  };
+  if (rows !== undefined) {
+    const ready = await take(rows);
+    await resolve(ready);
+    yield* ready;
+    return;
+  }
   const iterator = sub.iterator(range);
   try {
     for (let size = 64; ; size = Math.min(size * 4, 4096)) {
       const entries = (await iterator.nextv(size)) as [string, string][];
       if (entries.length === 0) break;
-      const ready: MatchedFact[] = [];
-      for (const [raw, value] of entries) {
-        if (!keep(raw)) continue;
-        const rawGroup = groupOfIndexKey(raw);
-        if (rawGroup !== group) {
-          await resolve(ready);
-          group = rawGroup;
-          firstKey = raw;
-          versions = new Map();
-        }
-        versions.set(Number.parseInt(raw.slice(rawGroup.length + 1), 36), value);
-      }
-      yield* ready;
+      yield* await take(entries);
     }
     const last: MatchedFact[] = [];
     await resolve(last);
