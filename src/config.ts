@@ -25,6 +25,7 @@ const EnvSchema = z.object({
   VESPER_MAX_OPEN_TRANSACTIONS: z.coerce.number().int().min(1).max(10_000).default(100),
   VESPER_KEY_PEPPER: z.string().min(16).optional(),
   VESPER_EVENT_RETENTION_DAYS: z.coerce.number().min(0).default(30),
+  VESPER_HISTORY_RETENTION_DAYS: z.coerce.number().min(0).max(36_500).default(30),
   VESPER_MAX_OPEN_DATABASES: z.coerce.number().int().min(0).max(100_000).default(0),
   VESPER_ALLOWED_HOSTS: z.string().optional(),
   VESPER_HOOKS_URL: z.url({ protocol: /^https?$/ }).optional(),
@@ -128,6 +129,8 @@ export interface Config {
   readonly keyPepper: string | null;
   /** Events (audit trail, change stream) older than this are pruned hourly; 0 = kept forever. */
   readonly eventRetentionMs: number;
+  /** Versions of facts older than this are pruned hourly (a database or tenant may set its own); 0 = kept forever. */
+  readonly historyRetentionDays: number;
   /** Databases open at once (least recently used idle ones are closed beyond it); 0 = derived from the file limit. */
   readonly maxOpenDatabases: number;
   /** Context sessions idle for longer than this are forgotten and swept in the background. */
@@ -228,6 +231,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxOpenTransactions: e.VESPER_MAX_OPEN_TRANSACTIONS,
     keyPepper: e.VESPER_KEY_PEPPER ?? null,
     eventRetentionMs: e.VESPER_EVENT_RETENTION_DAYS * 24 * 3600 * 1000,
+    historyRetentionDays: e.VESPER_HISTORY_RETENTION_DAYS,
     maxOpenDatabases: e.VESPER_MAX_OPEN_DATABASES,
     sessionIdleMs: e.VESPER_SESSION_IDLE_MS,
     queryBudget: {

@@ -125,7 +125,11 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
   const port = (server.address() as AddressInfo).port;
   // Hourly, whatever the server default: a database or tenant may set a retention of its own.
   const prune = () => services.audit.prune(async (database, tenant) => (await services.settings.forTenant(database, tenant)).eventRetentionDays * 24 * 3600 * 1000);
-  const pruner = setInterval(() => void background.run('prune-events', {}, prune), PRUNE_INTERVAL_MS);
+  const pruneHistory = () => services.history.prune(async (database, tenant) => (await services.settings.forTenant(database, tenant)).historyRetentionDays * 24 * 3600 * 1000);
+  const pruner = setInterval(() => {
+    void background.run('prune-events', {}, prune);
+    void background.run('prune-history', {}, pruneHistory);
+  }, PRUNE_INTERVAL_MS);
   pruner.unref();
   const sweep = () => services.context.sweepSessions();
   services.hooks.start();
@@ -243,6 +247,7 @@ export function serverSettings(config: Config): Settings {
     maxTuples: config.queryBudget.maxTuples ?? 0,
     maxRows: config.queryBudget.maxRows ?? 0,
     eventRetentionDays: config.eventRetentionMs / (24 * 3600 * 1000),
+    historyRetentionDays: config.historyRetentionDays,
     sessionIdleMs: config.sessionIdleMs,
     contextMaxFacts: config.contextMaxFacts,
     transactionIdleSeconds: config.transactionIdleSeconds,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MAX_ARITY } from '../domain/fact.js';
 import { NameSchema, PredicateSchema, TermSchema } from './facts.js';
+import { ReadTimeFields } from './time.js';
 
 export const MAX_PAGE = 10_000;
 export const DEFAULT_PAGE = 100;
@@ -19,6 +20,7 @@ const Paging = {
   infer: z.boolean().default(true),
   withProof: z.boolean().default(false),
   distinct: z.boolean().default(false),
+  ...ReadTimeFields,
 };
 
 /** POST /ask: one pattern, or a conjunctive `query` (with optional negated `not` atoms). */
@@ -43,6 +45,7 @@ const AggregateFields = {
   groupBy: z.array(VariableName).max(MAX_ARITY).default([]),
   scope: NameSchema.nullable().optional(),
   infer: z.boolean().default(true),
+  ...ReadTimeFields,
 };
 
 /**

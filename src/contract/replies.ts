@@ -118,7 +118,7 @@ export const ScopesReply = z.object({
   count: z.number().int(),
   details: z.array(z.object({ name: z.string(), base: z.string().nullable(), facts: z.number().int(), createdAt: EpochMs })),
 });
-export const ForkReply = z.object({ scope: z.string(), base: z.string() });
+export const ForkReply = z.object({ scope: z.string(), base: z.string(), asOf: z.number().optional() });
 const Conflict = z.object({ predicate: z.string(), args: z.array(Term), source: FactReply.nullable(), target: FactReply.nullable() });
 export const ScopeDiffReply = z.object({
   source: z.string(),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { NameSchema } from './facts.js';
+import { MomentSchema } from './time.js';
 
 /**
  * Both spellings of the scope fields are accepted (the service we replace documented one and
@@ -24,7 +25,9 @@ function pickPair<T extends AliasInput>(value: T, ctx: z.RefinementCtx) {
   return { source: source ?? '', target: target ?? '' };
 }
 
-export const ForkSchema = z.strictObject(Aliases).transform((v, ctx) => pickPair(v, ctx));
+export const ForkSchema = z
+  .strictObject({ ...Aliases, asOf: MomentSchema.optional() })
+  .transform((v, ctx) => ({ ...pickPair(v, ctx), ...(v.asOf === undefined ? {} : { asOf: v.asOf }) }));
 
 export const DiffSchema = z
   .strictObject({ ...Aliases, limit: z.number().int().min(1).max(10_000).default(1000), cursor: z.string().max(4096).nullable().optional() })

@@ -25,6 +25,7 @@ export const SETTING_SCHEMAS = {
   maxTuples: count.describe('tuples one query may produce; 0 = no limit'),
   maxRows: count.describe('stored facts one query may read; 0 = no limit'),
   eventRetentionDays: z.number().min(0).max(36_500).describe('events (audit, change stream) older than this are pruned; 0 = kept'),
+  historyRetentionDays: z.number().min(0).max(36_500).describe('versions of facts (history, tombstones) older than this are pruned; reads asOf earlier lose them; 0 = kept forever'),
   sessionIdleMs: z.number().int().min(1000).max(365 * 24 * 3600 * 1000).describe('context sessions idle longer than this are forgotten'),
   contextMaxFacts: z.number().int().min(1).max(MAX_WINDOW_FACTS).describe('maxFacts of a context window when the request gives none'),
   transactionIdleSeconds: z.number().int().min(1).max(24 * 3600).describe('an open transaction unused for longer than this is rolled back'),

@@ -53,6 +53,14 @@ export function isVisibleAt(record: FactRecord, now: number): boolean {
   return true;
 }
 
+/** isVisibleAt with valid time read at another moment than expiry (an as-of read asking about `validAt`). */
+export function isVisibleAtTimes(record: FactRecord, now: number, validAt: number): boolean {
+  if (record.expiresAt !== null && record.expiresAt <= now) return false;
+  if (record.validFrom !== null && record.validFrom > validAt) return false;
+  if (record.validUntil !== null && record.validUntil <= validAt) return false;
+  return true;
+}
+
 /** Patterns: `undefined` in a position means "any term" (a variable, after the caller named it). */
 export interface FactPattern {
   readonly predicate: string;

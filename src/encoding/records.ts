@@ -9,11 +9,16 @@ import type { FactRecord } from '../domain/fact.js';
  * 2: the facts of fact events are stored packed (encoding/event-values.ts), and fact records
  *    in a compact text form (below). Format-1 events and records read as they are, so migrating
  *    1 → 2 rewrites nothing but the version.
+ * 3: transaction time. A tombstone carries the time it was written (`t<time base 36>`; a bare `t`
+ *    of format 2 reads as written at 0), root layers keep tombstones instead of deleting, and every
+ *    write is logged under H keys (encoding/history-keys.ts). Older data reads as it is (its past
+ *    is simply not known), so migrating 2 → 3 rewrites nothing but the version; the bump keeps a
+ *    format-2 server from opening a database whose tombstones it would take for corruption.
  */
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 
 /** Formats this server opens, migrating them to FORMAT_VERSION. */
-export const READABLE_FORMATS: readonly number[] = [1, 2];
+export const READABLE_FORMATS: readonly number[] = [1, 2, 3];
 
 /**
  * Values of index entries: a live record or a tombstone (a retraction in a scope that hides the
@@ -31,7 +36,17 @@ const TOMBSTONE = 't';
 const RECORD = 'r';
 const COMPACT = 'c';
 
-export type EntryValue = { readonly kind: 'record'; readonly record: FactRecord } | { readonly kind: 'tombstone' };
+/** A tombstone's `at` is the transaction time of the retraction (0: written before format 3, time unknown). */
+export type EntryValue = { readonly kind: 'record'; readonly record: FactRecord } | { readonly kind: 'tombstone'; readonly at: number };
+
+/**
+ * When an entry was written into its layer (its transaction time): a record's updatedAt (every
+ * write path, tell and merge alike, stamps it with the transaction's now; flatten copies an entry
+ * with its time), a tombstone's time.
+ */
+export function writtenAt(entry: EntryValue): number {
+  return entry.kind === 'record' ? entry.record.updatedAt : entry.at;
+}
 
 const isTime = (n: number) => Number.isSafeInteger(n) && n >= 0;
 const decimal = (n: number | null) => (n === null ? '' : String(n));
@@ -60,14 +75,22 @@ function encodeRecordJson(r: FactRecord): string {
   return RECORD + JSON.stringify(row);
 }
 
-export const TOMBSTONE_VALUE = TOMBSTONE;
+/** A dated tombstone's value. */
+export function encodeTombstone(at: number): string {
+  return isTime(at) && at > 0 ? TOMBSTONE + at.toString(36) : TOMBSTONE;
+}
+
+/** encodeEntryValue for either kind. */
+export function encodeEntry(entry: EntryValue): string {
+  return entry.kind === 'record' ? encodeRecord(entry.record) : encodeTombstone(entry.at);
+}
 
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isNumberOrNull = (v: unknown): v is number | null => v === null || isNumber(v);
 
 /** Decode an index entry's value, checking every field; `key` names the entry in the error. */
 export function decodeEntryValue(raw: string, key: string | null = null): EntryValue {
-  if (raw === TOMBSTONE) return { kind: 'tombstone' };
+  if (raw[0] === TOMBSTONE) return { kind: 'tombstone', at: decodeTombstoneTime(raw, key) };
   if (raw[0] === COMPACT) return { kind: 'record', record: decodeCompact(raw, key) };
   if (raw[0] !== RECORD) throw new CorruptionError('fact record', key);
   let row: unknown;
@@ -98,6 +121,17 @@ export function decodeEntryValue(raw: string, key: string | null = null): EntryV
       metadata: metadata as FactRecord['metadata'],
     },
   };
+}
+
+function decodeTombstoneTime(raw: string, key: string | null): number {
+  let at = 0;
+  for (let i = 1; i < raw.length; i++) {
+    const d = digit36(raw.charCodeAt(i));
+    if (d < 0) throw new CorruptionError('fact record', key);
+    at = at * 36 + d;
+  }
+  if (at > Number.MAX_SAFE_INTEGER) throw new CorruptionError('fact record', key);
+  return at;
 }
 
 /** Value of a base-36 digit (0-9, a-z), or -1. */

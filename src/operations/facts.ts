@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { NameSchema, PatchSchema, PredicateSchema, RetractSchema, TellSchema } from '../contract/facts.js';
 import { presentFact } from '../contract/present.js';
 import { DEFAULT_PAGE, MAX_PAGE, AskSchema } from '../contract/query.js';
+import { ReadTimeFields } from '../contract/time.js';
 import { AskReply, FactsPageReply, PatchReply, PredicatesReply, RetractReply, TellReply } from '../contract/replies.js';
 import { contextUri } from '../service/address.js';
 import { presentAsk } from '../service/replies.js';
@@ -84,6 +85,8 @@ export const ask = tenantOperation({
       infer: 'Include facts derived by rules (default true).',
       withProof: 'Add a proof tree to each derived result.',
       distinct: 'Fold the same fact seen in several scopes into one result.',
+      asOf: 'Answer as the tenant stood at this past moment (epoch ms or ISO time): what was known then.',
+      validAt: 'Judge validFrom/validUntil at this moment (epoch ms or ISO time) instead of now.',
     },
     description: [
       'Find facts matching a pattern, including facts derived by rules. Variables are strings starting with "?" and come back in "bindings".',
@@ -163,6 +166,7 @@ export const ListFactsSchema = z.strictObject({
   negated: z.boolean().optional(),
   limit: z.number().int().min(1).max(MAX_PAGE).default(DEFAULT_PAGE),
   cursor: z.string().max(4096).optional(),
+  ...ReadTimeFields,
 });
 
 export const listFacts = tenantOperation({
@@ -190,6 +194,8 @@ export const listFacts = tenantOperation({
       negated: 'true: only negative facts; false: only positive ones; omit for both.',
       limit: 'Facts per page (default 100, at most 10,000).',
       cursor: 'The "cursor" of the previous page, to continue.',
+      asOf: 'List the facts as they stood at this past moment (epoch ms or ISO time).',
+      validAt: 'Judge validFrom/validUntil at this moment instead of now.',
     },
     description: [
       'List the facts stored in this tenant (not derived ones), page by page, optionally for one predicate or scope.',

@@ -40,6 +40,8 @@ export const OPERATIONS: readonly OperationDef[] = [
   transactions.txBegin,
   transactions.txCommit,
   transactions.txRollback,
+  scopes.revertScope,
+  scopes.history,
   context.contextOptimize,
   context.contextDiff,
   context.contextClear,

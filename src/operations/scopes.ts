@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { NameSchema } from '../contract/facts.js';
 import { ForkReply, MergeReply, ScopeDeletedReply, ScopeDiffReply, ScopesReply } from '../contract/replies.js';
 import { DiffSchema, ForkSchema, MergeSchema } from '../contract/scopes.js';
+import { HistoryReply, HistorySchema, RevertReply, RevertSchema } from '../contract/history.js';
 import { ValidationError } from '../domain/errors.js';
 import { contextUri } from '../service/address.js';
 import { presentDiffPage, presentMerge } from '../service/replies.js';
@@ -46,15 +47,23 @@ export const forkScope = tenantOperation({
   audit: 'scopes.write',
   status: 201,
   transactional: true,
-  async handler({ source, target }, address, { services, principal, transactionId }) {
-    if (transactionId !== undefined) return services.transactions.fork(address, principal, transactionId, source, target);
-    return services.scopes.fork(address, source, target);
+  async handler(input, address, { services, principal, transactionId }) {
+    const asOf = 'asOf' in input ? input.asOf : undefined;
+    if (transactionId !== undefined) {
+      if (asOf !== undefined) throw new ValidationError('a fork at a past moment (asOf) cannot be part of a transaction', { field: 'asOf' });
+      return services.transactions.fork(address, principal, transactionId, input.source, input.target);
+    }
+    return services.scopes.fork(address, input.source, input.target, asOf);
   },
   tool: {
     name: 'fork_scope',
     title: 'Fork a scope',
     hide: ALIASES,
-    describe: { source: 'The scope to branch from, usually "main".', target: 'Name of the new scope: 1-64 characters of [A-Za-z0-9_.-].' },
+    describe: {
+      source: 'The scope to branch from, usually "main".',
+      target: 'Name of the new scope: 1-64 characters of [A-Za-z0-9_.-].',
+      asOf: 'Fork the source as it stood at this past moment (epoch ms or ISO time) instead of now.',
+    },
     description: [
       'Create a new scope (a branch) that starts with everything in the source scope; writes to it do not touch the source. Instant whatever the size.',
       'Use it to explore a hypothesis or a what-if without changing "main", then diff_scopes and merge_scopes (or delete_scope).',
@@ -155,6 +164,62 @@ export const deleteScope = tenantOperation({
     description: [
       'Delete a scope and the facts written in it. Use it to abandon a hypothesis you forked and will not merge.',
       'Example: {"scope":"hypothesis-1"} -> {"deleted":true,"scope":"hypothesis-1"}.',
+    ].join('\n'),
+  },
+});
+
+export const revertScope = tenantOperation({
+  name: 'revertScope',
+  heavy: true,
+  method: 'POST',
+  path: '/scope/revert',
+  summary: 'Put a scope back as it stood at a past moment (one atomic batch, itself revertible)',
+  access: { on: 'tenant', permission: 'scopes.write' },
+  input: RevertSchema,
+  output: RevertReply,
+  effects: { readOnly: false, destructive: true, idempotent: true },
+  audit: 'scopes.write',
+  async handler({ scope, to }, address, { services }) {
+    return services.scopes.revert(address, scope, to);
+  },
+  tool: {
+    name: 'revert_scope',
+    title: 'Revert a scope to a past moment',
+    describe: { scope: 'The scope to put back, e.g. "main".', to: 'The past moment (epoch ms or ISO time) whose state the scope gets back.' },
+    description: [
+      'Undo every change made to a scope since a past moment: facts told since are retracted, facts changed or retracted since get back their state then.',
+      'Use it to roll back a bad import or a wrong batch of writes. The revert is itself recorded in history, so it can be reverted too.',
+      'Example: {"scope":"main","to":"2026-11-26T09:00:00Z"} -> {"scope":"main","to":1795683600000,"restored":2,"retracted":5,"unchanged":0}.',
+    ].join('\n'),
+  },
+});
+
+export const history = tenantOperation({
+  name: 'history',
+  method: 'GET',
+  path: '/history',
+  summary: "Every version of a predicate's facts (or of one fact) in a scope, newest first (paged)",
+  access: { on: 'tenant', permission: 'ask' },
+  input: HistorySchema,
+  output: HistoryReply,
+  effects: READS,
+  async handler(input, address, { services }) {
+    return services.history.list(address, input);
+  },
+  tool: {
+    name: 'history',
+    title: 'Versions of facts',
+    describe: {
+      predicate: 'The predicate whose facts\' versions to list.',
+      args: 'One fact\'s arguments (a JSON array); omit for every fact of the predicate.',
+      scope: 'The scope whose history to read (default "main").',
+      limit: 'Versions per page (default 100, at most 10,000).',
+      cursor: 'The "cursor" of the previous page, to continue.',
+    },
+    description: [
+      'List what was stored about a fact over time: every version told, updated or retracted, with its time, actor, version, confidence and metadata, newest first.',
+      'Use it to see how a belief changed, who changed it, or what a fact said before a correction; ask with "asOf" gives the whole state at a moment.',
+      'Example: {"predicate":"plan","args":["acme","?"]} is not a pattern; give exact args: {"predicate":"plan","args":["acme","enterprise"]} -> {"versions":[{"op":"updated","version":2,...},{"op":"told","version":1,...}],"cursor":null}.',
     ].join('\n'),
   },
 });

@@ -1,7 +1,8 @@
-import type { FactRecord, Term } from '../domain/fact.js';
+import type { FactKey, FactRecord, Term } from '../domain/fact.js';
 import { type LayerId, factKeyOfPresence } from '../encoding/fact-keys.js';
 import { nearestEntry } from '../store/layer-reader.js';
-import type { ScopeRecord } from '../store/scope-registry.js';
+import { type ScopeRecord, readTimes } from '../store/scope-registry.js';
+import type { EntryValue } from '../encoding/records.js';
 import type { LayerSource } from '../store/tenant-reads.js';
 
 /** The state of one fact (predicate + args + polarity) in the base and on both sides. */
@@ -38,7 +39,11 @@ export function baseChainOf(source: ScopeRecord, target: ScopeRecord): readonly 
   const common: LayerId[] = [];
   const s = source.chain;
   const t = target.chain;
-  for (let i = 1; i <= Math.min(s.length, t.length) && s[s.length - i] === t[t.length - i]; i++) common.unshift(s[s.length - i] as LayerId);
+  // A layer is shared only if both read it at the same time (a scope forked at a past moment reads its lower layers as they were).
+  const st = readTimes(source, undefined);
+  const tt = readTimes(target, undefined);
+  const same = (i: number) => s[s.length - i] === t[t.length - i] && (st?.[s.length - i] ?? Infinity) === (tt?.[t.length - i] ?? Infinity);
+  for (let i = 1; i <= Math.min(s.length, t.length) && same(i); i++) common.unshift(s[s.length - i] as LayerId);
   return common;
 }
 
@@ -81,21 +86,30 @@ export async function* walkChanged(reads: LayerSource, source: ScopeRecord, targ
   const streams = sideLayers.filter((l) => !roots.has(l)).map((l) => reads.listedPresences(l, from, walkReads));
   if (roots.size > 0) streams.push(reads.rootPresences(roots, from, walkReads));
   const layers = [...new Set([...source.chain, ...target.chain, ...baseChain])];
+  // Scopes forked at a past moment read some layers as they stood then (history-aware, one seek per changed entry).
+  const times = { base: readTimes({ ...source, chain: baseChain }, undefined), source: readTimes(source, undefined), target: readTimes(target, undefined) };
+  const past = times.base !== null || times.source !== null || times.target !== null;
   const resolve = async (batch: string[]): Promise<ChangedKey[]> => {
     const keys = batch.map(factKeyOfPresence);
-    const entries = await reads.entriesIn(keys.flatMap((k) => [k, { ...k, negated: true }]), layers);
+    const identities = keys.flatMap((k) => [k, { ...k, negated: true }]);
+    const entries = await reads.entriesIn(identities, layers);
     budget.read(keys.length * 2 * layers.length);
     budget.produced(keys.length);
-    return keys.map((key, j) => {
-      const states = (e: (typeof entries)[number]): FactStates => ({
-        base: recordIn(baseChain, e),
-        source: recordIn(source.chain, e),
-        target: recordIn(target.chain, e),
-      });
-      const positive = states(entries[2 * j] as (typeof entries)[number]);
-      const negative = states(entries[2 * j + 1] as (typeof entries)[number]);
-      return { predicate: key.predicate, args: key.args, presence: batch[j] as string, positive, negative };
-    });
+    const states = async (fact: FactKey, e: (typeof entries)[number]): Promise<FactStates> =>
+      past
+        ? {
+            base: recordOf(await reads.nearestAt(fact, baseChain, e, times.base)),
+            source: recordOf(await reads.nearestAt(fact, source.chain, e, times.source)),
+            target: recordOf(await reads.nearestAt(fact, target.chain, e, times.target)),
+          }
+        : { base: recordIn(baseChain, e), source: recordIn(source.chain, e), target: recordIn(target.chain, e) };
+    const out: ChangedKey[] = [];
+    for (const [j, key] of keys.entries()) {
+      const positive = await states(identities[2 * j] as FactKey, entries[2 * j] as (typeof entries)[number]);
+      const negative = await states(identities[2 * j + 1] as FactKey, entries[2 * j + 1] as (typeof entries)[number]);
+      out.push({ predicate: key.predicate, args: key.args, presence: batch[j] as string, positive, negative });
+    }
+    return out;
   };
   let batch: string[] = [];
   for await (const presence of mergeSorted(streams)) {
@@ -139,6 +153,10 @@ export async function compareScopes(reads: LayerSource, source: ScopeRecord, tar
     changed.push(key);
   }
   return { changed, untouchedInBase: reads.registry.countOf(baseChain) - touchedInBase, baseChain };
+}
+
+function recordOf(entry: EntryValue | undefined): FactRecord | null {
+  return entry?.kind === 'record' ? entry.record : null;
 }
 
 function recordIn(chain: readonly LayerId[], entries: Parameters<typeof nearestEntry>[1]): FactRecord | null {

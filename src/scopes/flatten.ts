@@ -48,16 +48,32 @@ export async function flattenRun(tx: TenantTransaction, scope: ScopeRecord, run:
     const entries = await tx.entriesIn(chunk, layers);
     chunk.forEach((fact, j) => {
       const entry = nearestEntry(layers, entries[j] as NonNullable<(typeof entries)[number]>);
-      if (!entry || (entry.kind === 'tombstone' && reachesBottom)) return;
+      // A dated tombstone stays (an as-of read finds the fact's past through it; the pruner drops it
+      // after the retention period); one of before format 3 has no past to lead to.
+      if (!entry || (entry.kind === 'tombstone' && reachesBottom && entry.at === 0)) return;
       tx.putEntry(fact, merged, entry, !reachesBottom, { vectorFrom: layers });
     });
   }
+  // Writes to a layer of a chain all come after those to the layers below it (a layer is written only
+  // while it tops a chain), so the newest version at or before T in the union of the run's logs is
+  // the nearest layer's version at T: the union is the folded layer's history.
+  await tx.copyHistory(layers, merged);
   let count = 0;
   for (const layer of layers) count += registry.countOf([layer]);
   layers.forEach((layer, l) => tx.retireLayer(layer, reachesBottom && l === layers.length - 1));
   registry.adjustCount(merged, count);
   registry.put({ ...scope, chain: [...scope.chain.slice(0, run.start), merged, ...scope.chain.slice(run.end)] });
   return merged;
+}
+
+/**
+ * True when a run holds a layer the scope reads at a past moment (a fork at a past moment whose
+ * source is gone): the folded layer would have no cutoff of its own, so it is left as it is.
+ */
+function readAtCutoff(scope: ScopeRecord, run: { start: number; end: number }): boolean {
+  if (scope.cutoffs === undefined) return false;
+  const first = scope.chain.findIndex((layer) => scope.cutoffs?.[String(layer)] !== undefined);
+  return first >= 0 && run.end > first;
 }
 
 /** Flatten every scope whose chain is deeper than FLATTEN_DEPTH, as far as private layers allow. */
@@ -71,7 +87,7 @@ export async function flattenDeepChains(tenant: TenantStore, now: number): Promi
     for (const scope of tx.scopes.all()) {
       if (scope.chain.length <= FLATTEN_DEPTH) continue;
       const run = privateRun(scope, use);
-      if (!run) continue;
+      if (!run || readAtCutoff(scope, run)) continue;
       for (const layer of scope.chain.slice(run.start, run.end)) use.delete(layer);
       use.set(await flattenRun(tx, scope, run), 1);
       flattened++;

@@ -7,12 +7,22 @@ import type { TenantTransaction } from '../store/tenant-store.js';
  * Fork copies nothing: the source's top layer is frozen and shared, and each side gets a new
  * empty top layer over it. O(1) whatever the size of the scope.
  */
-export function forkScope(registry: ScopeRegistry, sourceName: string, targetName: string, now: number): ScopeRecord {
+export function forkScope(registry: ScopeRegistry, sourceName: string, targetName: string, now: number, asOf?: number): ScopeRecord {
   const source = registry.get(sourceName);
   if (!source) throw new NotFoundError(`scope '${sourceName}' does not exist`, { scope: sourceName });
   if (registry.has(targetName)) throw new ConflictError(`scope '${targetName}' already exists`, { scope: targetName });
   registry.put({ ...source, chain: [registry.allocateLayer(), ...source.chain] });
-  const target: ScopeRecord = { name: targetName, base: sourceName, chain: [registry.allocateLayer(), ...source.chain], createdAt: now };
+  // At a past moment: the same layers, read as they stood then (a cutoff; nothing is copied).
+  const top = String(source.chain[0]);
+  const earlier = source.cutoffs?.[top];
+  const cutoffs = asOf === undefined ? source.cutoffs : { ...source.cutoffs, [top]: earlier === undefined ? asOf : Math.min(earlier, asOf) };
+  const target: ScopeRecord = {
+    name: targetName,
+    base: sourceName,
+    chain: [registry.allocateLayer(), ...source.chain],
+    createdAt: now,
+    ...(cutoffs === undefined ? {} : { cutoffs }),
+  };
   registry.put(target);
   return target;
 }

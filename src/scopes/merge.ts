@@ -16,6 +16,8 @@ export interface MergeConflict {
 export interface MergeWrite {
   readonly key: FactKey;
   readonly record: FactRecord | null;
+  /** The version the write makes (a removal's: the next after the one it removes). */
+  readonly version: number;
 }
 
 /** Outcomes are values: only a caller decides that REJECT with conflicts is an error. */
@@ -96,11 +98,11 @@ export function planMerge(
       changes++;
       if (after === null) {
         countDelta--;
-        writes.push({ key: identity, record: null });
+        writes.push({ key: identity, record: null, version: (before?.version ?? 0) + 1 });
       } else {
         if (before === null) countDelta++;
         const record = { ...after, version: (before?.version ?? 0) + 1, createdAt: before?.createdAt ?? after.createdAt, updatedAt: now };
-        writes.push({ key: identity, record });
+        writes.push({ key: identity, record, version: record.version });
       }
     }
   }

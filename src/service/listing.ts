@@ -5,6 +5,8 @@ import { allFacts } from '../store/fact-reader.js';
 import type { TenantAddress } from './address.js';
 import type { Clock } from './clock.js';
 import { decodeCursor, encodeCursor, queryFingerprint } from './cursor.js';
+import { readOptions } from './fact-source.js';
+import { readMoment } from './time.js';
 import type { RuleService } from './rules.js';
 import type { ReadLens } from './query.js';
 
@@ -14,6 +16,8 @@ export interface FactFilter {
   readonly negated?: boolean | undefined;
   readonly limit: number;
   readonly cursor?: string | undefined;
+  readonly asOf?: number | string | undefined;
+  readonly validAt?: number | string | undefined;
 }
 
 export interface FactPage {
@@ -42,12 +46,14 @@ export class ListingService {
 
   /** `lens`: the reads of a transaction (its own writes laid over the snapshot). */
   async facts(address: TenantAddress, filter: FactFilter, lens?: ReadLens): Promise<FactPage> {
-    const fingerprint = queryFingerprint(['facts', filter.predicate ?? null, filter.scope ?? null, filter.negated ?? null]);
+    const times = filter.asOf === undefined && filter.validAt === undefined ? [] : [filter.asOf ?? null, filter.validAt ?? null];
+    const fingerprint = queryFingerprint(['facts', filter.predicate ?? null, filter.scope ?? null, filter.negated ?? null, ...times]);
     const start = filter.cursor ? decodeCursor(filter.cursor, fingerprint) : { skip: 0 };
     await using lease = await this.catalog.forRead(address.database);
     const database = lease.database;
     if (!database.hasTenant(address.tenant) && !lens?.hasWrites) return { facts: [], cursor: null };
     const now = this.clock();
+    const options = readOptions(readMoment(filter, now));
     return await database.tenant(address.tenant).read(now, async (tenantReader): Promise<FactPage> => {
       const reader = lens ? lens.wrap(tenantReader) : tenantReader;
       const view = reader.view(filter.scope ?? null);
@@ -55,7 +61,7 @@ export class ListingService {
       const facts: StoredFact[] = [];
       let group: string | null = null;
       let inGroup = 0;
-      for await (const match of reader.allFacts(view, { now })) {
+      for await (const match of reader.allFacts(view, options)) {
         if (start.group !== undefined && match.group < start.group) continue;
         const { fact } = match;
         if (filter.predicate !== undefined && fact.predicate !== filter.predicate) continue;

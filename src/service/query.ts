@@ -11,7 +11,8 @@ import type { FactReads } from './transaction-overlay.js';
 import type { TenantAddress } from './address.js';
 import type { Clock } from './clock.js';
 import { type CursorPosition, compareRowKeys, decodeCursor, encodeCursor, queryFingerprint } from './cursor.js';
-import { tenantFactSource } from './fact-source.js';
+import { type ReadMoment, readOptions, tenantFactSource } from './fact-source.js';
+import { readMoment } from './time.js';
 import { compilePattern } from './pattern.js';
 import { type EngineQuery, Evaluation, RequestBudget, type ScopedAnswer } from './evaluation.js';
 import type { EvaluationCost } from './usage.js';
@@ -127,13 +128,15 @@ export class QueryService {
     const conjunctive = 'query' in body;
     const view = reader.view(body.scope ?? null);
     if (view === null) return { results: [], cursor: null, conjunctive };
-    if (stored && !conjunctive) return await this.askStored(reader, view, body, now, (rowsRead) => this.meter(address, { ruleEvalMs: 0, rowsRead }));
+    // asOf / validAt: the answer as the tenant stood then (transaction time), or at another valid time.
+    const at = readMoment(body, now);
+    if (stored && !conjunctive) return await this.askStored(reader, view, body, at, (rowsRead) => this.meter(address, { ruleEvalMs: 0, rowsRead }));
     const atoms = conjunctive ? body.query : [body];
     const negations = conjunctive ? body.not : [];
-    return await this.askEngine(address, reader, view, atoms, negations, body, now, signal);
+    return await this.askEngine(address, reader, view, atoms, negations, body, at, signal);
   }
 
-  private async askStored(tenant: FactReads, view: ScopeView, body: Extract<AskBody, { predicate: string }>, now: number, metered: (rowsRead: number) => void): Promise<AskResult> {
+  private async askStored(tenant: FactReads, view: ScopeView, body: Extract<AskBody, { predicate: string }>, now: ReadMoment, metered: (rowsRead: number) => void): Promise<AskResult> {
     let rowsRead = 0;
     try {
       return await this.scanStored(tenant, view, body, now, () => rowsRead++);
@@ -142,10 +145,11 @@ export class QueryService {
     }
   }
 
-  private async scanStored(tenant: FactReads, view: ScopeView, body: Extract<AskBody, { predicate: string }>, now: number, read: () => void): Promise<AskResult> {
+  private async scanStored(tenant: FactReads, view: ScopeView, body: Extract<AskBody, { predicate: string }>, at: ReadMoment, read: () => void): Promise<AskResult> {
+    const options = readOptions(at);
     const compiled = compilePattern(body.predicate, body.args, body.negated);
     // Hashed only when a cursor is read or written: most asks fit one page.
-    const fingerprint = () => queryFingerprint(['pattern', body.predicate, body.args, body.negated, body.scope ?? null, body.distinct]);
+    const fingerprint = () => queryFingerprint(['pattern', body.predicate, body.args, body.negated, body.scope ?? null, body.distinct, ...timeOf(body)]);
     const start: CursorPosition = body.cursor ? decodeCursor(body.cursor, fingerprint()) : { skip: 0 };
     // A row is (index position, scope): the cursor names the last one sent (older cursors: position + count).
     const after = start.after ?? null;
@@ -154,7 +158,7 @@ export class QueryService {
     let group: string | null = null;
     let inGroup = 0;
     let last: string[] = [];
-    for await (const match of tenant.match(view, compiled.pattern, fromGroup === undefined ? { now } : { now, fromGroup })) {
+    for await (const match of tenant.match(view, compiled.pattern, fromGroup === undefined ? options : { ...options, fromGroup })) {
       read();
       if (!compiled.accepts(match.fact.args)) continue;
       inGroup = match.group === group ? inGroup + 1 : 0;
@@ -176,12 +180,12 @@ export class QueryService {
     atoms: readonly AtomBody[],
     negations: readonly AtomBody[],
     body: AskBody,
-    now: number,
+    now: ReadMoment,
     signal: AbortSignal | undefined,
   ): Promise<AskResult> {
     // What the answers depend on, never the paging fields themselves (a cursor is not part of its query).
     const shape = (atom: AtomBody) => [atom.predicate, atom.args, atom.negated];
-    const fingerprint = () => queryFingerprint(['engine', atoms.map(shape), negations.map(shape), body.scope ?? null, body.infer, body.withProof]);
+    const fingerprint = () => queryFingerprint(['engine', atoms.map(shape), negations.map(shape), body.scope ?? null, body.infer, body.withProof, ...timeOf(body)]);
     // Keyset paging: the cursor holds the last answer's bindings and the next page starts after them
     // (answers come in one total order); older cursors hold an offset.
     const start: CursorPosition = body.cursor ? decodeCursor(body.cursor, fingerprint()) : { skip: 0 };
@@ -207,7 +211,7 @@ export class QueryService {
   }
 
   /** Every answer of an engine query, under the request's budget (metered). */
-  private async evaluate(address: TenantAddress, tenant: FactReads, view: ScopeView, query: EngineQuery, infer: boolean, now: number, signal: AbortSignal | undefined): Promise<ScopedAnswer[]> {
+  private async evaluate(address: TenantAddress, tenant: FactReads, view: ScopeView, query: EngineQuery, infer: boolean, now: ReadMoment, signal: AbortSignal | undefined): Promise<ScopedAnswer[]> {
     const program = (scope: string) => (infer ? this.rules.programFor(address, scope) : Promise.resolve(null));
     const budget = new RequestBudget(await this.budgetOf(address));
     const run = new Evaluation(query, budget, signal);
@@ -239,12 +243,13 @@ export class QueryService {
     const database = lease.database;
     if (!database.hasTenant(address.tenant) && !options.lens?.hasWrites) return aggregate(body.operation, [], body.groupBy);
     const now = this.clock();
-    // asOf (wip-history) would pick the reader here: the tenant as it stood then instead of now.
+    // asOf / validAt: over the tenant as it stood then, or at another valid time.
+    const at = readMoment(body, now);
     const answers = await database.tenant(address.tenant).read(now, async (reader) => {
       const reads = options.lens ? options.lens.wrap(reader) : reader;
       const view = reads.view(body.scope ?? null);
       if (view === null) return [];
-      return await this.evaluate(address, reads, view, { literals, variables, withProof: false, limit: Number.MAX_SAFE_INTEGER }, body.infer, now, options.signal);
+      return await this.evaluate(address, reads, view, { literals, variables, withProof: false, limit: Number.MAX_SAFE_INTEGER }, body.infer, at, options.signal);
     });
     return aggregate(body.operation, answers.map(({ answer }) => ({ ...pick(answer), bindings: answer.bindings })), body.groupBy);
   }
@@ -269,6 +274,11 @@ function valueOf(body: AggregateBody, variables: readonly string[]): (answer: En
   }
   if (index >= body.args.length) throw new ValidationError(`argIndex ${index} is past the pattern's ${body.args.length} argument(s)`, { field: 'argIndex' });
   return (answer) => ({ value: answer.matches[0]?.args[index] as Term });
+}
+
+/** The times of a query, part of what its cursor belongs to (absent when none: older cursors stay valid). */
+function timeOf(body: AskBody): unknown[] {
+  return body.asOf === undefined && body.validAt === undefined ? [] : [body.asOf ?? null, body.validAt ?? null];
 }
 
 /** The query's variables in order of appearance; with `visibleOnly`, not the `"?"` positions. */

@@ -2,6 +2,7 @@ import type { FactPattern, StoredFact } from '../domain/fact.js';
 import type { FactSource, SourceFact } from '../engine/source.js';
 import type { ScopeView } from '../store/fact-reader.js';
 import type { FactReads } from './transaction-overlay.js';
+import { type ReadMoment, readOptions } from './fact-source.js';
 
 type AllView = Extract<ScopeView, { kind: 'all' }>;
 
@@ -25,7 +26,7 @@ export class SharedScopeReads {
   constructor(
     private readonly tenant: FactReads,
     private readonly view: AllView,
-    private readonly now: number,
+    private readonly at: ReadMoment,
     /** Counts facts read (one per fact and scope: what this holds in memory) against the request's budget. */
     private readonly charge: (rows: number) => void = () => {},
   ) {}
@@ -37,7 +38,7 @@ export class SharedScopeReads {
       read = (async () => {
         const byScope = new Map<string, SourceFact[]>();
         let read = 0;
-        for await (const { fact } of this.tenant.match(this.view, pattern, { now: this.now })) {
+        for await (const { fact } of this.tenant.match(this.view, pattern, readOptions(this.at))) {
           let list = byScope.get(fact.scope);
           if (list === undefined) byScope.set(fact.scope, (list = []));
           list.push({ args: fact.args, ref: fact satisfies StoredFact });

@@ -5,6 +5,8 @@ import { RunContext, type Budget } from '../engine/index.js';
 import { type WalkBudget, baseChainOf, compareScopes } from '../scopes/compare.js';
 import { type DiffRow, diffPage } from '../scopes/diff.js';
 import { flattenDeepChains } from '../scopes/flatten.js';
+import { type RevertResult, revertScope } from '../scopes/revert.js';
+import { pastMoment } from './time.js';
 import { deleteScope, forkScope, freezeTop, requireScope } from '../scopes/lifecycle.js';
 import { type MergeConflict, type MergeStrategy, planMerge } from '../scopes/merge.js';
 import type { BackgroundRunner } from '../store/background.js';
@@ -61,14 +63,15 @@ export class ScopeService {
     return registry.all().map((s) => ({ name: s.name, base: s.base, facts: registry.countOf(s.chain), createdAt: s.createdAt }));
   }
 
-  async fork(address: TenantAddress, source: string, target: string): Promise<{ scope: string; base: string }> {
+  async fork(address: TenantAddress, source: string, target: string, asOf?: number | string): Promise<{ scope: string; base: string; asOf?: number }> {
+    const at = asOf === undefined ? undefined : pastMoment(asOf, this.clock(), 'asOf');
     // Only `main` exists before a database's first write: a fork from anything else must not create it.
     if (source !== MAIN_SCOPE && !this.catalog.exists(address.database)) {
       throw new NotFoundError(`scope '${source}' does not exist`, { scope: source });
     }
     await using held = await this.tenant(address, true);
     const tenant = held.tenant;
-    const result = await tenant.transaction(this.clock(), async (tx) => forkWithin(tx, address, source, target));
+    const result = await tenant.transaction(this.clock(), async (tx) => forkWithin(tx, address, source, target, at));
     this.flattenLater(address);
     return result;
   }
@@ -119,6 +122,14 @@ export class ScopeService {
     return await tenant.transaction(this.clock(), (tx) => mergeWithin(tx, address, sourceName, targetName, strategy, context)).finally(() => this.flattenLater(address));
   }
 
+  /** Put a scope back as it stood at `to`, in one batch of ordinary (logged, revertible) writes. */
+  async revert(address: TenantAddress, name: string, to: number | string): Promise<RevertResult> {
+    const at = pastMoment(to, this.clock(), 'to');
+    if (name !== MAIN_SCOPE && !this.catalog.exists(address.database)) throw new NotFoundError(`scope '${name}' does not exist`, { scope: name });
+    await using held = await this.tenant(address, true);
+    return await held.tenant.transaction(this.clock(), (tx) => revertScope(tx, name, at, address.actor ?? null));
+  }
+
   async remove(address: TenantAddress, name: string): Promise<{ deleted: boolean; scope: string }> {
     await using held = await this.tenant(address, false);
     const tenant = held.tenant;
@@ -154,8 +165,8 @@ export async function mergeWithin(
   if (plan.kind === 'merged') {
     registry.adjustCount(target.chain[0] as number, plan.countDelta);
     for (const write of plan.writes) {
-      if (write.record === null) tx.removeFact(write.key, target.chain);
-      else tx.putFact(write.key, target.chain, write.record, { vectorFrom: source.chain });
+      if (write.record === null) tx.removeFact(write.key, target.chain, address.actor ?? null, write.version);
+      else tx.putFact(write.key, target.chain, write.record, { vectorFrom: source.chain }, address.actor ?? null);
     }
   }
   const details = { source: sourceName, strategy, result: plan.kind, conflicts: plan.conflicts.length };
@@ -165,10 +176,10 @@ export async function mergeWithin(
 }
 
 /** A fork inside a transaction of the tenant. */
-export function forkWithin(tx: TenantTransaction, address: TenantAddress, source: string, target: string): { scope: string; base: string } {
-  forkScope(tx.scopes, source, target, tx.now);
-  tx.event(scopeEvent('scope_forked', address, target, { source }));
-  return { scope: target, base: source };
+export function forkWithin(tx: TenantTransaction, address: TenantAddress, source: string, target: string, at?: number): { scope: string; base: string; asOf?: number } {
+  forkScope(tx.scopes, source, target, tx.now, at);
+  tx.event(scopeEvent('scope_forked', address, target, at === undefined ? { source } : { source, asOf: at }));
+  return at === undefined ? { scope: target, base: source } : { scope: target, base: source, asOf: at };
 }
 
 function scopeEvent(op: string, address: TenantAddress, scope: string, details: Record<string, unknown>): EventDraft {

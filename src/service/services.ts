@@ -11,6 +11,7 @@ import { EventService } from './events.js';
 import { FactService } from './facts.js';
 import { KeyService } from './keys.js';
 import { ListingService } from './listing.js';
+import { HistoryService } from './history.js';
 import { PredicateService } from './predicates.js';
 import { QueryService } from './query.js';
 import { RuleService } from './rules.js';
@@ -48,6 +49,7 @@ export interface Services {
   /** Background work of every service and database: logged, counted, awaited at shutdown. */
   readonly background: BackgroundRunner;
   readonly listing: ListingService;
+  readonly history: HistoryService;
   /** Per-tenant concurrency of heavy requests (evaluations, joins, diffs, merges, context passes). */
   readonly slots: WorkSlots;
   readonly search: SearchService;
@@ -150,6 +152,7 @@ export function createServices({ catalog, keyStore, adminKey, clock, background 
     predicates: new PredicateService(catalog, clock),
     background,
     listing: new ListingService(catalog, clock, rules),
+    history: new HistoryService(catalog, clock),
     slots,
     search: new SearchService(catalog, clock, dimensionsOf),
     settings,

@@ -23,6 +23,7 @@ import {
   primaryKeyOf,
 } from '../encoding/fact-keys.js';
 import { decodeEntryValue, decodeJson } from '../encoding/records.js';
+import { allHistoryRange, decodeHistoryKey, decodeHistoryValue } from '../encoding/history-keys.js';
 import { KeyspaceReader, type LevelDb, type LevelSublevel, scanRange } from './level-types.js';
 import { databaseShape } from './record-shapes.js';
 import { decodeEvent } from './event-log.js';
@@ -142,6 +143,7 @@ async function checkTenant(tenant: string, sub: LevelSublevel, meta: LevelSublev
 
   checkCounts(tenant, registry, versions, problems);
   await checkRetrieval(reader, indexedVersions(versions), (kind, detail) => problems.add(tenant, kind, detail));
+  await checkHistory(tenant, reader, versions, (layer) => use.has(layer) || retired.has(layer), problems);
   await checkEvents(tenant, reader, meta, problems);
   return versions.size;
 }
@@ -193,6 +195,30 @@ function checkCounts(tenant: string, registry: ScopeRegistry, versions: Readonly
     }
     const stored = registry.countOf(scope.chain);
     if (stored !== actual) problems.add(tenant, 'scope count mismatch', `scope '${scope.name}': registry says ${stored}, index holds ${actual}`);
+  }
+}
+
+/**
+ * Every history key decodes and belongs to a layer in use (or retired), and the newest version
+ * logged for a fact in a layer is what the index holds for it (the write and its log are one
+ * batch). Facts written before format 3 have no log: they are not compared.
+ */
+async function checkHistory(tenant: string, reader: KeyspaceReader, versions: ReadonlyMap<string, Version>, known: (layer: LayerId) => boolean, problems: Problems): Promise<void> {
+  let fact: string | null = null;
+  for await (const [raw, value] of scanRange(reader, allHistoryRange())) {
+    try {
+      const key = decodeHistoryKey(raw);
+      const logged = decodeHistoryValue(value, raw);
+      decodeEntryValue(logged.entry, raw);
+      if (key.fact === fact) continue;
+      fact = key.fact;
+      if (!known(key.layer)) problems.add(tenant, 'unreferenced layer keys', `history of ${describe(key, key.layer)}`);
+      const indexed = versions.get(primaryKeyOf(key, key.layer));
+      if (indexed === undefined) problems.add(tenant, 'history without index entry', describe(key, key.layer));
+      else if (indexed.keys.get(primaryKeyOf(key, key.layer)) !== logged.entry) problems.add(tenant, 'history disagrees with index', describe(key, key.layer));
+    } catch (error) {
+      problems.add(tenant, 'undecodable history entry', `${JSON.stringify(raw)}: ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
 }
 

@@ -1,11 +1,12 @@
-import { type FactPattern, type StoredFact, type Term, isVisibleAt, termsEqual } from '../domain/fact.js';
+import { type FactKey, type FactPattern, type FactRecord, type StoredFact, type Term, isVisibleAt, isVisibleAtTimes, termsEqual } from '../domain/fact.js';
+import { decodeHistoryValue, historyAtRange } from '../encoding/history-keys.js';
 import { type LayerId, allIndexRange, encodeLayer, decodeIndexKey, groupOfIndexKey, isPrimaryIndexKey, rangeFor, upperBound } from '../encoding/fact-keys.js';
-import { type EntryValue, decodeEntryValue } from '../encoding/records.js';
+import { type EntryValue, decodeEntryValue, writtenAt } from '../encoding/records.js';
 import { CorruptionError } from '../domain/errors.js';
 import { SEP } from '../encoding/term-codec.js';
 import { type KeyspaceReader, countRange } from './level-types.js';
 import { MAX_CACHED_RANGE_ROWS, type PinnedRanges, READ_AHEAD_ROWS, type Row } from './range-cache.js';
-import type { ScopeRecord } from './scope-registry.js';
+import { type ScopeRecord, readTimes } from './scope-registry.js';
 
 /** Which scopes a read sees: one scope (through its chain of layers) or every scope of the tenant. */
 export type ScopeView =
@@ -18,6 +19,19 @@ export interface MatchOptions {
   readonly includeInvisible?: boolean;
   /** Resume a paged read at this fact group (an index key without its layer). */
   readonly fromGroup?: string;
+  /**
+   * Transaction time: the facts as the tenant stood at this moment (epoch ms), from the history
+   * (`now` should then be the same moment: expiry is judged then).
+   */
+  readonly asOf?: number;
+  /** Valid time: judge validFrom/validUntil at this moment instead of `now`. */
+  readonly validAt?: number;
+}
+
+/** True when a read must go through the history: a time asked for, or a scope forked at a past moment. */
+export function readsThePast(view: ScopeView, options: MatchOptions): boolean {
+  if (options.asOf !== undefined || options.validAt !== undefined) return true;
+  return view.kind === 'scope' ? view.scope.cutoffs !== undefined : view.scopes.some((s) => s.cutoffs !== undefined);
 }
 
 export interface MatchedFact {
@@ -41,6 +55,13 @@ export async function* matchFacts(
   const range = rangeFor(pattern.predicate, pattern.args);
   const gte = options.fromGroup !== undefined && options.fromGroup > range.gte ? options.fromGroup : range.gte;
   const scopes = view.kind === 'scope' ? [view.scope] : view.scopes;
+  if (readsThePast(view, options)) {
+    const accept = (key: FactKey) => key.negated === pattern.negated && residualMatches(key.args, pattern, range.residual);
+    // The index rows as they are now (cached or read), each resolved at its time: most rows of a past read are older than it.
+    const rows = cached === null ? undefined : await cachedRows(sub, cached, gte, range.lt);
+    yield* groupsAt(sub, scopes, { gte, lt: range.lt }, options, accept, () => true, rows);
+    return;
+  }
   const resolve = (group: string, firstKey: string, versions: ReadonlyMap<LayerId, string>, out: MatchedFact[]): void => {
     const key = decodeIndexKey(firstKey);
     if (key.negated !== pattern.negated || !residualMatches(key.args, pattern, range.residual)) return;
@@ -194,6 +215,10 @@ export function estimateFacts(sub: KeyspaceReader, pattern: FactPattern, cached:
  */
 export async function* allFacts(sub: KeyspaceReader, view: ScopeView, options: MatchOptions): AsyncGenerator<MatchedFact> {
   const scopes = view.kind === 'scope' ? [view.scope] : view.scopes;
+  if (readsThePast(view, options)) {
+    yield* groupsAt(sub, scopes, allIndexRange(), options, () => true, isPrimaryIndexKey);
+    return;
+  }
   let group: string | null = null;
   let firstKey = '';
   let versions = new Map<LayerId, string>();
@@ -233,4 +258,119 @@ function* versionsInScopes(
     if (!options.includeInvisible && !isVisibleAt(found.record, options.now)) continue;
     yield { fact: { predicate: key.predicate, args: key.args, negated: key.negated, scope: scope.name, ...found.record }, group };
   }
+}
+
+/**
+ * The read of a past moment (or of a scope forked at one): the index scanned as for a current read,
+ * each fact resolved per scope at the time its layers are read (readTimes). An entry written after
+ * that time is replaced by its version then, one seek into the history; retractions leave dated
+ * tombstones, so a fact retracted since is still found in the index. Not cached: the range cache
+ * holds current states.
+ */
+async function* groupsAt(
+  sub: KeyspaceReader,
+  scopes: readonly ScopeRecord[],
+  range: { gte: string; lt: string },
+  options: MatchOptions,
+  accept: (key: FactKey) => boolean,
+  keep: (raw: string) => boolean,
+  rows?: readonly Row[],
+): AsyncGenerator<MatchedFact> {
+  const times = scopes.map((scope) => readTimes(scope, options.asOf));
+  const now = options.asOf ?? options.now;
+  const validAt = options.validAt ?? now;
+  let group: string | null = null;
+  let firstKey = '';
+  let versions = new Map<LayerId, string>();
+  const resolve = async (out: MatchedFact[]): Promise<void> => {
+    if (group === null) return;
+    const key = decodeIndexKey(firstKey);
+    if (!accept(key)) return;
+    for (const [s, scope] of scopes.entries()) {
+      const found = await nearestAt(sub, key, scope.chain, versions, times[s] ?? null, group);
+      if (found === undefined || found.kind !== 'record') continue;
+      if (!options.includeInvisible && !isVisibleAtTimes(found.record, now, validAt)) continue;
+      out.push({ fact: { predicate: key.predicate, args: key.args, negated: key.negated, scope: scope.name, ...found.record }, group });
+    }
+  };
+  const take = async (entries: readonly Row[]): Promise<MatchedFact[]> => {
+    const ready: MatchedFact[] = [];
+    for (const [raw, value] of entries) {
+      if (!keep(raw)) continue;
+      const rawGroup = groupOfIndexKey(raw);
+      if (rawGroup !== group) {
+        await resolve(ready);
+        group = rawGroup;
+        firstKey = raw;
+        versions = new Map();
+      }
+      versions.set(Number.parseInt(raw.slice(rawGroup.length + 1), 36), value);
+    }
+    return ready;
+  };
+  if (rows !== undefined) {
+    const ready = await take(rows);
+    await resolve(ready);
+    yield* ready;
+    return;
+  }
+  const iterator = sub.iterator(range);
+  try {
+    for (let size = 64; ; size = Math.min(size * 4, 4096)) {
+      const entries = (await iterator.nextv(size)) as [string, string][];
+      if (entries.length === 0) break;
+      yield* await take(entries);
+    }
+    const last: MatchedFact[] = [];
+    await resolve(last);
+    yield* last;
+  } finally {
+    await iterator.close();
+  }
+}
+
+/**
+ * The entry that decided a fact in a chain at the given per-layer times (null: now): the nearest
+ * layer that held an entry then. A layer's current entry written after its time gives way to its
+ * history's version at that time; a layer with no version then does not count.
+ */
+export async function nearestAt(
+  sub: KeyspaceReader,
+  key: FactKey,
+  chain: readonly LayerId[],
+  versions: ReadonlyMap<LayerId, string | EntryValue>,
+  times: readonly number[] | null,
+  group = '',
+): Promise<EntryValue | undefined> {
+  for (const [i, layer] of chain.entries()) {
+    const raw = versions.get(layer);
+    if (raw === undefined) continue;
+    let entry: EntryValue;
+    try {
+      entry = typeof raw === 'string' ? decodeEntryValue(raw) : raw;
+    } catch (error) {
+      throw error instanceof CorruptionError ? new CorruptionError('fact record', group + SEP + encodeLayer(layer), error) : error;
+    }
+    const time = times?.[i] ?? Number.POSITIVE_INFINITY;
+    if (time === Number.POSITIVE_INFINITY || writtenAt(entry) <= time) return entry;
+    const past = await entryAt(sub, key, layer, time);
+    if (past !== undefined) return past;
+  }
+  return undefined;
+}
+
+/** The version of a fact a layer held at `time`, from its history (undefined: none then). */
+export async function entryAt(sub: KeyspaceReader, key: FactKey, layer: LayerId, time: number): Promise<EntryValue | undefined> {
+  const iterator = sub.iterator({ ...historyAtRange(key, layer, time), limit: 1 });
+  try {
+    const [first] = (await iterator.nextv(1)) as [string, string][];
+    return first === undefined ? undefined : decodeEntryValue(decodeHistoryValue(first[1], first[0]).entry, first[0]);
+  } finally {
+    await iterator.close();
+  }
+}
+
+/** A record as a stored fact of a scope. */
+export function storedFact(key: FactKey, scope: string, record: FactRecord): StoredFact {
+  return { predicate: key.predicate, args: key.args, negated: key.negated, scope, ...record };
 }

@@ -13,7 +13,8 @@ import { type EncodedFactKey, type LayerId, encodeFactKey, encodedPrimaryKey, pr
 import { decodeEntryValue, encodeRecord } from '../encoding/records.js';
 import { SEP } from '../encoding/term-codec.js';
 import type { EventDraft } from './event-log.js';
-import type { ScopeView } from './fact-reader.js';
+import { type ScopeView, nearestAt } from './fact-reader.js';
+import { readTimes } from './scope-registry.js';
 import { nearestEntry } from './layer-reader.js';
 import type { KeyspaceReader } from './level-types.js';
 import type { TenantTransaction } from './transaction.js';
@@ -31,10 +32,11 @@ export async function tellFacts(
   pending = new Map<string, FactRecord | null>(),
 ): Promise<StoredFact[]> {
   const registry = tx.scopes;
-  const chains = facts.map((f) => (registry.get(f.scope) ?? registry.createRoot(f.scope, now)).chain);
+  const scopes = facts.map((f) => registry.get(f.scope) ?? registry.createRoot(f.scope, now));
+  const chains = scopes.map((s) => s.chain);
   // Each fact's terms are encoded once: presence key, lookup keys and index keys all derive from it.
   const encoded = facts.map(encodeFactKey);
-  const existing = await lookup(keyspace, facts, encoded, chains, mayExist);
+  const existing = await lookup(keyspace, facts, encoded, chains, mayExist, scopes.map((s) => readTimes(s, undefined)));
   const undo: [string, FactRecord | null | undefined][] = [];
   const values = new RecordValues();
   try {
@@ -58,7 +60,7 @@ export async function tellFacts(
     pending.set(sameId, record);
     // A vector not sent is kept from the version replaced (if that version is alive in this chain).
     const vector = input.embedding !== undefined ? { embedding: input.embedding } : { vectorFrom: previous ? chain : [] };
-    tx.putTold(key, input, chain, record, value, vector);
+    tx.putTold(key, input, chain, record, value, vector, actor);
     return { predicate: input.predicate, args: input.args, negated: input.negated, scope: input.scope, ...record };
     });
     tx.event(factEvent('told', actor, stored));
@@ -90,7 +92,7 @@ export async function retractFacts(
       if (isVisibleAt(fact, tx.now)) removed.push(fact);
       registry.adjustCount(target.chain[0] as LayerId, -1);
       registry.adjustBytes(-sizeOf(fact, fact));
-      tx.removeFact(fact, target.chain);
+      tx.removeFact(fact, target.chain, actor, fact.version + 1);
     }
   }
   if (removed.length > 0) tx.event(factEvent('retracted', actor, removed));
@@ -135,6 +137,8 @@ async function lookup(
   encoded: readonly EncodedFactKey[],
   chains: readonly (readonly LayerId[])[],
   mayExist: (presence: string) => boolean,
+  /** Per fact, the times its scope reads its layers at (null: now; see readTimes). */
+  times: readonly (readonly number[] | null)[],
 ) {
   const keys: string[] = [];
   const read = encoded.map((e) => mayExist(e.presence));
@@ -149,9 +153,11 @@ async function lookup(
   const same: (FactRecord | null)[] = [];
   const opposite: (FactRecord | null)[] = [];
   let at = 0;
+  const past: number[] = [];
   facts.forEach((_, i) => {
     let s: FactRecord | null | undefined;
     let o: FactRecord | null | undefined;
+    if (read[i] && times[i] !== null) past.push(i, at);
     for (let d = 0; read[i] && d < (chains[i] as readonly LayerId[]).length; d++, at += 2) {
       if (s === undefined) s = recordOf(values[at]);
       if (o === undefined) o = recordOf(values[at + 1]);
@@ -159,6 +165,21 @@ async function lookup(
     same.push(s ?? null);
     opposite.push(o ?? null);
   });
+  // A scope forked at a past moment: its lower layers are read as they stood then.
+  for (let p = 0; p < past.length; p += 2) {
+    const i = past[p] as number;
+    const chain = chains[i] as readonly LayerId[];
+    for (const [k, negated] of [[0, false], [1, true]] as const) {
+      const versions = new Map<LayerId, string>();
+      chain.forEach((layer, d) => {
+        const raw = values[(past[p + 1] as number) + 2 * d + k];
+        if (raw !== undefined) versions.set(layer, raw);
+      });
+      const key = { predicate: facts[i]!.predicate, args: facts[i]!.args, negated: negated !== facts[i]!.negated };
+      const entry = await nearestAt(keyspace, key, chain, versions, times[i] ?? null);
+      (k === 0 ? same : opposite)[i] = entry?.kind === 'record' ? entry.record : null;
+    }
+  }
   return { same, opposite };
 }
 

@@ -20,6 +20,7 @@ export const scopeShape: z.ZodType<ScopeRecord> = z.looseObject({
   chain: z.array(layerId).min(1),
   createdAt: z.number(),
   merges: z.record(z.string(), z.array(layerId)).optional(),
+  cutoffs: z.record(z.string(), z.number()).optional(),
 });
 
 export const eventShape: z.ZodType<TenantEvent> = z.looseObject({

@@ -18,6 +18,27 @@ export interface ScopeRecord {
   readonly createdAt: number;
   /** Per source scope merged into this one: the source's chain at that merge, the base of the next. */
   readonly merges?: Readonly<Record<string, readonly LayerId[]>>;
+  /**
+   * A scope forked at a past moment reads the layers below its own as they stood then: per layer
+   * (base 10 id), the transaction time at which that layer and every layer below it are read.
+   * Fork stays O(1): nothing is copied, the history of those layers answers (fact-reader.ts).
+   */
+  readonly cutoffs?: Readonly<Record<string, number>>;
+}
+
+/**
+ * The transaction time at which each layer of a scope's chain is read: the earlier of the read's
+ * own `asOf` and the scope's cutoffs at or above the layer. null: every layer as it is now (the
+ * fast path of every read that names no time).
+ */
+export function readTimes(scope: ScopeRecord, asOf: number | undefined): number[] | null {
+  if (asOf === undefined && scope.cutoffs === undefined) return null;
+  let time = asOf ?? Number.POSITIVE_INFINITY;
+  return scope.chain.map((layer) => {
+    const cutoff = scope.cutoffs?.[String(layer)];
+    if (cutoff !== undefined && cutoff < time) time = cutoff;
+    return time;
+  });
 }
 
 const LAYER_COUNTER = 'layer';

@@ -1,7 +1,9 @@
 import type { FactKey, FactPattern } from '../domain/fact.js';
 import type { LayerId } from '../encoding/fact-keys.js';
 import type { EntryValue } from '../encoding/records.js';
-import { type MatchOptions, type MatchedFact, type ScopeView, allFacts, estimateFacts, matchFacts } from './fact-reader.js';
+import { type MatchOptions, type MatchedFact, type ScopeView, allFacts, estimateFacts, matchFacts, nearestAt } from './fact-reader.js';
+import { type FactVersion, changedSince, versionsIn } from './history-reader.js';
+import { readTimes } from './scope-registry.js';
 import { type WalkReads, entriesIn, factsInLayer, listedPresences, primaryPresences } from './layer-reader.js';
 import { type KeyspaceReader, scanRange } from './level-types.js';
 import { allVectorsRange } from '../encoding/retrieval-keys.js';
@@ -24,6 +26,8 @@ export interface LayerSource {
   listedPresences(layer: LayerId, from: string | null, reads: WalkReads): AsyncGenerator<string>;
   /** The same for root layers, by one walk of the primary index. */
   rootPresences(layers: ReadonlySet<LayerId>, from: string | null, reads: WalkReads): AsyncGenerator<string>;
+  /** The entry deciding a fact in a chain whose layers are read at these times (null: now), from `entriesIn`'s entries and the history. */
+  nearestAt(fact: FactKey, chain: readonly LayerId[], entries: ReadonlyMap<LayerId, EntryValue>, times: readonly number[] | null): Promise<EntryValue | undefined>;
 }
 
 /**
@@ -96,6 +100,27 @@ export class TenantReads implements LayerSource {
 
   rootPresences(layers: ReadonlySet<LayerId>, from: string | null, reads: WalkReads): AsyncGenerator<string> {
     return primaryPresences(this.keyspace, layers, from, reads);
+  }
+
+  /** The logged versions of a predicate's facts (one fact's with `args`) in a scope's chain (history-reader.ts). */
+  history(scope: ScopeRecord, predicate: string, args: readonly Key['args'][number][] | null): AsyncGenerator<FactVersion> {
+    return versionsIn(this.keyspace, scope, predicate, args);
+  }
+
+  /** The facts a scope logged a version of after `time` (positive keys; both polarities are meant). */
+  changedSince(scope: ScopeRecord, time: number): Promise<FactKey[]> {
+    return changedSince(this.keyspace, scope, time);
+  }
+
+  nearestAt(fact: FactKey, chain: readonly LayerId[], entries: ReadonlyMap<LayerId, EntryValue>, times: readonly number[] | null): Promise<EntryValue | undefined> {
+    return nearestAt(this.keyspace, fact, chain, entries, times);
+  }
+
+  /** Each fact's entry in a scope at a moment (undefined: now), as a read of the scope would decide it. */
+  async statesAt(scope: ScopeRecord, facts: readonly FactKey[], asOf: number | undefined): Promise<(EntryValue | undefined)[]> {
+    const entries = await this.entriesIn(facts, scope.chain);
+    const times = readTimes(scope, asOf);
+    return Promise.all(facts.map((fact, i) => nearestAt(this.keyspace, fact, scope.chain, entries[i] ?? new Map(), times)));
   }
 
   rules(): Promise<RuleRecord[]> {

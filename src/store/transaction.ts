@@ -1,13 +1,15 @@
 import type { FactKey, FactRecord } from '../domain/fact.js';
 import { retiredLayerKey } from '../encoding/control-keys.js';
 import { type EncodedFactKey, type LayerId, encodeFactKey, encodedIndexKeys, indexKeysOf, listingKeyOf } from '../encoding/fact-keys.js';
-import { type EntryValue, TOMBSTONE_VALUE, encodeRecord } from '../encoding/records.js';
+import { type EntryValue, encodeEntry, encodeTombstone } from '../encoding/records.js';
+import { encodeHistoryValue, historyKey, historyKeyInLayer, historyOfLayerRange } from '../encoding/history-keys.js';
 import type { EventDraft } from './event-log.js';
-import type { BatchOp, KeyspaceReader, LevelSublevel } from './level-types.js';
+import { type BatchOp, type KeyspaceReader, type LevelSublevel, scanRange } from './level-types.js';
 import { type RuleRecord, delRuleOp, putRuleOp } from './rule-records.js';
 import type { ScopeRegistry } from './scope-registry.js';
 import { type SessionRecord, delAccessOps, delSessionOp, incrementAccessOps, putAccessCountOp, putSessionOp } from './session-records.js';
 import { TenantReads } from './tenant-reads.js';
+import { type PruneResult, pruneOps } from './history-reader.js';
 import { RETRIEVAL_MARKER_KEY } from '../encoding/retrieval-keys.js';
 import { type DocumentChange, dropLayerRetrieval, retrievalOps } from './retrieval-writes.js';
 import type { VectorUpdate } from './vector-cache.js';
@@ -72,33 +74,66 @@ export class TenantTransaction extends TenantReads {
     super(keyspace, scopes);
   }
 
-  /** Write a fact's record (null: a tombstone) into the top layer of a chain, listing it if the layer has a parent. */
-  putFact(key: FactKey, chain: readonly LayerId[], record: FactRecord | null, vector: VectorChange = {}): void {
+  /**
+   * Write a fact's record (null: a tombstone dated now) into the top layer of a chain, listing it
+   * if the layer has a parent, and log the version in the fact's history. `version`: a tombstone's
+   * (the record's own otherwise).
+   */
+  putFact(key: FactKey, chain: readonly LayerId[], record: FactRecord | null, vector: VectorChange = {}, actor: string | null = null, version = 1): void {
     const layer = chain[0] as LayerId;
-    this.putEntry(key, layer, record === null ? { kind: 'tombstone' } : { kind: 'record', record }, chain.length > 1, vector);
+    const entry: EntryValue = record === null ? { kind: 'tombstone', at: this.now } : { kind: 'record', record };
+    const value = encodeEntry(entry);
+    const encoded = encodeFactKey(key);
+    this.putEncoded(encoded, key.negated, layer, value, chain.length > 1 ? key : null);
+    this.logVersion(encoded, key.negated, layer, value, actor, record?.version ?? version);
+    this.documents.push({ key, layer, record, ...vector });
   }
 
-  /** Remove a fact from a chain's top layer: a delete in a root layer, a tombstone over a parent. */
-  removeFact(key: FactKey, chain: readonly LayerId[]): void {
-    if (chain.length > 1) return this.putFact(key, chain, null);
-    for (const k of indexKeysOf(key, chain[0] as LayerId)) this.ops.push({ type: 'del', key: k, sublevel: this.sub });
-    this.documents.push({ key, layer: chain[0] as LayerId, record: null });
+  /**
+   * Remove a fact from a chain's top layer: a dated tombstone, in a root layer too (an as-of read
+   * finds the fact's past through it; the pruner drops it after the retention period).
+   */
+  removeFact(key: FactKey, chain: readonly LayerId[], actor: string | null = null, version = 1): void {
+    this.putFact(key, chain, null, {}, actor, version);
   }
 
-  /** Write an entry into a given layer (flatten builds a new layer this way). */
+  /** Write an entry into a given layer as it is, without a history entry (flatten builds a new layer this way). */
   putEntry(key: FactKey, layer: LayerId, entry: EntryValue, listed: boolean, vector: VectorChange = {}): void {
-    const value = entry.kind === 'record' ? encodeRecord(entry.record) : TOMBSTONE_VALUE;
-    this.putEncoded(encodeFactKey(key), key.negated, layer, value, listed ? key : null);
+    this.putEncoded(encodeFactKey(key), key.negated, layer, encodeEntry(entry), listed ? key : null);
     this.documents.push({ key, layer, record: entry.kind === 'record' ? entry.record : null, ...vector });
+  }
+
+  /** Log a version written into a layer (same batch as the write). */
+  private logVersion(key: EncodedFactKey, negated: boolean, layer: LayerId, entry: string, actor: string | null, version: number): void {
+    this.ops.push({ type: 'put', key: historyKey(key, negated, layer, this.now), value: encodeHistoryValue({ actor, entry, version }), sublevel: this.sub });
+  }
+
+  /** Copy the history of layers into another (flatten: the union of a run's logs is the folded layer's log, see flatten.ts). */
+  async copyHistory(from: readonly LayerId[], to: LayerId): Promise<void> {
+    for (const layer of from) {
+      for await (const [key, value] of scanRange(this.keyspace, historyOfLayerRange(layer))) {
+        this.ops.push({ type: 'put', key: historyKeyInLayer(key, to), value, sublevel: this.sub });
+      }
+    }
+  }
+
+  /** Drop the history no read at or after `before` can need (history-reader.ts pruneOps). */
+  async pruneHistory(before: number): Promise<PruneResult> {
+    const chains = this.scopes.all().map((s) => s.chain);
+    const roots = new Set(chains.map((chain) => chain[chain.length - 1] as LayerId));
+    const { deletes, result } = await pruneOps(this.keyspace, before, roots);
+    for (const key of deletes) this.ops.push({ type: 'del', key, sublevel: this.sub });
+    return result;
   }
 
   /**
    * The tell path's putFact: the key's terms encoded once by the caller, and the record's value
    * already encoded (a bulk tell of facts with equal records encodes it once).
    */
-  putTold(key: EncodedFactKey, fact: FactKey, chain: readonly LayerId[], record: FactRecord, value: string, vector: VectorChange = {}): void {
+  putTold(key: EncodedFactKey, fact: FactKey, chain: readonly LayerId[], record: FactRecord, value: string, vector: VectorChange = {}, actor: string | null = null): void {
     const layer = chain[0] as LayerId;
     this.putEncoded(key, fact.negated, layer, value, chain.length > 1 ? fact : null);
+    this.logVersion(key, fact.negated, layer, value, actor, record.version);
     this.documents.push({ key: fact, layer, record, ...vector });
   }
 
@@ -166,6 +201,7 @@ export class TenantTransaction extends TenantReads {
       if (!retired.isRoot) this.ops.push({ type: 'del', key: listingKeyOf(key, retired.layer), sublevel: this.sub });
     }
     this.ops.push(...(await dropLayerRetrieval(this.keyspace, this.sub, retired.layer)));
+    for await (const [key] of scanRange(this.keyspace, historyOfLayerRange(retired.layer))) this.ops.push({ type: 'del', key, sublevel: this.sub });
     this.ops.push({ type: 'del', key: retiredLayerKey(this.tenant, retired.layer), sublevel: this.meta });
   }
 

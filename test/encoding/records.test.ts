@@ -1,6 +1,6 @@
 import test from 'ava';
 import { CorruptionError } from '../../src/domain/errors.js';
-import { decodeEntryValue, encodeRecord } from '../../src/encoding/records.js';
+import { decodeEntryValue, encodeTombstone, encodeRecord } from '../../src/encoding/records.js';
 
 const record = { version: 2, createdAt: 1, updatedAt: 2, confidence: 0.5, ttl: null, expiresAt: null, validFrom: null, validUntil: null, metadata: { a: 1 } };
 
@@ -22,7 +22,9 @@ test('encodeRecord › format 2 › a plain record is compact, and every kind of
 
 test('decodeEntryValue › a record it wrote › reads it back', (t) => {
   t.deepEqual(decodeEntryValue(encodeRecord(record)), { kind: 'record', record });
-  t.deepEqual(decodeEntryValue('t'), { kind: 'tombstone' });
+  t.deepEqual(decodeEntryValue('t'), { kind: 'tombstone', at: 0 }, 'a format-2 tombstone: written at an unknown time');
+  t.deepEqual(decodeEntryValue(encodeTombstone(1_790_000_000_123)), { kind: 'tombstone', at: 1_790_000_000_123 });
+  t.throws(() => decodeEntryValue('t1,2'), { instanceOf: CorruptionError });
 });
 
 for (const [name, raw] of [

@@ -91,6 +91,8 @@ const CALLS: [string, Record<string, unknown>][] = [
   ['list_scopes', {}],
   ['merge_scopes', { source: 'what-if', target: 'main', strategy: 'SOURCE_WINS' }],
   ['merge_scope', { source: 'what-if', target: 'main' }],
+  ['history', { predicate: 'parent', args: ['ann', 'bob'] }],
+  ['revert_scope', { scope: 'what-if', to: 0 }],
   ['context_optimize', { sessionId: 's1', maxFacts: 10, goals: [{ predicate: 'ancestor', args: ['ann', '?w'] }] }],
   ['tell', { predicate: 'vip', args: ['cy'], scope: 'crm' }],
   ['context_diff', { sessionId: 's1', maxFacts: 10, includeContradictions: true }],

@@ -7,7 +7,7 @@ const test = anyTest as TestFn<{ server: TestServer }>;
 
 const TOOL_NAMES = [
   'tell', 'ask', 'retract', 'teach', 'list_rules', 'fork_scope', 'diff_scopes', 'merge_scopes', 'list_scopes', 'delete_scope',
-  'context_optimize', 'context_diff', 'context_clear', 'list_facts', 'list_predicates', 'merge_scope', 'forget', 'search',
+  'context_optimize', 'context_diff', 'context_clear', 'list_facts', 'list_predicates', 'merge_scope', 'forget', 'search', 'revert_scope', 'history',
   'update_fact', 'ask_batch', 'aggregate', 'tx_begin', 'tx_commit', 'tx_rollback',
 ];
 

@@ -36,6 +36,8 @@ const REQUESTS: [name: string, method: string, path: string, body?: unknown][] =
   ['diffScopes', 'POST', '/scope/diff', { source: 'alt', target: 'main' }],
   ['mergeScopes', 'POST', '/scope/merge', { source: 'alt', target: 'main' }],
   ['listScopes', 'GET', '/scopes'],
+  ['history', 'GET', '/history?predicate=parent&args=%5B%22a%22%2C%22b%22%5D'],
+  ['revertScope', 'POST', '/scope/revert', { scope: 'main', to: 0 }],
   ['deleteScope', 'DELETE', '/scope/alt'],
   ['contextOptimize', 'POST', '/context/optimize', { sessionId: 's', goals: [{ predicate: 'gp', args: ['?x', '?z'] }] }],
   ['contextDiff', 'POST', '/context/diff', { sessionId: 's' }],

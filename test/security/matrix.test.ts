@@ -138,6 +138,8 @@ const ROUTES: RouteCase[] = [
   { route: 'POST /scope/fork', op: 'scopes.write', target: 'tenant', ok: 201, cell: async () => ({ method: 'POST', path: '/scope/fork', body: { source: 'main', target: freshName('fork') }, headers: tenantHeaders }) },
   { route: 'POST /scope/diff', op: 'scopes.diff', target: 'tenant', ok: 200, cell: tenantCell('POST', '/scope/diff', { source: 'branch', target: 'main' }) },
   { route: 'POST /scope/merge', op: 'scopes.write', target: 'tenant', ok: 200, cell: tenantCell('POST', '/scope/merge', { source: 'branch', target: 'main', strategy: 'SOURCE_WINS' }) },
+  { route: 'POST /scope/revert', op: 'scopes.write', target: 'tenant', ok: 200, cell: tenantCell('POST', '/scope/revert', { scope: 'branch', to: 0 }) },
+  { route: 'GET /history', op: 'ask', target: 'tenant', ok: 200, cell: tenantCell('GET', '/history?predicate=plan') },
   {
     route: 'DELETE /scope/:name',
     op: 'scopes.write',

@@ -74,7 +74,8 @@ test('flattenDeepChains › a read held open across the flatten and its cleanup 
   await catalog.close();
 });
 
-test('flattenDeepChains › with many live forks › counts layer use once per pass, not once per scope (forks stayed quadratic: seconds each at 300)', async (t) => {
+// Serial: the count patches the registry's prototype, which the other tests of this file call too.
+test.serial('flattenDeepChains › with many live forks › counts layer use once per pass, not once per scope (forks stayed quadratic: seconds each at 300)', async (t) => {
   const { catalog } = await memoryCatalog();
   const tenant = (await catalog.forWrite('default')).database.tenant('t');
   const now = Date.now();

@@ -44,6 +44,12 @@ levelDbTest('format 2 fixture › opened by this server › answers facts, recor
       t.is(firstTell?.details?.count, 8);
       t.deepEqual(firstTell?.details?.facts?.map((f) => f.predicate), ['plan', 'seats', 'edge', 'edge', 'edge', 'churned', 'flag', 'trial']);
       t.is((await acme.post('/context/diff', { sessionId: 'thread-1', maxFacts: 5 })).status, 200);
+      // Migrated to format 3: facts written before it have no history, and a read as of now answers as a read of now.
+      t.deepEqual((await acme.get('/history?predicate=plan')).json.versions, []);
+      const now = (await acme.post('/ask', { predicate: 'seats', args: ['acme', '?n'], scope: 'hypothesis', asOf: Date.now() })).json.results;
+      t.deepEqual(now.map((r: { args: unknown[] }) => r.args[1]).sort(), [120, 150]);
+      const edges = (await acme.post('/ask', { predicate: 'edge', args: ['?a', '?b'], scope: 'hypothesis', asOf: Date.now() })).json.results;
+      t.is(edges.length, 2, 'the format-2 tombstone (no time) still hides its fact');
     } finally {
       await server.close({ keepData: true });
     }

@@ -7,6 +7,7 @@ import anyTest, { type TestFn } from 'ava';
 import { ClassicLevel } from 'classic-level';
 import { type TestServer, api, startTestServer } from '../helpers/server.js';
 import { ON_LEVELDB } from '../helpers/backend.js';
+import { FORMAT_VERSION } from '../../src/encoding/records.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/format-1', import.meta.url));
 const test = anyTest as TestFn<{ dirs: string[] }>;
@@ -87,7 +88,7 @@ levelDbTest('format 1 fixture › migrated to format 2 › old events read as wr
   const level = new ClassicLevel<string, string>(join(dataDir, 'default'));
   await level.open();
   const meta = level.sublevel<string, string>('~meta', { keyEncoding: 'utf8', valueEncoding: 'utf8' });
-  t.is(await meta.get('format-version'), '2', 'the database was migrated');
+  t.is(await meta.get('format-version'), String(FORMAT_VERSION), 'the database was migrated');
   const events = await level.sublevel<string, string>('acme', { keyEncoding: 'utf8', valueEncoding: 'utf8' }).iterator({ gt: 'E\0', lt: 'E\x01' }).all();
   const [, newest] = events.at(-1) as [string, string];
   await level.close();
