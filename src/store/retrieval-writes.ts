@@ -107,6 +107,7 @@ export async function retrievalOps(
   const stored = new Map<string, Indexed | null>();
   for (const at of owners.keys()) stored.set(at, null);
   slots.forEach(([at, o], i) => stored.set(at, parseIndexed(docValues[i], vecValues[i], at, vectorKey(o.key, o.layer))));
+  const read = new Set(slots.map(([at]) => at));
   const current = new Map(stored);
   const statDelta = new Map<LayerId, { documents: number; totalLength: number }>();
   const bump = (layer: LayerId, documents: number, length: number) => {
@@ -132,7 +133,8 @@ export async function retrievalOps(
     const { key, layer } = owners.get(at) as { key: FactKey; layer: LayerId };
     const before = stored.get(at) ?? null;
     const after = current.get(at) ?? null;
-    ops.push(...slotOps(sub, key, layer, before, after));
+    // A slot of a fresh fact was not read: nothing is stored there, not even a vector to delete.
+    ops.push(...slotOps(sub, key, layer, before, after, !read.has(at)));
     if ((before?.embedding ?? null) !== null || (after?.embedding ?? null) !== null) {
       vectors.push({ layer, group: factGroup(key), key, vector: after?.embedding ?? null });
     }
@@ -142,7 +144,7 @@ export async function retrievalOps(
   return { ops, vectors, stats };
 }
 
-function slotOps(sub: LevelSublevel, key: FactKey, layer: LayerId, before: Indexed | null, after: Indexed | null): BatchOp[] {
+function slotOps(sub: LevelSublevel, key: FactKey, layer: LayerId, before: Indexed | null, after: Indexed | null, empty: boolean): BatchOp[] {
   const ops: BatchOp[] = [];
   for (const token of Object.keys(before?.doc.terms ?? {})) {
     if (after === null || !(token in after.doc.terms)) ops.push({ type: 'del', key: postingKey(token, key, layer), sublevel: sub });
@@ -155,8 +157,8 @@ function slotOps(sub: LevelSublevel, key: FactKey, layer: LayerId, before: Index
     ops.push({ type: 'put', key: postingKey(token, key, layer), value: encodePosting(tf, after.doc.length), sublevel: sub });
   }
   ops.push({ type: 'put', key: documentKey(key, layer), value: encodeDocument(after.doc), sublevel: sub });
-  if (after.embedding === null) ops.push({ type: 'del', key: vectorKey(key, layer), sublevel: sub });
-  else ops.push({ type: 'put', key: vectorKey(key, layer), value: encodeVector(after.embedding), sublevel: sub });
+  if (after.embedding !== null) ops.push({ type: 'put', key: vectorKey(key, layer), value: encodeVector(after.embedding), sublevel: sub });
+  else if (!empty) ops.push({ type: 'del', key: vectorKey(key, layer), sublevel: sub });
   return ops;
 }
 
