@@ -304,9 +304,8 @@ export class FactDatabase {
     ];
   }
 
-  /** One atomic batch. Acknowledged means in the write-ahead log; fsync per VESPER_SYNC. */
   /**
-   * Write one atomic batch. Batches that arrive while another is being written go together in the
+   * One atomic batch. Acknowledged means in the write-ahead log; fsync per VESPER_SYNC. Batches that arrive while another is being written go together in the
    * next one (each still atomic: the combined batch is): a batch handed to LevelDB costs a round
    * trip through libuv's thread pool, two wake-ups on this VM, which was a large part of a single
    * tell. The first batch is not delayed; the others would have queued behind it in LevelDB anyway.
