@@ -305,10 +305,11 @@ export class FactDatabase {
   }
 
   /**
-   * One atomic batch. Acknowledged means in the write-ahead log; fsync per VESPER_SYNC. Batches that arrive while another is being written go together in the
-   * next one (each still atomic: the combined batch is): a batch handed to LevelDB costs a round
-   * trip through libuv's thread pool, two wake-ups on this VM, which was a large part of a single
-   * tell. The first batch is not delayed; the others would have queued behind it in LevelDB anyway.
+   * One atomic batch. Acknowledged means in the write-ahead log; fsync per VESPER_SYNC. Batches
+   * that arrive while another is being written go together in the next one (each still atomic:
+   * the combined batch is): a batch handed to LevelDB costs a round trip through libuv's thread
+   * pool, two wake-ups on this VM, which was a large part of a single tell. The first batch is not
+   * delayed; the others would have queued behind it in LevelDB anyway.
    */
   private write(ops: BatchOp[]): Promise<void> {
     if (ops.length === 0) return Promise.resolve();
