@@ -104,8 +104,20 @@ export class UsageService {
     return days;
   }
 
+  /** The UTC day of the last request and its bounds: formatting a date for every request was a percent of a point ask. */
+  private today = { start: 0, end: 0, day: '' };
+
+  private dayNow(): string {
+    const now = this.clock();
+    if (now < this.today.start || now >= this.today.end) {
+      const start = now - (((now % DAY_MS) + DAY_MS) % DAY_MS);
+      this.today = { start, end: start + DAY_MS, day: dayOf(now) };
+    }
+    return this.today.day;
+  }
+
   private entry(address: TenantAddress): Pending {
-    const day = dayOf(this.clock());
+    const day = this.dayNow();
     const key = `${address.database}/${address.tenant}/${day}`;
     let entry = this.pending.get(key);
     if (!entry) {

@@ -14,6 +14,7 @@ import type { TenantRanges } from './range-cache.js';
 import { type ScopeRecord, ScopeRegistry } from './scope-registry.js';
 import { TenantReads } from './tenant-reads.js';
 import { backfillRetrievalIndex } from './retrieval-backfill.js';
+import { LayerStatsCache } from './retrieval-writes.js';
 import { type RetiredLayer, TenantTransaction } from './transaction.js';
 import { WriteLock } from './write-lock.js';
 import { VectorCache } from './vector-cache.js';
@@ -95,6 +96,8 @@ export class TenantStore {
   /** The filter being built by a scan of the tenant; writes meanwhile are added to it too. */
   private buildingFilter: KeyFilter | null = null;
   readonly events: EventLog;
+  /** Layer statistics of the retrieval indexes as the last commit left them (a tell of new facts then reads nothing). */
+  private readonly layerStats = new LayerStatsCache();
   /** Decoded embeddings per layer (exact vector search), kept exact by the commits. */
   private readonly vectorCache = new VectorCache();
   /** The retrieval indexes are known to cover every fact (the marker was seen or written). */
@@ -186,8 +189,8 @@ export class TenantStore {
     // A request that took this handle before the tenant was deleted must not write into the
     // tenant re-created under the same name (its caller was authorised for the old one).
     if (this.deleted) throw new ConflictError(`tenant '${this.name}' was deleted while this request ran`, { tenant: this.name });
-    await tx.settle();
-    const { ops, events: drafts, retired, written, vectors } = tx.collected();
+    await tx.settle(this.layerStats);
+    const { ops, events: drafts, retired, written, vectors, stats } = tx.collected();
     if (ops.length === 0 && drafts.length === 0 && !tx.scopes.isChanged) return;
     const logged = await this.events.append(drafts, tx.now);
     const registration = registers ? this.host.registrationOps(this.name) : [];
@@ -196,10 +199,12 @@ export class TenantStore {
       await this.host.write([...registration, ...tx.scopes.flush(), ...ops, ...logged.ops]);
     } catch (error) {
       this.events.reset();
+      this.layerStats.clear(); // the batch may or may not be on disk: read them again
       throw error;
     } finally {
       this.ranges?.written();
     }
+    this.layerStats.learn(stats);
     if (registers) this.host.registered(this.name);
     for (const key of written) {
       this.keyFilter?.add(key);
@@ -296,6 +301,7 @@ export class TenantStore {
         batch = this.takeTells();
         const filter = this.keyFilter;
         const mayExist = filter === null ? () => true : (presence: string) => filter.mightContain(presence);
+        if (filter !== null) tx.absent = (presence) => !filter.mightContain(presence);
         const pending = new Map<string, FactRecord | null>();
         for (const queued of batch) {
           const point = tx.savepoint();
@@ -392,6 +398,7 @@ export class TenantStore {
       this.keyFilter = new KeyFilter(); // the tenant is empty now
       this.retrievalIndexed = false;
       this.vectorCache.clear();
+      this.layerStats.clear();
       this.buildingFilter = null;
       this.lifecycle.emit('cleared');
     });

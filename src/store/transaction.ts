@@ -11,7 +11,7 @@ import { type SessionRecord, delAccessOps, delSessionOp, incrementAccessOps, put
 import { TenantReads } from './tenant-reads.js';
 import { type PruneResult, pruneOps } from './history-reader.js';
 import { RETRIEVAL_MARKER_KEY } from '../encoding/retrieval-keys.js';
-import { type DocumentChange, dropLayerRetrieval, retrievalOps } from './retrieval-writes.js';
+import { type DocumentChange, type LayerStatsCache, dropLayerRetrieval, retrievalOps } from './retrieval-writes.js';
 import type { VectorUpdate } from './vector-cache.js';
 
 /** How a write treats the fact's embedding: a new one, null to drop it, or (absent) kept from the nearest layer of `vectorFrom`. */
@@ -45,6 +45,8 @@ export interface TransactionWork {
   readonly written: readonly string[];
   /** Embeddings the batch changes, for the tenant's vector cache once it is written. */
   readonly vectors: readonly VectorUpdate[];
+  /** Layer statistics as the batch leaves them (null: none stored), for the store's LayerStatsCache once it is written. */
+  readonly stats: ReadonlyMap<LayerId, string | null>;
 }
 
 /**
@@ -61,6 +63,12 @@ export class TenantTransaction extends TenantReads {
   /** Retrieval index changes (postings, documents), turned into ops by `settle()` before the commit. */
   private readonly documents: DocumentChange[] = [];
   private readonly vectors: VectorUpdate[] = [];
+  private readonly stats = new Map<LayerId, string | null>();
+  /**
+   * Set by the tell path when the tenant's key filter is built: true when no layer holds an entry
+   * with this presence key, so the fact's retrieval documents need not be read.
+   */
+  absent: ((presence: string) => boolean) | null = null;
 
   constructor(
     keyspace: KeyspaceReader,
@@ -134,7 +142,7 @@ export class TenantTransaction extends TenantReads {
     const layer = chain[0] as LayerId;
     this.putEncoded(key, fact.negated, layer, value, chain.length > 1 ? fact : null);
     this.logVersion(key, fact.negated, layer, value, actor, record.version);
-    this.documents.push({ key: fact, layer, record, ...vector });
+    this.documents.push({ key: fact, layer, record, ...vector, fresh: this.absent?.(key.presence) ?? false });
   }
 
   private putEncoded(key: EncodedFactKey, negated: boolean, layer: LayerId, value: string, listing: FactKey | null): void {
@@ -202,6 +210,7 @@ export class TenantTransaction extends TenantReads {
     }
     this.ops.push(...(await dropLayerRetrieval(this.keyspace, this.sub, retired.layer)));
     for await (const [key] of scanRange(this.keyspace, historyOfLayerRange(retired.layer))) this.ops.push({ type: 'del', key, sublevel: this.sub });
+    this.stats.set(retired.layer, null);
     this.ops.push({ type: 'del', key: retiredLayerKey(this.tenant, retired.layer), sublevel: this.meta });
   }
 
@@ -225,15 +234,16 @@ export class TenantTransaction extends TenantReads {
   }
 
   /** Internal (the store's commit): turn the collected document changes into index ops (reads what they replace). */
-  async settle(): Promise<void> {
+  async settle(statsCache: LayerStatsCache | null = null): Promise<void> {
     const changes = this.documents.splice(0);
-    const { ops, vectors } = await retrievalOps(this.keyspace, this.sub, changes);
+    const { ops, vectors, stats } = await retrievalOps(this.keyspace, this.sub, changes, statsCache);
     this.ops.push(...ops);
     this.vectors.push(...vectors);
+    for (const [layer, value] of stats) this.stats.set(layer, value);
   }
 
   /** Internal (the store's commit): what was collected. */
   collected(): TransactionWork {
-    return { ops: this.ops, events: this.drafts, retired: this.retired, written: this.written, vectors: this.vectors };
+    return { ops: this.ops, events: this.drafts, retired: this.retired, written: this.written, vectors: this.vectors, stats: this.stats };
   }
 }

@@ -311,3 +311,24 @@ test('window cache › windows of 100 tenants in turn › each tenant is passed 
   t.is(context.stats.scans, 100, JSON.stringify([...context.stats.fallbacks]));
   t.is(context.stats.reused + context.stats.caughtUp, 100);
 });
+
+test('window cache › more facts written than a quarter of the view › a new pass instead of a catch-up, the same window', async (t) => {
+  const now = 1_000_000;
+  const { catalog, context } = await open(t, () => now, {});
+  const address = { database: 'default', tenant: 'grown' };
+  const tenant = (await catalog.forWrite('default')).database.tenant(address.tenant);
+  const fact = (predicate: string, i: number): FactInput => ({ predicate, args: [i], negated: false, scope: 'main', confidence: 1, ttl: null, validFrom: null, validUntil: null, metadata: null });
+  await tenant.tell(Array.from({ length: 400 }, (_, i) => fact('p', i)), now);
+  const request = { maxFacts: 10, predicates: ['p'], goals: [], includeContradictions: false };
+  await context.diff(address, { ...request, sessionId: 's' });
+  await tenant.tell(Array.from({ length: 90 }, (_, i) => fact('q', i)), now); // fewer than 400 / 4
+  await context.diff(address, { ...request, sessionId: 's' });
+  t.is(context.stats.caughtUp, 1, 'caught up');
+  t.is(context.stats.scans, 1);
+  await tenant.tell(Array.from({ length: 130 }, (_, i) => fact('r', i)), now); // more than (400 + 90) / 4
+  await context.diff(address, { ...request, sessionId: 's' });
+  t.is(context.stats.caughtUp, 1, JSON.stringify([...context.stats.fallbacks]));
+  t.is(context.stats.scans, 2, 'a new pass');
+  t.is(context.stats.fallbacks.get('too many facts written'), 1);
+  t.deepEqual(await context.preview(address, request, { rescan: false }), await context.preview(address, request, { rescan: true }));
+});

@@ -44,3 +44,48 @@ test('tell › a refused tell among concurrent ones › fails alone, leaving no 
   t.deepEqual((await tenant.events.read(0, 10)).map((e) => e.seq), [1, 2, 3]);
   await catalog.close();
 });
+
+test('write groups › concurrent commits of different tenants › share batches, and a batch that fails fails only its own commit', async (t) => {
+  const { catalog, levels } = await memoryCatalog();
+  const database = (await catalog.forWrite('default')).database;
+  const level = levels.get('default');
+  if (!level) throw new Error('no level');
+  const now = Date.now();
+  const names = Array.from({ length: 8 }, (_, i) => `t${i}`);
+  for (const name of names) await database.tenant(name).tell([fact('warm', 'up')], now);
+  // A batch holding the poisoned fact's key is refused (a prewrite hook that throws fails the whole batch, as a failing disk would).
+  const tenantsOf = new Map<unknown, Set<unknown>>();
+  let refusing = true;
+  const hook = (op: { key: string; sublevel?: unknown }, batch: unknown) => {
+    if (!tenantsOf.has(batch)) tenantsOf.set(batch, new Set());
+    tenantsOf.get(batch)?.add(op.sublevel); // a tenant's sublevel (the database's META is one more)
+    if (refusing && op.key.includes('poison')) throw new Error('refused by the test');
+  };
+  level.hooks.prewrite.add(hook as never);
+  // The first write takes a while (as one through LevelDB's thread pool does): the others arrive meanwhile.
+  const batch = level.batch.bind(level) as (...args: unknown[]) => Promise<void>;
+  let first = true;
+  (level as unknown as { batch: unknown }).batch = async (...args: unknown[]) => {
+    if (first) await new Promise((resolve) => setTimeout(resolve, 50));
+    first = false;
+    return batch(...args);
+  };
+  const results = await Promise.allSettled(names.map((name, i) => database.tenant(name).tell([fact('p', i === 3 ? 'poison' : `ok${i}`)], now)));
+  refusing = false;
+  (level as unknown as { batch: unknown }).batch = batch;
+  const sizes = [...tenantsOf.values()].map((tenants) => tenants.size);
+  t.true(sizes.some((tenants) => tenants > 2), `batches spanning several tenants: ${sizes.join(', ')}`);
+  t.deepEqual(results.map((r) => r.status), names.map((_, i) => (i === 3 ? 'rejected' : 'fulfilled')));
+  for (const [i, name] of names.entries()) {
+    const facts = await database.tenant(name).read(now, async (reads) => {
+      const out: string[] = [];
+      for await (const { fact: f } of reads.match(reads.view('main')!, { predicate: 'p', args: [undefined], negated: false }, { now })) out.push(String(f.args[0]));
+      return out;
+    });
+    t.deepEqual(facts, i === 3 ? [] : [`ok${i}`], name);
+  }
+  // The refused tenant writes again once its disk takes the batch.
+  level.hooks.prewrite.delete(hook as never);
+  t.is((await database.tenant('t3').tell([fact('p', 'later')], now))[0]?.version, 1);
+  await catalog.close();
+});

@@ -22,6 +22,20 @@ import type { ReusableScan } from './window-cache.js';
 
 /** Past this many facts written since the pass, reading them one by one is no cheaper than a new pass. */
 export const MAX_CAUGHT_UP_FACTS = 2048;
+/** So many written facts are always caught up: a new pass of a small view costs more than reading them. */
+export const MIN_CAUGHT_UP_FACTS = 64;
+
+/**
+ * Facts written since a pass over `passed` stored records that are still caught up rather than
+ * passed over again. Catching up reads each written fact and its opposite by key and scores them;
+ * a pass streams every record of the view. Measured in-process on LevelDB (views of 1,000–6,000
+ * facts, 50–1,500 written), a fact caught up cost 3–10 times a fact passed over: past a quarter of
+ * the view, the pass was as cheap or cheaper (at a fixed 2,048, a tenant of 3,550 facts with 1,400
+ * written took 65 ms to catch up against 33 ms for a pass).
+ */
+export function maxCaughtUpFacts(passed: number): number {
+  return Math.min(MAX_CAUGHT_UP_FACTS, Math.max(MIN_CAUGHT_UP_FACTS, Math.floor(passed / 4)));
+}
 
 export interface CatchUpJob {
   readonly tenant: TenantReads;
@@ -78,7 +92,8 @@ export async function catchUp(reusable: ReusableScan, writes: readonly WriteReco
       if (!firstWrite.has(at)) firstWrite.set(at, { op: write.op, version: fact.version });
     }
   }
-  if (keys.size > MAX_CAUGHT_UP_FACTS) return 'too many facts written';
+  // What the pass streamed: the visible facts and the invisible records (past MAX_INVISIBLE_KEPT, at least that many).
+  if (keys.size > maxCaughtUpFacts(scan.available + (scan.invisible?.size ?? MAX_INVISIBLE_KEPT))) return 'too many facts written';
 
   // Goals: evaluated again when a written predicate can change their answers.
   let evidence = reusable.evidence;
