@@ -127,7 +127,8 @@ const ROUTES: RouteCase[] = [
   { route: 'POST /tell', op: 'tell', target: 'tenant', ok: 200, cell: async (_u, n) => ({ method: 'POST', path: '/tell', body: { predicate: 'probe', args: [n] }, headers: tenantHeaders }) },
   { route: 'POST /retract', op: 'retract', target: 'tenant', ok: 200, cell: tenantCell('POST', '/retract', { predicate: 'probe', args: ['never-told'] }) },
   { route: 'POST /ask', op: 'ask', target: 'tenant', ok: 200, cell: tenantCell('POST', '/ask', { predicate: 'plan', args: ['?tier'] }) },
-  { route: 'PATCH /tell', op: 'tell', target: 'tenant', ok: 200, cell: tenantCell('PATCH', '/tell', { predicate: 'plan', args: ['enterprise'], metadata: { checked: true } }) },
+  // Its own fact, told into main after the fork: the revert and merge rows running beside it never touch it.
+  { route: 'PATCH /tell', op: 'tell', target: 'tenant', ok: 200, cell: tenantCell('PATCH', '/tell', { predicate: 'patched', args: ['p'], metadata: { checked: true } }) },
   { route: 'POST /ask/batch', op: 'ask', target: 'tenant', ok: 200, cell: tenantCell('POST', '/ask/batch', { queries: [{ predicate: 'plan', args: ['?tier'] }] }) },
   { route: 'POST /aggregate', op: 'ask', target: 'tenant', ok: 200, cell: tenantCell('POST', '/aggregate', { predicate: 'plan', args: ['?tier'], operation: 'COUNT' }) },
   { route: 'POST /tx/begin', op: 'tell', target: 'tenant', ok: 201, cell: tenantCell('POST', '/tx/begin', {}) },
@@ -358,6 +359,7 @@ test.before(async (t) => {
   await expectStatus('tell in T', root.post('/tell', { predicate: 'plan', args: ['enterprise'] }), 200);
   await expectStatus('fork branch', root.post('/scope/fork', { source: 'main', target: 'branch' }), 201);
   await expectStatus('tell in branch', root.post('/tell', { predicate: 'plan', args: ['pro'], scope: 'branch' }), 200);
+  await expectStatus('tell in main after the fork', root.post('/tell', { predicate: 'patched', args: ['p'] }), 200);
   await expectStatus('tell in T2', adminApi(url).post('/tell', { predicate: 'plan', args: ['basic'] }, { 'X-Database': DB, 'X-Tenant-ID': T2 }), 200);
   t.context.headers = new Map();
   for (const p of PRINCIPALS) t.context.headers.set(p.name, await p.make(url));
