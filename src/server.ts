@@ -201,7 +201,7 @@ async function openCatalog(config: Config, opened: OpenedStorage, logger: Logger
 
 async function startServices(config: Config, catalog: Catalog, opened: OpenedStorage, logger: Logger, background: BackgroundRunner): Promise<Services> {
   try {
-    const keyStore = await KeyStore.open(catalog.systemLevel, config.keyPepper);
+    const keyStore = await KeyStore.open(catalog.systemLevel, config.keyPepper, opened.backend.coordination !== undefined);
     const services = createServices({
       catalog,
       keyStore,

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import postgres from 'postgres';
+import { remote } from './pg-errors.js';
 
 /** A postgres.js client (porsager/postgres): tagged-template queries over a bounded pool. */
 export type PgSql = postgres.Sql;
@@ -13,6 +14,8 @@ export interface PgClientOptions {
   readonly poolSize?: number;
   /** Connections reserved for explicit snapshots: one per open snapshot; opening more waits for one to close. */
   readonly snapshotPoolSize?: number;
+  /** Connections for tenant write locks: tenants written at once by this process (more wait for one). */
+  readonly lockPoolSize?: number;
   /** Table names are this prefix + the database name made safe + a digest of the exact name. */
   readonly tablePrefix?: string;
   readonly connectTimeoutSeconds?: number;
@@ -36,6 +39,8 @@ const TABLE_PREFIX = /^[a-z_][a-z0-9_]{0,15}$/;
 export class PgClient {
   readonly sql: PgSql;
   readonly snapshotSql: PgSql;
+  /** Connections holding tenant write locks (pg-coordination.ts): one per tenant transaction in flight in this process. */
+  private readonly lockSql: PgSql;
   readonly tablePrefix: string;
   private flavourProbe: Promise<PgFlavour> | undefined;
 
@@ -53,6 +58,9 @@ export class PgClient {
     };
     this.sql = postgres(options.url, { ...common, max: options.poolSize ?? 10 });
     this.snapshotSql = postgres(options.url, { ...common, max: options.snapshotPoolSize ?? 8 });
+    // Separate from the pool of reads and writes: a transaction holds a lock connection while it
+    // reads and writes on the other pool, so sharing one pool could leave none for its reads.
+    this.lockSql = postgres(options.url, { ...common, max: options.lockPoolSize ?? 16 });
   }
 
   /** A table name for a logical database: readable, at most 63 bytes, and distinct for distinct names (case and punctuation included). */
@@ -96,7 +104,17 @@ export class PgClient {
     return this.flavourProbe;
   }
 
+  /** Run `work` on a connection of the lock pool, reserved for it alone until it settles. */
+  async withLockConnection<T>(work: (connection: PgReserved) => Promise<T>): Promise<T> {
+    const connection = await remote(() => this.lockSql.reserve());
+    try {
+      return await work(connection);
+    } finally {
+      connection.release();
+    }
+  }
+
   async end(): Promise<void> {
-    await Promise.all([this.sql.end({ timeout: 5 }), this.snapshotSql.end({ timeout: 5 })]);
+    await Promise.all([this.sql.end({ timeout: 5 }), this.snapshotSql.end({ timeout: 5 }), this.lockSql.end({ timeout: 5 })]);
   }
 }
