@@ -13,7 +13,8 @@ import { ADMIN_KEY, bearer } from '../security/support.js';
 const hooks = anyTest as TestFn<{ a: ChildServer; b: ChildServer; dataDir: string }>;
 const test = ON_LEVELDB ? hooks.skip : hooks.serial;
 
-const env = { VESPER_ADMIN_KEY: ADMIN_KEY, VESPER_RATE_LIMIT: '0', VESPER_AUTH_FAILURE_LIMIT: '0' };
+// Unlimited by default; the tier `pair` (6 requests per 10 minutes) is picked by one test's tenant.
+const env = { VESPER_ADMIN_KEY: ADMIN_KEY, VESPER_RATE_LIMIT: '0', VESPER_AUTH_FAILURE_LIMIT: '0', VESPER_TIERS: 'pair=6/600' };
 
 hooks.before(async (t) => {
   if (ON_LEVELDB) return;
@@ -110,4 +111,17 @@ test('contradicting tells through A and B at once: exactly one 409, and event nu
   t.is(new Set(seqs).size, 40, 'no number given twice');
   t.deepEqual(seqs, [...seqs].sort((x, y) => x - y), 'in log order');
   t.deepEqual((await askArgs(admin(a, tenant), 'n')).args.sort((x: number, y: number) => x - y), Array.from({ length: 40 }, (_, i) => i));
+});
+
+test("a tenant's request budget is one budget across both processes", async (t) => {
+  const { a, b } = t.context;
+  const tenant = uniqueName('budget');
+  t.is((await admin(a, tenant).post('/tell', { predicate: 'p', args: [1] })).status, 200);
+  t.is((await api(a.url, bearer(ADMIN_KEY)).request('PUT', `/admin/databases/default/tenants/${tenant}/settings`, { tier: 'pair' })).status, 200);
+  const statuses: number[][] = [[], []];
+  for (let i = 0; i < 12; i++) statuses[i % 2]?.push((await admin(i % 2 === 0 ? a : b, tenant).post('/ask', { predicate: 'p', args: ['?x'] })).status);
+  const all = statuses.flat();
+  t.is(all.filter((s) => s === 200).length, 6, `A: ${statuses[0]}, B: ${statuses[1]}`);
+  t.is(all.filter((s) => s === 429).length, 6);
+  t.true(statuses.every((mine) => mine.includes(429)), 'each process refuses once the shared budget is spent');
 });
