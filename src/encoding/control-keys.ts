@@ -110,7 +110,7 @@ export function eventSeqRange(): { gte: string; lt: string } {
  * In META, on storage shared by several processes only: a stamp per tenant, rewritten by every
  * commit of the tenant, and one for the database, rewritten by every change of its registry of
  * tenants, settings or database rules. A process whose last seen stamp differs drops what it
- * cached (see FactDatabase.refreshShared and TenantStore.refreshShared).
+ * cached (see FactDatabase.refreshShared and TenantStore.catchUp).
  */
 export function tenantStampKey(tenant: string): string {
   return 'V' + SEP + tenant;

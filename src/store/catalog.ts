@@ -64,7 +64,11 @@ export class Catalog {
   private readonly dropping = new Set<string>();
   private readonly pool: OpenDatabases;
   private lastProbe = { at: 0, available: true };
-  /** Re-emits every database's ('provisioned', database, tenant) and ('changed', database): another process changed its tenants, settings or rules. */
+  /**
+   * Re-emits every database's ('provisioned', database, tenant), ('changed', database): another
+   * process changed its tenants, settings or rules, and ('tenant-changed', database, tenant):
+   * another process committed to the tenant (shared storage only, seen when a request looks).
+   */
   readonly lifecycle = new EventEmitter();
 
   private constructor(
@@ -95,6 +99,11 @@ export class Catalog {
     for (const name of unfinished) await catalog.removeFiles(name);
     if (!catalog.registry.has(DEFAULT_DATABASE)) await catalog.create(DEFAULT_DATABASE);
     return catalog;
+  }
+
+  /** Several processes may share the storage (FactDatabase.refreshShared, TenantStore.catchUp). */
+  get shared(): boolean {
+    return this.storage.coordination !== undefined;
   }
 
   /** The system database, for registries that are not per database (keys, …). */
@@ -274,6 +283,7 @@ export class Catalog {
     });
     database.lifecycle.on('provisioned', (db: string, tenant: string) => this.lifecycle.emit('provisioned', db, tenant));
     database.lifecycle.on('changed', (db: string) => this.lifecycle.emit('changed', db));
+    database.lifecycle.on('tenant-changed', (db: string, tenant: string) => this.lifecycle.emit('tenant-changed', db, tenant));
     return database;
   }
 

@@ -332,6 +332,7 @@ export class FactDatabase {
       background: this.background,
       eventFloor: this.eventFloor,
       shared: this.shared !== null,
+      changedElsewhere: (tenant: string) => this.lifecycle.emit('tenant-changed', this.name, tenant),
       exclusive: <T>(tenant: string, work: () => Promise<T>) => (this.shared === null ? work() : this.shared.exclusive(this.name, tenant, work)),
       write: (ops: BatchOp[]) => this.write(ops),
       registrationOps: (tenant: string) => this.registrationOps(tenant),

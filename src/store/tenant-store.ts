@@ -29,6 +29,8 @@ export interface TenantHost {
   readonly eventFloor: number;
   /** Several processes share the storage: every commit stamps the tenant, and caches are checked against the stamp. */
   readonly shared: boolean;
+  /** Shared storage: another process committed to the tenant since this one last looked (caches above the store drop theirs). */
+  changedElsewhere?(tenant: string): void;
   /** Run `work` holding the tenant's write lock across processes (shared storage), or just run it. */
   exclusive<T>(tenant: string, work: () => Promise<T>): Promise<T>;
   /** One atomic batch. */
@@ -104,9 +106,9 @@ export class TenantStore {
   private readonly vectorCache = new VectorCache();
   /** The retrieval indexes are known to cover every fact (the marker was seen or written). */
   private retrievalIndexed = false;
-  /** Emits 'cleared' when the tenant's keyspace was cleared (the tenant was deleted). */
+  /** Emits 'cleared' when the tenant's keyspace was cleared (the tenant was deleted), 'changed-elsewhere' when catchUp found another process's commit. */
   readonly lifecycle = new EventEmitter();
-  /** Shared storage: the tenant stamp this handle's caches reflect (see refreshShared). */
+  /** Shared storage: the tenant stamp this handle's caches reflect (see catchUp). */
   private knownStamp: string | undefined;
 
   constructor(
@@ -156,7 +158,7 @@ export class TenantStore {
 
   /** Read the tenant through one snapshot; everything read must be read before `work` settles. */
   async read<T>(now: number, work: (reader: TenantReads) => Promise<T>): Promise<T> {
-    await this.refreshShared();
+    await this.catchUp();
     let registry = this.registry;
     while (registry === null) {
       await this.scopes(now);
@@ -182,7 +184,7 @@ export class TenantStore {
   /** The only way to change the tenant (see the class comment). */
   transaction<T>(now: number, work: (tx: TenantTransaction) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     return this.lock.run(() => this.host.exclusive(this.name, async () => {
-      await this.refreshShared();
+      await this.catchUp();
       const base = await this.scopes(now);
       const tx = new TenantTransaction(this.current, base.draft(), now, this.sub, this.host.meta, this.name);
       const result = await work(tx);
@@ -200,12 +202,14 @@ export class TenantStore {
    * began is seen (one committed between the two may be half seen through the range cache: reads
    * racing a write of another process see it or not, as reads racing a write anywhere).
    */
-  private async refreshShared(): Promise<void> {
+  async catchUp(): Promise<void> {
     if (!this.host.shared) return;
     const stamp = await this.host.meta.get(tenantStampKey(this.name));
     if (stamp === this.knownStamp) return;
     this.knownStamp = stamp;
     this.forgetKeyspace();
+    this.lifecycle.emit('changed-elsewhere');
+    this.host.changedElsewhere?.(this.name);
   }
 
   private forgetKeyspace(): void {
@@ -238,7 +242,7 @@ export class TenantStore {
       this.ranges?.written();
     }
     if (registers) this.host.registered(this.name);
-    // Under the cross-process lock, after refreshShared: no other process committed in between.
+    // Under the cross-process lock, after catchUp: no other process committed in between.
     if (stamp !== null) this.knownStamp = stamp;
     for (const key of written) {
       this.keyFilter?.add(key);

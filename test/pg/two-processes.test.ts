@@ -125,3 +125,27 @@ test("a tenant's request budget is one budget across both processes", async (t) 
   t.is(all.filter((s) => s === 429).length, 6);
   t.true(statuses.every((mine) => mine.includes(429)), 'each process refuses once the shared budget is spent');
 });
+
+test('a rule taught through A is used by B, whose program of the tenant was cached', async (t) => {
+  const { a, b } = t.context;
+  const tenant = uniqueName('rules');
+  t.is((await admin(a, tenant).post('/tell', { predicate: 'parent', args: ['ann', 'bob'] })).status, 200);
+  const ancestors = async (server: ChildServer) => ((await admin(server, tenant).post('/ask', { predicate: 'ancestor', args: ['?x', '?y'] })).json.results as { args: unknown[] }[]).map((r) => r.args);
+  t.deepEqual(await ancestors(b), [], 'no rule yet (B reads and caches the tenant\'s rules)');
+  t.is((await admin(a, tenant).post('/rules', { text: 'ancestor(?x, ?y) :- parent(?x, ?y).' })).status, 201);
+  t.deepEqual(await ancestors(b), [['ann', 'bob']]);
+});
+
+test('a context window in B sees a fact told through A since its last window', async (t) => {
+  const { a, b } = t.context;
+  const tenant = uniqueName('context');
+  const window = { sessionId: 's1', maxFacts: 10, predicates: ['seats', 'ticket'] };
+  t.is((await admin(a, tenant).post('/tell', { predicate: 'seats', args: ['acme', 150] })).status, 200);
+  const first = await admin(b, tenant).post('/context/optimize', window);
+  t.is(first.status, 200);
+  t.is(first.json.totalFactsIncluded, 1);
+  t.is((await admin(a, tenant).post('/tell', { predicate: 'ticket', args: ['t1', 'open'] })).status, 200);
+  const diff = await admin(b, tenant).post('/context/diff', window);
+  t.is(diff.status, 200);
+  t.deepEqual(diff.json.added.map((f: { predicate: string }) => f.predicate), ['ticket']);
+});
