@@ -14,7 +14,7 @@ export interface PgClientOptions {
   readonly poolSize?: number;
   /** Connections reserved for explicit snapshots: one per open snapshot; opening more waits for one to close. */
   readonly snapshotPoolSize?: number;
-  /** Connections for tenant write locks: tenants written at once by this process (more wait for one). */
+  /** Connections for tenant write locks: tenants written at once by this process (more wait for one). Default: poolSize. */
   readonly lockPoolSize?: number;
   /** Table names are this prefix + the database name made safe + a digest of the exact name. */
   readonly tablePrefix?: string;
@@ -60,7 +60,8 @@ export class PgClient {
     this.snapshotSql = postgres(options.url, { ...common, max: options.snapshotPoolSize ?? 8 });
     // Separate from the pool of reads and writes: a transaction holds a lock connection while it
     // reads and writes on the other pool, so sharing one pool could leave none for its reads.
-    this.lockSql = postgres(options.url, { ...common, max: options.lockPoolSize ?? 16 });
+    // As many as the main pool by default: a transaction holding a lock also needs that pool to read.
+    this.lockSql = postgres(options.url, { ...common, max: options.lockPoolSize ?? options.poolSize ?? 10 });
   }
 
   /** A table name for a logical database: readable, at most 63 bytes, and distinct for distinct names (case and punctuation included). */
