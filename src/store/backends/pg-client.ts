@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import postgres from 'postgres';
-import { remote } from './pg-errors.js';
 
 /** A postgres.js client (porsager/postgres): tagged-template queries over a bounded pool. */
 export type PgSql = postgres.Sql;
@@ -39,8 +38,19 @@ const TABLE_PREFIX = /^[a-z_][a-z0-9_]{0,15}$/;
 export class PgClient {
   readonly sql: PgSql;
   readonly snapshotSql: PgSql;
-  /** Connections holding tenant write locks (pg-coordination.ts): one per tenant transaction in flight in this process. */
-  private readonly lockSql: PgSql;
+  /**
+   * Clients of one connection each for tenant write locks (pg-coordination.ts), made on demand up
+   * to `lockLimit`; a free one is lent to one transaction at a time. Not reserve()d connections of
+   * a pool: postgres.js 3.4.9 throws an uncatchable TypeError when a query is written on a reserved
+   * connection whose server died (porsager/postgres#1208), which a failover does to every lock
+   * holder. A client of one connection instead reconnects, and its session lost the lock with the
+   * old connection.
+   */
+  private readonly lockClients: PgSql[] = [];
+  private readonly freeLockClients: PgSql[] = [];
+  private readonly lockWaiters: Array<(client: PgSql) => void> = [];
+  private readonly lockLimit: number;
+  private readonly makeLockClient: () => PgSql;
   readonly tablePrefix: string;
   private flavourProbe: Promise<PgFlavour> | undefined;
 
@@ -61,7 +71,8 @@ export class PgClient {
     // Separate from the pool of reads and writes: a transaction holds a lock connection while it
     // reads and writes on the other pool, so sharing one pool could leave none for its reads.
     // As many as the main pool by default: a transaction holding a lock also needs that pool to read.
-    this.lockSql = postgres(options.url, { ...common, max: options.lockPoolSize ?? options.poolSize ?? 10 });
+    this.lockLimit = options.lockPoolSize ?? options.poolSize ?? 10;
+    this.makeLockClient = () => postgres(options.url, { ...common, max: 1 });
   }
 
   /** A table name for a logical database: readable, at most 63 bytes, and distinct for distinct names (case and punctuation included). */
@@ -105,17 +116,54 @@ export class PgClient {
     return this.flavourProbe;
   }
 
-  /** Run `work` on a connection of the lock pool, reserved for it alone until it settles. */
-  async withLockConnection<T>(work: (connection: PgReserved) => Promise<T>): Promise<T> {
-    const connection = await remote(() => this.lockSql.reserve());
+  /**
+   * Run `work` with a lock client lent to it alone until it settles (its one connection is the
+   * session that holds the lock). `work` returns false when the client must not be lent again (an
+   * unlock failed on a live connection): it is ended and replaced.
+   */
+  async withLockConnection<T>(work: (client: PgSql) => Promise<{ result: T; reusable: boolean }>): Promise<T> {
+    const client = await this.takeLockClient();
+    let reusable = false;
     try {
-      return await work(connection);
+      const outcome = await work(client);
+      reusable = outcome.reusable;
+      return outcome.result;
     } finally {
-      connection.release();
+      if (reusable) this.giveLockClient(client);
+      else this.replaceLockClient(client);
+    }
+  }
+
+  private takeLockClient(): Promise<PgSql> {
+    const free = this.freeLockClients.pop();
+    if (free) return Promise.resolve(free);
+    if (this.lockClients.length < this.lockLimit) {
+      const client = this.makeLockClient();
+      this.lockClients.push(client);
+      return Promise.resolve(client);
+    }
+    return new Promise((resolve) => this.lockWaiters.push(resolve));
+  }
+
+  private giveLockClient(client: PgSql): void {
+    const waiter = this.lockWaiters.shift();
+    if (waiter) waiter(client);
+    else this.freeLockClients.push(client);
+  }
+
+  private replaceLockClient(client: PgSql): void {
+    const index = this.lockClients.indexOf(client);
+    if (index >= 0) this.lockClients.splice(index, 1);
+    void client.end({ timeout: 1 }).catch(() => undefined);
+    const waiter = this.lockWaiters.shift();
+    if (waiter) {
+      const fresh = this.makeLockClient();
+      this.lockClients.push(fresh);
+      waiter(fresh);
     }
   }
 
   async end(): Promise<void> {
-    await Promise.all([this.sql.end({ timeout: 5 }), this.snapshotSql.end({ timeout: 5 }), this.lockSql.end({ timeout: 5 })]);
+    await Promise.all([this.sql.end({ timeout: 5 }), this.snapshotSql.end({ timeout: 5 }), ...this.lockClients.map((client) => client.end({ timeout: 5 }))]);
   }
 }

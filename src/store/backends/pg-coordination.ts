@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { SharedCoordination } from '../storage-backend.js';
-import type { PgClient } from './pg-client.js';
+import type { PgClient, PgSql } from './pg-client.js';
 import { remote } from './pg-errors.js';
 
 /**
@@ -14,21 +14,35 @@ import { remote } from './pg-errors.js';
 export class PgCoordination implements SharedCoordination {
   constructor(private readonly client: PgClient) {}
 
-  exclusive<T>(database: string, tenant: string, work: () => Promise<T>): Promise<T> {
-    return this.client.withLockConnection(async (connection) => {
-      const key = lockKey(database, tenant);
-      const [row] = await remote(() => connection<{ pid: number }[]>`SELECT pg_advisory_lock(${key}::bigint), pg_backend_pid() AS pid`);
+  async exclusive<T>(database: string, tenant: string, work: () => Promise<T>): Promise<T> {
+    const key = lockKey(database, tenant);
+    const outcome = await this.client.withLockConnection(async (session) => {
+      await remote(() => session`SELECT pg_advisory_lock(${key}::bigint)`);
+      let settled: { ok: true; value: T } | { ok: false; error: unknown };
       try {
-        return await work();
-      } finally {
-        // The batch is committed (or failed) whatever the unlock does: an unlock that fails must not
-        // turn an acknowledged write into an error. A broken connection has lost the lock with its
-        // session; one that merely refused the statement is ended, so the pool never keeps the lock.
-        await connection`SELECT pg_advisory_unlock(${key}::bigint)`.catch(() =>
-          this.client.sql`SELECT pg_terminate_backend(${row?.pid ?? 0})`.catch(() => undefined),
-        );
+        settled = { ok: true, value: await work() };
+      } catch (error) {
+        settled = { ok: false, error };
       }
+      return { result: settled, reusable: await unlock(session, key) };
     });
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
+  }
+}
+
+/**
+ * Release the lock; true when the session can be lent again. The batch is committed (or failed)
+ * whatever this does, so a failure is not the request's: a connection that died lost the lock with
+ * its session (and reconnects on its own); one that refused the statement is ended by the caller,
+ * so no session keeps a lock nobody will release.
+ */
+async function unlock(session: PgSql, key: string): Promise<boolean> {
+  try {
+    await session`SELECT pg_advisory_unlock(${key}::bigint)`;
+    return true;
+  } catch {
+    return false;
   }
 }
 
