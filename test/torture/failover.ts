@@ -70,8 +70,16 @@ export async function failoverRound(synchronous: boolean, writeMs = 3000): Promi
       if (phase !== 'before') await sleep(20); // not a busy loop of refusals while no primary is up
     }
   };
+  // Readers (FAILOVER_READERS, default 4): each ask reads through an explicit snapshot, held on a session of its own.
+  const reader = async () => {
+    while (!stop) {
+      const reply = await fetch(`${server.url}/ask`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenant-id': 'fo' }, body: JSON.stringify({ predicate: 'acked', args: ['?n'], limit: 5 }) }).catch(() => null);
+      await reply?.arrayBuffer();
+      await sleep(5);
+    }
+  };
   try {
-    const writers = Array.from({ length: 4 }, writer);
+    const writers = [...Array.from({ length: 4 }, writer), ...Array.from({ length: Number(process.env.FAILOVER_READERS ?? 4) }, reader)];
     await sleep(writeMs);
     const bin = pgBin();
     phase = 'killed';

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import postgres from 'postgres';
+import { PgSessions } from './pg-sessions.js';
 
 /** A postgres.js client (porsager/postgres): tagged-template queries over a bounded pool. */
 export type PgSql = postgres.Sql;
@@ -31,26 +32,16 @@ export type PgFlavour = 'postgresql' | 'cockroachdb' | 'yugabytedb';
 const TABLE_PREFIX = /^[a-z_][a-z0-9_]{0,15}$/;
 
 /**
- * The connection pools behind every PostgresLevel of one process: one for reads and writes, one for
- * explicit snapshots (a REPEATABLE READ transaction holds its connection until the snapshot closes,
- * so snapshots cannot starve ordinary queries). The owner ends it after closing the databases.
+ * The connections behind every PostgresLevel of one process: a pool for reads and writes, and
+ * sessions of one connection each for explicit snapshots and tenant write locks (pg-sessions.ts).
+ * The owner ends it after closing the databases.
  */
 export class PgClient {
   readonly sql: PgSql;
-  readonly snapshotSql: PgSql;
-  /**
-   * Clients of one connection each for tenant write locks (pg-coordination.ts), made on demand up
-   * to `lockLimit`; a free one is lent to one transaction at a time. Not reserve()d connections of
-   * a pool: postgres.js 3.4.9 throws an uncatchable TypeError when a query is written on a reserved
-   * connection whose server died (porsager/postgres#1208), which a failover does to every lock
-   * holder. A client of one connection instead reconnects, and its session lost the lock with the
-   * old connection.
-   */
-  private readonly lockClients: PgSql[] = [];
-  private readonly freeLockClients: PgSql[] = [];
-  private readonly lockWaiters: Array<(client: PgSql) => void> = [];
-  private readonly lockLimit: number;
-  private readonly makeLockClient: () => PgSql;
+  /** Sessions holding tenant write locks (pg-coordination.ts): one per tenant transaction in flight in this process. */
+  readonly lockSessions: PgSessions;
+  /** Sessions holding explicit snapshots (pg-snapshot.ts): one per open snapshot. */
+  readonly snapshotSessions: PgSessions;
   readonly tablePrefix: string;
   private flavourProbe: Promise<PgFlavour> | undefined;
 
@@ -67,12 +58,11 @@ export class PgClient {
       connection: options.synchronousCommit === false ? { application_name: 'vesper', synchronous_commit: 'off' } : { application_name: 'vesper' },
     };
     this.sql = postgres(options.url, { ...common, max: options.poolSize ?? 10 });
-    this.snapshotSql = postgres(options.url, { ...common, max: options.snapshotPoolSize ?? 8 });
-    // Separate from the pool of reads and writes: a transaction holds a lock connection while it
-    // reads and writes on the other pool, so sharing one pool could leave none for its reads.
-    // As many as the main pool by default: a transaction holding a lock also needs that pool to read.
-    this.lockLimit = options.lockPoolSize ?? options.poolSize ?? 10;
-    this.makeLockClient = () => postgres(options.url, { ...common, max: 1 });
+    const session = (onclose: () => void) => postgres(options.url, { ...common, max: 1, onclose });
+    // Snapshots hold their session until they close; separate sessions, so they cannot starve ordinary queries.
+    this.snapshotSessions = new PgSessions(session, options.snapshotPoolSize ?? 8);
+    // A transaction holding a lock also needs the main pool to read: as many as it by default.
+    this.lockSessions = new PgSessions(session, options.lockPoolSize ?? options.poolSize ?? 10);
   }
 
   /** A table name for a logical database: readable, at most 63 bytes, and distinct for distinct names (case and punctuation included). */
@@ -116,54 +106,7 @@ export class PgClient {
     return this.flavourProbe;
   }
 
-  /**
-   * Run `work` with a lock client lent to it alone until it settles (its one connection is the
-   * session that holds the lock). `work` returns false when the client must not be lent again (an
-   * unlock failed on a live connection): it is ended and replaced.
-   */
-  async withLockConnection<T>(work: (client: PgSql) => Promise<{ result: T; reusable: boolean }>): Promise<T> {
-    const client = await this.takeLockClient();
-    let reusable = false;
-    try {
-      const outcome = await work(client);
-      reusable = outcome.reusable;
-      return outcome.result;
-    } finally {
-      if (reusable) this.giveLockClient(client);
-      else this.replaceLockClient(client);
-    }
-  }
-
-  private takeLockClient(): Promise<PgSql> {
-    const free = this.freeLockClients.pop();
-    if (free) return Promise.resolve(free);
-    if (this.lockClients.length < this.lockLimit) {
-      const client = this.makeLockClient();
-      this.lockClients.push(client);
-      return Promise.resolve(client);
-    }
-    return new Promise((resolve) => this.lockWaiters.push(resolve));
-  }
-
-  private giveLockClient(client: PgSql): void {
-    const waiter = this.lockWaiters.shift();
-    if (waiter) waiter(client);
-    else this.freeLockClients.push(client);
-  }
-
-  private replaceLockClient(client: PgSql): void {
-    const index = this.lockClients.indexOf(client);
-    if (index >= 0) this.lockClients.splice(index, 1);
-    void client.end({ timeout: 1 }).catch(() => undefined);
-    const waiter = this.lockWaiters.shift();
-    if (waiter) {
-      const fresh = this.makeLockClient();
-      this.lockClients.push(fresh);
-      waiter(fresh);
-    }
-  }
-
   async end(): Promise<void> {
-    await Promise.all([this.sql.end({ timeout: 5 }), this.snapshotSql.end({ timeout: 5 }), ...this.lockClients.map((client) => client.end({ timeout: 5 }))]);
+    await Promise.all([this.sql.end({ timeout: 5 }), this.snapshotSessions.end(), this.lockSessions.end()]);
   }
 }

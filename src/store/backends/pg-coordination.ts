@@ -6,28 +6,36 @@ import { remote } from './pg-errors.js';
 /**
  * The tenant write lock of several Vesper processes on one PostgreSQL: a session advisory lock per
  * (database, tenant), held on a connection of its own from before the transaction's first read until
- * its batch is committed. Not pg_advisory_xact_lock inside the batch: the batch is one statement at
+ * its batch is committed (a session of pg-sessions.ts). Not pg_advisory_xact_lock inside the batch: the batch is one statement at
  * the end, while the reads its checks rest on (contradictions, versions, the event counter) come
  * before it on other connections; the lock must cover them all. A process that dies loses its
- * connection, and PostgreSQL releases the lock with it.
+ * connection, and PostgreSQL releases the lock with it. So does a connection that breaks while
+ * the lock is held (a failover): the transaction's reads and batch fail with it unless the pool of
+ * reads and writes reached a new primary meanwhile, in which case the batch runs unlocked (a
+ * window of one reconnection, noted in the README).
  */
 export class PgCoordination implements SharedCoordination {
   constructor(private readonly client: PgClient) {}
 
   async exclusive<T>(database: string, tenant: string, work: () => Promise<T>): Promise<T> {
     const key = lockKey(database, tenant);
-    const outcome = await this.client.withLockConnection(async (session) => {
-      await remote(() => session`SELECT pg_advisory_lock(${key}::bigint)`);
+    const sessions = this.client.lockSessions;
+    const session = await sessions.take();
+    let reusable = false;
+    try {
+      await remote(() => session.sql`SELECT pg_advisory_lock(${key}::bigint)`);
       let settled: { ok: true; value: T } | { ok: false; error: unknown };
       try {
         settled = { ok: true, value: await work() };
       } catch (error) {
         settled = { ok: false, error };
       }
-      return { result: settled, reusable: await unlock(session, key) };
-    });
-    if (!outcome.ok) throw outcome.error;
-    return outcome.value;
+      reusable = await unlock(session.sql, key);
+      if (!settled.ok) throw settled.error;
+      return settled.value;
+    } finally {
+      sessions.give(session, reusable);
+    }
   }
 }
 
