@@ -43,9 +43,10 @@ host replication $PG_USER 127.0.0.1/32 trust
 HBA
 fi
 
-if [ "${VESPER_PG_SYNC:-0}" = 1 ]; then SYNC_NAMES="'*'"; else SYNC_NAMES="''"; fi
+# Asynchronous until the replica runs: with synchronous_standby_names set and no standby yet, the
+# CREATE DATABASE below would wait for one forever. The setting is applied at the end.
 sed -i '/^synchronous_standby_names/d' "$PRIMARY/postgresql.conf"
-echo "synchronous_standby_names = $SYNC_NAMES" >>"$PRIMARY/postgresql.conf"
+echo "synchronous_standby_names = ''" >>"$PRIMARY/postgresql.conf"
 
 if is_running "$PRIMARY"; then
   as_owner "$BIN/pg_ctl" -D "$PRIMARY" reload >/dev/null
@@ -69,6 +70,12 @@ CONF
 fi
 if ! is_running "$REPLICA"; then
   as_owner "$BIN/pg_ctl" -D "$REPLICA" -l "$PG_DIR/replica.log" -w start >/dev/null
+fi
+
+if [ "${VESPER_PG_SYNC:-0}" = 1 ]; then
+  sed -i '/^synchronous_standby_names/d' "$PRIMARY/postgresql.conf"
+  echo "synchronous_standby_names = '*'" >>"$PRIMARY/postgresql.conf"
+  as_owner "$BIN/pg_ctl" -D "$PRIMARY" reload >/dev/null
 fi
 
 echo "pg:up: primary 127.0.0.1:$PG_PORT, replica 127.0.0.1:$PG_REPLICA_PORT (synchronous: ${VESPER_PG_SYNC:-0})"

@@ -1,8 +1,8 @@
 #!/bin/sh
 # npm run test:pg — the PostgreSQL backend's tests: start the local primary and replica (pg:up), run
 # abstract-level's conformance suite and Vesper's store, scope, rule, context, key/security, event
-# and HTTP isolation suites with every test server on PostgreSQL, then stop both (pg:down), whatever
-# the outcome. Each run gets a fresh database. `npm run test:pg -- --all` runs every test file on
+# and HTTP isolation suites with every test server on PostgreSQL, and test/pg/ (two server processes
+# on the same tables), then stop both (pg:down), whatever the outcome. Each run gets a fresh database. `npm run test:pg -- --all` runs every test file on
 # PostgreSQL instead of the CI subset (too slow for CI on 2 cores: ~3× the subset).
 . "$(dirname "$0")/pg-env.sh"
 cd "$REPO_DIR"
@@ -15,7 +15,8 @@ test/rules/rules-http.test.ts
 test/context/sessions.test.ts test/context/restart.test.ts
 test/security/matrix.test.ts test/security/tenants.test.ts test/security/databases.test.ts test/security/isolation-concurrency.test.ts test/security/tenant-deletion-keys.test.ts
 test/events/
-test/http/isolation.test.ts"
+test/http/isolation.test.ts
+test/pg/"
 if [ "${1:-}" = --all ]; then FILES=; else FILES=$SUBSET; fi
 
 sh scripts/pg-up.sh

@@ -12,6 +12,7 @@ import { type Services, createServices } from './service/services.js';
 import { StorageFullError, StorageUnavailableError } from './domain/errors.js';
 import { BackgroundRunner } from './store/background.js';
 import { PgClient } from './store/backends/pg-client.js';
+import { PgRateLimits } from './store/backends/pg-rate-limits.js';
 import { PgStorage } from './store/backends/pg-storage.js';
 import { Catalog, SYSTEM_DATABASE } from './store/catalog.js';
 import { fileBudget, readOpenFileLimit } from './store/file-budget.js';
@@ -54,6 +55,8 @@ interface OpenedStorage {
   readonly described: Record<string, unknown>;
   /** The disk under the data directory can be measured (LevelDB only). */
   readonly localDisk: boolean;
+  /** Request budgets shared by every process on the storage (PostgreSQL); absent: in this process's memory. */
+  readonly rateLimits?: PgRateLimits;
   end(): Promise<void>;
 }
 
@@ -65,6 +68,7 @@ function storageOf(config: Config, storage: StorageOverrides): OpenedStorage {
     const client = new PgClient({ url, tablePrefix, poolSize, synchronousCommit: config.syncEveryWrite });
     return {
       backend: new PgStorage(client),
+      rateLimits: new PgRateLimits(client),
       maxOpenDatabases: config.maxOpenDatabases > 0 ? config.maxOpenDatabases : PG_DEFAULT_MAX_OPEN_DATABASES,
       described: { backend: 'postgres', pg: pgServers(url), tablePrefix, pool: poolSize },
       localDisk: false,
@@ -111,6 +115,7 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
     maxBody: config.maxBodyBytes,
     authEnabled: config.adminKey !== null,
     rateLimit: config.rateLimit,
+    ...(opened.rateLimits ? { limiters: opened.rateLimits.limiter } : {}),
     tiers: config.tiers,
     browser: { allowedHosts: config.allowedHosts, corsOrigins: config.corsOrigins, baseHost: config.baseHost },
     authFailureLimit: config.authFailureLimit,
@@ -193,7 +198,7 @@ function rootMessage(error: unknown): string {
 
 async function openCatalog(config: Config, opened: OpenedStorage, logger: Logger, background: BackgroundRunner): Promise<Catalog> {
   try {
-    return await Catalog.open({
+    const catalog = await Catalog.open({
       background,
       storage: opened.backend,
       durability: { syncEveryWrite: config.syncEveryWrite, groupCommitMs: config.groupCommitMs },
@@ -201,6 +206,11 @@ async function openCatalog(config: Config, opened: OpenedStorage, logger: Logger
       maxOpenDatabases: opened.maxOpenDatabases,
       onError: (err, context) => logger.error({ err, ...context }, 'database background task failed'),
     });
+    await opened.rateLimits?.prepare().catch(async (error: unknown) => {
+      await catalog.close().catch(() => undefined);
+      throw error;
+    });
+    return catalog;
   } catch (error) {
     await opened.end().catch(() => undefined);
     throw startFailure(error, config, logger);
@@ -209,7 +219,7 @@ async function openCatalog(config: Config, opened: OpenedStorage, logger: Logger
 
 async function startServices(config: Config, catalog: Catalog, opened: OpenedStorage, logger: Logger, background: BackgroundRunner, clock: Clock = systemClock): Promise<Services> {
   try {
-    const keyStore = await KeyStore.open(catalog.systemLevel, config.keyPepper);
+    const keyStore = await KeyStore.open(catalog.systemLevel, config.keyPepper, opened.backend.coordination !== undefined);
     const services = createServices({
       catalog,
       keyStore,

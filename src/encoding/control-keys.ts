@@ -106,6 +106,18 @@ export function eventSeqRange(): { gte: string; lt: string } {
   return { gte: 'Q' + SEP, lt: upperBound('Q' + SEP) };
 }
 
+/**
+ * In META, on storage shared by several processes only: a stamp per tenant, rewritten by every
+ * commit of the tenant, and one for the database, rewritten by every change of its registry of
+ * tenants, settings or database rules. A process whose last seen stamp differs drops what it
+ * cached (see FactDatabase.refreshShared and TenantStore.catchUp).
+ */
+export function tenantStampKey(tenant: string): string {
+  return 'V' + SEP + tenant;
+}
+
+export const DATABASE_STAMP_KEY = 'database-stamp';
+
 /** In the system database: API keys by id (hashes only), and the server's pepper for them. */
 export function apiKeyRecordKey(id: string): string {
   return 'K' + SEP + id;

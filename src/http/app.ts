@@ -11,7 +11,7 @@ import { tenantBodyParser } from './body-limit.js';
 import { errorMiddleware, notFoundMiddleware } from './errors.js';
 import { jsonDepthMiddleware } from './json-depth.js';
 import { HttpMetrics } from './metrics.js';
-import { TenantRateLimiter, type Tier } from './rate-limit.js';
+import { type LimiterFactory, TenantRateLimiter, type Tier } from './rate-limit.js';
 import { RefusalGuard } from './refusals.js';
 import { bodilessMiddleware } from './request-body.js';
 import { requestIdMiddleware } from './request-id.js';
@@ -32,6 +32,8 @@ export interface AppOptions {
   readonly authEnabled: boolean;
   /** Requests per second per tenant of the `default` tier when `tiers` does not give it; 0 = unlimited. */
   readonly rateLimit: number;
+  /** Where request budgets are kept (default: this process's memory; on PostgreSQL: there, shared by every process). */
+  readonly limiters?: LimiterFactory;
   /** Rate-limit tiers by name; a tenant's settings pick one. */
   readonly tiers?: Readonly<Record<string, Tier>>;
   /** Host and Origin checks against browser-borne requests (default: loopback names and IP literals, no origins). */
@@ -64,7 +66,7 @@ export function createApp(options: AppOptions): { app: Koa; router: Router; deps
   app.maxIpsCount = 1;
   const router = new Router();
   const settings = options.services.settings as Services['settings'] | undefined; // absent in tests of the app alone
-  const limiter = new TenantRateLimiter(options.tiers ?? {}, settings ? (database, tenant) => settings.forTenant(database, tenant) : null, options.rateLimit);
+  const limiter = new TenantRateLimiter(options.tiers ?? {}, settings ? (database, tenant) => settings.forTenant(database, tenant) : null, options.rateLimit, options.limiters);
   const streams = new OpenStreams();
   const deps: RouteDeps = {
     services: options.services,

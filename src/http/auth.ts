@@ -33,6 +33,7 @@ export function authenticationMiddleware(services: Services, authEnabled: boolea
         return next();
       }
       if (key === null) throw new UnauthorizedError('an API key is required: Authorization: Bearer <key> or X-API-Key: <key>');
+      await services.keys.refresh(key);
       const principal = services.keys.authenticate(key);
       if (principal === null) throw new UnauthorizedError('invalid, revoked or expired API key');
       ctx.state.principal = principal;

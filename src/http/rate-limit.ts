@@ -33,6 +33,17 @@ interface Policy {
   readonly queueMaxMs: number;
 }
 
+/** A limiter of one limit and window: spends a point of a key's budget, or rejects with a RateLimiterRes. */
+export type Limiter = Pick<RateLimiterMemory, 'consume'>;
+
+/**
+ * Makes the limiter of one limit and window. By default one in memory (this process's budgets);
+ * on PostgreSQL one kept there, so every process on it spends the same budget (server.ts).
+ */
+export type LimiterFactory = (options: { readonly points: number; readonly duration: number; readonly keyPrefix: string }) => Limiter;
+
+const inMemory: LimiterFactory = ({ points, duration }) => new RateLimiterMemory({ points, duration });
+
 /** What the guard needs of the settings: the tenant's effective ones. */
 export type SettingsOf = (database: string, tenant: string) => Promise<Settings>;
 
@@ -44,13 +55,14 @@ export type SettingsOf = (database: string, tenant: string) => Promise<Settings>
  * other tenant: one tenant's flood spends its own budget only.
  */
 export class TenantRateLimiter {
-  private readonly limiters = new Map<string, RateLimiterMemory>();
+  private readonly limiters = new Map<string, Limiter>();
 
   constructor(
     private readonly tiers: Readonly<Record<string, Tier>>,
     private readonly settingsOf: SettingsOf | null,
     /** The `default` tier when no settings are given (tests of the app alone). */
     fallbackPerSecond = 0,
+    private readonly makeLimiter: LimiterFactory = inMemory,
   ) {
     if (!('default' in tiers)) this.tiers = { ...tiers, default: { requests: fallbackPerSecond, windowSeconds: 1 } };
   }
@@ -91,11 +103,11 @@ export class TenantRateLimiter {
     };
   }
 
-  private limiterFor(policy: Policy): RateLimiterMemory {
+  private limiterFor(policy: Policy): Limiter {
     const id = `${policy.limit}/${policy.windowSeconds}`;
     let limiter = this.limiters.get(id);
     if (!limiter) {
-      limiter = new RateLimiterMemory({ points: policy.limit, duration: policy.windowSeconds });
+      limiter = this.makeLimiter({ points: policy.limit, duration: policy.windowSeconds, keyPrefix: `tenant:${id}` });
       this.limiters.set(id, limiter);
     }
     return limiter;

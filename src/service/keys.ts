@@ -53,6 +53,12 @@ export class KeyService {
     return createHmac('sha256', this.store.pepper).update(secret).digest();
   }
 
+  /** Before authenticate(): on storage shared by several processes, read the presented key's record again. */
+  async refresh(token: string): Promise<void> {
+    const parsed = TOKEN.exec(token);
+    if (parsed) await this.store.refresh(`key_${parsed[2]}`);
+  }
+
   /** The principal a presented key stands for, or null (missing, unknown, revoked, expired or forged). */
   authenticate(token: string): Principal | null {
     const presented = this.digest(token);

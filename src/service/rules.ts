@@ -55,7 +55,18 @@ export class RuleService {
   constructor(
     private readonly catalog: Catalog,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    // Shared storage: rules another process changed (seen by catchUp below, or by any request's lease).
+    catalog.lifecycle.on('changed', (database: string) => this.forget(database));
+    catalog.lifecycle.on('tenant-changed', (database: string, tenant: string) => this.forget(database, tenant));
+  }
+
+  /** Shared storage: before cached rules are trusted, learn whether another process committed to the tenant or the database. */
+  private async catchUp(address: TenantAddress): Promise<void> {
+    if (!this.catalog.shared) return;
+    await using lease = await this.catalog.forRead(address.database);
+    await lease.database.tenant(address.tenant).catchUp();
+  }
 
   private async rulesOfDatabase(database: FactDatabase): Promise<RuleRecord[]> {
     let rules = this.databaseRules.get(database.name);
@@ -89,6 +100,7 @@ export class RuleService {
   /** The program for a query: database rules, then the tenant's rules for that scope (or all scopes). */
   async programFor(address: TenantAddress, scope: string | null): Promise<CompiledProgram | null> {
     const key = `${address.database}/${address.tenant}/${scope ?? ''}`;
+    await this.catchUp(address);
     const cached = this.programs.get(key);
     if (cached) return cached;
     await using lease = await this.catalog.forRead(address.database);
@@ -106,6 +118,7 @@ export class RuleService {
   }
 
   async list(address: TenantAddress): Promise<RuleView[]> {
+    await this.catchUp(address);
     await using lease = await this.catalog.forRead(address.database);
     const database = lease.database;
     const system = (await this.rulesOfDatabase(database)).map((r) => view(r, true));

@@ -44,7 +44,10 @@ export class SettingsService {
     readonly defaults: Settings,
     /** Names `tier` may take. */
     private readonly tiers: ReadonlySet<string>,
-  ) {}
+  ) {
+    // Shared storage: another process changed a database's settings (seen when a request leases it).
+    catalog.lifecycle.on('changed', (database: string) => this.forget(database));
+  }
 
   /** Checked on every change (e.g. embeddingDimensions fixed once facts carry embeddings). */
   addGuard(guard: SettingsGuard): void {

@@ -64,7 +64,11 @@ export class Catalog {
   private readonly dropping = new Set<string>();
   private readonly pool: OpenDatabases;
   private lastProbe = { at: 0, available: true };
-  /** Re-emits every database's ('provisioned', database, tenant). */
+  /**
+   * Re-emits every database's ('provisioned', database, tenant), ('changed', database): another
+   * process changed its tenants, settings or rules, and ('tenant-changed', database, tenant):
+   * another process committed to the tenant (shared storage only, seen when a request looks).
+   */
   readonly lifecycle = new EventEmitter();
 
   private constructor(
@@ -95,6 +99,11 @@ export class Catalog {
     for (const name of unfinished) await catalog.removeFiles(name);
     if (!catalog.registry.has(DEFAULT_DATABASE)) await catalog.create(DEFAULT_DATABASE);
     return catalog;
+  }
+
+  /** Several processes may share the storage (FactDatabase.refreshShared, TenantStore.catchUp). */
+  get shared(): boolean {
+    return this.storage.coordination !== undefined;
   }
 
   /** The system database, for registries that are not per database (keys, …). */
@@ -130,17 +139,40 @@ export class Catalog {
 
   /** Lease the database for a read: it must exist. Release it (`await using`) when done. */
   async forRead(name: string): Promise<DatabaseLease> {
-    return this.pool.acquire(name);
+    await this.learn(name);
+    return this.fresh(await this.pool.acquire(name));
   }
 
   /** Lease the database for a write: created on first write unless databases are strict. */
   async forWrite(name: string): Promise<DatabaseLease> {
     if (this.dropping.has(name)) throw new DatabaseDroppingError(name);
+    await this.learn(name);
     if (!this.registry.has(name)) {
       if (this.options.strictDatabases) throw new NotFoundError(`database '${name}' does not exist`, { database: name });
       await this.create(name);
     }
-    return this.pool.acquire(name);
+    return this.fresh(await this.pool.acquire(name));
+  }
+
+  /** Shared storage: a database this process does not know may have been created by another one since it started. */
+  private async learn(name: string): Promise<void> {
+    if (!this.storage.coordination || this.registry.has(name) || name === SYSTEM_DATABASE) return;
+    const stored = await this.system.get(databaseRegistryKey(name));
+    if (stored === undefined) return;
+    const info = decodeJson(stored, databaseShape, 'database registration');
+    if (!info.dropping) this.registry.set(info.name, { name: info.name, createdAt: info.createdAt });
+  }
+
+  /** Shared storage: the leased database catches up with what other processes changed (FactDatabase.refreshShared). */
+  private async fresh(lease: DatabaseLease): Promise<DatabaseLease> {
+    if (!this.storage.coordination) return lease;
+    try {
+      await lease.database.refreshShared();
+      return lease;
+    } catch (error) {
+      lease.release();
+      throw error;
+    }
   }
 
   /** Visit every registered database in turn, each leased only while visited (start-up recovery, pruning). */
@@ -245,11 +277,13 @@ export class Catalog {
   private async openDatabase(name: string): Promise<FactDatabase> {
     const level = this.storage.level(name);
     const floor = await this.eventFloor(name);
-    const database = await FactDatabase.open(name, level, this.options.durability, this.options.background, this.options.tenantHandles, floor).catch(async (error: unknown) => {
+    const database = await FactDatabase.open(name, level, this.options.durability, this.options.background, this.options.tenantHandles, floor, this.storage.coordination ?? null).catch(async (error: unknown) => {
       await level.close().catch(() => undefined);
       throw error;
     });
     database.lifecycle.on('provisioned', (db: string, tenant: string) => this.lifecycle.emit('provisioned', db, tenant));
+    database.lifecycle.on('changed', (db: string) => this.lifecycle.emit('changed', db));
+    database.lifecycle.on('tenant-changed', (db: string, tenant: string) => this.lifecycle.emit('tenant-changed', db, tenant));
     return database;
   }
 

@@ -2,6 +2,7 @@ import { RETRIEVAL_MARKER_KEY } from '../encoding/retrieval-keys.js';
 import { EventEmitter } from 'node:events';
 import { StorageFullError, VesperError } from '../domain/errors.js';
 import {
+  DATABASE_STAMP_KEY,
   FORMAT_VERSION_KEY,
   META_SUBLEVEL,
   SYNC_MARKER_KEY,
@@ -21,6 +22,8 @@ import { type SettingsRecord, loadSettings, putSettingsOp } from './settings-rec
 import { type UsageRecord, loadUsage, putUsageOp, scanUsage } from './usage-records.js';
 import { type TenantHost, TenantStore } from './tenant-store.js';
 import type { RetiredLayer } from './transaction.js';
+import type { SharedCoordination } from './storage-backend.js';
+import { nextStamp } from './shared-stamps.js';
 
 /** Registration value of a tenant whose deletion has started. */
 const DELETING = 'deleting';
@@ -60,9 +63,14 @@ export class FactDatabase {
   private readonly tenants = new Map<string, { readonly store: TenantStore; readonly sub: LevelSublevel; touched: number }>();
   /** A write failed on a full disk: LevelDB may hold a sticky error or a torn log tail until reopened. */
   private storageFailed = false;
-  private readonly registered = new Set<string>();
-  private readonly deleting = new Set<string>();
-  /** Emits ('provisioned', database, tenant) when a tenant first exists. */
+  private registered = new Set<string>();
+  private deleting = new Set<string>();
+  /** While the registry is read again (shared storage), this process's own changes of it, replayed on what was read. */
+  private changedDuringLoad: Array<(registered: Set<string>, deleting: Set<string>) => void> | null = null;
+  /** The database stamp last seen (shared storage only): another one means another process changed the registry or settings. */
+  private knownStamp: string | undefined;
+  private refreshing: Promise<void> | null = null;
+  /** Emits ('provisioned', database, tenant) when a tenant first exists, and ('changed', database) when another process changed its tenants, settings or rules. */
   readonly lifecycle = new EventEmitter();
   private dirty = false;
   /** Batches waiting for the one being written (see write). */
@@ -84,6 +92,8 @@ export class FactDatabase {
     private readonly background: BackgroundRunner,
     private readonly handles: TenantHandleLimits,
     private readonly eventFloor: number,
+    /** Set on storage shared by several processes (storage-backend.ts). */
+    private readonly shared: SharedCoordination | null,
   ) {
     this.meta = db.sublevel<string, string>(META_SUBLEVEL, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
     this.host = this.hostFor();
@@ -97,18 +107,68 @@ export class FactDatabase {
     handles: TenantHandleLimits = DEFAULT_HANDLE_LIMITS,
     /** See EventLog: the highest event number of a dropped database of this name (0: none). */
     eventFloor = 0,
+    shared: SharedCoordination | null = null,
   ): Promise<FactDatabase> {
     await db.open();
-    const database = new FactDatabase(name, db, durability, background, handles, eventFloor);
+    const database = new FactDatabase(name, db, durability, background, handles, eventFloor, shared);
     await database.checkFormat();
-    for await (const [key, value] of scanRange(new KeyspaceReader(database.meta), tenantRegistryRange())) {
-      const tenant = tenantFromRegistryKey(key);
-      if (value === DELETING) database.deleting.add(tenant);
-      else database.registered.add(tenant);
-    }
+    database.knownStamp = shared ? await database.meta.get(DATABASE_STAMP_KEY) : undefined;
+    await database.loadRegistry();
     await database.collectJournaledLayers();
     database.startGroupCommit();
     return database;
+  }
+
+  /** Read the registry of tenants; writes of this process that land meanwhile are kept (see markRegistered). */
+  private async loadRegistry(): Promise<void> {
+    const registered = new Set<string>();
+    const deleting = new Set<string>();
+    const since: NonNullable<typeof this.changedDuringLoad> = [];
+    this.changedDuringLoad = since;
+    try {
+      for await (const [key, value] of scanRange(new KeyspaceReader(this.meta), tenantRegistryRange())) {
+        const tenant = tenantFromRegistryKey(key);
+        if (value === DELETING) deleting.add(tenant);
+        else registered.add(tenant);
+      }
+    } finally {
+      this.changedDuringLoad = null;
+    }
+    for (const change of since) change(registered, deleting);
+    this.registered = registered;
+    this.deleting = deleting;
+  }
+
+  /**
+   * On shared storage, before a request uses the database: if another process changed the registry
+   * of tenants, the settings or the database rules since this one last looked (the database stamp
+   * moved), read the registry again, retire the handles of tenants deleted meanwhile (their queued
+   * writes fail as on one process) and tell the listeners of 'changed' (the settings cache). One
+   * point read per request; the rest only after a change, which is rare.
+   */
+  async refreshShared(): Promise<void> {
+    if (this.shared === null) return;
+    this.refreshing ??= this.refreshRegistry().finally(() => (this.refreshing = null));
+    await this.refreshing;
+  }
+
+  private async refreshRegistry(): Promise<void> {
+    const stamp = await this.meta.get(DATABASE_STAMP_KEY);
+    if (stamp === this.knownStamp) return;
+    this.knownStamp = stamp;
+    const before = new Set(this.registered);
+    await this.loadRegistry();
+    for (const tenant of before) {
+      if (this.registered.has(tenant)) continue;
+      this.tenants.get(tenant)?.store.retire();
+      this.tenants.delete(tenant);
+    }
+    this.lifecycle.emit('changed', this.name);
+  }
+
+  /** The database stamp op of a change other processes must see (registry, settings, rules): none when not shared. */
+  private stampOps(): BatchOp[] {
+    return this.shared === null ? [] : [{ type: 'put', key: DATABASE_STAMP_KEY, value: nextStamp(), sublevel: this.meta }];
   }
 
   private startGroupCommit(): void {
@@ -194,11 +254,11 @@ export class FactDatabase {
   }
 
   async putDatabaseRules(rules: readonly RuleRecord[]): Promise<void> {
-    await this.write(rules.map((r) => putRuleOp(this.meta, r)));
+    await this.write([...rules.map((r) => putRuleOp(this.meta, r)), ...this.stampOps()]);
   }
 
   async deleteDatabaseRule(id: string): Promise<void> {
-    await this.write([delRuleOp(this.meta, id)]);
+    await this.write([delRuleOp(this.meta, id), ...this.stampOps()]);
   }
 
   /** Settings of the database (`tenant` null) or a tenant's overrides of them; {} when none were set. */
@@ -208,7 +268,7 @@ export class FactDatabase {
 
   /** Replace them (an empty record removes them). */
   async putSettings(tenant: string | null, settings: SettingsRecord): Promise<void> {
-    await this.write([putSettingsOp(this.meta, tenant, settings)]);
+    await this.write([putSettingsOp(this.meta, tenant, settings), ...this.stampOps()]);
   }
 
   /** A tenant's usage of a day (null: none recorded). */
@@ -240,11 +300,15 @@ export class FactDatabase {
    * only then drop the registration. The caller runs its hooks between `clearTenant` and `unregisterTenant`.
    */
   async markTenantDeleting(name: string): Promise<void> {
-    await this.meta.put(tenantRegistryKey(name), DELETING, SYNC).catch((error: unknown) => {
+    await this.db.batch([{ type: 'put', key: tenantRegistryKey(name), value: DELETING, sublevel: this.meta }, ...this.stampOps()], SYNC).catch((error: unknown) => {
       throw this.storageError(error);
     });
     this.registered.delete(name);
     this.deleting.add(name);
+    this.changedDuringLoad?.push((registered, deleting) => {
+      registered.delete(name);
+      deleting.add(name);
+    });
   }
 
   async clearTenant(name: string): Promise<void> {
@@ -256,9 +320,13 @@ export class FactDatabase {
 
   async unregisterTenant(name: string): Promise<void> {
     // The tenant's settings go with its registration: a tenant created again under the name starts from the database's.
-    await this.db.batch([putSettingsOp(this.meta, name, {}), { type: 'del', key: tenantRegistryKey(name), sublevel: this.meta }], SYNC);
+    await this.db.batch([putSettingsOp(this.meta, name, {}), { type: 'del', key: tenantRegistryKey(name), sublevel: this.meta }, ...this.stampOps()], SYNC);
     this.registered.delete(name);
     this.deleting.delete(name);
+    this.changedDuringLoad?.push((registered, deleting) => {
+      registered.delete(name);
+      deleting.delete(name);
+    });
   }
 
   /** Tenants whose deletion was started and not finished (a crash midway). */
@@ -272,6 +340,9 @@ export class FactDatabase {
       meta: this.meta,
       background: this.background,
       eventFloor: this.eventFloor,
+      shared: this.shared !== null,
+      changedElsewhere: (tenant: string) => this.lifecycle.emit('tenant-changed', this.name, tenant),
+      exclusive: <T>(tenant: string, work: () => Promise<T>) => (this.shared === null ? work() : this.shared.exclusive(this.name, tenant, work)),
       write: (ops: BatchOp[]) => this.write(ops),
       registrationOps: (tenant: string) => this.registrationOps(tenant),
       registered: (tenant: string) => this.markRegistered(tenant),
@@ -290,6 +361,7 @@ export class FactDatabase {
   private markRegistered(tenant: string): void {
     if (this.registered.has(tenant)) return;
     this.registered.add(tenant);
+    this.changedDuringLoad?.push((registered) => registered.add(tenant));
     this.lifecycle.emit('provisioned', this.name, tenant);
   }
 
@@ -301,6 +373,7 @@ export class FactDatabase {
     return [
       { type: 'put', key: tenantRegistryKey(tenant), value: String(Date.now()), sublevel: this.meta },
       { type: 'put', key: RETRIEVAL_MARKER_KEY, value: '1', sublevel: sub },
+      ...this.stampOps(),
     ];
   }
 

@@ -31,10 +31,12 @@ export class KeyStore {
   private constructor(
     private readonly db: LevelDb,
     readonly pepper: Buffer,
+    /** Other processes share the system database: a key is read again before each use (see refresh). */
+    private readonly shared: boolean,
   ) {}
 
   /** Load every key; the pepper comes from configuration, else one is made once and kept in the system database. */
-  static async open(db: LevelDb, configuredPepper: string | null): Promise<KeyStore> {
+  static async open(db: LevelDb, configuredPepper: string | null, shared = false): Promise<KeyStore> {
     let pepper = configuredPepper;
     if (pepper === null) {
       pepper = (await db.get(KEY_PEPPER_KEY)) ?? null;
@@ -43,12 +45,28 @@ export class KeyStore {
         await db.put(KEY_PEPPER_KEY, pepper, SYNC);
       }
     }
-    const store = new KeyStore(db, Buffer.from(pepper));
+    const store = new KeyStore(db, Buffer.from(pepper), shared);
     for await (const value of db.values(apiKeyRange())) {
       const record = decodeJson(value, apiKeyShape, 'API key');
       store.keys.set(record.id, record);
     }
     return store;
+  }
+
+  /**
+   * Shared storage: read one key's record again (a point read), so a key created, narrowed or revoked
+   * by another process counts here from the next request on. Nothing to do otherwise.
+   */
+  async refresh(id: string): Promise<void> {
+    if (!this.shared) return;
+    const stored = await this.db.get(apiKeyRecordKey(id));
+    if (stored === undefined) {
+      this.keys.delete(id);
+      return;
+    }
+    const record = decodeJson(stored, apiKeyShape, 'API key');
+    // Unchanged: keep the object, so principals cached for it stay (KeyService.live).
+    if (JSON.stringify(this.keys.get(id)) !== JSON.stringify(record)) this.keys.set(id, record);
   }
 
   get(id: string): ApiKeyRecord | undefined {

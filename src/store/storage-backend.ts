@@ -17,6 +17,22 @@ export interface StorageBackend {
    * once a second, and reopens the database when true).
    */
   hasRoom(): Promise<boolean>;
+  /**
+   * Present when several Vesper processes may share the storage (PostgreSQL): the store then takes
+   * each tenant's write lock across processes and checks what other processes committed before it
+   * trusts its caches (fact-database.ts, tenant-store.ts). Absent: this process is the only writer.
+   */
+  readonly coordination?: SharedCoordination;
+}
+
+/** What a storage shared by several processes gives the store: a write lock per tenant that holds across them. */
+export interface SharedCoordination {
+  /**
+   * Run `work` holding the write lock of one tenant of one database in every process on the same
+   * storage: two processes never interleave the tenant's read-check-write cycles. The lock is
+   * released when `work` settles, or by the storage when this process dies.
+   */
+  exclusive<T>(database: string, tenant: string, work: () => Promise<T>): Promise<T>;
 }
 
 export interface LevelDirectoryOptions {

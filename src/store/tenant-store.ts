@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { ConflictError, QuotaExceededError } from '../domain/errors.js';
 import type { AbstractSnapshot } from 'abstract-level';
 import type { FactInput, FactPattern, FactRecord, StoredFact, Term } from '../domain/fact.js';
-import { retiredLayerRange } from '../encoding/control-keys.js';
+import { retiredLayerRange, tenantStampKey } from '../encoding/control-keys.js';
 import type { BackgroundRunner } from './background.js';
 import { EventLog } from './event-log.js';
 import { retractFacts, tellFacts } from './fact-writes.js';
@@ -18,6 +18,7 @@ import { LayerStatsCache } from './retrieval-writes.js';
 import { type RetiredLayer, TenantTransaction } from './transaction.js';
 import { WriteLock } from './write-lock.js';
 import { VectorCache } from './vector-cache.js';
+import { nextStamp } from './shared-stamps.js';
 
 /** What the tenant store needs from its database. */
 export interface TenantHost {
@@ -27,6 +28,12 @@ export interface TenantHost {
   readonly background: BackgroundRunner;
   /** Event numbers given out by a dropped database of the same name: every tenant's log starts above them. */
   readonly eventFloor: number;
+  /** Several processes share the storage: every commit stamps the tenant, and caches are checked against the stamp. */
+  readonly shared: boolean;
+  /** Shared storage: another process committed to the tenant since this one last looked (caches above the store drop theirs). */
+  changedElsewhere?(tenant: string): void;
+  /** Run `work` holding the tenant's write lock across processes (shared storage), or just run it. */
+  exclusive<T>(tenant: string, work: () => Promise<T>): Promise<T>;
   /** One atomic batch. */
   write(ops: BatchOp[]): Promise<void>;
   /** Ops registering the tenant if this is its first write (empty otherwise). */
@@ -102,8 +109,10 @@ export class TenantStore {
   private readonly vectorCache = new VectorCache();
   /** The retrieval indexes are known to cover every fact (the marker was seen or written). */
   private retrievalIndexed = false;
-  /** Emits 'cleared' when the tenant's keyspace was cleared (the tenant was deleted). */
+  /** Emits 'cleared' when the tenant's keyspace was cleared (the tenant was deleted), 'changed-elsewhere' when catchUp found another process's commit. */
   readonly lifecycle = new EventEmitter();
+  /** Shared storage: the tenant stamp this handle's caches reflect (see catchUp). */
+  private knownStamp: string | undefined;
 
   constructor(
     private readonly host: TenantHost,
@@ -152,6 +161,7 @@ export class TenantStore {
 
   /** Read the tenant through one snapshot; everything read must be read before `work` settles. */
   async read<T>(now: number, work: (reader: TenantReads) => Promise<T>): Promise<T> {
+    await this.catchUp();
     let registry = this.registry;
     while (registry === null) {
       await this.scopes(now);
@@ -176,13 +186,42 @@ export class TenantStore {
 
   /** The only way to change the tenant (see the class comment). */
   transaction<T>(now: number, work: (tx: TenantTransaction) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
-    return this.lock.run(async () => {
+    return this.lock.run(() => this.host.exclusive(this.name, async () => {
+      await this.catchUp();
       const base = await this.scopes(now);
       const tx = new TenantTransaction(this.current, base.draft(), now, this.sub, this.host.meta, this.name);
       const result = await work(tx);
       await this.commit(tx, base, options.registers ?? true);
       return result;
-    });
+    }));
+  }
+
+  /**
+   * Shared storage: another process may have committed to the tenant since this handle last looked.
+   * One point read of the tenant's stamp; when it moved, everything cached from the keyspace (scopes,
+   * ranges, event counter, vectors, the retrieval marker) is dropped and read again. Inside a
+   * transaction it runs under the cross-process lock, so what the checks read is the latest state;
+   * before a read it runs before the snapshot is taken, so a write acknowledged before the request
+   * began is seen (one committed between the two may be half seen through the range cache: reads
+   * racing a write of another process see it or not, as reads racing a write anywhere).
+   */
+  async catchUp(): Promise<void> {
+    if (!this.host.shared) return;
+    const stamp = await this.host.meta.get(tenantStampKey(this.name));
+    if (stamp === this.knownStamp) return;
+    this.knownStamp = stamp;
+    this.forgetKeyspace();
+    this.lifecycle.emit('changed-elsewhere');
+    this.host.changedElsewhere?.(this.name);
+  }
+
+  private forgetKeyspace(): void {
+    this.ranges?.writing();
+    this.ranges?.written();
+    this.dropScopes();
+    this.events.reset();
+    this.vectorCache.clear();
+    this.retrievalIndexed = false;
   }
 
   private async commit(tx: TenantTransaction, base: ScopeRegistry, registers: boolean): Promise<void> {
@@ -194,9 +233,11 @@ export class TenantStore {
     if (ops.length === 0 && drafts.length === 0 && !tx.scopes.isChanged) return;
     const logged = await this.events.append(drafts, tx.now);
     const registration = registers ? this.host.registrationOps(this.name) : [];
+    const stamp = this.host.shared ? nextStamp() : null;
+    const stamped: BatchOp[] = stamp === null ? [] : [{ type: 'put', key: tenantStampKey(this.name), value: stamp, sublevel: this.host.meta }];
     this.ranges?.writing();
     try {
-      await this.host.write([...registration, ...tx.scopes.flush(), ...ops, ...logged.ops]);
+      await this.host.write([...registration, ...tx.scopes.flush(), ...ops, ...logged.ops, ...stamped]);
     } catch (error) {
       this.events.reset();
       this.layerStats.clear(); // the batch may or may not be on disk: read them again
@@ -206,6 +247,8 @@ export class TenantStore {
     }
     this.layerStats.learn(stats);
     if (registers) this.host.registered(this.name);
+    // Under the cross-process lock, after catchUp: no other process committed in between.
+    if (stamp !== null) this.knownStamp = stamp;
     for (const key of written) {
       this.keyFilter?.add(key);
       this.buildingFilter?.add(key);
@@ -337,6 +380,8 @@ export class TenantStore {
 
   /** Build the key filter once, in the background, from the tenant's primary index entries. */
   private buildKeyFilter(): void {
+    // Shared storage: other processes add facts this process's filter would never learn; every write reads.
+    if (this.host.shared) return;
     if (this.keyFilter !== null || this.buildingFilter !== null) return;
     const filter = new KeyFilter();
     this.buildingFilter = filter;
@@ -384,7 +429,7 @@ export class TenantStore {
 
   /** Remove every key of the tenant (its deletion) and forget cached state; the event counter stays. */
   async clear(): Promise<void> {
-    await this.lock.run(async () => {
+    await this.lock.run(() => this.host.exclusive(this.name, async () => {
       this.ranges?.writing();
       try {
         await this.sub.clear();
@@ -392,16 +437,18 @@ export class TenantStore {
         this.ranges?.written();
       }
       await this.host.meta.clear(retiredLayerRange(this.name));
+      // Other processes drop what they cached of the tenant at their next request.
+      if (this.host.shared) await this.host.meta.put(tenantStampKey(this.name), nextStamp());
       this.dropScopes();
       this.events.reset();
       this.retired = [];
-      this.keyFilter = new KeyFilter(); // the tenant is empty now
+      this.keyFilter = this.host.shared ? null : new KeyFilter(); // the tenant is empty now
       this.retrievalIndexed = false;
       this.vectorCache.clear();
       this.layerStats.clear();
       this.buildingFilter = null;
       this.lifecycle.emit('cleared');
-    });
+    }));
   }
 }
 

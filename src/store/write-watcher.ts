@@ -56,7 +56,7 @@ export class WriteWatch {
 
 export interface Watchable {
   readonly events: EventLog;
-  /** Emits 'cleared' when the tenant's keyspace was cleared. */
+  /** Emits 'cleared' when the tenant's keyspace was cleared, 'changed-elsewhere' when another process wrote it. */
   readonly lifecycle: NodeJS.EventEmitter;
 }
 
@@ -70,6 +70,8 @@ export function watchWrites(tenant: Watchable): WriteWatch {
     tenant.events.appended.on('event', (event: TenantEvent) => created.record(summarize(event)));
     // Deleting a tenant clears its keyspace without an event; the same store may then be written anew.
     tenant.lifecycle.on('cleared', () => created.record({ op: 'cleared', outcome: 'ok', facts: null }));
+    // Shared storage: another process wrote the tenant; which facts is not known here, so readers start over.
+    tenant.lifecycle.on('changed-elsewhere', () => created.record({ op: 'elsewhere', outcome: 'ok', facts: null }));
     watches.set(tenant, created);
     watch = created;
   }

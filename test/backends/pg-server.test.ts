@@ -37,10 +37,11 @@ test.after.always(async () => {
   await admin.end();
 });
 
+/** The tables of the logical databases of server n (not its rate-limit table, <prefix>rate_limits). */
 async function tablesOf(n: number): Promise<string[]> {
   if (!admin) return [];
   const rows = await admin.sql<{ table_name: string }[]>`SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND starts_with(table_name, ${`${prefix}${n}_`}) ORDER BY table_name`;
-  return rows.map((row) => row.table_name);
+  return rows.map((row) => row.table_name).filter((name) => name !== `${prefix}${n}_rate_limits`);
 }
 
 /** A TCP relay to the PostgreSQL primary that the test can cut (every connection reset, new ones refused) and restore. */

@@ -7,6 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { fuzzPart } from './fuzz.js';
 import { runCrashRounds } from './crash.js';
 import { isolationPart } from './isolation.js';
+import { failoverPart } from './failover.js';
 
 const seconds = Number(process.env.TORTURE_SECONDS ?? '60');
 const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim();
@@ -36,6 +37,12 @@ const PARTS: Readonly<Record<string, () => Promise<boolean>>> = {
     const report = await runCrashRounds({ rounds: Number(process.env.CRASH_ROUNDS ?? '50'), seed: Number(process.env.CRASH_SEED ?? '1'), loadMs: [200, 2500] });
     console.log(JSON.stringify({ part: 'crash', commit, ...report, problems: report.problems.length, firstProblems: report.problems.slice(0, 20) }));
     return report.problems.length === 0;
+  },
+  // PostgreSQL: kill the primary under acknowledged writes, promote the replica, every acknowledged write checked (sync and async replication).
+  failover: async () => {
+    const result = await failoverPart();
+    console.log(JSON.stringify({ part: 'failover', commit, ok: result.ok, ...result.summary }));
+    return result.ok;
   },
 };
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import postgres from 'postgres';
+import { PgSessions } from './pg-sessions.js';
 
 /** A postgres.js client (porsager/postgres): tagged-template queries over a bounded pool. */
 export type PgSql = postgres.Sql;
@@ -13,6 +14,8 @@ export interface PgClientOptions {
   readonly poolSize?: number;
   /** Connections reserved for explicit snapshots: one per open snapshot; opening more waits for one to close. */
   readonly snapshotPoolSize?: number;
+  /** Connections for tenant write locks: tenants written at once by this process (more wait for one). Default: poolSize. */
+  readonly lockPoolSize?: number;
   /** Table names are this prefix + the database name made safe + a digest of the exact name. */
   readonly tablePrefix?: string;
   readonly connectTimeoutSeconds?: number;
@@ -29,13 +32,16 @@ export type PgFlavour = 'postgresql' | 'cockroachdb' | 'yugabytedb';
 const TABLE_PREFIX = /^[a-z_][a-z0-9_]{0,15}$/;
 
 /**
- * The connection pools behind every PostgresLevel of one process: one for reads and writes, one for
- * explicit snapshots (a REPEATABLE READ transaction holds its connection until the snapshot closes,
- * so snapshots cannot starve ordinary queries). The owner ends it after closing the databases.
+ * The connections behind every PostgresLevel of one process: a pool for reads and writes, and
+ * sessions of one connection each for explicit snapshots and tenant write locks (pg-sessions.ts).
+ * The owner ends it after closing the databases.
  */
 export class PgClient {
   readonly sql: PgSql;
-  readonly snapshotSql: PgSql;
+  /** Sessions holding tenant write locks (pg-coordination.ts): one per tenant transaction in flight in this process. */
+  readonly lockSessions: PgSessions;
+  /** Sessions holding explicit snapshots (pg-snapshot.ts): one per open snapshot. */
+  readonly snapshotSessions: PgSessions;
   readonly tablePrefix: string;
   private flavourProbe: Promise<PgFlavour> | undefined;
 
@@ -52,7 +58,11 @@ export class PgClient {
       connection: options.synchronousCommit === false ? { application_name: 'vesper', synchronous_commit: 'off' } : { application_name: 'vesper' },
     };
     this.sql = postgres(options.url, { ...common, max: options.poolSize ?? 10 });
-    this.snapshotSql = postgres(options.url, { ...common, max: options.snapshotPoolSize ?? 8 });
+    const session = (onclose: () => void) => postgres(options.url, { ...common, max: 1, onclose });
+    // Snapshots hold their session until they close; separate sessions, so they cannot starve ordinary queries.
+    this.snapshotSessions = new PgSessions(session, options.snapshotPoolSize ?? 8);
+    // A transaction holding a lock also needs the main pool to read: as many as it by default.
+    this.lockSessions = new PgSessions(session, options.lockPoolSize ?? options.poolSize ?? 10);
   }
 
   /** A table name for a logical database: readable, at most 63 bytes, and distinct for distinct names (case and punctuation included). */
@@ -97,6 +107,6 @@ export class PgClient {
   }
 
   async end(): Promise<void> {
-    await Promise.all([this.sql.end({ timeout: 5 }), this.snapshotSql.end({ timeout: 5 })]);
+    await Promise.all([this.sql.end({ timeout: 5 }), this.snapshotSessions.end(), this.lockSessions.end()]);
   }
 }

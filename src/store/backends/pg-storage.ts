@@ -1,6 +1,7 @@
 import type { LevelDb } from '../level-types.js';
 import type { StorageBackend } from '../storage-backend.js';
 import type { PgClient } from './pg-client.js';
+import { PgCoordination } from './pg-coordination.js';
 import { remote } from './pg-errors.js';
 import { PostgresLevel } from './postgres-level.js';
 
@@ -9,7 +10,12 @@ import { PostgresLevel } from './postgres-level.js';
  * the name made safe, a digest of the exact name). The system database is a table like the others.
  */
 export class PgStorage implements StorageBackend {
-  constructor(private readonly client: PgClient) {}
+  /** Any number of Vesper processes may use the same tables: tenant write locks are PostgreSQL's. */
+  readonly coordination: PgCoordination;
+
+  constructor(private readonly client: PgClient) {
+    this.coordination = new PgCoordination(client);
+  }
 
   level(name: string): LevelDb {
     return new PostgresLevel<string, string>(this.client, name);

@@ -205,7 +205,7 @@ export class PostgresLevel<K = string, V = string> extends AbstractLevel<Buffer,
 
   /** `owner` is the database (or sublevel) that closes the snapshot when it closes. */
   _snapshot(options: { readonly owner: object }): PgSnapshot {
-    const snapshot = new PgSnapshot(this.client.snapshotSql, options);
+    const snapshot = new PgSnapshot(this.client.snapshotSessions, options);
     const opening = snapshot.ready.catch(() => {});
     this.snapshotsOpening.add(opening);
     void opening.then(() => this.snapshotsOpening.delete(opening));

@@ -1,0 +1,61 @@
+import { createHash } from 'node:crypto';
+import type { SharedCoordination } from '../storage-backend.js';
+import type { PgClient, PgSql } from './pg-client.js';
+import { remote } from './pg-errors.js';
+
+/**
+ * The tenant write lock of several Vesper processes on one PostgreSQL: a session advisory lock per
+ * (database, tenant), held on a connection of its own from before the transaction's first read until
+ * its batch is committed (a session of pg-sessions.ts). Not pg_advisory_xact_lock inside the batch: the batch is one statement at
+ * the end, while the reads its checks rest on (contradictions, versions, the event counter) come
+ * before it on other connections; the lock must cover them all. A process that dies loses its
+ * connection, and PostgreSQL releases the lock with it. So does a connection that breaks while
+ * the lock is held (a failover): the transaction's reads and batch fail with it unless the pool of
+ * reads and writes reached a new primary meanwhile, in which case the batch runs unlocked (a
+ * window of one reconnection, noted in the README).
+ */
+export class PgCoordination implements SharedCoordination {
+  constructor(private readonly client: PgClient) {}
+
+  async exclusive<T>(database: string, tenant: string, work: () => Promise<T>): Promise<T> {
+    const key = lockKey(database, tenant);
+    const sessions = this.client.lockSessions;
+    const session = await sessions.take();
+    let reusable = false;
+    try {
+      await remote(() => session.sql`SELECT pg_advisory_lock(${key}::bigint)`);
+      let settled: { ok: true; value: T } | { ok: false; error: unknown };
+      try {
+        settled = { ok: true, value: await work() };
+      } catch (error) {
+        settled = { ok: false, error };
+      }
+      reusable = await unlock(session.sql, key);
+      if (!settled.ok) throw settled.error;
+      return settled.value;
+    } finally {
+      sessions.give(session, reusable);
+    }
+  }
+}
+
+/**
+ * Release the lock; true when the session can be lent again. The batch is committed (or failed)
+ * whatever this does, so a failure is not the request's: a connection that died lost the lock with
+ * its session (and reconnects on its own); one that refused the statement is ended by the caller,
+ * so no session keeps a lock nobody will release.
+ */
+async function unlock(session: PgSql, key: string): Promise<boolean> {
+  try {
+    await session`SELECT pg_advisory_unlock(${key}::bigint)`;
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** 64 bits of a digest of the names: a collision only makes two tenants wait for each other. */
+function lockKey(database: string, tenant: string): string {
+  const digest = createHash('sha256').update(database).update('\0').update(tenant).digest();
+  return digest.readBigInt64BE(0).toString();
+}
