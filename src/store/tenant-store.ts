@@ -221,6 +221,7 @@ export class TenantStore {
     this.dropScopes();
     this.events.reset();
     this.vectorCache.clear();
+    this.layerStats.clear(); // another process's commit changed them
     this.retrievalIndexed = false;
   }
 
