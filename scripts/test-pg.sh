@@ -15,7 +15,7 @@ test/rules/rules-http.test.ts
 test/context/sessions.test.ts test/context/restart.test.ts
 test/security/matrix.test.ts test/security/tenants.test.ts test/security/databases.test.ts test/security/isolation-concurrency.test.ts test/security/tenant-deletion-keys.test.ts
 test/events/
-test/http/isolation.test.ts
+test/http/isolation.test.ts test/http/history.test.ts test/http/transactions.test.ts test/http/aggregate-batch-patch.test.ts test/policies/export-import.test.ts
 test/pg/"
 if [ "${1:-}" = --all ]; then FILES=; else FILES=$SUBSET; fi
 
