@@ -6,6 +6,8 @@ import { type KeyspaceReader, scanRange } from './level-types.js';
 
 /** A vector of one fact in one layer. */
 export interface CachedVector {
+  /** The text naming the fact (equal across layers): a chain of several layers counts a fact once. */
+  readonly group: string;
   readonly key: FactKey;
   readonly vector: Float32Array;
   /** Its Euclidean norm, computed once (cosine needs it on every query). */
@@ -49,7 +51,7 @@ export class VectorCache {
       const { key, group } = decodeVectorKey(raw);
       const vector = decodeVector(value);
       if (vector === null) throw new CorruptionError('fact embedding', raw);
-      loaded.set(group, { key, vector, norm: normOf(vector) });
+      loaded.set(group, { group, key, vector, norm: normOf(vector) });
     }
     if ((this.touched.get(layer) ?? 0) === before && !this.layers.has(layer)) this.layers.set(layer, loaded);
     return this.layers.get(layer) ?? loaded;
@@ -61,7 +63,7 @@ export class VectorCache {
       const layer = this.layers.get(u.layer);
       if (!layer) continue;
       if (u.vector === null) layer.delete(u.group);
-      else layer.set(u.group, { key: u.key, vector: u.vector, norm: normOf(u.vector) });
+      else layer.set(u.group, { group: u.group, key: u.key, vector: u.vector, norm: normOf(u.vector) });
     }
   }
 
