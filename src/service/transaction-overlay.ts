@@ -15,7 +15,11 @@ const identityOf = (scope: string, key: FactKey) => `${scope}\u0000${factKeyId(k
 
 function matchesPattern(fact: FactKey, pattern: FactPattern): boolean {
   if (fact.predicate !== pattern.predicate || fact.negated !== pattern.negated || fact.args.length !== pattern.args.length) return false;
-  return pattern.args.every((arg, i) => arg === undefined || termsEqual(arg, fact.args[i] as never));
+  // Arities are equal (checked above), so every position of the pattern has a term of the fact.
+  return fact.args.every((term, i) => {
+    const arg = pattern.args[i];
+    return arg === undefined || termsEqual(arg, term);
+  });
 }
 
 const scopeNames = (view: ScopeView): ReadonlySet<string> => new Set(view.kind === 'scope' ? [view.scope.name] : view.scopes.map((s) => s.name));

@@ -25,6 +25,9 @@ export class PgRateLimits {
     this.pool = {
       query: (q) =>
         remote(async () => {
+          // Safe: the values are rate-limiter-flexible's own query parameters (keys as strings, points
+          // and times as numbers), all of which postgres.js serialises; its parameter type is generic
+          // over the client's custom types, which this pool does not name.
           const rows = await client.sql.unsafe(q.text, (q.values ?? []) as never[]);
           return { rows: [...rows], rowCount: rows.count };
         }),
