@@ -3,7 +3,8 @@ import { ConflictError, DatabaseDroppingError, NotFoundError, StorageFullError, 
 import { databaseRegistryKey, databaseRegistryRange, eventFloorKey } from '../encoding/control-keys.js';
 import { decodeJson, encodeJson } from '../encoding/records.js';
 import { databaseShape } from './record-shapes.js';
-import { type Durability, FactDatabase, type TenantHandleLimits } from './fact-database.js';
+import type { Durability } from './batch-writer.js';
+import { FactDatabase, type TenantHandleLimits } from './fact-database.js';
 import type { BackgroundRunner } from './background.js';
 import { lastEventSeqOf } from './event-log.js';
 import { type LevelDb, SYNC } from './level-types.js';

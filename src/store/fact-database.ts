@@ -1,11 +1,10 @@
 import { RETRIEVAL_MARKER_KEY } from '../encoding/retrieval-keys.js';
 import { EventEmitter } from 'node:events';
-import { StorageFullError, VesperError } from '../domain/errors.js';
+import { VesperError } from '../domain/errors.js';
 import {
   DATABASE_STAMP_KEY,
   FORMAT_VERSION_KEY,
   META_SUBLEVEL,
-  SYNC_MARKER_KEY,
   decodeRetiredLayerKey,
   retiredLayerRange,
   tenantFromRegistryKey,
@@ -14,9 +13,9 @@ import {
 } from '../encoding/control-keys.js';
 import { FORMAT_VERSION, READABLE_FORMATS } from '../encoding/records.js';
 import { BackgroundRunner } from './background.js';
+import { BatchWriter, type Durability } from './batch-writer.js';
 import { type BatchOp, KeyspaceReader, type LevelDb, type LevelSublevel, SYNC, scanRange } from './level-types.js';
 import { RangeCache, TenantRanges } from './range-cache.js';
-import { isStorageFull } from './storage-errors.js';
 import { type RuleRecord, delRuleOp, loadRules, putRuleOp } from './rule-records.js';
 import { type SettingsRecord, loadSettings, putSettingsOp } from './settings-records.js';
 import { type UsageRecord, loadUsage, putUsageOp, scanUsage } from './usage-records.js';
@@ -41,19 +40,6 @@ export const DEFAULT_HANDLE_LIMITS: TenantHandleLimits = { max: 10_000, idleMs: 
 /** Rows of small index ranges kept per database for repeated point reads (range-cache.ts): a few MB. */
 const RANGE_CACHE_ROWS = 32_768;
 
-interface QueuedWrite {
-  readonly ops: BatchOp[];
-  readonly resolve: () => void;
-  readonly reject: (error: unknown) => void;
-}
-
-export interface Durability {
-  /** fsync every batch before acknowledging it. */
-  readonly syncEveryWrite: boolean;
-  /** Otherwise: batches reach the write-ahead log at once (safe from a process crash) and are fsynced within this interval. */
-  readonly groupCommitMs: number;
-}
-
 /**
  * One logical database: one LevelDB, a sublevel per tenant, and a META sublevel with the format
  * version and the tenant registry.
@@ -61,8 +47,6 @@ export interface Durability {
 export class FactDatabase {
   /** Tenant handles, least recently used first (see `tenant`). */
   private readonly tenants = new Map<string, { readonly store: TenantStore; readonly sub: LevelSublevel; touched: number }>();
-  /** A write failed on a full disk: LevelDB may hold a sticky error or a torn log tail until reopened. */
-  private storageFailed = false;
   private registered = new Set<string>();
   private deleting = new Set<string>();
   /** While the registry is read again (shared storage), this process's own changes of it, replayed on what was read. */
@@ -72,13 +56,9 @@ export class FactDatabase {
   private refreshing: Promise<void> | null = null;
   /** Emits ('provisioned', database, tenant) when a tenant first exists, and ('changed', database) when another process changed its tenants, settings or rules. */
   readonly lifecycle = new EventEmitter();
-  private dirty = false;
-  /** Batches waiting for the one being written (see write). */
-  private readonly writeQueue: QueuedWrite[] = [];
-  private writing = false;
   private syncTimer: NodeJS.Timeout | null = null;
-  private syncing: Promise<void> | null = null;
   private readonly meta: LevelSublevel;
+  private readonly writer: BatchWriter;
   private readonly rangeCache = new RangeCache(RANGE_CACHE_ROWS);
   /** Per tenant name, not per handle: a write through any handle of a tenant moves the stamp every reader checks. */
   private readonly tenantRanges = new Map<string, TenantRanges>();
@@ -96,6 +76,7 @@ export class FactDatabase {
     private readonly shared: SharedCoordination | null,
   ) {
     this.meta = db.sublevel<string, string>(META_SUBLEVEL, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+    this.writer = new BatchWriter(name, db, this.meta, durability);
     this.host = this.hostFor();
   }
 
@@ -173,7 +154,7 @@ export class FactDatabase {
 
   private startGroupCommit(): void {
     if (!this.durability.syncEveryWrite && this.durability.groupCommitMs > 0) {
-      const sync = () => this.syncIfDirty();
+      const sync = () => this.writer.syncIfDirty();
       this.syncTimer = setInterval(() => void this.background.run('group-commit', { database: this.name }, sync), this.durability.groupCommitMs);
       this.syncTimer.unref();
     }
@@ -254,11 +235,11 @@ export class FactDatabase {
   }
 
   async putDatabaseRules(rules: readonly RuleRecord[]): Promise<void> {
-    await this.write([...rules.map((r) => putRuleOp(this.meta, r)), ...this.stampOps()]);
+    await this.writer.write([...rules.map((r) => putRuleOp(this.meta, r)), ...this.stampOps()]);
   }
 
   async deleteDatabaseRule(id: string): Promise<void> {
-    await this.write([delRuleOp(this.meta, id), ...this.stampOps()]);
+    await this.writer.write([delRuleOp(this.meta, id), ...this.stampOps()]);
   }
 
   /** Settings of the database (`tenant` null) or a tenant's overrides of them; {} when none were set. */
@@ -268,7 +249,7 @@ export class FactDatabase {
 
   /** Replace them (an empty record removes them). */
   async putSettings(tenant: string | null, settings: SettingsRecord): Promise<void> {
-    await this.write([putSettingsOp(this.meta, tenant, settings), ...this.stampOps()]);
+    await this.writer.write([putSettingsOp(this.meta, tenant, settings), ...this.stampOps()]);
   }
 
   /** A tenant's usage of a day (null: none recorded). */
@@ -282,14 +263,14 @@ export class FactDatabase {
   }
 
   async putUsage(records: readonly { tenant: string; day: string; usage: UsageRecord }[]): Promise<void> {
-    await this.write(records.map((r) => putUsageOp(this.meta, r.tenant, r.day, r.usage)));
+    await this.writer.write(records.map((r) => putUsageOp(this.meta, r.tenant, r.day, r.usage)));
   }
 
   /** Register a tenant without writing facts (idempotent). */
   async registerTenant(name: string): Promise<boolean> {
     const ops = this.registrationOps(name);
     if (ops.length === 0) return false;
-    await this.write(ops);
+    await this.writer.write(ops);
     this.markRegistered(name);
     return true;
   }
@@ -301,7 +282,7 @@ export class FactDatabase {
    */
   async markTenantDeleting(name: string): Promise<void> {
     await this.db.batch([{ type: 'put', key: tenantRegistryKey(name), value: DELETING, sublevel: this.meta }, ...this.stampOps()], SYNC).catch((error: unknown) => {
-      throw this.storageError(error);
+      throw this.writer.storageError(error);
     });
     this.registered.delete(name);
     this.deleting.add(name);
@@ -343,7 +324,7 @@ export class FactDatabase {
       shared: this.shared !== null,
       changedElsewhere: (tenant: string) => this.lifecycle.emit('tenant-changed', this.name, tenant),
       exclusive: <T>(tenant: string, work: () => Promise<T>) => (this.shared === null ? work() : this.shared.exclusive(this.name, tenant, work)),
-      write: (ops: BatchOp[]) => this.write(ops),
+      write: (ops: BatchOp[]) => this.writer.write(ops),
       registrationOps: (tenant: string) => this.registrationOps(tenant),
       registered: (tenant: string) => this.markRegistered(tenant),
       snapshot: () => (this.db.supports.explicitSnapshots ? this.db.snapshot() : null),
@@ -377,79 +358,9 @@ export class FactDatabase {
     ];
   }
 
-  /**
-   * One atomic batch. Acknowledged means in the write-ahead log; fsync per VESPER_SYNC. Batches
-   * that arrive while another is being written go together in the next one (each still atomic:
-   * the combined batch is): a batch handed to LevelDB costs a round trip through libuv's thread
-   * pool, two wake-ups on this VM, which was a large part of a single tell. The first batch is not
-   * delayed; the others would have queued behind it in LevelDB anyway.
-   */
-  private write(ops: BatchOp[]): Promise<void> {
-    if (ops.length === 0) return Promise.resolve();
-    if (this.storageFailed) return Promise.reject(new StorageFullError(this.name));
-    return new Promise((resolve, reject) => {
-      this.writeQueue.push({ ops, resolve, reject });
-      if (!this.writing) void this.drainWrites();
-    });
-  }
-
-  private async drainWrites(): Promise<void> {
-    this.writing = true;
-    try {
-      while (this.writeQueue.length > 0) {
-        const group = this.writeQueue.splice(0);
-        const combined = group.length === 1 ? (group[0] as QueuedWrite).ops : group.flatMap((queued) => queued.ops);
-        const error = await this.writeNow(combined);
-        if (error === null) for (const queued of group) queued.resolve();
-        else if (group.length === 1 || this.storageFailed) for (const queued of group) queued.reject(error);
-        // A failed batch wrote nothing: each one is tried alone, so that each gets its own outcome.
-        else for (const queued of group) await this.writeNow(queued.ops).then((own) => (own === null ? queued.resolve() : queued.reject(own)));
-      }
-    } finally {
-      this.writing = false;
-    }
-  }
-
-  /** The error of the write (null: written). */
-  private async writeNow(ops: BatchOp[]): Promise<unknown> {
-    if (this.storageFailed) return new StorageFullError(this.name);
-    try {
-      // Options only when needed: abstract-level copies them into every op, a third of bulk-tell CPU.
-      if (this.durability.syncEveryWrite) await this.db.batch(ops, SYNC);
-      else await this.db.batch(ops);
-    } catch (error) {
-      return this.storageError(error) ?? new Error('write failed');
-    }
-    if (!this.durability.syncEveryWrite) this.dirty = true;
-    return null;
-  }
-
-  /** A full disk becomes STORAGE_FULL, and no write is tried again until the catalogue has reopened the database. */
-  private storageError(error: unknown): unknown {
-    if (!isStorageFull(error)) return error;
-    this.storageFailed = true;
-    return new StorageFullError(this.name, { cause: error });
-  }
-
   /** True after a write failed on a full disk, until resume() reopened the database. */
   get needsReopen(): boolean {
-    return this.storageFailed;
-  }
-
-  /** Group commit: one fsync covers every batch written since the last one. */
-  private async syncIfDirty(): Promise<void> {
-    if (!this.dirty || this.syncing || this.db.status !== 'open') return;
-    this.dirty = false;
-    this.syncing = this.meta
-      .put(SYNC_MARKER_KEY, String(Date.now()), SYNC)
-      .catch((error: unknown) => {
-        this.dirty = true; // the next tick tries again; the runner logs this one
-        throw this.storageError(error);
-      })
-      .finally(() => {
-        this.syncing = null;
-      });
-    await this.syncing;
+    return this.writer.needsReopen;
   }
 
   /**
@@ -466,7 +377,7 @@ export class FactDatabase {
     await this.db.open();
     await this.meta.open();
     for (const { sub } of this.tenants.values()) await sub.open();
-    this.storageFailed = false;
+    this.writer.reopened();
     this.startGroupCommit();
   }
 
@@ -482,14 +393,7 @@ export class FactDatabase {
   private async closeLevel(): Promise<void> {
     if (this.syncTimer) clearInterval(this.syncTimer);
     this.syncTimer = null;
-    await this.syncing?.catch(() => undefined);
-    if (this.dirty && this.db.status === 'open') {
-      await this.meta.put(SYNC_MARKER_KEY, String(Date.now()), SYNC).catch((error: unknown) => {
-        if (!isStorageFull(error)) throw error;
-      });
-    }
-    this.dirty = false;
+    await this.writer.flushBeforeClose();
     await this.db.close();
   }
-
 }
