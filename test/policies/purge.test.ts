@@ -104,3 +104,24 @@ test('purge › a value told in main and a fork, upserted, retracted, searched, 
     else await server.close().catch(() => undefined);
   }
 });
+
+test('purge › narrowed to a predicate › only that predicate\'s facts go; a tenant never written › zero counts, not created', async (t) => {
+  const server = await startTestServer({ VESPER_RATE_LIMIT: '0' });
+  try {
+    const { url } = server;
+    const c = tenantApi(url, 'narrow');
+    await tellOk(c, { facts: [{ predicate: 'email', args: [VALUE, 'a@x'] }, { predicate: 'plan', args: [VALUE, 'pro'] }, { predicate: 'email', args: ['user-421', 'b@x'] }] });
+    const purge = await api(url).post('/admin/databases/default/tenants/narrow/purge', { match: { args: [VALUE], predicate: 'email' } });
+    t.is(purge.status, 200, purge.text);
+    t.like(purge.json.purged, { facts: 1, history: 1, sessions: 0, accessCounts: 0 });
+    const emails = await c.post('/ask', { predicate: 'email', args: ['?u', '?e'] });
+    t.deepEqual(emails.json.results.map((r: { args: unknown[] }) => r.args), [['user-421', 'b@x']]);
+    const plans = await c.post('/ask', { predicate: 'plan', args: ['?u', '?p'] });
+    t.deepEqual(plans.json.results.map((r: { args: unknown[] }) => r.args), [[VALUE, 'pro']]);
+    const none = await api(url).post('/admin/databases/default/tenants/ghost/purge', { match: { args: [VALUE] } });
+    t.deepEqual(none.json, { database: 'default', name: 'ghost', purged: { facts: 0, history: 0, events: 0, sessions: 0, accessCounts: 0 } });
+    t.false((await api(url).get('/admin/databases/default/tenants')).text.includes('ghost'));
+  } finally {
+    await server.close();
+  }
+});
