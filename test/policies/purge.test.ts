@@ -84,6 +84,11 @@ test('purge › a value told in main and a fork, upserted, retracted, searched, 
     const diff = await c.post('/context/diff', { sessionId: 's1', maxFacts: 20 });
     t.is(diff.status, 200);
     t.false(diff.text.includes(VALUE));
+    // The same window request as before the purge: no cached pass of the context engine brings the value back.
+    const again = await c.post('/context/optimize', { sessionId: 's1', maxFacts: 20 });
+    t.is(again.status, 200);
+    t.false(again.text.includes(VALUE));
+    t.true(again.text.includes('user-7'));
     // The tenant takes writes again, and the value may be told anew.
     await tellOk(c, { predicate: 'likes', args: ['user-8', 'tea'] });
 
