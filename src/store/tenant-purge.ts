@@ -61,12 +61,10 @@ export async function purgeTenant(tx: TenantTransaction, keyspace: KeyspaceReade
     tx.eraseKey(raw);
     counts.history++;
   }
-  const needle = JSON.stringify(match.value);
-  const text = typeof match.value === 'string' ? match.value : needle;
   for await (const [raw, value] of scanRange(keyspace, eventRange(0))) {
-    // Decoded (a fact event's value is packed), then searched as JSON: the value in args, targets or details.
-    const json = JSON.stringify(decodeEvent(value, raw));
-    if (!json.includes(needle) && !json.includes(text)) continue;
+    // Decoded first: a fact event's value is packed (its terms in tables), not searchable as it is.
+    const event = decodeEvent(value, raw);
+    if (!eventMentions([event.target, event.scope ?? null, event.details ?? null], match.value, false)) continue;
     tx.eraseKey(raw);
     counts.events++;
   }
@@ -84,6 +82,19 @@ export async function purgeTenant(tx: TenantTransaction, keyspace: KeyspaceReade
   tx.deleteAccess([...identities]);
   counts.accessCounts = identities.size;
   return counts;
+}
+
+/**
+ * Whether an event mentions the value: a string value anywhere in its target, scope or details, also
+ * inside a longer text (a target like `likes(user-42, …)`); any other value (a number, a boolean,
+ * null) only as an element of an `args` array, so that `42` does not match every event numbered or
+ * sized 42. Sequence numbers and times are never looked at.
+ */
+function eventMentions(node: unknown, value: Term, inArgs: boolean): boolean {
+  if (typeof value === 'string' && typeof node === 'string') return node.includes(value);
+  if (Array.isArray(node)) return node.some((item) => (inArgs && typeof value !== 'string' && sameTerm(item as Term, value)) || eventMentions(item, value, false));
+  if (node !== null && typeof node === 'object') return Object.entries(node).some(([name, item]) => eventMentions(item, value, name === 'args'));
+  return false;
 }
 
 /**

@@ -123,6 +123,14 @@ test('purge › narrowed to a predicate › only that predicate\'s facts go; a t
     t.deepEqual(emails.json.results.map((r: { args: unknown[] }) => r.args), [['user-421', 'b@x']]);
     const plans = await c.post('/ask', { predicate: 'plan', args: ['?u', '?p'] });
     t.deepEqual(plans.json.results.map((r: { args: unknown[] }) => r.args), [[VALUE, 'pro']]);
+    // A number: only where it is an argument, not wherever the digits appear (times, sequence numbers, counts).
+    await tellOk(c, { predicate: 'age', args: ['zed', 42] });
+    await tellOk(c, { predicate: 'age', args: ['amy', 7], metadata: { note: 42 } });
+    const before = (await c.get('/audit?limit=1000')).json.events.length;
+    const numeric = await api(url).post('/admin/databases/default/tenants/narrow/purge', { match: { args: [42] } });
+    t.like(numeric.json.purged, { facts: 1, history: 1, events: 1 });
+    t.deepEqual((await c.post('/ask', { predicate: 'age', args: ['?u', '?a'] })).json.results.map((r: { args: unknown[] }) => r.args), [['amy', 7]]);
+    t.is((await c.get('/audit?limit=1000')).json.events.length, before); // one tell gone, the purge recorded
     const none = await api(url).post('/admin/databases/default/tenants/ghost/purge', { match: { args: [VALUE] } });
     t.deepEqual(none.json, { database: 'default', name: 'ghost', purged: { facts: 0, history: 0, events: 0, sessions: 0, accessCounts: 0 } });
     t.false((await api(url).get('/admin/databases/default/tenants')).text.includes('ghost'));
