@@ -188,6 +188,12 @@ export const TenantsReply = z.object({ database: z.string(), tenants: z.array(z.
 export const TenantCreatedReply = z.object({ database: z.string(), name: z.string(), created: z.boolean() });
 export const TenantDeletedReply = z.object({ deleted: z.literal(true), database: z.string(), name: z.string(), keys: KeyChangesReply });
 
+export const TenantPurgedReply = z.object({
+  database: z.string(),
+  name: z.string(),
+  purged: z.object({ facts: z.number(), history: z.number(), events: z.number(), sessions: z.number(), accessCounts: z.number() }),
+});
+
 const Grant = z.union([z.literal('*'), z.array(z.string())]);
 const KeyView = z.object({
   id: z.string(),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NameSchema } from '../contract/facts.js';
+import { NameSchema, PredicateSchema, TermSchema } from '../contract/facts.js';
 import { CreateKeySchema } from '../contract/keys.js';
 import {
   AuditReply,
@@ -13,6 +13,7 @@ import {
   ReadyReply,
   TenantCreatedReply,
   TenantDeletedReply,
+  TenantPurgedReply,
   TenantsReply,
 } from '../contract/replies.js';
 import { grants } from '../domain/principal.js';
@@ -113,6 +114,28 @@ export const deleteTenant = controlOperation({
   async handler({ db, name }, { services }) {
     const keys = await services.tenants.delete(db, name);
     return { deleted: true as const, database: db, name, keys };
+  },
+});
+
+export const purgeTenant = controlOperation({
+  name: 'purgeTenant',
+  method: 'POST',
+  path: '/admin/databases/{db}/tenants/{name}/purge',
+  summary: 'Erase every trace of a value (an erasure request): facts with it in their args in every scope and layer, their history, retrieval data, access counts and session entries, and the events that mention it; audited by counts only',
+  access: { on: 'database', permission: 'admin.database' },
+  input: Database.extend({
+    name: NameSchema,
+    match: z.strictObject({
+      // One value, found as any argument; the array leaves room for matching several later.
+      args: z.tuple([TermSchema]),
+      predicate: PredicateSchema.optional(),
+    }),
+  }),
+  output: TenantPurgedReply,
+  effects: { readOnly: false, destructive: true, idempotent: true },
+  async handler({ db, name, match }, { services, principal }) {
+    const purged = await services.portability.purge(db, name, { value: match.args[0], ...(match.predicate === undefined ? {} : { predicate: match.predicate }) }, principal.id);
+    return { database: db, name, purged };
   },
 });
 

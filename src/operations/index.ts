@@ -53,6 +53,7 @@ export const OPERATIONS: readonly OperationDef[] = [
   admin.listTenants,
   admin.createTenant,
   admin.deleteTenant,
+  admin.purgeTenant,
   rules.listDatabaseRules,
   rules.addDatabaseRules,
   rules.deleteDatabaseRule,

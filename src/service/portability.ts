@@ -4,6 +4,7 @@ import { parseRule } from '../engine/index.js';
 import type { Catalog } from '../store/catalog.js';
 import type { FactDatabase } from '../store/fact-database.js';
 import { type ImportChunk, type ImportedFact, importChunk } from '../store/tenant-import.js';
+import type { PurgeCounts, PurgeMatch } from '../store/tenant-purge.js';
 import type { Clock } from './clock.js';
 import type { RuleService } from './rules.js';
 import type { TenantGate } from './tenant-gate.js';
@@ -88,6 +89,29 @@ export class PortabilityService {
     } catch (error) {
       await this.undo(database, tenant, existed);
       throw error;
+    } finally {
+      this.rules.forget(databaseName, tenant);
+      reopen();
+    }
+  }
+
+  /**
+   * Erase every trace of a value from a tenant (an erasure request): one transaction while the
+   * tenant is closed to its requests, so no request reads half of it or writes the value back
+   * meanwhile. The audit trail records the purge by its counts only, never the value.
+   */
+  async purge(databaseName: string, tenant: string, match: PurgeMatch, actor: string | null): Promise<PurgeCounts> {
+    await using lease = await this.catalog.forWrite(databaseName);
+    const database = lease.database;
+    if (!database.hasTenant(tenant)) return { facts: 0, history: 0, events: 0, sessions: 0, accessCounts: 0 };
+    const reopen = await this.gate.close(databaseName, tenant, 'purged');
+    try {
+      const store = database.tenant(tenant);
+      return await store.erase(this.clock(), async (tx) => {
+        const counts = await tx.purge(match);
+        tx.event({ op: 'tenant_purged', actor, target: tenant, outcome: 'ok', details: { ...counts } });
+        return counts;
+      });
     } finally {
       this.rules.forget(databaseName, tenant);
       reopen();

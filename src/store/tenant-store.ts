@@ -423,6 +423,19 @@ export class TenantStore {
     this.retrievalIndexed = true;
   }
 
+  /**
+   * A transaction that erases data (purge): afterwards every cache built from the keyspace (scopes,
+   * ranges, vectors, layer statistics, event counter) is dropped and read again. The key filter
+   * keeps the erased facts as false positives, which only costs a read.
+   */
+  async erase<T>(now: number, work: (tx: TenantTransaction) => Promise<T>): Promise<T> {
+    try {
+      return await this.transaction(now, work, { registers: false });
+    } finally {
+      await this.lock.run(async () => this.forgetKeyspace());
+    }
+  }
+
   /** The tenant was deleted: writes still queued on this handle fail; the next request gets a new handle. */
   retire(): void {
     this.deleted = true;

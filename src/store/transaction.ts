@@ -13,6 +13,7 @@ import { type PruneResult, pruneOps } from './history-reader.js';
 import { RETRIEVAL_MARKER_KEY } from '../encoding/retrieval-keys.js';
 import { type DocumentChange, type LayerStatsCache, dropLayerRetrieval, retrievalOps } from './retrieval-writes.js';
 import type { VectorUpdate } from './vector-cache.js';
+import { type PurgeCounts, type PurgeMatch, purgeTenant } from './tenant-purge.js';
 
 /** How a write treats the fact's embedding: a new one, null to drop it, or (absent) kept from the nearest layer of `vectorFrom`. */
 export interface VectorChange {
@@ -149,6 +150,27 @@ export class TenantTransaction extends TenantReads {
     this.written.push(key.presence);
     for (const k of encodedIndexKeys(key, negated, layer)) this.ops.push({ type: 'put', key: k, value, sublevel: this.sub });
     if (listing !== null) this.ops.push({ type: 'put', key: listingKeyOf(listing, layer), value: '', sublevel: this.sub });
+  }
+
+  /**
+   * Erase a fact's entry from a layer without a trace (purge): its index keys, its listing key and
+   * (at settle) its retrieval document, postings and vector, with the layer statistics adjusted.
+   * No tombstone and no history entry are written: the caller deletes the history itself.
+   */
+  eraseEntry(key: FactKey, layer: LayerId): void {
+    for (const k of indexKeysOf(key, layer)) this.ops.push({ type: 'del', key: k, sublevel: this.sub });
+    this.ops.push({ type: 'del', key: listingKeyOf(key, layer), sublevel: this.sub });
+    this.documents.push({ key, layer, record: null, embedding: null });
+  }
+
+  /** Erase every trace of a value (tenant-purge.ts): use through TenantStore.erase, which drops the caches after. */
+  purge(match: PurgeMatch): Promise<PurgeCounts> {
+    return purgeTenant(this, this.keyspace, match);
+  }
+
+  /** Delete one key of the tenant as it is (purge: history versions and events found by a scan). */
+  eraseKey(key: string): void {
+    this.ops.push({ type: 'del', key, sublevel: this.sub });
   }
 
   /** Index a fact entry already stored (the backfill of a tenant written before the retrieval indexes). */

@@ -85,6 +85,7 @@ test('replies › every operation with a handler › answers over HTTP with the 
   const sandbox = await api(t.context.server.url).post('/tell', { predicate: 'p', args: [1] });
   const claim = await client.post('/admin/claims', {});
   await check('claimSandbox', 'POST', '/claim', { sandboxToken: sandbox.headers.get('x-vesper-sandbox'), claimToken: claim.json.claimToken });
+  await check('purgeTenant', 'POST', '/admin/databases/shapes/tenants/acme/purge', { match: { args: ['nobody'] } });
   await check('deleteTenant', 'DELETE', '/admin/databases/shapes/tenants/acme');
   await check('deleteDatabase', 'DELETE', '/databases/shapes');
   t.deepEqual([...checked].sort(), [...byName.keys()].sort(), 'every operation was checked');

@@ -221,6 +221,13 @@ const ROUTES: RouteCase[] = [
       body: '{"kind":"header","format":"vesper-export","version":1,"database":"x","tenant":"y","exportedAt":0}\n{"kind":"end","scopes":0,"rules":0,"facts":0}\n',
     }),
   },
+  {
+    route: 'POST /admin/databases/:db/tenants/:name/purge',
+    op: 'admin.database',
+    target: 'database',
+    ok: 200,
+    cell: async () => ({ method: 'POST', path: `/admin/databases/${DB}/tenants/${freshName('purged')}/purge`, body: { match: { args: ['nobody'] } } }),
+  },
   { route: 'GET /admin/usage', op: 'admin.database', target: 'database', ok: 200, cell: async () => ({ method: 'GET', path: `/admin/usage?database=${DB}` }) },
   { route: 'GET /admin/databases/:db/rules', op: 'admin.database', target: 'database', ok: 200, cell: async () => ({ method: 'GET', path: `/admin/databases/${DB}/rules` }) },
   {
