@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { ConflictError, QuotaExceededError } from '../domain/errors.js';
+import { ConflictError } from '../domain/errors.js';
 import type { AbstractSnapshot } from 'abstract-level';
 import type { FactInput, FactPattern, FactRecord, StoredFact, Term } from '../domain/fact.js';
 import { retiredLayerRange, tenantStampKey } from '../encoding/control-keys.js';
@@ -18,52 +18,13 @@ import { LayerStatsCache } from './retrieval-writes.js';
 import { type RetiredLayer, TenantTransaction } from './transaction.js';
 import { WriteLock } from './write-lock.js';
 import { VectorCache } from './vector-cache.js';
+import type { TenantHost } from './tenant-host.js';
+import { type QueuedTell, type TellOutcome, type TellQuota, TellQueue, checkQuota } from './tell-queue.js';
 import { nextStamp } from './shared-stamps.js';
 
-/** What the tenant store needs from its database. */
-export interface TenantHost {
-  readonly database: string;
-  /** The database's META sublevel (event counters and the retired-layer journal live there). */
-  readonly meta: LevelSublevel;
-  readonly background: BackgroundRunner;
-  /** Event numbers given out by a dropped database of the same name: every tenant's log starts above them. */
-  readonly eventFloor: number;
-  /** Several processes share the storage: every commit stamps the tenant, and caches are checked against the stamp. */
-  readonly shared: boolean;
-  /** Shared storage: another process committed to the tenant since this one last looked (caches above the store drop theirs). */
-  changedElsewhere?(tenant: string): void;
-  /** Run `work` holding the tenant's write lock across processes (shared storage), or just run it. */
-  exclusive<T>(tenant: string, work: () => Promise<T>): Promise<T>;
-  /** One atomic batch. */
-  write(ops: BatchOp[]): Promise<void>;
-  /** Ops registering the tenant if this is its first write (empty otherwise). */
-  registrationOps(tenant: string): BatchOp[];
-  /** Called once the registration ops were committed. */
-  registered(tenant: string): void;
-  /** An explicit snapshot of the database now, or null when the backend has none. */
-  snapshot(): AbstractSnapshot | null;
-  /** The tenant's share of the exact range cache (range-cache.ts), shared by every handle of the tenant; none: no cache. */
-  ranges?(tenant: string): TenantRanges;
-}
+export type { TenantHost } from './tenant-host.js';
 
-/** A tell waiting for the next batch of its tenant. */
-/** Limits of what a tenant may hold, checked inside the transaction of each tell (0 = none). */
-export interface TellQuota {
-  readonly maxFacts: number;
-  readonly maxBytes: number;
-}
-
-interface QueuedTell {
-  readonly facts: readonly FactInput[];
-  readonly now: number;
-  readonly actor: string | null;
-  readonly quota: TellQuota | null;
-  readonly resolve: (stored: StoredFact[]) => void;
-  readonly reject: (error: unknown) => void;
-}
-
-/** Facts per coalesced batch at most (a larger tell still goes alone, whole). */
-const MAX_COALESCED_FACTS = 10_000;
+export type { TellQuota } from './tell-queue.js';
 
 interface TransactionOptions {
   /** False for maintenance (collecting retired layers): it never brings a tenant into existence. */
@@ -96,8 +57,7 @@ export class TenantStore {
   /** Every write of the keyspace is bracketed by it (the cache's exactness rests on that). */
   private readonly ranges: TenantRanges | null;
   /** Tells waiting for the lock: they go into one batch together. */
-  private readonly tellQueue: QueuedTell[] = [];
-  private draining = false;
+  private readonly tells = new TellQueue((take, now) => this.tellBatch(take, now));
   /** Facts the tenant may hold (null until built: then every write reads first). */
   private keyFilter: KeyFilter | null = null;
   /** The filter being built by a scan of the tenant; writes meanwhile are added to it too. */
@@ -306,69 +266,32 @@ export class TenantStore {
   /** Store facts (upserts), all or nothing. Telling p while NOT p holds in that scope is a conflict. */
   tell(facts: readonly FactInput[], now: number, actor: string | null = null, quota: TellQuota | null = null): Promise<StoredFact[]> {
     this.buildKeyFilter();
-    return new Promise((resolve, reject) => {
-      this.tellQueue.push({ facts, now, actor, quota, resolve, reject });
-      if (!this.draining) void this.drainTells();
-    });
+    return this.tells.push(facts, now, actor, quota);
   }
 
-  /**
-   * Group commit of concurrent tells: the tells queued while a batch is being written go into the
-   * next one, in order, each behind a savepoint (a refused tell leaves no trace, the others stand).
-   * One batch, one write; each tell is acknowledged only once that batch is written.
-   */
-  private async drainTells(): Promise<void> {
-    this.draining = true;
-    try {
-      while (this.tellQueue.length > 0) await this.tellBatch();
-    } finally {
-      this.draining = false;
-    }
-  }
-
-  private takeTells(): QueuedTell[] {
-    let facts = 0;
-    let count = 0;
-    for (const queued of this.tellQueue) {
-      if (count > 0 && facts + queued.facts.length > MAX_COALESCED_FACTS) break;
-      facts += queued.facts.length;
-      count++;
-    }
-    return this.tellQueue.splice(0, count);
-  }
-
-  private async tellBatch(): Promise<void> {
-    const outcomes = new Map<QueuedTell, { stored: StoredFact[] } | { error: unknown }>();
-    let batch: QueuedTell[] = [];
-    try {
-      await this.transaction(this.tellQueue[0]?.now ?? Date.now(), async (tx) => {
-        batch = this.takeTells();
-        const filter = this.keyFilter;
-        const mayExist = filter === null ? () => true : (presence: string) => filter.mightContain(presence);
-        if (filter !== null) tx.absent = (presence) => !filter.mightContain(presence);
-        const pending = new Map<string, FactRecord | null>();
-        for (const queued of batch) {
-          const point = tx.savepoint();
-          const before = { facts: tx.scopes.totalFacts(), bytes: tx.scopes.storedBytes };
-          try {
-            const stored = await tellFacts(tx, this.current, queued.facts, queued.actor, mayExist, queued.now, pending);
-            if (queued.quota) checkQuota(queued.quota, before, { facts: tx.scopes.totalFacts(), bytes: tx.scopes.storedBytes });
-            outcomes.set(queued, { stored });
-          } catch (error) {
-            tx.rollback(point);
-            outcomes.set(queued, { error });
-          }
+  /** One batch of queued tells (tell-queue.ts), each behind a savepoint: a refused tell leaves no trace, the others stand. */
+  private async tellBatch(take: () => QueuedTell[], now: number): Promise<Map<QueuedTell, TellOutcome>> {
+    const outcomes = new Map<QueuedTell, TellOutcome>();
+    await this.transaction(now, async (tx) => {
+      const batch = take();
+      const filter = this.keyFilter;
+      const mayExist = filter === null ? () => true : (presence: string) => filter.mightContain(presence);
+      if (filter !== null) tx.absent = (presence) => !filter.mightContain(presence);
+      const pending = new Map<string, FactRecord | null>();
+      for (const queued of batch) {
+        const point = tx.savepoint();
+        const before = { facts: tx.scopes.totalFacts(), bytes: tx.scopes.storedBytes };
+        try {
+          const stored = await tellFacts(tx, this.current, queued.facts, queued.actor, mayExist, queued.now, pending);
+          if (queued.quota) checkQuota(queued.quota, before, { facts: tx.scopes.totalFacts(), bytes: tx.scopes.storedBytes });
+          outcomes.set(queued, { stored });
+        } catch (error) {
+          tx.rollback(point);
+          outcomes.set(queued, { error });
         }
-      });
-    } catch (error) {
-      if (batch.length === 0) batch = this.takeTells(); // failed before taking them: they fail with it
-      for (const queued of batch) outcomes.set(queued, { error });
-    }
-    for (const queued of batch) {
-      const outcome = outcomes.get(queued);
-      if (outcome && 'stored' in outcome) queued.resolve(outcome.stored);
-      else queued.reject(outcome?.error);
-    }
+      }
+    });
+    return outcomes;
   }
 
   /**
@@ -467,9 +390,3 @@ export class TenantStore {
 }
 
 export type { ScopeRecord, TenantReads, TenantTransaction };
-
-/** A tell that would take the tenant past a quota is refused whole (its savepoint is rolled back); one that shrinks or keeps the total passes. */
-function checkQuota(quota: TellQuota, before: { facts: number; bytes: number }, after: { facts: number; bytes: number }): void {
-  if (quota.maxFacts > 0 && after.facts > quota.maxFacts && after.facts > before.facts) throw new QuotaExceededError('maxFacts', quota.maxFacts, before.facts, after.facts);
-  if (quota.maxBytes > 0 && after.bytes > quota.maxBytes && after.bytes > before.bytes) throw new QuotaExceededError('maxBytes', quota.maxBytes, before.bytes, after.bytes);
-}
