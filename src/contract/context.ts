@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MomentSchema } from './time.js';
 import { MAX_ARITY } from '../domain/fact.js';
 import { NameSchema, PredicateSchema, TermSchema } from './facts.js';
 import { RelevanceFields } from './search.js';
@@ -26,7 +27,12 @@ const WindowFields = {
 };
 
 /** `POST /context/optimize`: a window; remembered for `sessionId` when one is given. */
-export const OptimizeSchema = z.strictObject({ ...WindowFields, sessionId: SessionIdSchema.nullable().optional() });
+export const OptimizeSchema = z.strictObject({
+  ...WindowFields,
+  sessionId: SessionIdSchema.nullable().optional(),
+  /** The window as it would have been built at that moment (transaction time); not with a session or a query. */
+  asOf: MomentSchema.optional(),
+});
 export type OptimizeBody = z.output<typeof OptimizeSchema> & { readonly maxFacts: number };
 
 /** `POST /context/diff`: the same request; the session is required. */

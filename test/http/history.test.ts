@@ -242,3 +242,27 @@ test('historyRetentionDays › the prune keeps what a read within the retention 
   const scopes = await client.get('/scopes');
   t.is(scopes.json.details.find((d: { name: string }) => d.name === 'main').facts, 1);
 });
+
+test('asOf › /context/optimize › the window as it would have been built then; read only; not with a session or a query', async (t) => {
+  const c = tenantApi(t.context.server.url, uniqueName('asof-context'));
+  await c.post('/tell', { facts: [{ predicate: 'plan', args: ['acme', 'pro'] }, { predicate: 'seats', args: ['acme', 10] }] });
+  const before = await moment();
+  await c.post('/tell', { predicate: 'seats', args: ['acme', 10], confidence: 0.5 }); // an upsert
+  await c.post('/retract', { predicate: 'plan', args: ['acme', 'pro'] });
+  await c.post('/tell', { predicate: 'owner', args: ['acme', 'ann'] });
+  const labels = (reply: { json: { entries: { predicate: string; args: unknown[]; confidence: number }[] } }) =>
+    reply.json.entries.map((e) => `${e.predicate}(${e.args.join(', ')})@${e.confidence}`).sort();
+  const past = await c.post('/context/optimize', { maxFacts: 10, asOf: before });
+  t.is(past.status, 200, past.text);
+  t.deepEqual(labels(past), ['plan(acme, pro)@1', 'seats(acme, 10)@1']);
+  const iso = await c.post('/context/optimize', { maxFacts: 10, asOf: new Date(before).toISOString() });
+  t.deepEqual(labels(iso), labels(past));
+  const present = await c.post('/context/optimize', { maxFacts: 10 });
+  t.deepEqual(labels(present), ['owner(acme, ann)@1', 'seats(acme, 10)@0.5']);
+  // Read only: the past window started no session.
+  const diff = await c.post('/context/diff', { maxFacts: 10, sessionId: 'never-sent' });
+  t.is(diff.json.fullRefreshRecommended, true);
+  assertError(t, await c.post('/context/optimize', { maxFacts: 10, asOf: before, sessionId: 's1' }), 400, 'VALIDATION_ERROR');
+  assertError(t, await c.post('/context/optimize', { maxFacts: 10, asOf: before, query: 'acme' }), 400, 'VALIDATION_ERROR');
+  assertError(t, await c.post('/context/optimize', { maxFacts: 10, asOf: Date.now() + 3_600_000 }), 400, 'VALIDATION_ERROR');
+});

@@ -66,7 +66,15 @@ const COUNT_BATCH = 512;
  * `spec.accessCounts`): a window over a small view of a large tenant never reads the tenant's other
  * counts, and a tenant no window has counted yet reads none.
  */
-export async function scanCandidates(reads: TenantReads, view: ScopeView, now: number, spec: ScanSpec, counts: Map<string, number>): Promise<ScanResult> {
+export async function scanCandidates(
+  reads: TenantReads,
+  view: ScopeView,
+  now: number,
+  spec: ScanSpec,
+  counts: Map<string, number>,
+  /** Read the facts as the tenant stood at this moment (transaction time); `now` is then that moment too. */
+  asOf?: number,
+): Promise<ScanResult> {
   const pool = new CandidatePool<StoredFact>(spec.keep, { margin: spec.margin, ...(spec.pruneFloor === undefined ? {} : { pruneFloor: spec.pruneFloor }) });
   const contradictions: Contradiction[] = [];
   let invisible: Set<string> | null = new Set();
@@ -93,7 +101,7 @@ export async function scanCandidates(reads: TenantReads, view: ScopeView, now: n
     scoring.push({ fact, identity });
     if (scoring.length >= COUNT_BATCH) await score();
   };
-  for await (const { fact, group } of reads.allFacts(view, { now, includeInvisible: true })) {
+  for await (const { fact, group } of reads.allFacts(view, { now, includeInvisible: true, ...(asOf === undefined ? {} : { asOf }) })) {
     const change = visibilityChangeAfter(fact, now);
     if (change !== null && (nextChange === null || change < nextChange)) nextChange = change;
     if (!isVisibleAt(fact, now)) {

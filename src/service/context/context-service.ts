@@ -8,7 +8,9 @@ import type { FactDatabase } from '../../store/fact-database.js';
 import type { SessionRecord } from '../../store/session-records.js';
 import type { TenantAddress } from '../address.js';
 import type { Clock } from '../clock.js';
+import { ValidationError } from '../../domain/errors.js';
 import { tenantFactSource } from '../fact-source.js';
+import { pastMoment } from '../time.js';
 import type { RuleService } from '../rules.js';
 import { type ScanSpec, baseOf, scanCandidates } from './candidates.js';
 import { type WindowDiff, diffWindows } from './diff.js';
@@ -66,12 +68,16 @@ interface ScanJob {
   readonly limits: SelectionLimits;
   readonly request: WindowRequest;
   readonly now: number;
+  /** A past window: the facts as they stood then (`now` is that moment). */
+  readonly asOf?: number;
 }
 
 /** Internal (tests): build a window without the cache and without remembering anything. */
 export interface PreviewOptions {
   /** Make a new pass over the facts instead of using (or catching up) a cached one. */
   readonly rescan: boolean;
+  /** Build the window of a past moment (transaction time). */
+  readonly asOf?: number;
 }
 
 const EMPTY_WINDOW = assembleWindow([], { available: 0, rules: [], contradictionsFound: 0, contradictions: [] });
@@ -108,10 +114,24 @@ export class ContextService {
   /** A window; remembered as the session's when a sessionId is given. */
   async optimize(address: TenantAddress, body: OptimizeBody): Promise<ContextWindow> {
     const now = this.clock();
+    if (body.asOf !== undefined) return this.pastWindow(address, body, pastMoment(body.asOf, now, 'asOf'));
     await using lease = await this.catalog.forRead(address.database);
     const { window, tenant } = await this.build(lease.database, address, body, now);
     if (tenant !== null) await this.remember(tenant, window, body.sessionId ?? null, now, await this.idleMsOf(address.database, address.tenant));
     return window;
+  }
+
+  /**
+   * The window as it would have been built at a past moment: the facts as they stood then (from
+   * the history), judged at that moment. It is read only: no cache, no session, no access counted
+   * (the access counts that rank it are today's: their past is not kept). A query is refused: the
+   * retrieval indexes hold the present only.
+   */
+  private async pastWindow(address: TenantAddress, body: OptimizeBody, asOf: number): Promise<ContextWindow> {
+    if (body.sessionId) throw new ValidationError('asOf cannot be combined with sessionId: a past window is not sent to a session', { field: 'asOf' });
+    if (hasRelevanceQuery(body)) throw new ValidationError('asOf cannot be combined with query or queryEmbedding: the retrieval indexes hold the present only', { field: 'asOf' });
+    await using lease = await this.catalog.forRead(address.database);
+    return (await this.build(lease.database, address, body, asOf, { rescan: true, asOf })).window;
   }
 
   /** The window relative to the one the session was last sent; the new window becomes the session's. */
@@ -197,7 +217,7 @@ export class ContextService {
       if (view === null) return { window: EMPTY_WINDOW, tenant };
       const limits = limitsOf(request);
       const key = JSON.stringify([address.database, address.tenant, scope, request.maxFacts, [...request.predicates].sort(), goals, limits]);
-      const job: ScanJob = { key, tenant, reads, generation, view, program, goals, budget, limits, request, now };
+      const job: ScanJob = { key, tenant, reads, generation, view, program, goals, budget, limits, request, now, ...(preview?.asOf === undefined ? {} : { asOf: preview.asOf }) };
       return { window: await this.windowOf(job, preview), tenant };
     });
   }
@@ -303,7 +323,7 @@ export class ContextService {
       margin: this.margin ?? keepPerGroup,
       ...(this.pruneFloor === undefined ? {} : { pruneFloor: this.pruneFloor }),
     };
-    const reusable = { evidence, spec, scan: await scanCandidates(job.reads, view, now, spec, counts) };
+    const reusable = { evidence, spec, scan: await scanCandidates(job.reads, view, now, spec, counts, job.asOf) };
     this.stats.scans++;
     if (keep) {
       // A write that landed during the pass may or may not be in it: such a pass only serves an unchanged tenant.
@@ -314,8 +334,9 @@ export class ContextService {
   }
 
   private evidence(job: ScanJob) {
-    const { reads, view, program, goals, budget, limits, now } = job;
-    return goals.length > 0 ? gatherGoalEvidence(program, tenantFactSource(reads, view, now), goals, limits.maxFacts, budget) : Promise.resolve(NO_GOAL_EVIDENCE);
+    const { reads, view, program, goals, budget, limits, now, asOf } = job;
+    const at = asOf === undefined ? now : { now, asOf };
+    return goals.length > 0 ? gatherGoalEvidence(program, tenantFactSource(reads, view, at), goals, limits.maxFacts, budget) : Promise.resolve(NO_GOAL_EVIDENCE);
   }
 
   /** Under the tenant's lock: count the window's facts as accessed and make it the session's; returns the session's live previous window. */
