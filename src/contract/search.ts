@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EmbeddingSchema, NameSchema } from './facts.js';
+import { MomentSchema } from './time.js';
 
 export const MAX_QUERY_CHARS = 2000;
 export const MAX_SEARCH_RESULTS = 1000;
@@ -19,6 +20,8 @@ export const SearchSchema = z
     ...RelevanceFields,
     limit: z.number().int().min(1).max(MAX_SEARCH_RESULTS).default(10),
     scope: NameSchema.nullable().optional(),
+    /** The facts as they stood then (transaction time); text only: past embeddings are not kept. */
+    asOf: MomentSchema.optional(),
   })
   .refine((b) => (b.query ?? null) !== null || (b.queryEmbedding ?? null) !== null, { message: 'query or queryEmbedding is required' });
 export type SearchBody = z.output<typeof SearchSchema>;

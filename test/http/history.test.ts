@@ -266,3 +266,19 @@ test('asOf › /context/optimize › the window as it would have been built then
   assertError(t, await c.post('/context/optimize', { maxFacts: 10, asOf: before, query: 'acme' }), 400, 'VALIDATION_ERROR');
   assertError(t, await c.post('/context/optimize', { maxFacts: 10, asOf: Date.now() + 3_600_000 }), 400, 'VALIDATION_ERROR');
 });
+
+test('asOf › /search › text over the facts as they stood then (retracted since: found; told since: not); no queryEmbedding', async (t) => {
+  const c = tenantApi(t.context.server.url, uniqueName('asof-search'));
+  await c.post('/tell', { facts: [{ predicate: 'incident', args: ['inc-1', 'billing outage'] }, { predicate: 'note', args: ['lunch order'] }] });
+  const before = await moment();
+  await c.post('/retract', { predicate: 'incident', args: ['inc-1', 'billing outage'] });
+  await c.post('/tell', { predicate: 'incident', args: ['inc-2', 'billing fixed'] });
+  const hits = (reply: { json: { results: { args: unknown[] }[] } }) => reply.json.results.map((r) => r.args[0]);
+  const past = await c.post('/search', { query: 'billing', asOf: before });
+  t.is(past.status, 200, past.text);
+  t.deepEqual(hits(past), ['inc-1']);
+  t.like(past.json.results[0], { score: 1, why: { text: 1, matched: ['bill'], vector: null } });
+  t.deepEqual(hits(await c.post('/search', { query: 'billing' })), ['inc-2']);
+  assertError(t, await c.post('/search', { queryEmbedding: [1, 0, 0], asOf: before }), 400, 'VALIDATION_ERROR');
+  assertError(t, await c.post('/search', { query: 'billing', asOf: Date.now() + 3_600_000 }), 400, 'VALIDATION_ERROR');
+});
