@@ -10,16 +10,13 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { fileURLToPath } from 'node:url';import { startChild } from './lib/child-server.js';
+import { startSourceServer } from './lib/child-server.js';
 
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '..');
 const facts = Number(process.env.BENCH_EXPORT_FACTS || 1_000_000);
 const BATCH = 10_000;
 
-/** The server from source (tsx), in its own process. */
-const startServer = (env: NodeJS.ProcessEnv) => startChild(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts')], env, root);
+const startServer = startSourceServer;
 
 /** Peak resident set of a process so far, MiB (Linux). */
 const peakRss = (pid: number) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;

@@ -12,19 +12,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { startChild } from './lib/child-server.js';
+import { startSourceServer } from './lib/child-server.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '..');
 const durationS = Number(process.env.BENCH_FAIR_DURATION_S || 6);
 const reps = Number(process.env.BENCH_FAIR_REPS || 3);
 const quietConnections = Number(process.env.BENCH_FAIR_QUIET_CONNECTIONS || 4);
 const floodConnections = Number(process.env.BENCH_FAIR_FLOOD_CONNECTIONS || 50);
 
-/** The server from source (tsx), in its own process. */
-const startServer = (env: NodeJS.ProcessEnv) => startChild(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts')], env, root);
+const startServer = startSourceServer;
 
 async function call(port: number, method: string, p: string, body: unknown, tenant?: string): Promise<void> {
   const headers: Record<string, string> = { 'content-type': 'application/json', ...(tenant ? { 'x-tenant-id': tenant } : {}) };

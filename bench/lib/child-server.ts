@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 
 /** Start a child that prints a JSON log line with `"port"` once it listens; resolves to its port. */
@@ -18,6 +19,14 @@ export async function startChild(command: string, args: string[], env: NodeJS.Pr
     });
   });
   return { child, port };
+}
+
+/** This checkout's root (bench/lib/../..). */
+export const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
+
+/** The Vesper server of this checkout, from source (tsx), in its own process. */
+export function startSourceServer(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; port: number }> {
+  return startChild(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/main.ts')], env, REPO_ROOT);
 }
 
 /** Resident set size of a process in MB (Linux /proc), NaN where unreadable. */
