@@ -3,7 +3,9 @@
  * peak RSS (VmHWM, its own process) after seeding, after the export and after the import: constant
  * memory shows as peaks that do not grow with the phase that streams every fact.
  *
- * Env: BENCH_EXPORT_FACTS (1000000), BENCH_EXPORT_SCOPE_EVERY (10: every 10th fact also goes to a second scope).
+ * Env: BENCH_EXPORT_FACTS (1000000), BENCH_EXPORT_SCOPE_EVERY (10: after main is seeded, a fork
+ * `alt` of it upserts every 10th fact, so the export carries a layout: main's frozen root layer
+ * shared by both scopes, each scope's own layer, and every version logged).
  */
 import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -14,6 +16,7 @@ import { startSourceServer } from './lib/child-server.js';
 
 
 const facts = Number(process.env.BENCH_EXPORT_FACTS || 1_000_000);
+const scopeEvery = Number(process.env.BENCH_EXPORT_SCOPE_EVERY || 10);
 const BATCH = 10_000;
 
 const startServer = startSourceServer;
@@ -34,6 +37,16 @@ async function main(): Promise<void> {
       const reply = await fetch(`${base}/tell`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenant-id': 'source' }, body: JSON.stringify({ facts: batch }) });
       if (!reply.ok) throw new Error(`tell: ${reply.status} ${await reply.text()}`);
       await reply.arrayBuffer();
+    }
+    const post = async (route: string, body: unknown) => {
+      const reply = await fetch(`${base}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenant-id': 'source' }, body: JSON.stringify(body) });
+      if (!reply.ok) throw new Error(`${route}: ${reply.status} ${await reply.text()}`);
+      return reply.json() as Promise<any>;
+    };
+    await post('/scope/fork', { source: 'main', target: 'alt' });
+    const forked = Array.from({ length: Math.ceil(facts / scopeEvery) }, (_, i) => i * scopeEvery);
+    for (let from = 0; from < forked.length; from += BATCH) {
+      await post('/tell', { facts: forked.slice(from, from + BATCH).map((n) => ({ predicate: 'item', args: [n, `g${n % 97}`], metadata: { n, alt: true }, scope: 'alt' })) });
     }
     const seedS = (performance.now() - seedStart) / 1000;
     const afterSeed = peakRss(pid);
@@ -57,16 +70,25 @@ async function main(): Promise<void> {
     if (imported.status !== 201) throw new Error(`import: ${imported.status} ${reply}`);
     const importS = (performance.now() - importStart) / 1000;
     const afterImport = peakRss(pid);
+    // Not timed: the copy holds the same layout (the same scope counts, the same first diff page).
+    const { imported: counts } = JSON.parse(reply) as { imported: { layers: number; facts: number; versions: number } };
+    const get = (tenant: string) => fetch(`${base}/scopes`, { headers: { 'x-tenant-id': tenant } }).then((r) => r.json()) as Promise<{ details: { name: string; facts: number }[] }>;
+    const diff = (tenant: string) =>
+      fetch(`${base}/scope/diff`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenant-id': tenant }, body: JSON.stringify({ source: 'alt', target: 'main', limit: 100 }) }).then((r) => r.text());
+    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+    if (!same((await get('copy')).details.map((d) => [d.name, d.facts]), (await get('source')).details.map((d) => [d.name, d.facts]))) throw new Error('the copy lists other scopes');
+    if ((await diff('copy')).replaceAll('~copy', '~source') !== (await diff('source'))) throw new Error('the copy diffs otherwise');
+    const entries = counts.facts;
     const mib = statSync(file).size / 1024 ** 2;
     process.stdout.write(
       [
-        `${facts} facts; ${cpus().length} cores, 1-min load ${loadavg()[0]?.toFixed(1)}, node ${process.version}; export file ${mib.toFixed(0)} MiB`,
+        `${facts} facts in main, ${forked.length} upserted in its fork alt: ${entries} entries in ${counts.layers} layers, ${counts.versions} logged versions; ${cpus().length} cores, 1-min load ${loadavg()[0]?.toFixed(1)}, node ${process.version}; export file ${mib.toFixed(0)} MiB`,
         '',
-        '| phase | seconds | facts/s | server peak RSS MiB after it |',
+        '| phase | seconds | entries/s | server peak RSS MiB after it |',
         '|---|---|---|---|',
-        `| seed (tell, batches of ${BATCH}) | ${seedS.toFixed(1)} | ${(facts / seedS).toFixed(0)} | ${afterSeed.toFixed(0)} |`,
-        `| export (streamed to a file) | ${exportS.toFixed(1)} | ${(facts / exportS).toFixed(0)} | ${afterExport.toFixed(0)} |`,
-        `| import (streamed from the file) | ${importS.toFixed(1)} | ${(facts / importS).toFixed(0)} | ${afterImport.toFixed(0)} |`,
+        `| seed (tell, batches of ${BATCH}; fork; tells into alt) | ${seedS.toFixed(1)} | ${(entries / seedS).toFixed(0)} | ${afterSeed.toFixed(0)} |`,
+        `| export (streamed to a file) | ${exportS.toFixed(1)} | ${(entries / exportS).toFixed(0)} | ${afterExport.toFixed(0)} |`,
+        `| import (streamed from the file) | ${importS.toFixed(1)} | ${(entries / importS).toFixed(0)} | ${afterImport.toFixed(0)} |`,
         '',
       ].join('\n'),
     );

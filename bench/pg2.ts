@@ -9,7 +9,14 @@
  * Prints requests/s per configuration and the ratio two / one. No assertion: timings are never a
  * test. The load generator runs in this process, on the same 2 cores as the servers and PostgreSQL.
  *
- * Env: BENCH_PG2_TENANTS (100), BENCH_PG2_FACTS (200 per tenant), BENCH_PG2_SECONDS (8), BENCH_PG2_CLIENTS (16).
+ * Then the change stream across processes: a `GET /events` stream open on the first process, and
+ * BENCH_PG2_STREAM_WRITES one-fact tells one after the other through the second process, then as
+ * many through the first: the time from sending each tell to its event arriving on the stream,
+ * p50 and p95 (the server's default VESPER_PG_EVENT_POLL_MS, 250 ms, bounds the first). A random
+ * pause of 0–300 ms before each tell spreads the tells over the poll interval.
+ *
+ * Env: BENCH_PG2_TENANTS (100), BENCH_PG2_FACTS (200 per tenant), BENCH_PG2_SECONDS (8), BENCH_PG2_CLIENTS (16),
+ * BENCH_PG2_STREAM_WRITES (40).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -25,6 +32,7 @@ const TENANTS = env('BENCH_PG2_TENANTS', 100);
 const FACTS = env('BENCH_PG2_FACTS', 200);
 const SECONDS = env('BENCH_PG2_SECONDS', 8);
 const CLIENTS = env('BENCH_PG2_CLIENTS', 16);
+const STREAM_WRITES = env('BENCH_PG2_STREAM_WRITES', 40);
 const prefix = `bp2${Date.now().toString(36)}_`;
 const dataDir = mkdtempSync(path.join(tmpdir(), 'vesper-bench-pg2-'));
 
@@ -95,6 +103,76 @@ async function measure(processes: 1 | 2, mix: Mix, seed: number): Promise<number
   }
 }
 
+/** Milliseconds from sending a tell (through `writer`) to its event on a stream open on `reader`, per tell. */
+async function streamDelays(reader: string, writer: string, tenant: string): Promise<number[]> {
+  const abort = new AbortController();
+  const response = await fetch(`${reader}/events`, { headers: { accept: 'text/event-stream', 'x-tenant-id': tenant }, signal: abort.signal });
+  if (!response.body) throw new Error('no stream body');
+  let buffered = '';
+  const notify: { waiting: (() => void) | null } = { waiting: null };
+  const ids: number[] = [];
+  const reading = (async () => {
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+        buffered += decoder.decode(chunk, { stream: true });
+        for (let end = buffered.indexOf('\n\n'); end >= 0; end = buffered.indexOf('\n\n')) {
+          const id = /^id: (\d+)$/m.exec(buffered.slice(0, end));
+          buffered = buffered.slice(end + 2);
+          if (id) {
+            ids.push(Number(id[1]));
+            notify.waiting?.();
+          }
+        }
+      }
+    } catch {
+      // aborted below
+    }
+  })();
+  const delays: number[] = [];
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the stream has read the log's head
+    const random = mulberry32(7);
+    for (let i = 0; i < STREAM_WRITES; i++) {
+      // A random pause first: tells sent right after a delivery would all land just after a poll (the worst case).
+      await new Promise((resolve) => setTimeout(resolve, random() * 300));
+      const seen = ids.length;
+      const arrived = new Promise<void>((resolve) => {
+        notify.waiting = () => {
+          if (ids.length > seen) resolve();
+        };
+      });
+      const start = performance.now();
+      await post(writer, '/tell', tenant, { predicate: 'streamed', args: [i] });
+      await arrived;
+      delays.push(performance.now() - start);
+    }
+  } finally {
+    abort.abort();
+    await reading;
+  }
+  return delays;
+}
+
+const percentile = (xs: readonly number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))] ?? NaN;
+
+async function measureStream(): Promise<void> {
+  const servers = [await startServer(), await startServer()];
+  try {
+    const [a, b] = servers.map((s) => s.base) as [string, string];
+    await post(a, '/tell', 'streamed', { predicate: 'streamed', args: ['first'] });
+    const other = await streamDelays(a, b, 'streamed');
+    const same = await streamDelays(a, a, 'streamed');
+    const line = (what: string, xs: number[]) => `${what} | ${percentile(xs, 50).toFixed(1)} | ${percentile(xs, 95).toFixed(1)}`;
+    console.log(`stream on process 1, ${STREAM_WRITES} tells one after the other: ms from sending the tell to its event`);
+    console.log('tells through | p50 ms | p95 ms');
+    console.log(line('process 2 (another process)', other));
+    console.log(line('process 1 (the same process)', same));
+  } finally {
+    for (const server of servers) await server.stop();
+  }
+}
+
 try {
   const seeder = await startServer();
   try {
@@ -114,6 +192,7 @@ try {
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     console.log(`${mix} | ${mean(one).toFixed(0)} (${one.map((x) => x.toFixed(0)).join(', ')}) | ${mean(two).toFixed(0)} (${two.map((x) => x.toFixed(0)).join(', ')}) | ${(mean(two) / mean(one)).toFixed(2)}`);
   }
+  await measureStream();
   console.log(`load after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 } finally {
   const cleanup = new PgClient({ url, tablePrefix: prefix });

@@ -3,7 +3,8 @@
  * others"): another tenant's point-ask latency alone and while one tenant runs a full transitive
  * closure over a 20k-edge graph, on a real server over HTTP (default evaluation budget, so the
  * closure ends with 422 QUERY_BUDGET_EXCEEDED once it has produced 2M tuples, or completes).
- * Target: point-ask p99 ≤ 50 ms during the closure. Env: BENCH_STALL_EDGES (20000),
+ * Target: point-ask p99 ≤ 50 ms during the closure. Then `limit: 10` on the same closure against
+ * its full evaluation, each alone (issue 12: `limit` stops evaluation early). Env: BENCH_STALL_EDGES (20000),
  * BENCH_STALL_NODES (10000), BENCH_STALL_ALONE (300).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -54,7 +55,8 @@ try {
   loop.enable();
   let done = false;
   const started = performance.now();
-  const heavy = post(server.url, 'heavy', '/ask', { predicate: 'reach', args: ['?x', '?y'], scope: 'main', limit: 1 }).finally(() => (done = true));
+  // A page larger than the closure's leading values (its sources): evaluated in full, `limit` cannot stop it early.
+  const heavy = post(server.url, 'heavy', '/ask', { predicate: 'reach', args: ['?x', '?y'], scope: 'main', limit: 10_000 }).finally(() => (done = true));
   while (!done) {
     const ms = await pointAsk();
     if (!done) during.push(ms);
@@ -62,6 +64,21 @@ try {
   const closure = await heavy;
   const closureMs = performance.now() - started;
   loop.disable();
+  // Issue 12, "`limit` stops evaluation early": the first 10 answers of the same closure against
+  // the full evaluation, each alone (median of 5 and one full run, which ends at the budget).
+  const closureAsk = async (limit: number) => {
+    const from = performance.now();
+    const reply = await post(server.url, 'heavy', '/ask', { predicate: 'reach', args: ['?x', '?y'], scope: 'main', limit });
+    return { ms: performance.now() - from, reply };
+  };
+  const limited: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const { ms, reply } = await closureAsk(10);
+    if (reply.status !== 200 || reply.json.results.length !== 10) throw new Error(`limit 10 answered ${reply.status}`);
+    limited.push(ms);
+  }
+  const full = await closureAsk(10_000);
+  const fullOutcome = full.reply.status === 200 ? 'completed' : `${full.reply.status} ${full.reply.json.code} (${JSON.stringify(full.reply.json.details)})`;
   const loopMs = (ns: number) => (ns / 1e6).toFixed(1);
   const outcome = closure.status === 200 ? 'completed' : `${closure.status} ${closure.json.code} (${JSON.stringify(closure.json.details)})`;
   const row = (label: string, xs: number[]) => `| ${label} | ${xs.length} | ${percentile(xs, 50).toFixed(2)} | ${percentile(xs, 99).toFixed(2)} | ${Math.max(...xs).toFixed(1)} |`;
@@ -78,6 +95,8 @@ try {
       `Event-loop delay during the closure (monitorEventLoopDelay, 1 ms resolution): p50 ${loopMs(loop.percentile(50))} ms, p99 ${loopMs(loop.percentile(99))} ms, max ${loopMs(loop.max)} ms.`,
       '',
       `Target p99 ≤ 50 ms during: ${percentile(during, 99) <= 50 ? 'met' : 'missed'}.`,
+      '',
+      `\`limit\` on the same closure, alone: limit 10 answered 200 in ${percentile(limited, 50).toFixed(1)} ms (median of 5); the full evaluation ran ${full.ms.toFixed(0)} ms and ended: ${fullOutcome} — ${(full.ms / percentile(limited, 50)).toFixed(0)}× longer.`,
     ].join('\n'),
   );
 } finally {

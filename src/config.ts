@@ -2,6 +2,25 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import type { SandboxOptions } from './service/sandbox.js';
+import type { VectorIndexOptions } from './store/vector-index.js';
+
+/**
+ * Approximate vector search defaults (bench/RESULTS.md "Approximate vector index"): connectivity
+ * 16 and expansion 128 while inserting gave recall@10 1.0 against exact search on clustered 384-d
+ * vectors (64 as well, 2.4× faster, but 0.89 instead of 0.98 on the hashed set's near-ties); at
+ * least 256 candidates per search (80 gave 0.90 on the hashed set, 320 gave 0.98), 4× the results
+ * wanted when more: room for hidden and retracted candidates; 8 ms slices keep requests flowing
+ * while an index fills. Defined here (not imported with the index) so the CLI never loads the native library.
+ */
+const DEFAULT_VECTOR_INDEX_OPTIONS: VectorIndexOptions = {
+  threshold: 20_000,
+  maxTenants: 8,
+  connectivity: 16,
+  expansionAdd: 128,
+  expansionSearch: 256,
+  overFetch: 4,
+  sliceMs: 8,
+};
 
 /** The only reader of process.env: everything configurable, parsed and typed once at start. */
 const EnvSchema = z.object({
@@ -27,6 +46,11 @@ const EnvSchema = z.object({
   VESPER_EVENT_RETENTION_DAYS: z.coerce.number().min(0).default(30),
   VESPER_HISTORY_RETENTION_DAYS: z.coerce.number().min(0).max(36_500).default(30),
   VESPER_MAX_OPEN_DATABASES: z.coerce.number().int().min(0).max(100_000).default(0),
+  VESPER_ANN_THRESHOLD: z.coerce.number().int().min(0).default(DEFAULT_VECTOR_INDEX_OPTIONS.threshold),
+  VESPER_ANN_MAX_TENANTS: z.coerce.number().int().min(1).max(10_000).default(DEFAULT_VECTOR_INDEX_OPTIONS.maxTenants),
+  VESPER_ANN_CONNECTIVITY: z.coerce.number().int().min(4).max(128).default(DEFAULT_VECTOR_INDEX_OPTIONS.connectivity),
+  VESPER_ANN_EXPANSION_ADD: z.coerce.number().int().min(8).max(4096).default(DEFAULT_VECTOR_INDEX_OPTIONS.expansionAdd),
+  VESPER_ANN_EXPANSION_SEARCH: z.coerce.number().int().min(8).max(4096).default(DEFAULT_VECTOR_INDEX_OPTIONS.expansionSearch),
   VESPER_ALLOWED_HOSTS: z.string().optional(),
   VESPER_HOOKS_URL: z.url({ protocol: /^https?$/ }).optional(),
   VESPER_HOOKS_SECRET: z.string().min(16, 'VESPER_HOOKS_SECRET must be at least 16 characters').optional(),
@@ -50,6 +74,7 @@ const EnvSchema = z.object({
   VESPER_PG_URL: z.string().regex(/^postgres(ql)?:\/\//, 'VESPER_PG_URL must be a postgres:// URL').optional(),
   VESPER_PG_TABLE_PREFIX: z.string().regex(/^[a-z_][a-z0-9_]{0,15}$/, 'VESPER_PG_TABLE_PREFIX must be 1-16 of a-z, 0-9, _ (not starting with a digit)').default('vesper_'),
   VESPER_PG_POOL: z.coerce.number().int().min(1).max(1000).default(10),
+  VESPER_PG_EVENT_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(250),
   VESPER_SANDBOX: z.enum(['0', '1']).default('0'),
   VESPER_SANDBOX_DEMO_TENANT: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'VESPER_SANDBOX_DEMO_TENANT is a tenant name').optional(),
   VESPER_SANDBOX_TTL_MS: z.coerce.number().int().min(1).default(24 * 3600 * 1000),
@@ -73,6 +98,8 @@ export type BackendConfig =
       readonly tablePrefix: string;
       /** Connections for reads and writes (explicit snapshots have a pool of their own). */
       readonly poolSize: number;
+      /** How often an open change stream reads the event log for what other processes wrote (and checks its tenant, database and key). */
+      readonly eventPollMs: number;
     };
 
 /** A rate-limit tier: this many requests per window, per tenant (0 = unlimited). */
@@ -133,6 +160,12 @@ export interface Config {
   readonly historyRetentionDays: number;
   /** Databases open at once (least recently used idle ones are closed beyond it); 0 = derived from the file limit. */
   readonly maxOpenDatabases: number;
+  /**
+   * Approximate vector search (store/vector-index.ts): a layer of at least `threshold` embedded
+   * facts gets an in-memory HNSW index (VESPER_ANN_THRESHOLD, 0 = never: always exact), the indexes
+   * of at most `maxTenants` tenants are kept (VESPER_ANN_MAX_TENANTS), and the graph's parameters.
+   */
+  readonly vectorIndex: VectorIndexOptions | null;
   /** Context sessions idle for longer than this are forgotten and swept in the background. */
   readonly sessionIdleMs: number;
   /** Per-request evaluation budget of rule and join queries (absent field = unlimited). */
@@ -233,6 +266,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     eventRetentionMs: e.VESPER_EVENT_RETENTION_DAYS * 24 * 3600 * 1000,
     historyRetentionDays: e.VESPER_HISTORY_RETENTION_DAYS,
     maxOpenDatabases: e.VESPER_MAX_OPEN_DATABASES,
+    vectorIndex:
+      e.VESPER_ANN_THRESHOLD === 0
+        ? null
+        : {
+            ...DEFAULT_VECTOR_INDEX_OPTIONS,
+            threshold: e.VESPER_ANN_THRESHOLD,
+            maxTenants: e.VESPER_ANN_MAX_TENANTS,
+            connectivity: e.VESPER_ANN_CONNECTIVITY,
+            expansionAdd: e.VESPER_ANN_EXPANSION_ADD,
+            expansionSearch: e.VESPER_ANN_EXPANSION_SEARCH,
+          },
     sessionIdleMs: e.VESPER_SESSION_IDLE_MS,
     queryBudget: {
       ...(e.VESPER_QUERY_TIMEOUT_MS > 0 ? { timeMs: e.VESPER_QUERY_TIMEOUT_MS } : {}),
@@ -265,7 +309,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 function backendOf(e: z.output<typeof EnvSchema>): BackendConfig {
   if (e.VESPER_BACKEND === 'leveldb') return { kind: 'leveldb' };
   if (e.VESPER_PG_URL === undefined) throw new Error('invalid configuration: VESPER_BACKEND=postgres needs VESPER_PG_URL (postgres://user@host:port/database)');
-  return { kind: 'postgres', url: e.VESPER_PG_URL, tablePrefix: e.VESPER_PG_TABLE_PREFIX, poolSize: e.VESPER_PG_POOL };
+  return { kind: 'postgres', url: e.VESPER_PG_URL, tablePrefix: e.VESPER_PG_TABLE_PREFIX, poolSize: e.VESPER_PG_POOL, eventPollMs: e.VESPER_PG_EVENT_POLL_MS };
 }
 
 /** The `vesper` CLI's settings from the environment (its flags override them). */

@@ -11,6 +11,7 @@ import { type Clock, systemClock } from './service/clock.js';
 import { type Services, createServices } from './service/services.js';
 import { StorageFullError, StorageUnavailableError } from './domain/errors.js';
 import { BackgroundRunner } from './store/background.js';
+import { VectorIndexes } from './store/vector-index.js';
 import { PgClient } from './store/backends/pg-client.js';
 import { PgRateLimits } from './store/backends/pg-rate-limits.js';
 import { PgStorage } from './store/backends/pg-storage.js';
@@ -102,7 +103,9 @@ function pgServers(url: string): string {
 export async function startServer(config: Config, logger: Logger = pino({ level: config.logLevel }), storage: StorageOverrides = {}): Promise<RunningServer> {
   const background = new BackgroundRunner(({ task, database, tenant, error }) => logger.error({ task, database, tenant, err: error }, 'background task failed'));
   const opened = storageOf(config, storage);
-  const catalog = await openCatalog(config, opened, logger, background);
+  // Derived state in memory (rebuilt from the stored embeddings after a restart): store/vector-index.ts.
+  const vectorIndexes = config.vectorIndex === null ? null : new VectorIndexes(config.vectorIndex);
+  const catalog = await openCatalog(config, opened, logger, background, vectorIndexes);
   const services = await startServices(config, catalog, opened, logger, background, storage.clock);
   // Said once the start cannot fail any more: a failed start says it in its own single line.
   if (catalog.stats().storageFull || (opened.localDisk && (await diskIsFull(config.dataDir, storage.freeBytes ?? freeBytes)))) {
@@ -122,6 +125,7 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
     trustProxy: config.trustProxy,
     admission: config.admission,
     mcp: { idleMs: config.mcpIdleMs, maxSessionsPerKey: config.mcpMaxSessionsPerKey },
+    ...(vectorIndexes ? { vectorIndexes: () => vectorIndexes.stats() } : {}),
     health: { version: VERSION, auth: config.adminKey ? 'enabled' : 'open', ready: () => accepting, databases: () => catalog.stats() },
   });
   const server: Server = app.listen(config.port, config.host);
@@ -196,10 +200,11 @@ function rootMessage(error: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-async function openCatalog(config: Config, opened: OpenedStorage, logger: Logger, background: BackgroundRunner): Promise<Catalog> {
+async function openCatalog(config: Config, opened: OpenedStorage, logger: Logger, background: BackgroundRunner, vectorIndexes: VectorIndexes | null): Promise<Catalog> {
   try {
     const catalog = await Catalog.open({
       background,
+      ...(vectorIndexes ? { vectorIndexes } : {}),
       storage: opened.backend,
       durability: { syncEveryWrite: config.syncEveryWrite, groupCommitMs: config.groupCommitMs },
       strictDatabases: config.strictDatabases,
@@ -229,6 +234,8 @@ async function startServices(config: Config, catalog: Catalog, opened: OpenedSto
       sessionIdleMs: config.sessionIdleMs,
       heavySlots: config.heavySlots,
       sandbox: config.sandbox,
+      ...(opened.rateLimits ? { allowances: opened.rateLimits.limiter } : {}),
+      ...(config.backend.kind === 'postgres' ? { eventPollMs: config.backend.eventPollMs } : {}),
       settings: { defaults: serverSettings(config), tiers: new Set(Object.keys(config.tiers)) },
       // The URL may carry a token: logged failures say what failed, never where or with what secret.
       hooks: { outbox: new Outbox(catalog.systemLevel), options: config.hooks },

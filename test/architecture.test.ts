@@ -71,3 +71,13 @@ test('src › nothing outside store/ reaches the store sublevels, raw batches or
   }
   t.deepEqual(leaks, []);
 });
+
+test('src › only store/vector-index.ts loads the native vector index library', async (t) => {
+  // One module owns usearch (a native addon): the rest of the store sees candidates, never the graph,
+  // and the CLI and config never load it.
+  const importers: string[] = [];
+  for await (const file of sources(SRC)) {
+    if (/from 'usearch'/.test(await readFile(file, 'utf8'))) importers.push(relative(SRC, file));
+  }
+  t.deepEqual(importers, ['store/vector-index.ts']);
+});

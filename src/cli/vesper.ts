@@ -85,8 +85,8 @@ async function run(invocation: Invocation, signal: AbortSignal): Promise<void> {
   }
   if (command === 'export') return exportTenant(connection, process.stdout);
   if (command === 'import') {
-    const reply = (await importTenant(connection, args[0] as string)) as { imported: { scopes: number; rules: number; facts: number } };
-    return print([values.json ? JSON.stringify(reply) : `imported ${reply.imported.facts} facts, ${reply.imported.rules} rules, ${reply.imported.scopes} scopes`]);
+    const reply = (await importTenant(connection, args[0] as string)) as { imported: { layers: number; scopes: number; rules: number; facts: number } };
+    return print([values.json ? JSON.stringify(reply) : `imported ${reply.imported.facts} facts, ${reply.imported.rules} rules, ${reply.imported.scopes} scopes, ${reply.imported.layers} layers`]);
   }
   const spec = COMMANDS[command];
   if (!spec) throw usageError(`unknown command '${command}'`);

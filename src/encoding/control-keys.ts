@@ -118,6 +118,13 @@ export function tenantStampKey(tenant: string): string {
 
 export const DATABASE_STAMP_KEY = 'database-stamp';
 
+/**
+ * In META, on shared storage: a random id written when the database's storage is first made. A
+ * process that finds another id under its open handle knows the database was dropped and created
+ * again by another process since it opened it (FactDatabase.refreshShared).
+ */
+export const DATABASE_INCARNATION_KEY = 'database-incarnation';
+
 /** In the system database: API keys by id (hashes only), and the server's pepper for them. */
 export function apiKeyRecordKey(id: string): string {
   return 'K' + SEP + id;

@@ -31,10 +31,12 @@ export interface EvalStats {
   /** What the budget counted: tuples produced (derived, demand, join rows) and stored facts read. */
   tuplesProduced: number;
   rowsRead: number;
+  /** Values of the leading answer variable evaluated one range at a time (`limit` stopping early; 0: evaluated in full). */
+  leadingValues: number;
 }
 
 export function emptyStats(): EvalStats {
-  return { matchCalls: 0, estimateCalls: 0, storedFactsRead: 0, derivedTuples: 0, demandTuples: 0, rounds: 0, instances: 0, yields: 0, tuplesProduced: 0, rowsRead: 0 };
+  return { matchCalls: 0, estimateCalls: 0, storedFactsRead: 0, derivedTuples: 0, demandTuples: 0, rounds: 0, instances: 0, yields: 0, tuplesProduced: 0, rowsRead: 0, leadingValues: 0 };
 }
 
 /** Limits of one evaluation; absent = unlimited. */

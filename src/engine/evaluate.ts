@@ -8,7 +8,7 @@
  * matches stand behind one) and
  * sorted by them (a total order on terms), so the same data always gives the same order.
  */
-import { ValidationError } from '../domain/errors.js';
+import { QueryBudgetExceededError, ValidationError } from '../domain/errors.js';
 import type { Term } from '../domain/fact.js';
 import type { Query } from './ast.js';
 import type { Budget, EvalStats } from './context.js';
@@ -23,8 +23,9 @@ import { compileLiterals } from './program.js';
 import type { Proof } from './proof.js';
 import { ProofBuilder } from './proof.js';
 import type { RowBlock } from './order.js';
-import { sortOrder } from './order.js';
-import { orderTerms } from './compare.js';
+import { firstAfter, sortOrder } from './order.js';
+import type { LeadingQuery, Segment } from './leading.js';
+import { leadingSegments } from './leading.js';
 import { Session } from './session.js';
 import type { FactSource } from './source.js';
 import type { Rec, Table } from './table.js';
@@ -105,21 +106,6 @@ function bindingsOf(data: readonly unknown[], at: number, vars: readonly string[
 }
 
 /** The answer for row `index` of the block (variable values, then one premise per literal). */
-/** The first position in `order` whose row comes strictly after `after` (binary search: `order` is sorted). */
-function firstAfter(rows: RowBlock, order: Int32Array, slots: number, after: readonly Term[]): number {
-  let lo = 0;
-  let hi = order.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const at = order[mid]! * rows.width;
-    let cmp = 0;
-    for (let slot = 0; slot < slots && cmp === 0; slot++) cmp = orderTerms(rows.data[at + slot] as Term, after[slot] as Term);
-    if (cmp <= 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 function toAnswer(rows: RowBlock, index: number, slots: number, vars: readonly string[], atoms: readonly [AtomLiteral, number][], proofs: ProofBuilder | null): Answer {
   const at = index * rows.width;
   // Sized up front: `[]` + push would reserve room for 17 elements in every answer.
@@ -160,6 +146,28 @@ function distinctRows(rows: RowBlock, order: Int32Array, slots: number, hidden: 
   return Int32Array.from(kept);
 }
 
+/**
+ * `limit` answers by ranges of leading values (leading.ts), in a session of their own; null when
+ * the shape needs a full evaluation, or when the ranges ran out of tuples or rows: then the full
+ * evaluation runs with the whole budget, exactly as it would have, so stopping early never turns
+ * an answer into QUERY_BUDGET_EXCEEDED (such a query does at most twice its budget's work).
+ */
+async function stopEarly(
+  program: CompiledProgram,
+  source: FactSource,
+  query: LeadingQuery,
+  options: EvaluateOptions,
+): Promise<{ segments: Segment[]; stats: EvalStats } | null> {
+  const context = new RunContext(options.signal, false, options.budget);
+  try {
+    const segments = await leadingSegments(new Session(program, source, context), query, context);
+    return segments === null ? null : { segments, stats: context.stats };
+  } catch (error) {
+    if (error instanceof QueryBudgetExceededError && error.details?.limit !== 'timeMs') return null;
+    throw error;
+  }
+}
+
 /** Like evaluateQuery, with the counters of the work done (store scans, derived tuples, rounds). */
 export async function evaluateQueryWithStats(
   program: CompiledProgram,
@@ -180,13 +188,20 @@ export async function evaluateQueryWithStats(
   const body = compileLiterals(query.literals, vars).map((literal, i) => userLiteral(program, literal, i, NO_LOCALS));
   const answerSlots = options.variables === undefined ? vars.length : visible;
   const answerVars = vars.slice(0, answerSlots);
+  const atoms = body.flatMap((literal, i): [AtomLiteral, number][] => (literal.kind === 'atom' ? [[literal, i]] : []));
+  if (options.limit !== undefined && !context.withProof && answerSlots === vars.length) {
+    const early = await stopEarly(program, source, { body, slots: vars.length, limit: options.limit, ...(options.after === undefined ? {} : { after: options.after }) }, options);
+    if (early !== null) {
+      const answers = early.segments.flatMap(({ rows, order }) => Array.from(order, (index) => toAnswer(rows, index, vars.length, answerVars, atoms, null)));
+      return { answers, stats: early.stats };
+    }
+  }
   const rows = await joinQuery(program, source, body, vars.length, context);
   // Rows are distinct over all variables (each is one combination of distinct tuples, fixed by
   // its bindings); over a prefix they may repeat: the first in answer order stands for the rest.
   const sorted = distinctRows(rows, await sortOrder(rows, answerSlots, context), answerSlots, answerSlots < vars.length);
   const order = options.after === undefined ? sorted : sorted.subarray(firstAfter(rows, sorted, answerSlots, options.after));
   const proofs = context.withProof ? new ProofBuilder() : null;
-  const atoms = body.flatMap((literal, i): [AtomLiteral, number][] => (literal.kind === 'atom' ? [[literal, i]] : []));
   const answer = (index: number): Answer => toAnswer(rows, index, vars.length, answerVars, atoms, proofs);
   const count = options.limit === undefined ? order.length : Math.min(options.limit, order.length);
   if (count < rows.count) return { answers: Array.from(order.subarray(0, count), answer), stats: context.stats };

@@ -59,3 +59,18 @@ export async function sortOrder(rows: RowBlock, slots: number, pacer: Pacer): Pr
   }
   return order;
 }
+
+/** The first position in `order` whose row comes strictly after `after` (binary search: `order` is sorted). */
+export function firstAfter(rows: RowBlock, order: Int32Array, slots: number, after: readonly Term[]): number {
+  let lo = 0;
+  let hi = order.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const at = order[mid]! * rows.width;
+    let cmp = 0;
+    for (let slot = 0; slot < slots && cmp === 0; slot++) cmp = orderTerms(rows.data[at + slot] as Term, after[slot] as Term);
+    if (cmp <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

@@ -75,6 +75,12 @@ export class StoredRelation implements Access {
     return this.fetched.get(mask)?.get(key) ?? EMPTY;
   }
 
+  /** Every fact of the pattern (read once, then kept like any whole read). */
+  async readAll(): Promise<readonly Rec[]> {
+    if (this.all === null) await this.loadAll();
+    return this.all!;
+  }
+
   private async loadAll(): Promise<void> {
     this.all = await this.read(this.pattern);
     this.fetched.clear();

@@ -1,4 +1,5 @@
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
+import type { RequestCheck } from './request-checks.js';
 import { ValidationError } from '../domain/errors.js';
 import { parseName } from '../domain/names.js';
 import type { TenantAddress } from '../service/address.js';
@@ -13,14 +14,13 @@ import { tenantOfHost } from './browser-guard.js';
 const PATH_FORM = /^(?:\/db\/([^/]+))?\/~([^/]+)(\/.*)?$/;
 
 /** Strip the path form of an address before routing, remembering what it named. */
-export async function pathAddressMiddleware(ctx: Context, next: Next): Promise<void> {
+export function pathAddress(ctx: Context): void {
   const match = PATH_FORM.exec(ctx.path);
   if (match) {
     ctx.state.pathDatabase = match[1] === undefined ? undefined : decodeSegment('database', match[1]);
     ctx.state.pathTenant = decodeSegment('tenant', match[2] ?? '');
     ctx.path = match[3] ?? '/';
   }
-  await next();
 }
 
 /** A malformed percent-escape (`/~%ZZ/ask`) is bad input, not a URIError surfacing as a 500. */
@@ -53,10 +53,9 @@ function agreeWithHost(named: string | undefined, host: string | undefined): str
 }
 
 /** Remember the tenant a `{tenant}.<baseHost>` Host names (routing by subdomain). */
-export function hostAddressMiddleware(baseHost: string | null | undefined) {
-  return async (ctx: Context, next: Next): Promise<void> => {
+export function hostAddress(baseHost: string | null | undefined): RequestCheck {
+  return (ctx) => {
     ctx.state.hostTenant = tenantOfHost(ctx.get('host'), baseHost);
-    await next();
   };
 }
 

@@ -4,16 +4,17 @@ import { FairAdmission, admissionMiddleware } from './admission.js';
 import type { Logger } from 'pino';
 import type { Operation } from '../service/authorization.js';
 import type { Services } from '../service/services.js';
-import { hostAddressMiddleware, pathAddressMiddleware } from './addressing.js';
+import { hostAddress, pathAddress } from './addressing.js';
 import { authenticationMiddleware, tenantGuard } from './auth.js';
 import { type BrowserGuardOptions, browserGuard } from './browser-guard.js';
 import { tenantBodyParser } from './body-limit.js';
 import { errorMiddleware, notFoundMiddleware } from './errors.js';
-import { jsonDepthMiddleware } from './json-depth.js';
+import { jsonDepthCheck } from './json-depth.js';
 import { HttpMetrics } from './metrics.js';
 import { type LimiterFactory, TenantRateLimiter, type Tier } from './rate-limit.js';
 import { RefusalGuard } from './refusals.js';
-import { bodilessMiddleware } from './request-body.js';
+import { bodilessCheck } from './request-body.js';
+import { checksMiddleware } from './request-checks.js';
 import { requestIdMiddleware } from './request-id.js';
 import { mountOperations, publicPaths, streamedBodies } from './router.js';
 import type { RouteDeps } from './routes/deps.js';
@@ -22,6 +23,7 @@ import { portabilityHandlers } from './routes/portability.js';
 import { type HealthInfo, serverHandlers } from './routes/health.js';
 import { mcpHandlers } from './routes/mcp.js';
 import { OpenStreams } from './streams.js';
+import type { VectorIndexStats } from '../store/vector-index.js';
 
 export interface AppOptions {
   readonly services: Services;
@@ -50,6 +52,8 @@ export interface AppOptions {
   readonly admission?: { readonly perTurn: number; readonly queuePerTenant: number };
   /** MCP sessions: idle time before closing, sessions per key. */
   readonly mcp?: { readonly idleMs?: number; readonly maxSessionsPerKey?: number };
+  /** The approximate vector indexes' counts for /metrics (absent: none are kept). */
+  readonly vectorIndexes?: () => VectorIndexStats;
 }
 
 /**
@@ -78,10 +82,11 @@ export function createApp(options: AppOptions): { app: Koa; router: Router; deps
   };
   const metrics = new HttpMetrics(options.services.background);
   metrics.trackDatabases(options.health.databases);
+  if (options.vectorIndexes) metrics.trackVectorIndexes(options.vectorIndexes);
   const usage = options.services.usage as Services['usage'] | undefined; // absent in tests of the app alone
   if (usage) metrics.trackTenants(() => usage.tenantTotals());
-  const refusals = new RefusalGuard(options.authFailureLimit ?? 60, options.logger, metrics.registry);
-  mountOperations(router, deps, options.health, {
+  const refusals = new RefusalGuard(options.authFailureLimit ?? 60, options.logger, metrics.registry, options.limiters);
+  const exactRoutes = mountOperations(router, deps, options.health, {
     ...serverHandlers(options.health, metrics),
     events: eventsHandler(deps),
     ...portabilityHandlers(options.services),
@@ -93,17 +98,16 @@ export function createApp(options: AppOptions): { app: Koa; router: Router; deps
   app.use(requestIdMiddleware);
   app.use(errorMiddleware(options.logger));
   app.use(refusals.middleware());
-  app.use(browserGuard(options.browser ?? { allowedHosts: [], corsOrigins: [] }));
-  app.use(bodilessMiddleware);
-  app.use(pathAddressMiddleware);
-  app.use(hostAddressMiddleware(options.browser?.baseHost));
+  // Checks that only look at the request, in line: browser-borne requests, a GET with a body, the path and host forms of the address.
+  app.use(checksMiddleware([browserGuard(options.browser ?? { allowedHosts: [], corsOrigins: [] }), bodilessCheck, pathAddress, hostAddress(options.browser?.baseHost)]));
   // Fair admission before anything costly per request (authentication, body, route): see admission.ts.
   if (options.admission && options.admission.perTurn > 0) app.use(admissionMiddleware(new FairAdmission(options.admission.perTurn, options.admission.queuePerTenant)));
   // Authentication before the body is read: an anonymous client cannot make the server parse a large body.
   app.use(authenticationMiddleware(options.services, options.authEnabled, publicPaths()));
   app.use(tenantBodyParser(options.services, options.maxBody, streamedBodies()));
-  app.use(jsonDepthMiddleware);
+  app.use(checksMiddleware([jsonDepthCheck]));
   app.use(notFoundMiddleware);
+  app.use(exactRoutes);
   app.use(router.routes());
   app.use(router.allowedMethods());
   // What escapes every middleware (koa answers it in plain text, e.g. a body that cannot be

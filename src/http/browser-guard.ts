@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
-import type { Context, Middleware, Next } from 'koa';
+import type { Context } from 'koa';
+import type { RequestCheck } from './request-checks.js';
 import { ForbiddenError } from '../domain/errors.js';
 
 export interface BrowserGuardOptions {
@@ -57,8 +58,8 @@ function originAllowed(ctx: Context, origin: string, allowed: BrowserGuardOption
  * no preflight) must come from an allowed origin. curl and SDKs send no Origin and are unaffected.
  * Allowed origins get the CORS headers and their preflights answered.
  */
-export function browserGuard(options: BrowserGuardOptions): Middleware {
-  return async (ctx: Context, next: Next): Promise<void> => {
+export function browserGuard(options: BrowserGuardOptions): RequestCheck {
+  return (ctx) => {
     const host = ctx.get('host');
     // Refused here, these are not credential guesses: they do not spend the client address's
     // refusal allowance (else any web page could get the local user's own address throttled).
@@ -67,7 +68,7 @@ export function browserGuard(options: BrowserGuardOptions): Middleware {
       throw new ForbiddenError('this server does not answer to that Host name: add it to VESPER_ALLOWED_HOSTS', { host: host.slice(0, 100) });
     }
     const origin = ctx.get('origin');
-    if (origin === '') return next();
+    if (origin === '') return undefined;
     if (!originAllowed(ctx, origin, options.corsOrigins)) {
       ctx.state.browserRefused = true;
       throw new ForbiddenError('requests from this origin are not allowed: add it to VESPER_CORS_ORIGINS', { origin: origin.slice(0, 100) });
@@ -80,9 +81,9 @@ export function browserGuard(options: BrowserGuardOptions): Middleware {
       ctx.set('Access-Control-Allow-Headers', ALLOWED_HEADERS);
       ctx.set('Access-Control-Max-Age', '600');
       ctx.status = 204;
-      return;
+      return 'answered';
     }
-    await next();
+    return undefined;
   };
 }
 

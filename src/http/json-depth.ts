@@ -1,4 +1,4 @@
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import { ValidationError } from '../domain/errors.js';
 
 /** No valid request nests deeper than this: metadata may nest 64 levels, inside a fact inside a batch. */
@@ -22,9 +22,8 @@ export function depthExceeds(value: unknown, limit: number): boolean {
  * Refuse deeply nested bodies before any validation sees them: schema validation, error
  * reporting and serialisation all recurse, and a 5,000-deep array overflowed the stack.
  */
-export async function jsonDepthMiddleware(ctx: Context, next: Next): Promise<void> {
+export function jsonDepthCheck(ctx: Context): void {
   if (depthExceeds(ctx.request.body, MAX_JSON_DEPTH)) {
     throw new ValidationError(`request body nests deeper than ${MAX_JSON_DEPTH} levels`, { maxDepth: MAX_JSON_DEPTH });
   }
-  await next();
 }

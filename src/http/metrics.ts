@@ -1,5 +1,6 @@
 import type { Context, Next } from 'koa';
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { VectorIndexStats } from '../store/vector-index.js';
 
 /** What /metrics reports of the background runner (store/background.ts). */
 export interface BackgroundStats {
@@ -41,6 +42,36 @@ export class HttpMetrics {
     gauge('vesper_open_databases_limit', 'most databases open at once (VESPER_MAX_OPEN_DATABASES or derived from the file limit)', (s) => s.maxOpen);
     gauge('vesper_database_leases', 'databases held by requests in flight (0 when idle: a leak shows here)', (s) => s.leases);
     gauge('vesper_storage_full', '1 while writes are refused because the disk of the data directory is full', (s) => (s.storageFull ? 1 : 0));
+  }
+
+  /** The approximate vector indexes (store/vector-index.ts): how many, their vectors, and which path layer searches took. */
+  trackVectorIndexes(stats: () => VectorIndexStats): void {
+    new Gauge({
+      name: 'vesper_vector_indexes',
+      help: 'approximate vector indexes in memory, by state (ready: answering; building: being filled, searched exactly meanwhile)',
+      labelNames: ['state'],
+      registers: [this.registry],
+      collect() {
+        const s = stats();
+        this.set({ state: 'ready' }, s.ready);
+        this.set({ state: 'building' }, s.building);
+      },
+    });
+    const gauge = (name: string, help: string, read: (s: VectorIndexStats) => number) =>
+      new Gauge({ name, help, registers: [this.registry], collect() { this.set(read(stats())); } });
+    gauge('vesper_vector_indexed_tenants', 'tenants holding approximate vector indexes (at most VESPER_ANN_MAX_TENANTS)', (s) => s.tenants);
+    gauge('vesper_vector_indexed_vectors', 'vectors held by the approximate indexes', (s) => s.vectors);
+    new Gauge({
+      name: 'vesper_vector_layer_searches_total',
+      help: 'layer searches of vector queries since the process started, by path (approximate: an index answered; exact: every vector compared)',
+      labelNames: ['path'],
+      registers: [this.registry],
+      collect() {
+        const s = stats();
+        this.set({ path: 'approximate' }, s.approximateSearches);
+        this.set({ path: 'exact' }, s.exactSearches);
+      },
+    });
   }
 
   /**

@@ -31,10 +31,13 @@ interface Policy {
   readonly windowSeconds: number;
   readonly overflow: Settings['overflow'];
   readonly queueMaxMs: number;
+  /** The RateLimit-Policy field and the quoted tier name, made once per policy, not per reply. */
+  readonly policyField: string;
+  readonly quotedTier: string;
 }
 
 /** A limiter of one limit and window: spends a point of a key's budget, or rejects with a RateLimiterRes. */
-export type Limiter = Pick<RateLimiterMemory, 'consume'>;
+export type Limiter = Pick<RateLimiterMemory, 'consume' | 'get'>;
 
 /**
  * Makes the limiter of one limit and window. By default one in memory (this process's budgets);
@@ -56,6 +59,9 @@ export type SettingsOf = (database: string, tenant: string) => Promise<Settings>
  */
 export class TenantRateLimiter {
   private readonly limiters = new Map<string, Limiter>();
+  /** Policies by settings object: a tenant's effective settings are one cached object until they change. */
+  private readonly policies = new WeakMap<Settings, Policy>();
+  private fallbackPolicy: Policy | null = null;
 
   constructor(
     private readonly tiers: Readonly<Record<string, Tier>>,
@@ -92,14 +98,28 @@ export class TenantRateLimiter {
 
   private async policyOf(address: TenantAddress): Promise<Policy> {
     const settings = this.settingsOf ? await this.settingsOf(address.database, address.tenant) : null;
+    if (settings === null) return (this.fallbackPolicy ??= this.policyFor(null));
+    let policy = this.policies.get(settings);
+    if (policy === undefined) {
+      policy = this.policyFor(settings);
+      this.policies.set(settings, policy);
+    }
+    return policy;
+  }
+
+  private policyFor(settings: Settings | null): Policy {
     const name = settings?.tier ?? 'default';
     const tier = this.tiers[name] ?? (this.tiers.default as Tier);
+    const limit = settings?.requestsPerWindow ?? tier.requests;
+    const quotedTier = `"${name}"`;
     return {
       tier: name,
-      limit: settings?.requestsPerWindow ?? tier.requests,
+      limit,
       windowSeconds: tier.windowSeconds,
       overflow: settings?.overflow ?? 'reject',
       queueMaxMs: settings?.queueMaxMs ?? 0,
+      policyField: `${quotedTier};q=${limit};w=${tier.windowSeconds}`,
+      quotedTier,
     };
   }
 
@@ -116,9 +136,8 @@ export class TenantRateLimiter {
 
 /** `RateLimit-Policy: "free";q=20;w=60` and `RateLimit: "free";r=17;t=42` (remaining, seconds to reset). */
 function headersOf(policy: Policy, res: RateLimiterRes): RateHeaders {
-  const name = `"${policy.tier}"`;
   return {
-    'RateLimit-Policy': `${name};q=${policy.limit};w=${policy.windowSeconds}`,
-    RateLimit: `${name};r=${Math.max(0, res.remainingPoints)};t=${Math.max(0, Math.ceil(res.msBeforeNext / 1000))}`,
+    'RateLimit-Policy': policy.policyField,
+    RateLimit: `${policy.quotedTier};r=${Math.max(0, res.remainingPoints)};t=${Math.max(0, Math.ceil(res.msBeforeNext / 1000))}`,
   };
 }

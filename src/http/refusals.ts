@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { RateLimitedError, VesperError } from '../domain/errors.js';
+import type { LimiterFactory } from './rate-limit.js';
 
 /** Who was refused, for the security log: never a secret, only a key id or a digest of an unparseable token. */
 export interface Refused {
@@ -43,15 +44,17 @@ function presentedToken(ctx: Context): string | null {
  * being looked at, so a guessing loop costs the server almost nothing.
  */
 export class RefusalGuard {
-  private readonly limiter: RateLimiterMemory | null;
+  private readonly limiter: ReturnType<LimiterFactory> | null;
   private readonly counter: Counter<'code' | 'via'>;
 
   constructor(
     private readonly perMinute: number,
     private readonly logger: Logger,
     registry: Registry,
+    /** Where the allowances are kept: this process's memory by default; on PostgreSQL there, one allowance across every process. */
+    makeLimiter: LimiterFactory = ({ points, duration }) => new RateLimiterMemory({ points, duration }),
   ) {
-    this.limiter = perMinute > 0 ? new RateLimiterMemory({ points: perMinute, duration: WINDOW_SECONDS }) : null;
+    this.limiter = perMinute > 0 ? makeLimiter({ points: perMinute, duration: WINDOW_SECONDS, keyPrefix: 'refusals' }) : null;
     this.counter = new Counter({ name: 'vesper_refused_requests_total', help: 'Requests refused with 401, 403 or 429', labelNames: ['code', 'via'], registers: [registry] });
   }
 
@@ -64,21 +67,24 @@ export class RefusalGuard {
         await this.refuseIfOverLimit(who);
         await next();
       } catch (error) {
-        if (error instanceof VesperError) this.record(error, { ...who, ...(ctx.state.address ?? {}), limited: ctx.state.browserRefused !== true });
+        // Awaited: with a shared store the refusal is counted before the client can send the next request.
+        if (error instanceof VesperError) await this.record(error, { ...who, ...(ctx.state.address ?? {}), limited: ctx.state.browserRefused !== true });
         throw error;
       }
     };
   }
 
-  /** Count and log one refusal (also MCP tool calls refused inside a session); 401/403 spend the caller's allowance. */
-  record(error: VesperError, who: Refused): void {
+  /** Count and log one refusal (also MCP tool calls refused inside a session); 401/403 spend the caller's allowance (settled when spent; never rejects). */
+  async record(error: VesperError, who: Refused): Promise<void> {
     if (!REFUSED_CODES.has(error.code)) return;
     this.counter.inc({ code: error.code, via: who.via ?? 'http' });
     const entry = { security: 'refused', code: error.code, ip: who.ip, keyId: who.keyId, requestId: who.requestId, method: who.method, path: who.path, database: who.database, tenant: who.tenant, reason: error.message };
     if (error.code === 'RATE_LIMITED') this.logger.debug(entry, 'request refused');
     else this.logger.warn(entry, 'request refused');
     if (error.code !== 'RATE_LIMITED' && who.limited !== false && this.limiter) {
-      for (const id of this.identities(who)) void this.limiter.consume(id).catch(() => undefined);
+      const limiter = this.limiter;
+      // A spent allowance rejects with its state, and a store that cannot be reached must not turn the refusal into another error.
+      await Promise.all(this.identities(who).map((id) => limiter.consume(id).catch(() => undefined)));
     }
   }
 
@@ -87,9 +93,11 @@ export class RefusalGuard {
   }
 
   private async refuseIfOverLimit(who: Refused): Promise<void> {
-    if (!this.limiter) return;
-    for (const id of this.identities(who)) {
-      const state = await this.limiter.get(id);
+    const limiter = this.limiter;
+    if (!limiter) return;
+    // Both at once: with a shared store each is a round trip to PostgreSQL, on every request.
+    const states = await Promise.all(this.identities(who).map((id) => limiter.get(id)));
+    for (const state of states) {
       if (state && state.consumedPoints >= this.perMinute) {
         throw new RateLimitedError(Math.max(1, Math.ceil(state.msBeforeNext / 1000)), 'too many refused requests from this key or address: retry later', { refusals: 'limited' });
       }

@@ -1,4 +1,4 @@
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import { ValidationError } from '../domain/errors.js';
 
 /** Methods whose requests carry no body here: a body on one is never read. */
@@ -9,12 +9,11 @@ const BODILESS = new Set(['GET', 'HEAD']);
  * closed: nobody reads that body, so the request never completes, and the socket stayed held for
  * the server's request timeout (~300 s) after the client left.
  */
-export async function bodilessMiddleware(ctx: Context, next: Next): Promise<void> {
+export function bodilessCheck(ctx: Context): void {
   if (BODILESS.has(ctx.method) && hasBody(ctx)) {
     ctx.set('Connection', 'close');
     throw new ValidationError(`a ${ctx.method} request has no body`, { method: ctx.method });
   }
-  await next();
 }
 
 function hasBody(ctx: Context): boolean {

@@ -51,7 +51,7 @@ export const listDatabases = controlOperation({
   output: DatabasesReply,
   effects: READS,
   async handler(_input, { services, principal }) {
-    return { databases: services.databases.list().filter((d) => grants(principal.databases, d.name)) };
+    return { databases: (await services.databases.list()).filter((d) => grants(principal.databases, d.name)) };
   },
 });
 
@@ -173,6 +173,7 @@ export const listKeys = controlOperation({
   output: KeysReply,
   effects: READS,
   async handler(_input, { services }) {
+    await services.keys.reload();
     return { keys: services.keys.list() };
   },
 });

@@ -111,7 +111,7 @@ export const exportTenant = rawOperation({
   name: 'exportTenant',
   method: 'GET',
   path: '/admin/databases/{db}/tenants/{name}/export',
-  summary: "A tenant as JSON lines, streamed: header, scopes, rules, every scope's facts (versions, times, metadata), end line with the counts",
+  summary: 'A tenant as JSON lines (format 3), streamed: header, layers, scopes (chains, merge bases, cutoffs), rules, each layer\'s entries, their logged versions, sessions, access counts, end line with the counts',
   access: { on: 'database', permission: 'admin.database' },
   input: TenantPath,
   produces: 'application/x-ndjson',

@@ -34,6 +34,15 @@ export class AccessService {
     return this.keys.current(principal);
   }
 
+  /**
+   * Shared storage: read the principal's key again, so a revocation, narrowing or deletion made
+   * through another process counts here (an open connection calls it before it checks). Nothing
+   * to do on one process, where every change is made, and announced, here.
+   */
+  async refresh(principal: Principal): Promise<void> {
+    if (principal.id !== null) await this.keys.refreshKey(principal.id);
+  }
+
   /** Authorise `operation` on `target` with the key's current grants: 401 if it is gone, 403 if narrowed; returns them. */
   recheck(principal: Principal, operation: Operation, target: AccessTarget): Principal {
     const now = this.keys.current(principal);

@@ -23,7 +23,7 @@ export class AuditService {
 
   /** Record an operation that failed, for tenants that exist (a failed first write creates nothing). */
   async recordFailure(address: TenantAddress, op: string, error: VesperError): Promise<void> {
-    if (!this.catalog.exists(address.database)) return;
+    if (!(await this.catalog.existsNow(address.database))) return;
     await using lease = await this.catalog.forRead(address.database);
     const database = lease.database;
     if (!database.hasTenant(address.tenant)) return;

@@ -21,14 +21,16 @@ export class DatabaseService {
     return { database, created };
   }
 
-  list(): DatabaseInfo[] {
+  /** Every database, as stored now (on shared storage another process may have created or dropped some). */
+  async list(): Promise<DatabaseInfo[]> {
+    await this.catalog.reload();
     return this.catalog.list();
   }
 
   /** Delete a database and all its tenants' data; `default` always exists. Says which API keys lost access. */
   async drop(name: string): Promise<KeyChanges> {
     if (name === DEFAULT_DATABASE) throw new ValidationError(`database '${DEFAULT_DATABASE}' cannot be deleted`, { database: name });
-    if (!this.catalog.exists(name)) throw new NotFoundError(`database '${name}' does not exist`, { database: name });
+    if (!(await this.catalog.existsNow(name))) throw new NotFoundError(`database '${name}' does not exist`, { database: name });
     const tenants = await this.tenantsOf(name);
     const changes = await this.forgetDatabase(name);
     await this.catalog.drop(name);

@@ -48,7 +48,7 @@ export class FactService {
   async patch(address: TenantAddress, body: PatchBody): Promise<StoredFact> {
     const scope = body.scope ?? MAIN_SCOPE;
     const missing = () => new FactNotFoundError({ predicate: body.predicate, args: body.args, negated: body.negated, scope });
-    if (!this.catalog.exists(address.database)) throw missing();
+    if (!(await this.catalog.existsNow(address.database))) throw missing();
     await using lease = await this.catalog.forWrite(address.database);
     if (!lease.database.hasTenant(address.tenant)) throw missing();
     const tenant = lease.database.tenant(address.tenant);

@@ -59,6 +59,11 @@ export class KeyService {
     if (parsed) await this.store.refresh(`key_${parsed[2]}`);
   }
 
+  /** Shared storage: read one key's record again by id (a connection that outlives its request re-checks it so). */
+  async refreshKey(id: string): Promise<void> {
+    if (id.startsWith('key_')) await this.store.refresh(id);
+  }
+
   /** The principal a presented key stands for, or null (missing, unknown, revoked, expired or forged). */
   authenticate(token: string): Principal | null {
     const presented = this.digest(token);
@@ -127,11 +132,18 @@ export class KeyService {
     return { key: view(record), secret: `vsp_${input.public ? 'pk' : 'sk'}_${id}_${secret}` };
   }
 
+  /** Shared storage: read every key again before a listing or a sweep (another process may have changed any); nothing otherwise. */
+  reload(): Promise<void> {
+    return this.store.reload();
+  }
+
   list(): KeyView[] {
     return this.store.all().map(view);
   }
 
   async revoke(id: string): Promise<void> {
+    // Shared storage: the key may have been made (or revoked) by another process since this one looked.
+    await this.store.refresh(id);
     if (!(await this.store.delete(id))) throw new NotFoundError(`key '${id}' does not exist`, { id });
     this.revocations.emit('revoked', id);
   }
@@ -141,6 +153,7 @@ export class KeyService {
    * it. Else a key would come back to life on a new database that reuses the name.
    */
   async forgetDatabase(database: string): Promise<KeyChanges> {
+    await this.store.reload();
     const changes: KeyChanges = { revoked: [], narrowed: [] };
     for (const record of this.store.all()) {
       if (record.databases === '*' || !record.databases.includes(database)) continue;
@@ -159,6 +172,7 @@ export class KeyService {
    * the cell as an exception. Keys for every tenant ('*') keep their grant.
    */
   async forgetTenant(database: string, tenant: string): Promise<KeyChanges> {
+    await this.store.reload();
     const changes: KeyChanges = { revoked: [], narrowed: [] };
     const cell = grantCell(database, tenant);
     for (const record of this.store.all()) {

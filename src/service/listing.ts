@@ -1,7 +1,6 @@
 import type { StoredFact } from '../domain/fact.js';
 import { parseRule } from '../engine/index.js';
 import type { Catalog } from '../store/catalog.js';
-import { allFacts } from '../store/fact-reader.js';
 import type { TenantAddress } from './address.js';
 import type { Clock } from './clock.js';
 import { decodeCursor, encodeCursor, queryFingerprint } from './cursor.js';

@@ -1,32 +1,34 @@
-import { ConflictError, ValidationError, VesperError } from '../domain/errors.js';
-import { EXPORT_FORMAT, EXPORT_VERSION, ExportLine } from '../contract/portability.js';
-import { parseRule } from '../engine/index.js';
+import { ConflictError } from '../domain/errors.js';
+import {
+  EXPORT_FORMAT,
+  EXPORT_VERSION,
+  type ExportLineV2,
+  type ExportLineV3,
+  type ExportVersion,
+  encodeExportLine,
+} from '../contract/portability.js';
 import type { Catalog } from '../store/catalog.js';
 import type { FactDatabase } from '../store/fact-database.js';
+import type { TenantStore } from '../store/tenant-store.js';
 import { type ImportChunk, type ImportedFact, importChunk } from '../store/tenant-import.js';
 import type { PurgeCounts, PurgeMatch } from '../store/tenant-purge.js';
 import type { Clock } from './clock.js';
 import type { RuleService } from './rules.js';
 import type { TenantGate } from './tenant-gate.js';
+import type { DimensionsOf } from './retrieval/dimensions.js';
+import { CHUNK, type ImportCounts, type NumberedLine, badLine, decode, entryFields, noCounts, restoreLayers, ruleOf } from './import-lines.js';
 
-/** Facts per transaction of an import: memory stays bounded whatever the size of the file. */
-const CHUNK = 2000;
-
-export interface ImportCounts {
-  scopes: number;
-  rules: number;
-  facts: number;
-  sessions: number;
-  accessCounts: number;
-}
-
-const noCounts = (): ImportCounts => ({ scopes: 0, rules: 0, facts: 0, sessions: 0, accessCounts: 0 });
+export type { ImportCounts } from './import-lines.js';
 
 /**
- * Export and import of one tenant as JSON lines. An export reads through one snapshot and writes
- * line by line (the caller's `write` waits for the socket): constant memory. An import fills an
- * empty tenant in chunks while the tenant is closed to requests; a bad line stops it, the tenant
- * is emptied again, and the error names the line: nothing of a failed import stays visible.
+ * Export and import of one tenant as JSON lines (contract/portability.ts). An export reads
+ * through one snapshot and writes line by line (the caller's `write` waits for the socket):
+ * constant memory. It carries the scope layout (layers, chains, merge bases, cutoffs), the
+ * entries of every layer and their logged versions, so that every read, diff and merge of the
+ * copy answers as the original. An import fills an empty tenant in chunks while the tenant is
+ * closed to requests; the layers it fills belong to no scope until its last transaction installs
+ * the layout. A bad line stops it, the tenant is emptied again, and the error names the line:
+ * nothing of a failed import stays visible.
  */
 export class PortabilityService {
   constructor(
@@ -34,6 +36,8 @@ export class PortabilityService {
     private readonly clock: Clock,
     private readonly rules: RuleService,
     private readonly gate: TenantGate,
+    /** The database's declared embedding length: imported embeddings must have it, as told ones must. */
+    private readonly dimensionsOf: DimensionsOf = async () => null,
   ) {}
 
   async export(databaseName: string, tenant: string, write: (line: string) => Promise<void>): Promise<ImportCounts> {
@@ -41,26 +45,39 @@ export class PortabilityService {
     const database = lease.database;
     const now = this.clock();
     const counts = noCounts();
-    const line = (value: ExportLine) => write(`${JSON.stringify(value)}\n`);
+    let bytes = 0;
+    const line = (value: ExportLineV3) => write(encodeExportLine(value));
     await line({ kind: 'header', format: EXPORT_FORMAT, version: EXPORT_VERSION, database: databaseName, tenant, exportedAt: now });
     if (database.hasTenant(tenant)) {
       await database.tenant(tenant).read(now, async (reads) => {
-        const all = reads.view(null);
-        const scopes = all?.kind === 'all' ? all.scopes : [];
-        for (const scope of scopes) {
-          await line({ kind: 'scope', name: scope.name, base: scope.base, createdAt: scope.createdAt });
+        const registry = reads.registry;
+        // The layers some scope reads or keeps as a merge base (a retired layer awaiting collection is not exported).
+        const layers = [...registry.layerUse().keys()].sort((a, b) => a - b);
+        for (const id of layers) {
+          await line({ kind: 'layer', id, facts: registry.countOf([id]) });
+          counts.layers++;
+        }
+        for (const scope of registry.all()) {
+          const { name, base, createdAt, chain, merges, cutoffs } = scope;
+          const merged = merges === undefined || Object.keys(merges).length === 0 ? {} : { merges: Object.fromEntries(Object.entries(merges).map(([k, v]) => [k, [...v]])) };
+          await line({ kind: 'scope', name, base, createdAt, chain: [...chain], ...merged, ...(cutoffs === undefined ? {} : { cutoffs: { ...cutoffs } }) });
           counts.scopes++;
         }
         for (const rule of await reads.rules()) {
           await line({ kind: 'rule', id: rule.id, text: rule.text, scope: rule.scope, createdAt: rule.createdAt });
           counts.rules++;
         }
-        for (const scope of scopes) {
-          for await (const { fact } of reads.allFacts({ kind: 'scope', scope }, { now, includeInvisible: true })) {
-            const { predicate, args, negated, version, confidence, createdAt, updatedAt, ttl, expiresAt, validFrom, validUntil, metadata } = fact;
-            await line({ kind: 'fact', scope: scope.name, predicate, args: [...args], negated, version, confidence, createdAt, updatedAt, ttl, expiresAt, validFrom, validUntil, metadata });
-            counts.facts++;
-          }
+        const wanted = new Set(layers);
+        for await (const { key, layer, entry, embedding } of reads.layerEntries(wanted)) {
+          const vector = embedding && entry.kind === 'record' ? { embedding: Array.from(embedding) } : {};
+          await line({ kind: 'entry', layer, predicate: key.predicate, args: [...key.args], negated: key.negated, ...entryFields(entry), ...vector });
+          if (entry.kind === 'record') counts.facts++;
+          else counts.retractions++;
+        }
+        for await (const { key, layer, versions } of reads.layerHistory(wanted)) {
+          const logged = versions.map(({ time, actor, version, entry }) => ({ time, actor, version, ...entryFields(entry) }));
+          await line({ kind: 'history', layer, predicate: key.predicate, args: [...key.args], negated: key.negated, versions: logged });
+          counts.versions += versions.length;
         }
         for await (const [id, session] of reads.sessions()) {
           const entries = session.entries.map(({ predicate, args, negated, scope, digest }) => ({ predicate, args: [...args], negated, scope, digest }));
@@ -71,9 +88,10 @@ export class PortabilityService {
           await line({ kind: 'access', fact, count });
           counts.accessCounts++;
         }
+        bytes = registry.storedBytes;
       });
     }
-    await line({ kind: 'end', ...counts });
+    await line({ kind: 'end', ...counts, bytes });
     return counts;
   }
 
@@ -84,11 +102,14 @@ export class PortabilityService {
     const reopen = await this.gate.close(databaseName, tenant, 'imported');
     const existed = database.hasTenant(tenant);
     try {
+      // Checked before anything is written, outside the undo: refusing a tenant that holds facts must leave them alone.
       await this.mustBeEmpty(database, tenant);
-      return await this.restore(database, tenant, lines);
-    } catch (error) {
-      await this.undo(database, tenant, existed);
-      throw error;
+      try {
+        return await this.restore(database, tenant, lines);
+      } catch (error) {
+        await this.undo(database, tenant, existed);
+        throw error;
+      }
     } finally {
       this.rules.forget(databaseName, tenant);
       reopen();
@@ -130,6 +151,22 @@ export class PortabilityService {
 
   private async restore(database: FactDatabase, tenant: string, lines: AsyncIterable<string>): Promise<ImportCounts> {
     const store = database.tenant(tenant);
+    const numbered = numberedLines(lines)[Symbol.asyncIterator]();
+    const first = await numbered.next();
+    if (first.done) throw badLine(1, 'the first line must be the header');
+    const { number, text } = first.value;
+    const header = decode(text, number, null);
+    if (number !== 1 || header.line.kind !== 'header') throw badLine(number, 'the first line must be the header');
+    const version = header.line.version;
+    const rest = { [Symbol.asyncIterator]: () => numbered };
+    return version === 3 ? restoreLayers(store, rest, await this.dimensionsOf(database.name, tenant), this.clock) : this.restoreScopes(store, version, rest);
+  }
+
+  /**
+   * Versions 1 and 2: the facts of each scope, flattened; scopes come back as roots (no layout to
+   * restore: diffs between them compare whole scopes).
+   */
+  private async restoreScopes(store: TenantStore, version: ExportVersion, lines: AsyncIterable<NumberedLine>): Promise<ImportCounts> {
     const counts = noCounts();
     type Chunk = { scopes: ImportChunk['scopes'][number][]; rules: ImportChunk['rules'][number][]; facts: ImportedFact[]; lines: number[]; sessions: NonNullable<ImportChunk['sessions']>[number][]; accessCounts: NonNullable<ImportChunk['accessCounts']>[number][] };
     const empty = (): Chunk => ({ scopes: [], rules: [], facts: [], lines: [], sessions: [], accessCounts: [] });
@@ -140,24 +177,18 @@ export class PortabilityService {
       const duplicate = await store.transaction(this.clock(), (tx) => importChunk(tx, pending));
       if (duplicate >= 0) throw badLine(pending.lines[duplicate] ?? 0, 'the same fact twice in one scope');
     };
-    let number = 0;
+    let last = 1;
     let ended = false;
-    for await (const text of lines) {
-      number++;
-      if (text.trim() === '') continue;
+    for await (const { number, text } of lines) {
+      last = number;
       if (ended) throw badLine(number, 'a line after the end line');
-      const value = parseLine(text, number);
-      if (number === 1 ? value.kind !== 'header' : value.kind === 'header') throw badLine(number, number === 1 ? 'the first line must be the header' : 'a second header');
+      const value = decode(text, number, version).line as ExportLineV2;
+      if (value.kind === 'header') throw badLine(number, 'a second header');
       if (value.kind === 'scope') {
         chunk.scopes.push({ name: value.name, createdAt: value.createdAt });
         counts.scopes++;
       } else if (value.kind === 'rule') {
-        try {
-          parseRule(value.text);
-        } catch (error) {
-          throw badLine(number, `rule does not parse: ${error instanceof Error ? error.message : String(error)}`);
-        }
-        chunk.rules.push({ id: value.id, text: value.text, scope: value.scope, createdAt: value.createdAt });
+        chunk.rules.push(ruleOf(value, number));
         counts.rules++;
       } else if (value.kind === 'fact') {
         const { scope, predicate, args, negated, kind: _kind, ...record } = value;
@@ -185,11 +216,16 @@ export class PortabilityService {
         ended = true;
       }
     }
-    if (!ended) throw badLine(number + 1, 'the export ends without its end line (cut off?)');
+    if (!ended) throw badLine(last + 1, 'the export ends without its end line (cut off?)');
     await flush();
     return counts;
   }
 
+  /**
+   * Version 3: the layout first (held: it is small), then the entries and logged versions of the
+   * layers, written in chunks into new layers (the exported ids mapped onto ids this tenant
+   * allocates), and last the layout, counts and rules in one transaction.
+   */
   /** A failed import leaves the tenant as it was: empty (and unregistered, if it did not exist). */
   private async undo(database: FactDatabase, tenant: string, existed: boolean): Promise<void> {
     if (!database.hasTenant(tenant)) return;
@@ -198,21 +234,11 @@ export class PortabilityService {
   }
 }
 
-function parseLine(text: string, number: number): ExportLine {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw badLine(number, 'not JSON');
+async function* numberedLines(lines: AsyncIterable<string>): AsyncGenerator<NumberedLine> {
+  let number = 0;
+  for await (const text of lines) {
+    number++;
+    if (text.trim() !== '') yield { number, text };
   }
-  const parsed = ExportLine.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw badLine(number, `${issue?.path.join('.') || '(line)'}: ${issue?.message ?? 'invalid'}`);
-  }
-  return parsed.data;
 }
 
-function badLine(line: number, problem: string): VesperError {
-  return new ValidationError(`import line ${line}: ${problem}; nothing was imported`, { line });
-}

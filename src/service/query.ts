@@ -5,7 +5,7 @@ import { RequestCancelledError, ValidationError, VesperError } from '../domain/e
 import type { StoredFact, Term } from '../domain/fact.js';
 import { type Answer as EngineAnswer, type BodyLiteral, type Budget, type Proof, isDerived } from '../engine/index.js';
 import type { Catalog } from '../store/catalog.js';
-import type { ScopeView } from '../store/fact-reader.js';
+import type { MatchedFact, ScopeView } from '../store/fact-reader.js';
 import type { TenantReads } from '../store/tenant-reads.js';
 import type { FactReads } from './transaction-overlay.js';
 import type { TenantAddress } from './address.js';
@@ -84,7 +84,8 @@ export class QueryService {
     // Waits for a slot before the snapshot is taken, so a queued request pins no old layers.
     using _slot = stored ? null : await this.slots.acquire(address, options.signal);
     // One snapshot for the whole answer: a rule evaluation or a join reads many times.
-    return await tenant.read(now, (reader) => this.askIn(address, options.lens ? options.lens.wrap(reader) : reader, body, now, stored, options.signal));
+    // A stored pattern never reads the signal: reading it makes one (an AbortController and a listener per request).
+    return await tenant.read(now, (reader) => this.askIn(address, options.lens ? options.lens.wrap(reader) : reader, body, now, stored, stored ? undefined : options.signal));
   }
 
   /**
@@ -158,17 +159,33 @@ export class QueryService {
     let group: string | null = null;
     let inGroup = 0;
     let last: string[] = [];
-    for await (const match of tenant.match(view, compiled.pattern, fromGroup === undefined ? options : { ...options, fromGroup })) {
+    /** Takes one match; the reply once the page is full (a row past it exists: the cursor). */
+    const take = (match: MatchedFact): AskResult | undefined => {
       read();
-      if (!compiled.accepts(match.fact.args)) continue;
+      if (!compiled.accepts(match.fact.args)) return undefined;
       inGroup = match.group === group ? inGroup + 1 : 0;
       group = match.group;
-      if (body.distinct && inGroup > 0) continue;
-      if (after !== null && group === after[0] && compareRowKeys([group, match.fact.scope], after) <= 0) continue;
-      if (after === null && group === start.group && inGroup < start.skip) continue;
+      if (body.distinct && inGroup > 0) return undefined;
+      if (after !== null && group === after[0] && compareRowKeys([group, match.fact.scope], after) <= 0) return undefined;
+      if (after === null && group === start.group && inGroup < start.skip) return undefined;
       if (results.length === body.limit) return { results, cursor: encodeCursor({ skip: 0, after: last }, fingerprint()), conjunctive: false };
       results.push({ bindings: compiled.bindings(match.fact.args), facts: [{ kind: 'stored', fact: match.fact }] });
       last = [group, match.fact.scope];
+      return undefined;
+    };
+    const matchOptions = fromGroup === undefined ? options : { ...options, fromGroup };
+    // Rows the range cache holds are taken without an await per row (the hot path of a point ask).
+    const now = tenant.matchNow?.(view, compiled.pattern, matchOptions);
+    if (now !== undefined) {
+      for (const match of now) {
+        const full = take(match);
+        if (full) return full;
+      }
+    } else {
+      for await (const match of tenant.match(view, compiled.pattern, matchOptions)) {
+        const full = take(match);
+        if (full) return full;
+      }
     }
     return { results, cursor: null, conjunctive: false };
   }

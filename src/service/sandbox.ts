@@ -28,6 +28,9 @@ export interface SandboxOptions {
   readonly maxFacts: number;
 }
 
+/** Makes the allowance of one limit and window: in memory by default, on PostgreSQL one shared by every process (server.ts). */
+export type AllowanceFactory = (options: { readonly points: number; readonly duration: number; readonly keyPrefix: string }) => Pick<RateLimiterMemory, 'consume'>;
+
 /** `vsp_claim_<id>_<secret>`: the id finds the record, the secret proves it. */
 const CLAIM_TOKEN = /^vsp_claim_([a-z0-9]{16})_([A-Za-z0-9_-]{43})$/;
 
@@ -42,7 +45,7 @@ export class SandboxService {
   /** Sandbox creation, sweep and claims one at a time: a claim never races the deletion of its sandbox. */
   private queue: Promise<unknown> = Promise.resolve();
   /** Sandboxes made per client address and hour. */
-  private readonly perAddress: RateLimiterMemory | null;
+  private readonly perAddress: Pick<RateLimiterMemory, 'consume'> | null;
 
   constructor(
     readonly options: SandboxOptions,
@@ -53,8 +56,9 @@ export class SandboxService {
     private readonly hooks: HookService,
     private readonly claims: ClaimStore,
     private readonly clock: Clock,
+    makeAllowance: AllowanceFactory = ({ points, duration }) => new RateLimiterMemory({ points, duration }),
   ) {
-    this.perAddress = options.perAddressPerHour > 0 ? new RateLimiterMemory({ points: options.perAddressPerHour, duration: 3600 }) : null;
+    this.perAddress = options.perAddressPerHour > 0 ? makeAllowance({ points: options.perAddressPerHour, duration: 3600, keyPrefix: 'sandboxes' }) : null;
   }
 
   get enabled(): boolean {
@@ -101,6 +105,7 @@ export class SandboxService {
     return this.serialised(async () => {
       const now = this.clock();
       let deleted = 0;
+      await this.keys.reload();
       for (const key of this.keys.sandboxes()) {
         if (key.expiresAt === null || key.expiresAt > now) continue;
         const tenant = key.tenants === '*' ? undefined : key.tenants[0];
@@ -111,7 +116,12 @@ export class SandboxService {
             if (!(error instanceof TenantNotFoundError)) throw error;
           });
         }
-        if (this.keys.list().some((k) => k.id === key.id)) await this.keys.revoke(key.id);
+        if (this.keys.list().some((k) => k.id === key.id)) {
+          // Another process sweeping the same sandboxes may have revoked it first.
+          await this.keys.revoke(key.id).catch((error: unknown) => {
+            if (!(error instanceof NotFoundError)) throw error;
+          });
+        }
         deleted++;
       }
       return deleted;

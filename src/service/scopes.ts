@@ -66,7 +66,7 @@ export class ScopeService {
   async fork(address: TenantAddress, source: string, target: string, asOf?: number | string): Promise<{ scope: string; base: string; asOf?: number }> {
     const at = asOf === undefined ? undefined : pastMoment(asOf, this.clock(), 'asOf');
     // Only `main` exists before a database's first write: a fork from anything else must not create it.
-    if (source !== MAIN_SCOPE && !this.catalog.exists(address.database)) {
+    if (source !== MAIN_SCOPE && !(await this.catalog.existsNow(address.database))) {
       throw new NotFoundError(`scope '${source}' does not exist`, { scope: source });
     }
     await using held = await this.tenant(address, true);
@@ -125,7 +125,7 @@ export class ScopeService {
   /** Put a scope back as it stood at `to`, in one batch of ordinary (logged, revertible) writes. */
   async revert(address: TenantAddress, name: string, to: number | string): Promise<RevertResult> {
     const at = pastMoment(to, this.clock(), 'to');
-    if (name !== MAIN_SCOPE && !this.catalog.exists(address.database)) throw new NotFoundError(`scope '${name}' does not exist`, { scope: name });
+    if (name !== MAIN_SCOPE && !(await this.catalog.existsNow(address.database))) throw new NotFoundError(`scope '${name}' does not exist`, { scope: name });
     await using held = await this.tenant(address, true);
     return await held.tenant.transaction(this.clock(), (tx) => revertScope(tx, name, at, address.actor ?? null));
   }

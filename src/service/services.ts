@@ -25,7 +25,7 @@ import { SearchService } from './retrieval/search.js';
 import { embeddingDimensionsGuard } from './retrieval/dimensions.js';
 import type { Settings } from '../contract/settings.js';
 import { TenantGate } from './tenant-gate.js';
-import { type SandboxOptions, SandboxService } from './sandbox.js';
+import { type AllowanceFactory, type SandboxOptions, SandboxService } from './sandbox.js';
 import { ClaimStore } from '../store/claim-store.js';
 import { DEFAULT_DATABASE } from '../store/catalog.js';
 import { TenantService } from './tenants.js';
@@ -84,11 +84,15 @@ export interface ServiceOptions {
   readonly hooks?: { readonly outbox: Outbox; readonly options: HookOptions };
   /** Progressive access (off when not given). */
   readonly sandbox?: Omit<SandboxOptions, 'database'>;
+  /** Where allowances that must hold across processes are kept (sandboxes per address): memory when absent. */
+  readonly allowances?: AllowanceFactory;
+  /** Shared storage: how often a change stream reads the log for other processes' events (default 250 ms). */
+  readonly eventPollMs?: number;
 }
 
 const NO_SANDBOX: Omit<SandboxOptions, 'database'> = { enabled: false, demoTenant: null, ttlMs: 24 * 3600 * 1000, tier: 'free', claimTtlMs: 24 * 3600 * 1000, perAddressPerHour: 10, maxFacts: 10_000 };
 
-export function createServices({ catalog, keyStore, adminKey, clock, background = new BackgroundRunner(), sessionIdleMs, settings: policy, hooks: hookConfig, sandbox: sandboxOptions = NO_SANDBOX, heavySlots = { perTenant: 2, queuePerTenant: 32 } }: ServiceOptions): Services {
+export function createServices({ catalog, keyStore, adminKey, clock, background = new BackgroundRunner(), sessionIdleMs, settings: policy, hooks: hookConfig, sandbox: sandboxOptions = NO_SANDBOX, allowances, eventPollMs = 250, heavySlots = { perTenant: 2, queuePerTenant: 32 } }: ServiceOptions): Services {
   const settings = new SettingsService(catalog, policy.defaults, policy.tiers);
   const hookOptions = hookConfig?.options ?? { url: null, secret: '', retryMs: 1000 };
   const hooks = new HookService(hookConfig?.outbox ?? new Outbox(catalog.systemLevel), clock, hookOptions, background, async (database, tenant) => (await settings.forTenant(database, tenant)).hooksUrl);
@@ -105,7 +109,7 @@ export function createServices({ catalog, keyStore, adminKey, clock, background 
   tenants.onDeprovision((database, tenant) => settings.forget(database, tenant));
   tenants.onProvision((database, tenant) => hooks.emit('tenant.provisioned', { database, tenant }));
   tenants.onDeprovision((database, tenant) => hooks.emit('tenant.deprovisioned', { database, tenant }));
-  const portability = new PortabilityService(catalog, clock, rules, gate);
+  const portability = new PortabilityService(catalog, clock, rules, gate, dimensionsOf);
   const facts = new FactService(
     catalog,
     clock,
@@ -148,7 +152,7 @@ export function createServices({ catalog, keyStore, adminKey, clock, background 
       dimensionsOf,
       budgetOf: async (database, tenant) => budgetOf(await settings.forTenant(database, tenant)),
     }),
-    events: new EventService(catalog),
+    events: new EventService(catalog, eventPollMs),
     predicates: new PredicateService(catalog, clock),
     background,
     listing: new ListingService(catalog, clock, rules),
@@ -159,6 +163,6 @@ export function createServices({ catalog, keyStore, adminKey, clock, background 
     usage,
     portability,
     hooks,
-    sandbox: new SandboxService({ ...sandboxOptions, database: DEFAULT_DATABASE }, keys, tenants, settings, portability, hooks, new ClaimStore(catalog.systemLevel), clock),
+    sandbox: new SandboxService({ ...sandboxOptions, database: DEFAULT_DATABASE }, keys, tenants, settings, portability, hooks, new ClaimStore(catalog.systemLevel), clock, allowances),
   };
 }

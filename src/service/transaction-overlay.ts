@@ -3,7 +3,7 @@ import type { MatchOptions, MatchedFact, ScopeView } from '../store/fact-reader.
 import type { TenantReads } from '../store/tenant-reads.js';
 
 /** The reads a query runs over (TenantReads, or TenantReads seen through a transaction's overlay). */
-export type FactReads = Pick<TenantReads, 'view' | 'match' | 'estimate' | 'allFacts'>;
+export type FactReads = Pick<TenantReads, 'view' | 'match' | 'estimate' | 'allFacts'> & Partial<Pick<TenantReads, 'matchNow'>>;
 
 /**
  * Groups of facts a transaction wrote: after every stored group (a cursor resumes in index order,

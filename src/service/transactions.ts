@@ -147,7 +147,7 @@ export class TransactionService {
 
   /** Read the snapshot through the transaction (nothing when the database does not exist yet). */
   private async read<T>(address: TenantAddress, t: OpenTransaction, empty: T, work: (reads: OverlayReads, reader: TenantReads, now: number) => Promise<T>): Promise<T> {
-    if (!this.catalog.exists(address.database)) return empty;
+    if (!(await this.catalog.existsNow(address.database))) return empty;
     await using lease = await this.catalog.forRead(address.database);
     const now = this.clock();
     return await lease.database.tenant(address.tenant).read(now, (reader) => work(new OverlayReads(reader, t.overlay, (read) => this.recordRead(t, read)), reader, now));

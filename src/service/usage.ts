@@ -94,7 +94,7 @@ export class UsageService {
     const first = from ?? dayOf(this.clock() - 30 * DAY_MS);
     const last = to ?? dayOf(this.clock());
     if (first > last) throw new ValidationError(`'from' (${first}) is after 'to' (${last})`, { from: first, to: last });
-    if (!this.catalog.exists(database)) throw new NotFoundError(`database '${database}' does not exist`, { database });
+    if (!(await this.catalog.existsNow(database))) throw new NotFoundError(`database '${database}' does not exist`, { database });
     await this.flush();
     await using lease = await this.catalog.forRead(database);
     const days: UsageDay[] = [];

@@ -6,10 +6,11 @@ import { databaseShape } from './record-shapes.js';
 import type { Durability } from './batch-writer.js';
 import { FactDatabase, type TenantHandleLimits } from './fact-database.js';
 import type { BackgroundRunner } from './background.js';
+import type { VectorIndexes } from './vector-index.js';
 import { lastEventSeqOf } from './event-log.js';
 import { type LevelDb, SYNC } from './level-types.js';
 import { type DatabaseLease, OpenDatabases } from './open-databases.js';
-import { isStorageFull } from './storage-errors.js';
+import { isDatabaseGone, isStorageFull } from './storage-errors.js';
 import { LevelDirectories, type LevelDirectoryOptions, type StorageBackend } from './storage-backend.js';
 
 export type { DatabaseLease } from './open-databases.js';
@@ -45,6 +46,8 @@ interface CatalogSettings {
   readonly background?: BackgroundRunner;
   /** Bounds of each database's tenant-handle cache (tests lower them). */
   readonly tenantHandles?: TenantHandleLimits;
+  /** Approximate vector indexes of the tenants (vector-index.ts); absent: vector search is always exact. */
+  readonly vectorIndexes?: VectorIndexes;
 }
 
 function storageOf(options: CatalogOptions): StorageBackend {
@@ -118,8 +121,33 @@ export class Catalog {
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
+  /**
+   * Shared storage: the registry of databases as stored now, before a listing (another process
+   * may have created or dropped some since this one looked). Nothing to do otherwise.
+   */
+  async reload(): Promise<void> {
+    if (!this.storage.coordination) return;
+    // What was known before the scan: a name created or learned while it ran is not in it, and stays.
+    const before = new Map(this.registry);
+    const stored = new Map<string, DatabaseInfo>();
+    for await (const value of this.system.values(databaseRegistryRange())) {
+      const info = decodeJson(value, databaseShape, 'database registration');
+      if (!info.dropping) stored.set(info.name, { name: info.name, createdAt: info.createdAt });
+    }
+    for (const [name, info] of before) {
+      if (!stored.has(name) && this.registry.get(name) === info && !this.dropping.has(name)) this.forgetDropped(name);
+    }
+    for (const [name, info] of stored) if (!this.registry.has(name)) this.registry.set(name, info);
+  }
+
   exists(name: string): boolean {
     return this.registry.has(name) && !this.dropping.has(name);
+  }
+
+  /** exists, after looking the name up in the storage when another process may have created it. */
+  async existsNow(name: string): Promise<boolean> {
+    await this.learn(name);
+    return this.exists(name);
   }
 
   /** Open handles, their bound, leases held and whether a full disk stopped writes: for /metrics and /ready. */
@@ -140,24 +168,46 @@ export class Catalog {
 
   /** Lease the database for a read: it must exist. Release it (`await using`) when done. */
   async forRead(name: string): Promise<DatabaseLease> {
-    await this.learn(name);
-    return this.fresh(await this.pool.acquire(name));
+    return this.leased(name, false);
   }
 
   /** Lease the database for a write: created on first write unless databases are strict. */
   async forWrite(name: string): Promise<DatabaseLease> {
     if (this.dropping.has(name)) throw new DatabaseDroppingError(name);
-    await this.learn(name);
-    if (!this.registry.has(name)) {
-      if (this.options.strictDatabases) throw new NotFoundError(`database '${name}' does not exist`, { database: name });
-      await this.create(name);
+    return this.leased(name, true);
+  }
+
+  /**
+   * A lease of a database that is current. On shared storage, when another process dropped the
+   * database (its storage is gone, or was made again: FactDatabase.refreshShared), the handle is
+   * forgotten and the name looked up again, once: a read of a dropped database is then a 404, a
+   * write creates it anew unless databases are strict, and a database created again is opened anew.
+   */
+  private async leased(name: string, write: boolean): Promise<DatabaseLease> {
+    for (let attempt = 0; ; attempt++) {
+      await this.learn(name);
+      if (write && !this.registry.has(name)) {
+        if (this.options.strictDatabases) throw new NotFoundError(`database '${name}' does not exist`, { database: name });
+        await this.create(name);
+      }
+      try {
+        return await this.fresh(await this.pool.acquire(name));
+      } catch (error) {
+        if (attempt > 0 || !isDatabaseGone(error)) throw error;
+        this.forgetDropped(name);
+      }
     }
-    return this.fresh(await this.pool.acquire(name));
+  }
+
+  /** Shared storage: another process dropped `name`; what this process knew of it goes (see leased). */
+  private forgetDropped(name: string): void {
+    this.registry.delete(name);
+    this.pool.detach(name);
   }
 
   /** Shared storage: a database this process does not know may have been created by another one since it started. */
   private async learn(name: string): Promise<void> {
-    if (!this.storage.coordination || this.registry.has(name) || name === SYSTEM_DATABASE) return;
+    if (!this.storage.coordination || this.registry.has(name) || name === SYSTEM_DATABASE || this.dropping.has(name)) return;
     const stored = await this.system.get(databaseRegistryKey(name));
     if (stored === undefined) return;
     const info = decodeJson(stored, databaseShape, 'database registration');
@@ -278,7 +328,13 @@ export class Catalog {
   private async openDatabase(name: string): Promise<FactDatabase> {
     const level = this.storage.level(name);
     const floor = await this.eventFloor(name);
-    const database = await FactDatabase.open(name, level, this.options.durability, this.options.background, this.options.tenantHandles, floor, this.storage.coordination ?? null).catch(async (error: unknown) => {
+    const database = await FactDatabase.open(name, level, this.options.durability, {
+      background: this.options.background,
+      handles: this.options.tenantHandles,
+      eventFloor: floor,
+      shared: this.storage.coordination ?? null,
+      vectorIndexes: this.options.vectorIndexes ?? null,
+    }).catch(async (error: unknown) => {
       await level.close().catch(() => undefined);
       throw error;
     });

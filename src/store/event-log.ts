@@ -129,18 +129,34 @@ export class EventLog {
   }
 
   async read(afterSeq: number, limit: number, filter: (e: TenantEvent) => boolean = () => true): Promise<TenantEvent[]> {
-    const out: TenantEvent[] = [];
+    return (await this.readPage(afterSeq, limit, filter)).events;
+  }
+
+  /**
+   * Up to `limit` events after `afterSeq` that pass the filter, and the last sequence number looked
+   * at (`scanned`): a reader that follows the log goes on from there, not from its last match, so
+   * events its filter leaves out are read once. Fewer than `limit` events: the log ends at `scanned`.
+   */
+  async readPage(afterSeq: number, limit: number, filter: (e: TenantEvent) => boolean = () => true): Promise<{ events: TenantEvent[]; scanned: number }> {
+    const events: TenantEvent[] = [];
+    let scanned = afterSeq;
     const iterator = new KeyspaceReader(this.sub).iterator(eventRange(afterSeq));
     try {
       for await (const [key, value] of iterator) {
         const event = decodeEvent(value, key);
-        if (filter(event)) out.push(event);
-        if (out.length >= limit) break;
+        scanned = event.seq;
+        if (filter(event)) events.push(event);
+        if (events.length >= limit) break;
       }
     } finally {
       await iterator.close();
     }
-    return out;
+    return { events, scanned };
+  }
+
+  /** The last sequence number given out, read from storage now (any process's appends included). */
+  head(): Promise<number> {
+    return this.loadLastSeq();
   }
 
   /**

@@ -2,6 +2,7 @@ import { RETRIEVAL_MARKER_KEY } from '../encoding/retrieval-keys.js';
 import { EventEmitter } from 'node:events';
 import { VesperError } from '../domain/errors.js';
 import {
+  DATABASE_INCARNATION_KEY,
   DATABASE_STAMP_KEY,
   FORMAT_VERSION_KEY,
   META_SUBLEVEL,
@@ -15,25 +16,22 @@ import { FORMAT_VERSION, READABLE_FORMATS } from '../encoding/records.js';
 import { BackgroundRunner } from './background.js';
 import { BatchWriter, type Durability } from './batch-writer.js';
 import { type BatchOp, KeyspaceReader, type LevelDb, type LevelSublevel, SYNC, scanRange } from './level-types.js';
-import { RangeCache, TenantRanges } from './range-cache.js';
+import { RangeCache } from './range-cache.js';
+import type { VectorIndexes } from './vector-index.js';
+import type { DatabaseOptions, TenantHandleLimits } from './tenant-host.js';
 import { type RuleRecord, delRuleOp, loadRules, putRuleOp } from './rule-records.js';
 import { type SettingsRecord, loadSettings, putSettingsOp } from './settings-records.js';
 import { type UsageRecord, loadUsage, putUsageOp, scanUsage } from './usage-records.js';
 import { type TenantHost, TenantStore } from './tenant-store.js';
 import type { RetiredLayer } from './transaction.js';
 import type { SharedCoordination } from './storage-backend.js';
-import { nextStamp } from './shared-stamps.js';
+import { learnIncarnation, nextStamp } from './shared-stamps.js';
+import { DatabaseReplacedError } from './storage-errors.js';
 
 /** Registration value of a tenant whose deletion has started. */
 const DELETING = 'deleting';
 
-/** Bounds of the tenant-handle cache of a database. */
-export interface TenantHandleLimits {
-  /** Handles kept at most (more only while all of them are in use). */
-  readonly max: number;
-  /** A handle unused for less than this is never dropped (a request may still hold it). */
-  readonly idleMs: number;
-}
+export type { TenantHandleLimits } from './tenant-host.js';
 
 export const DEFAULT_HANDLE_LIMITS: TenantHandleLimits = { max: 10_000, idleMs: 60_000 };
 
@@ -53,6 +51,8 @@ export class FactDatabase {
   private changedDuringLoad: Array<(registered: Set<string>, deleting: Set<string>) => void> | null = null;
   /** The database stamp last seen (shared storage only): another one means another process changed the registry or settings. */
   private knownStamp: string | undefined;
+  /** The incarnation of the storage this handle opened (shared storage only; see DATABASE_INCARNATION_KEY). */
+  private incarnation: string | undefined;
   private refreshing: Promise<void> | null = null;
   /** Emits ('provisioned', database, tenant) when a tenant first exists, and ('changed', database) when another process changed its tenants, settings or rules. */
   readonly lifecycle = new EventEmitter();
@@ -60,9 +60,6 @@ export class FactDatabase {
   private readonly meta: LevelSublevel;
   private readonly writer: BatchWriter;
   private readonly rangeCache = new RangeCache(RANGE_CACHE_ROWS);
-  /** Per tenant name, not per handle: a write through any handle of a tenant moves the stamp every reader checks. */
-  private readonly tenantRanges = new Map<string, TenantRanges>();
-
   private readonly host: TenantHost;
 
   private constructor(
@@ -74,25 +71,20 @@ export class FactDatabase {
     private readonly eventFloor: number,
     /** Set on storage shared by several processes (storage-backend.ts). */
     private readonly shared: SharedCoordination | null,
+    /** The process's approximate vector indexes (none: vector search is always exact). */
+    private readonly vectorIndexes: VectorIndexes | null,
   ) {
     this.meta = db.sublevel<string, string>(META_SUBLEVEL, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
     this.writer = new BatchWriter(name, db, this.meta, durability);
     this.host = this.hostFor();
   }
 
-  static async open(
-    name: string,
-    db: LevelDb,
-    durability: Durability,
-    background = new BackgroundRunner(),
-    handles: TenantHandleLimits = DEFAULT_HANDLE_LIMITS,
-    /** See EventLog: the highest event number of a dropped database of this name (0: none). */
-    eventFloor = 0,
-    shared: SharedCoordination | null = null,
-  ): Promise<FactDatabase> {
+  static async open(name: string, db: LevelDb, durability: Durability, options: DatabaseOptions = {}): Promise<FactDatabase> {
     await db.open();
-    const database = new FactDatabase(name, db, durability, background, handles, eventFloor, shared);
+    const { background = new BackgroundRunner(), handles = DEFAULT_HANDLE_LIMITS, eventFloor = 0, shared = null, vectorIndexes = null } = options;
+    const database = new FactDatabase(name, db, durability, background, handles, eventFloor, shared, vectorIndexes);
     await database.checkFormat();
+    if (shared) database.incarnation = await learnIncarnation(db, database.meta, database.stampOps());
     database.knownStamp = shared ? await database.meta.get(DATABASE_STAMP_KEY) : undefined;
     await database.loadRegistry();
     await database.collectJournaledLayers();
@@ -136,6 +128,8 @@ export class FactDatabase {
   private async refreshRegistry(): Promise<void> {
     const stamp = await this.meta.get(DATABASE_STAMP_KEY);
     if (stamp === this.knownStamp) return;
+    // Creating the storage moves the stamp too: a new incarnation means this handle is of a dropped database.
+    if ((await this.meta.get(DATABASE_INCARNATION_KEY)) !== this.incarnation) throw new DatabaseReplacedError(this.name);
     this.knownStamp = stamp;
     const before = new Set(this.registered);
     await this.loadRegistry();
@@ -219,6 +213,15 @@ export class FactDatabase {
   /** Internal (tests): how many tenant handles are cached. */
   get cachedTenantHandles(): number {
     return this.tenants.size;
+  }
+
+  /**
+   * The stored registration of a tenant, read now (not the cached registry): it changes when the
+   * tenant is deleted ('deleting', then none) and when it is created again (another time), so a
+   * change stream on shared storage compares it between its reads to learn of a deletion elsewhere.
+   */
+  async registrationOf(name: string): Promise<string | null> {
+    return (await this.meta.get(tenantRegistryKey(name))) ?? null;
   }
 
   hasTenant(name: string): boolean {
@@ -328,14 +331,9 @@ export class FactDatabase {
       registrationOps: (tenant: string) => this.registrationOps(tenant),
       registered: (tenant: string) => this.markRegistered(tenant),
       snapshot: () => (this.db.supports.explicitSnapshots ? this.db.snapshot() : null),
-      ranges: (tenant: string) => {
-        let ranges = this.tenantRanges.get(tenant);
-        if (ranges === undefined) {
-          ranges = new TenantRanges(this.rangeCache, tenant);
-          this.tenantRanges.set(tenant, ranges);
-        }
-        return ranges;
-      },
+      // Shared storage: another process's commits never reach this one's vector cache in step, so no index follows them.
+      ...(this.vectorIndexes !== null && this.shared === null ? { vectorIndexes: this.vectorIndexes } : {}),
+      ranges: (tenant: string) => this.rangeCache.forTenant(tenant),
     };
   }
 
@@ -374,7 +372,8 @@ export class FactDatabase {
 
   /** Reopen after suspend(): closing `db` closed its sublevels too, so the cached tenants' are reopened. */
   async resume(): Promise<void> {
-    await this.db.open();
+    // Shared storage: another process may have dropped the database meanwhile; reopening must not make it again.
+    await this.db.open(this.shared === null ? {} : { createIfMissing: false });
     await this.meta.open();
     for (const { sub } of this.tenants.values()) await sub.open();
     this.writer.reopened();

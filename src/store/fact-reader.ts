@@ -1,11 +1,12 @@
 import { type FactKey, type FactPattern, type FactRecord, type StoredFact, type Term, isVisibleAt, isVisibleAtTimes, termsEqual } from '../domain/fact.js';
 import { decodeHistoryValue, historyAtRange } from '../encoding/history-keys.js';
-import { type LayerId, allIndexRange, encodeLayer, decodeIndexKey, groupOfIndexKey, isPrimaryIndexKey, rangeFor, upperBound } from '../encoding/fact-keys.js';
+import { type LayerId, allIndexRange, encodeLayer, decodeIndexKey, groupOfIndexKey, isPrimaryIndexKey, rangeFor } from '../encoding/fact-keys.js';
 import { type EntryValue, decodeEntryValue, writtenAt } from '../encoding/records.js';
 import { CorruptionError } from '../domain/errors.js';
 import { SEP } from '../encoding/term-codec.js';
 import { type KeyspaceReader, countRange } from './level-types.js';
-import { MAX_CACHED_RANGE_ROWS, type PinnedRanges, READ_AHEAD_ROWS, type Row } from './range-cache.js';
+import { cachedRows, cachedRowsNow } from './cached-rows.js';
+import { MAX_CACHED_RANGE_ROWS, type PinnedRanges, type Row } from './range-cache.js';
 import { type ScopeRecord, readTimes } from './scope-registry.js';
 
 /** Which scopes a read sees: one scope (through its chain of layers) or every scope of the tenant. */
@@ -62,37 +63,10 @@ export async function* matchFacts(
     yield* groupsAt(sub, scopes, { gte, lt: range.lt }, options, accept, () => true, rows);
     return;
   }
-  const resolve = (group: string, firstKey: string, versions: ReadonlyMap<LayerId, string>, out: MatchedFact[]): void => {
-    const key = decodeIndexKey(firstKey);
-    if (key.negated !== pattern.negated || !residualMatches(key.args, pattern, range.residual)) return;
-    for (const scope of scopes) {
-      const found = nearest(scope.chain, versions, group);
-      if (found === undefined || found.kind !== 'record') continue;
-      if (!options.includeInvisible && !isVisibleAt(found.record, options.now)) continue;
-      out.push({ fact: { predicate: key.predicate, args: key.args, negated: key.negated, scope: scope.name, ...found.record }, group });
-    }
-  };
-  let group: string | null = null;
-  let firstKey = '';
-  let versions = new Map<LayerId, string>();
-  const take = (entries: readonly (readonly [string, string])[], ready: MatchedFact[]): void => {
-    for (const [raw, value] of entries) {
-      const rawGroup = groupOfIndexKey(raw);
-      if (rawGroup !== group) {
-        if (group !== null) resolve(group, firstKey, versions, ready);
-        group = rawGroup;
-        firstKey = raw;
-        versions = new Map();
-      }
-      versions.set(Number.parseInt(raw.slice(rawGroup.length + 1), 36), value);
-    }
-  };
+  const resolver = resolverOf(view, pattern, range.residual, options);
   const hit = cached === null ? undefined : await cachedRows(sub, cached, gte, range.lt);
   if (hit !== undefined) {
-    const ready: MatchedFact[] = [];
-    take(hit, ready);
-    if (group !== null) resolve(group, firstKey, versions, ready);
-    yield* ready;
+    yield* resolver.all(hit);
     return;
   }
   // Chunks straight from the iterator (one async step per chunk, not per row): rows of a group are adjacent.
@@ -105,11 +79,11 @@ export async function* matchFacts(
       if (entries.length === 0) break;
       if (kept !== null) kept = kept.length + entries.length <= MAX_CACHED_RANGE_ROWS ? kept.concat(entries) : null;
       const ready: MatchedFact[] = [];
-      take(entries, ready);
+      resolver.take(entries, ready);
       yield* ready;
     }
     const last: MatchedFact[] = [];
-    if (group !== null) resolve(group, firstKey, versions, last);
+    resolver.finish(last);
     if (kept !== null) cached?.put(gte, range.lt, kept);
     yield* last;
   } finally {
@@ -118,63 +92,60 @@ export async function* matchFacts(
 }
 
 /**
- * The rows of [gte, lt) without a read of their own (range-cache.ts): cached as such, or cut out of
- * the whole rotation of the predicate, which a miss reads ahead when it is small. undefined: the
- * range must be read.
+ * The facts matching a pattern when the range cache holds their rows (range-cache.ts), with no
+ * await: the hot path of a point `/ask`. undefined: the rows must be read (matchFacts).
  */
-async function cachedRows(sub: KeyspaceReader, cached: PinnedRanges, gte: string, lt: string): Promise<readonly Row[] | undefined> {
-  const exact = cached.get(gte, lt);
-  if (exact !== undefined && exact !== 'large') return exact;
-  // A range resumed part-way (a later page) is not a prefix: only its own cached rows serve it.
-  const rotation = lt === upperBound(gte) ? rotationOf(gte) : null;
-  if (rotation === null) return undefined;
-  let rows = cached.get(rotation.gte, rotation.lt);
-  if (rows === undefined) {
-    rows = await readAhead(sub, rotation);
-    cached.put(rotation.gte, rotation.lt, rows);
-  }
-  return rows === 'large' ? undefined : rowsIn(rows, gte);
-}
-
-/** The range of every index entry of one rotation of a predicate: the first four components of a range's start. */
-function rotationOf(gte: string): { gte: string; lt: string } | null {
-  let at = -1;
-  for (let i = 0; i < 4; i++) {
-    at = gte.indexOf(SEP, at + 1);
-    if (at < 0) return null;
-  }
-  const prefix = gte.slice(0, at + 1);
-  return { gte: prefix, lt: upperBound(prefix) };
-}
-
-/** The whole range in one round trip if it has at most READ_AHEAD_ROWS rows, else 'large'. */
-async function readAhead(sub: KeyspaceReader, range: { gte: string; lt: string }): Promise<readonly Row[] | 'large'> {
-  // No byte budget per round trip below what the row limit allows: the answer is whole or known too large.
-  const iterator = sub.iterator({ ...range, limit: READ_AHEAD_ROWS + 1, highWaterMarkBytes: 16 * 1024 * 1024 });
-  try {
-    const rows: Row[] = [];
-    for (;;) {
-      const entries = (await iterator.nextv(READ_AHEAD_ROWS + 1 - rows.length)) as [string, string][];
-      if (entries.length === 0) return rows;
-      rows.push(...entries);
-      if (rows.length > READ_AHEAD_ROWS) return 'large';
-    }
-  } finally {
-    await iterator.close();
-  }
+export function matchCachedNow(view: ScopeView, pattern: FactPattern, options: MatchOptions, cached: PinnedRanges | null): MatchedFact[] | undefined {
+  if (cached === null || readsThePast(view, options)) return undefined;
+  const range = rangeFor(pattern.predicate, pattern.args);
+  const gte = options.fromGroup !== undefined && options.fromGroup > range.gte ? options.fromGroup : range.gte;
+  const hit = cachedRowsNow(cached, gte, range.lt);
+  return typeof hit === 'string' ? undefined : resolverOf(view, pattern, range.residual, options).all(hit);
 }
 
 /**
- * The rows of `rows` whose key starts with `prefix`. Only a prefix is compared, never an order:
- * backends order keys differently (UTF-8 bytes on disk, UTF-16 code units in memory), and a
- * prefix's keys are adjacent in both.
+ * Folds index rows into matched facts: the versions of a fact in different layers are adjacent
+ * rows, and for each scope of the view the nearest layer of its chain decides.
  */
-function rowsIn(rows: readonly Row[], prefix: string): readonly Row[] {
-  let start = 0;
-  while (start < rows.length && !(rows[start] as Row)[0].startsWith(prefix)) start++;
-  let end = start;
-  while (end < rows.length && (rows[end] as Row)[0].startsWith(prefix)) end++;
-  return rows.slice(start, end);
+function resolverOf(view: ScopeView, pattern: FactPattern, residual: readonly number[], options: MatchOptions) {
+  const scopes = view.kind === 'scope' ? [view.scope] : view.scopes;
+  const resolve = (group: string, firstKey: string, versions: ReadonlyMap<LayerId, string>, out: MatchedFact[]): void => {
+    const key = decodeIndexKey(firstKey);
+    if (key.negated !== pattern.negated || !residualMatches(key.args, pattern, residual)) return;
+    for (const scope of scopes) {
+      const found = nearest(scope.chain, versions, group);
+      if (found === undefined || found.kind !== 'record') continue;
+      if (!options.includeInvisible && !isVisibleAt(found.record, options.now)) continue;
+      out.push({ fact: { predicate: key.predicate, args: key.args, negated: key.negated, scope: scope.name, ...found.record }, group });
+    }
+  };
+  let group: string | null = null;
+  let firstKey = '';
+  let versions = new Map<LayerId, string>();
+  const take = (entries: readonly (readonly [string, string])[], out: MatchedFact[]): void => {
+    for (const [raw, value] of entries) {
+      const rawGroup = groupOfIndexKey(raw);
+      if (rawGroup !== group) {
+        if (group !== null) resolve(group, firstKey, versions, out);
+        group = rawGroup;
+        firstKey = raw;
+        versions = new Map();
+      }
+      versions.set(Number.parseInt(raw.slice(rawGroup.length + 1), 36), value);
+    }
+  };
+  /** The last group, once every row has been taken. */
+  const finish = (out: MatchedFact[]): void => {
+    if (group !== null) resolve(group, firstKey, versions, out);
+    group = null;
+  };
+  const all = (entries: readonly Row[]): MatchedFact[] => {
+    const out: MatchedFact[] = [];
+    take(entries, out);
+    finish(out);
+    return out;
+  };
+  return { take, finish, all };
 }
 
 function nearest(chain: readonly LayerId[], versions: ReadonlyMap<LayerId, string>, group: string): EntryValue | undefined {

@@ -69,6 +69,22 @@ export class KeyStore {
     if (JSON.stringify(this.keys.get(id)) !== JSON.stringify(record)) this.keys.set(id, record);
   }
 
+  /**
+   * Shared storage: read every key again (a scan of the keys), before work over all of them (a
+   * tenant or database deletion narrowing keys, the key listing): another process may have created,
+   * narrowed or revoked any. Nothing to do otherwise.
+   */
+  async reload(): Promise<void> {
+    if (!this.shared) return;
+    const seen = new Set<string>();
+    for await (const value of this.db.values(apiKeyRange())) {
+      const record = decodeJson(value, apiKeyShape, 'API key');
+      seen.add(record.id);
+      if (JSON.stringify(this.keys.get(record.id)) !== JSON.stringify(record)) this.keys.set(record.id, record);
+    }
+    for (const id of this.keys.keys()) if (!seen.has(id)) this.keys.delete(id);
+  }
+
   get(id: string): ApiKeyRecord | undefined {
     return this.keys.get(id);
   }

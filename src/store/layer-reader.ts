@@ -15,6 +15,8 @@ import {
   upperBound,
 } from '../encoding/fact-keys.js';
 import { type EntryValue, decodeEntryValue } from '../encoding/records.js';
+import { allHistoryRange, decodeHistoryKey, decodeHistoryValue } from '../encoding/history-keys.js';
+import { allVectorsRange, decodeVector, vectorKey } from '../encoding/retrieval-keys.js';
 import { type KeyspaceReader, scanRange } from './level-types.js';
 
 /**
@@ -115,4 +117,77 @@ export function nearestEntry(chain: readonly LayerId[], entries: ReadonlyMap<Lay
     if (entry !== undefined) return entry;
   }
   return undefined;
+}
+
+/** One entry of a layer, as the index stores it, with the fact's embedding in that layer (if any). */
+export interface LayerEntry {
+  readonly key: FactKey;
+  readonly layer: LayerId;
+  readonly entry: EntryValue;
+  readonly embedding?: Float32Array | null;
+}
+
+/**
+ * Every entry (records and dated tombstones) of the given layers, by one walk of the primary
+ * index in index order, rotations skipped by a seek: what an export streams, one batch at a time.
+ * With `vectors` (the tenant holds embeddings), a batch's embeddings come in one multi-get.
+ */
+export async function* entriesOfLayers(sub: KeyspaceReader, layers: ReadonlySet<LayerId>, vectors: boolean): AsyncGenerator<LayerEntry> {
+  const all = allIndexRange();
+  const iterator = sub.iterator(all);
+  try {
+    for (;;) {
+      const entries = (await iterator.nextv(1024)) as [string, string][];
+      if (entries.length === 0) return;
+      const batch: LayerEntry[] = [];
+      for (const [raw, value] of entries) {
+        if (!isPrimaryIndexKey(raw)) {
+          iterator.seek(upperBound(indexHeadOf(raw)));
+          break;
+        }
+        const { layer, ...key } = decodeIndexKey(raw);
+        if (layers.has(layer)) batch.push({ key, layer, entry: decodeEntryValue(value, raw) });
+      }
+      if (!vectors || batch.length === 0) {
+        yield* batch;
+        continue;
+      }
+      const stored = await sub.getMany(batch.map((e) => vectorKey(e.key, e.layer)));
+      for (const [i, e] of batch.entries()) {
+        const raw = stored[i];
+        yield raw === undefined ? e : { ...e, embedding: decodeVector(raw) };
+      }
+    }
+  } finally {
+    await iterator.close();
+  }
+}
+
+/** Whether any fact of the tenant has an embedding. */
+export async function holdsVectors(sub: KeyspaceReader): Promise<boolean> {
+  for await (const _ of scanRange(sub, allVectorsRange(), 1)) return true;
+  return false;
+}
+
+/** The logged versions of one fact (one polarity) in one layer, newest first. */
+export interface LayerHistory {
+  readonly key: FactKey;
+  readonly layer: LayerId;
+  readonly versions: readonly { readonly time: number; readonly actor: string | null; readonly version: number; readonly entry: EntryValue }[];
+}
+
+/** The history of the given layers, one fact and layer at a time (a fact's versions are adjacent keys). */
+export async function* historyOfLayers(sub: KeyspaceReader, layers: ReadonlySet<LayerId>): AsyncGenerator<LayerHistory> {
+  let current: { fact: string; key: FactKey; layer: LayerId; versions: LayerHistory['versions'][number][] } | null = null;
+  for await (const [raw, value] of scanRange(sub, allHistoryRange(), 1024)) {
+    const decoded = decodeHistoryKey(raw);
+    if (!layers.has(decoded.layer)) continue;
+    if (current === null || current.fact !== decoded.fact || current.layer !== decoded.layer) {
+      if (current !== null) yield current;
+      current = { fact: decoded.fact, key: { predicate: decoded.predicate, args: decoded.args, negated: decoded.negated }, layer: decoded.layer, versions: [] };
+    }
+    const logged = decodeHistoryValue(value, raw);
+    current.versions.push({ time: decoded.time, actor: logged.actor, version: logged.version, entry: decodeEntryValue(logged.entry, raw) });
+  }
+  if (current !== null) yield current;
 }

@@ -123,6 +123,21 @@ export class OpenDatabases {
     this.slots.delete(name);
   }
 
+  /**
+   * Shared storage: another process dropped the database (and may have made it again). New leases
+   * get a new slot, hence a new handle on whatever the storage holds now; this one is closed once
+   * the requests still holding it are done (they fail on the missing storage meanwhile).
+   */
+  detach(name: string): void {
+    const slot = this.slots.get(name);
+    if (!slot) return;
+    this.slots.delete(name);
+    void (async () => {
+      await this.waitIdle(slot);
+      await this.bringDown(slot);
+    })().catch((error: unknown) => this.options.onError(error, { database: name, task: 'close dropped' }));
+  }
+
   /** Shutdown: close every open database (requests have drained by now). */
   async closeAll(): Promise<void> {
     const slots = [...this.slots.values()];

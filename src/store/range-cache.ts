@@ -45,9 +45,21 @@ const weightOf = (rows: Cached) => (rows === 'large' ? 1 : Math.max(rows.length,
 /** The rows cached for every tenant of one database, least recently used first, at most `maxRows` rows in all. */
 export class RangeCache {
   private readonly entries = new Map<string, Entry>();
+  /** Per tenant name, not per handle: a write through any handle of a tenant moves the stamp every reader checks. */
+  private readonly tenants = new Map<string, TenantRanges>();
   private rows = 0;
 
   constructor(readonly maxRows: number) {}
+
+  /** The ranges of one tenant (one per name, made on first use). */
+  forTenant(tenant: string): TenantRanges {
+    let ranges = this.tenants.get(tenant);
+    if (ranges === undefined) {
+      ranges = new TenantRanges(this, tenant);
+      this.tenants.set(tenant, ranges);
+    }
+    return ranges;
+  }
 
   /** Internal (tests): ranges and rows held. */
   get size(): { readonly ranges: number; readonly rows: number } {

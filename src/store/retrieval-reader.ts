@@ -12,7 +12,16 @@ import type { ScopeView } from './fact-reader.js';
 import { entriesIn } from './layer-reader.js';
 import { type KeyspaceReader, scanRange } from './level-types.js';
 import type { ScopeRecord } from './scope-registry.js';
-import type { LayerVectors } from './vector-cache.js';
+import type { CachedVector, LayerVectors } from './vector-cache.js';
+
+/** Where a search reads a layer's vectors, and the layer's approximate index when one is ready (vector-index.ts). */
+export interface VectorSource {
+  vectorsOf(layer: LayerId): Promise<LayerVectors>;
+  /** null: compare every vector of the layer. */
+  indexOf(layer: LayerId, vectors: LayerVectors): { candidates(query: Float32Array, count: number): CachedVector[] } | null;
+  /** Candidates asked of an index per vector wanted. */
+  readonly overFetch: number;
+}
 
 /** A fact of a scope that holds at least one query token, as its postings say (not yet checked against the fact). */
 export interface TextCandidate {
@@ -126,8 +135,10 @@ export interface VectorMatch {
 }
 
 /**
- * The `depth` visible facts of the view most similar to the query (exact: every vector of the
- * view is compared). Per scope, a fact's vector is the one of the nearest layer of its chain that
+ * The `depth` visible facts of the view most similar to the query. Every vector of the view is
+ * compared, except in a layer with a ready approximate index: there only its candidates (`overFetch`
+ * times what is wanted, plus whatever changed since the index learnt it) are, with the stored
+ * vectors; everything after that is the same for both. Per scope, a fact's vector is the one of the nearest layer of its chain that
  * has one; only the best are then checked against the facts themselves (one multi-get per round):
  * the vector must belong to the nearest entry of the chain (a nearer upsert without a vector or a
  * tombstone hides it) and the record must be visible now.
@@ -138,7 +149,7 @@ export async function nearestVectors(
   query: Float32Array,
   depth: number,
   now: number,
-  vectorsOf: (layer: LayerId) => Promise<LayerVectors>,
+  source: VectorSource,
 ): Promise<VectorMatch[]> {
   const scopes = view.kind === 'scope' ? [view.scope] : view.scopes;
   const norm = Math.sqrt(query.reduce((sum, x) => sum + x * x, 0));
@@ -146,7 +157,7 @@ export async function nearestVectors(
   // Most of the best are visible: keep the best 2·depth while comparing (a bounded heap, no
   // object per vector), and rank everything only when too many of them turn out hidden.
   let want = 2 * depth;
-  let kept = await bestVectors(scopes, query, norm, want, vectorsOf);
+  let kept = await bestVectors(scopes, query, norm, want, source);
   const out: VectorMatch[] = [];
   const taken = new Set<string>();
   let at = 0;
@@ -167,7 +178,7 @@ export async function nearestVectors(
     if (at >= kept.length && out.length < depth && kept.length === want) {
       // Many of the best were hidden or expired: rank further (a new pass; `taken` skips repeats).
       want += 2 * depth;
-      kept = await bestVectors(scopes, query, norm, want, vectorsOf);
+      kept = await bestVectors(scopes, query, norm, want, source);
     }
   }
   return out;
@@ -182,28 +193,24 @@ interface VectorHit {
 
 /**
  * The `count` vectors of the view most similar to the query, best first (ties: the order they
- * were met). Per scope, a fact's vector is the one of the nearest layer of its chain that has one.
+ * were met). Per scope, a fact's vector is the one of the nearest layer of its chain that has one:
+ * a vector of a layer is skipped when a nearer layer of the chain holds one of the same fact.
  */
-async function bestVectors(
-  scopes: readonly ScopeRecord[],
-  query: Float32Array,
-  norm: number,
-  count: number,
-  vectorsOf: (layer: LayerId) => Promise<LayerVectors>,
-): Promise<VectorHit[]> {
+async function bestVectors(scopes: readonly ScopeRecord[], query: Float32Array, norm: number, count: number, source: VectorSource): Promise<VectorHit[]> {
   const heap = new TopK<VectorHit>(count);
   for (const scope of scopes) {
-    const seen = scope.chain.length > 1 ? new Set<string>() : null;
+    const nearer: LayerVectors[] = [];
     for (const layer of scope.chain) {
+      const vectors = await source.vectorsOf(layer);
+      const index = vectors.size === 0 ? null : source.indexOf(layer, vectors);
       // values(), not entries(): an array per entry is garbage on a path that visits every vector.
-      for (const cached of (await vectorsOf(layer)).values()) {
-        if (seen !== null) {
-          if (seen.has(cached.group)) continue;
-          seen.add(cached.group);
-        }
+      const compared: Iterable<CachedVector> = index === null ? vectors.values() : index.candidates(query, count * source.overFetch);
+      for (const cached of compared) {
+        if (nearer.length > 0 && nearer.some((m) => m.has(cached.group))) continue;
         const similarity = cosineTo(query, norm, cached.vector, cached.norm);
         if (heap.admits(similarity)) heap.push(similarity, { scope, key: cached.key, layer, similarity });
       }
+      if (vectors.size > 0) nearer.push(vectors);
     }
   }
   return heap.best();

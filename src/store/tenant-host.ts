@@ -2,6 +2,26 @@ import type { AbstractSnapshot } from 'abstract-level';
 import type { BackgroundRunner } from './background.js';
 import type { BatchOp, LevelSublevel } from './level-types.js';
 import type { TenantRanges } from './range-cache.js';
+import type { SharedCoordination } from './storage-backend.js';
+import type { VectorIndexes } from './vector-index.js';
+
+/** Bounds of the tenant-handle cache of a database. */
+export interface TenantHandleLimits {
+  /** Handles kept at most (more only while all of them are in use). */
+  readonly max: number;
+  /** A handle unused for less than this is never dropped (a request may still hold it). */
+  readonly idleMs: number;
+}
+
+/** What a database is opened with besides its level and durability (defaults: its own runner, no sharing, exact vector search). */
+export interface DatabaseOptions {
+  readonly background?: BackgroundRunner;
+  readonly handles?: TenantHandleLimits;
+  /** See EventLog: the highest event number of a dropped database of this name (0: none). */
+  readonly eventFloor?: number;
+  readonly shared?: SharedCoordination | null;
+  readonly vectorIndexes?: VectorIndexes | null;
+}
 
 /** What the tenant store needs from its database. */
 export interface TenantHost {
@@ -27,4 +47,6 @@ export interface TenantHost {
   snapshot(): AbstractSnapshot | null;
   /** The tenant's share of the exact range cache (range-cache.ts), shared by every handle of the tenant; none: no cache. */
   ranges?(tenant: string): TenantRanges;
+  /** The process's approximate vector indexes (vector-index.ts); none: vector search is always exact. */
+  readonly vectorIndexes?: VectorIndexes;
 }

@@ -1,16 +1,18 @@
 import type { FactKey, FactPattern } from '../domain/fact.js';
 import type { LayerId } from '../encoding/fact-keys.js';
 import type { EntryValue } from '../encoding/records.js';
-import { type MatchOptions, type MatchedFact, type ScopeView, allFacts, estimateFacts, matchFacts, nearestAt } from './fact-reader.js';
+import { type MatchOptions, type MatchedFact, type ScopeView, allFacts, estimateFacts, matchCachedNow, matchFacts, nearestAt } from './fact-reader.js';
 import { type FactVersion, changedSince, versionsIn } from './history-reader.js';
 import { readTimes } from './scope-registry.js';
-import { type WalkReads, entriesIn, factsInLayer, listedPresences, primaryPresences } from './layer-reader.js';
+import { type LayerEntry, type LayerHistory, type WalkReads, entriesIn, entriesOfLayers, factsInLayer, historyOfLayers, holdsVectors, listedPresences, primaryPresences } from './layer-reader.js';
 import { type KeyspaceReader, scanRange } from './level-types.js';
 import { allVectorsRange } from '../encoding/retrieval-keys.js';
-import { type ScopeTextCandidates, type VectorMatch, nearestVectors, resolveCandidates, textCandidates } from './retrieval-reader.js';
+import { historyOfLayerRange } from '../encoding/history-keys.js';
+import { listingRange } from '../encoding/fact-keys.js';
+import { type ScopeTextCandidates, type VectorMatch, type VectorSource, nearestVectors, resolveCandidates, textCandidates } from './retrieval-reader.js';
 import type { ScopeRecord } from './scope-registry.js';
 import type { FactKey as Key, StoredFact } from '../domain/fact.js';
-import { type LayerVectors, VectorCache } from './vector-cache.js';
+import { VectorCache } from './vector-cache.js';
 import type { PinnedRanges } from './range-cache.js';
 import { type RuleRecord, loadRules } from './rule-records.js';
 import type { ScopeRegistry } from './scope-registry.js';
@@ -41,8 +43,8 @@ export class TenantReads implements LayerSource {
     readonly registry: ScopeRegistry,
     /** The exact cache of small ranges as this reader's snapshot sees it (none in transactions). */
     private readonly cached: PinnedRanges | null = null,
-    /** The tenant's vector cache (absent: vectors are read from this keyspace, uncached). */
-    private readonly vectorsOf?: (layer: LayerId) => Promise<LayerVectors>,
+    /** The tenant's vector cache and approximate indexes (absent: vectors are read from this keyspace, uncached, and compared exactly). */
+    private readonly vectorSource?: VectorSource,
   ) {}
 
   /** One scope (null when it does not exist), or every scope of the tenant (scope null). */
@@ -54,6 +56,11 @@ export class TenantReads implements LayerSource {
 
   match(view: ScopeView, pattern: FactPattern, options: MatchOptions): AsyncGenerator<MatchedFact> {
     return matchFacts(this.keyspace, view, pattern, options, this.cached);
+  }
+
+  /** The same facts as `match`, at once, when the range cache holds their rows; undefined: use `match`. */
+  matchNow(view: ScopeView, pattern: FactPattern, options: MatchOptions): MatchedFact[] | undefined {
+    return matchCachedNow(view, pattern, options, this.cached);
   }
 
   estimate(pattern: FactPattern): Promise<number> {
@@ -74,10 +81,11 @@ export class TenantReads implements LayerSource {
     return resolveCandidates(this.keyspace, scope, candidates, now);
   }
 
-  /** The `depth` visible facts of the view nearest to the query by cosine (exact, retrieval-reader.ts). */
+  /** The `depth` visible facts of the view nearest to the query by cosine (retrieval-reader.ts: exact, or checked candidates of an approximate index). */
   nearestVectors(view: ScopeView, query: Float32Array, depth: number, now: number): Promise<VectorMatch[]> {
     const uncached = new VectorCache();
-    return nearestVectors(this.keyspace, view, query, depth, now, this.vectorsOf ?? ((layer) => uncached.layer(this.keyspace, layer)));
+    const source: VectorSource = this.vectorSource ?? { vectorsOf: (layer) => uncached.layer(this.keyspace, layer), indexOf: () => null, overFetch: 1 };
+    return nearestVectors(this.keyspace, view, query, depth, now, source);
   }
 
   /** True when some layer of the tenant holds an embedding. */
@@ -121,6 +129,23 @@ export class TenantReads implements LayerSource {
     const entries = await this.entriesIn(facts, scope.chain);
     const times = readTimes(scope, asOf);
     return Promise.all(facts.map((fact, i) => nearestAt(this.keyspace, fact, scope.chain, entries[i] ?? new Map(), times)));
+  }
+
+  /** Whether anything was ever written into a layer (every write logs a version; a listed layer lists its facts). */
+  async layerWritten(layer: LayerId): Promise<boolean> {
+    for await (const _ of scanRange(this.keyspace, historyOfLayerRange(layer), 1)) return true;
+    for await (const _ of scanRange(this.keyspace, listingRange(layer), 1)) return true;
+    return false;
+  }
+
+  /** Every entry of these layers, in index order (an export's walk). */
+  async *layerEntries(layers: ReadonlySet<LayerId>): AsyncGenerator<LayerEntry> {
+    yield* entriesOfLayers(this.keyspace, layers, await holdsVectors(this.keyspace));
+  }
+
+  /** The logged versions of every fact of these layers, per fact and layer (an export's walk). */
+  layerHistory(layers: ReadonlySet<LayerId>): AsyncGenerator<LayerHistory> {
+    return historyOfLayers(this.keyspace, layers);
   }
 
   rules(): Promise<RuleRecord[]> {

@@ -1,9 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { ConflictError } from '../domain/errors.js';
-import type { AbstractSnapshot } from 'abstract-level';
 import type { FactInput, FactPattern, FactRecord, StoredFact, Term } from '../domain/fact.js';
 import { retiredLayerRange, tenantStampKey } from '../encoding/control-keys.js';
-import type { BackgroundRunner } from './background.js';
 import { EventLog } from './event-log.js';
 import { retractFacts, tellFacts } from './fact-writes.js';
 import { allIndexRange, isPrimaryIndexKey, presenceKeyOfPrimary } from '../encoding/fact-keys.js';
@@ -13,6 +11,7 @@ import { type BatchOp, KeyspaceReader, type LevelSublevel, scanRange } from './l
 import type { TenantRanges } from './range-cache.js';
 import { type ScopeRecord, ScopeRegistry } from './scope-registry.js';
 import { TenantReads } from './tenant-reads.js';
+import type { VectorSource } from './retrieval-reader.js';
 import { backfillRetrievalIndex } from './retrieval-backfill.js';
 import { LayerStatsCache } from './retrieval-writes.js';
 import { type RetiredLayer, TenantTransaction } from './transaction.js';
@@ -65,8 +64,9 @@ export class TenantStore {
   readonly events: EventLog;
   /** Layer statistics of the retrieval indexes as the last commit left them (a tell of new facts then reads nothing). */
   private readonly layerStats = new LayerStatsCache();
-  /** Decoded embeddings per layer (exact vector search), kept exact by the commits. */
-  private readonly vectorCache = new VectorCache();
+  /** Decoded embeddings per layer (vector search), kept exact by the commits, and their approximate indexes. */
+  private readonly vectorCache: VectorCache;
+  private readonly vectorSource: VectorSource;
   /** The retrieval indexes are known to cover every fact (the marker was seen or written). */
   private retrievalIndexed = false;
   /** Emits 'cleared' when the tenant's keyspace was cleared (the tenant was deleted), 'changed-elsewhere' when catchUp found another process's commit. */
@@ -82,6 +82,8 @@ export class TenantStore {
     this.events = new EventLog(sub, host.meta, name, host.eventFloor);
     this.current = new KeyspaceReader(sub);
     this.ranges = host.ranges?.(name) ?? null;
+    this.vectorCache = VectorCache.forTenant(host.vectorIndexes ?? null, host.database, name, host.background);
+    this.vectorSource = this.vectorCache.source(this.current);
   }
 
   get database(): string {
@@ -134,7 +136,7 @@ export class TenantStore {
     const epoch = registry.epoch;
     this.readers.set(epoch, (this.readers.get(epoch) ?? 0) + 1);
     try {
-      return await work(new TenantReads(new KeyspaceReader(this.sub, snapshot), registry, cached, (layer) => this.vectorCache.layer(this.current, layer)));
+      return await work(new TenantReads(new KeyspaceReader(this.sub, snapshot), registry, cached, this.vectorSource));
     } finally {
       const left = (this.readers.get(epoch) ?? 1) - 1;
       if (left === 0) this.readers.delete(epoch);

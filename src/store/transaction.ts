@@ -1,7 +1,7 @@
 import type { FactKey, FactRecord } from '../domain/fact.js';
 import { retiredLayerKey } from '../encoding/control-keys.js';
 import { type EncodedFactKey, type LayerId, encodeFactKey, encodedIndexKeys, indexKeysOf, listingKeyOf } from '../encoding/fact-keys.js';
-import { type EntryValue, encodeEntry, encodeTombstone } from '../encoding/records.js';
+import { type EntryValue, encodeEntry } from '../encoding/records.js';
 import { encodeHistoryValue, historyKey, historyKeyInLayer, historyOfLayerRange } from '../encoding/history-keys.js';
 import type { EventDraft } from './event-log.js';
 import { type BatchOp, type KeyspaceReader, type LevelSublevel, scanRange } from './level-types.js';
@@ -115,6 +115,15 @@ export class TenantTransaction extends TenantReads {
   /** Log a version written into a layer (same batch as the write). */
   private logVersion(key: EncodedFactKey, negated: boolean, layer: LayerId, entry: string, actor: string | null, version: number): void {
     this.ops.push({ type: 'put', key: historyKey(key, negated, layer, this.now), value: encodeHistoryValue({ actor, entry, version }), sublevel: this.sub });
+  }
+
+  /**
+   * Log a version as an export recorded it: its own time, actor and version (imports only). The
+   * versions of one fact and layer are logged oldest first, so that those of one millisecond keep
+   * their order (historyKey orders them by the sequence of the writes).
+   */
+  logImported(key: FactKey, layer: LayerId, time: number, actor: string | null, entry: EntryValue, version: number): void {
+    this.ops.push({ type: 'put', key: historyKey(encodeFactKey(key), key.negated, layer, time), value: encodeHistoryValue({ actor, entry: encodeEntry(entry), version }), sublevel: this.sub });
   }
 
   /** Copy the history of layers into another (flatten: the union of a run's logs is the folded layer's log, see flatten.ts). */

@@ -119,7 +119,7 @@ test('PostgreSQL backend › start with no server at VESPER_PG_URL › one fatal
 
 test('PostgreSQL backend › configuration › leveldb by default; postgres needs a postgres:// URL; the prefix is a safe identifier', (t) => {
   t.deepEqual(loadConfig({}).backend, { kind: 'leveldb' });
-  t.deepEqual(loadConfig({ VESPER_BACKEND: 'postgres', VESPER_PG_URL: 'postgres://v@a:1,b:2/db' }).backend, { kind: 'postgres', url: 'postgres://v@a:1,b:2/db', tablePrefix: 'vesper_', poolSize: 10 });
+  t.deepEqual(loadConfig({ VESPER_BACKEND: 'postgres', VESPER_PG_URL: 'postgres://v@a:1,b:2/db' }).backend, { kind: 'postgres', url: 'postgres://v@a:1,b:2/db', tablePrefix: 'vesper_', poolSize: 10, eventPollMs: 250 });
   t.throws(() => loadConfig({ VESPER_BACKEND: 'postgres' }), { message: /VESPER_BACKEND=postgres needs VESPER_PG_URL/ });
   t.throws(() => loadConfig({ VESPER_BACKEND: 'postgres', VESPER_PG_URL: 'mysql://x/y' }), { message: /VESPER_PG_URL must be a postgres:\/\/ URL/ });
   t.throws(() => loadConfig({ VESPER_BACKEND: 'postgres', VESPER_PG_URL: 'postgres://x/y', VESPER_PG_TABLE_PREFIX: 'a; drop' }), { message: /VESPER_PG_TABLE_PREFIX/ });

@@ -163,12 +163,15 @@ test('PostgresLevel open › no server at the address › LEVEL_DATABASE_NOT_OPE
   t.is((error?.cause as { code?: string } | undefined)?.code, 'LEVEL_CONNECTION_LOST');
 });
 
-pgTest('PostgresLevel errors › a server-side error, then a pool that was ended › LEVEL_REMOTE_ERROR, then LEVEL_CONNECTION_LOST', async (t) => {
+pgTest('PostgresLevel errors › a server-side error, a dropped table, then a pool that was ended › LEVEL_REMOTE_ERROR, LEVEL_DATABASE_GONE, then LEVEL_CONNECTION_LOST', async (t) => {
   const pg = client();
   const db = new PostgresLevel<string, string>(pg, `db${databases++}`);
   await db.put('a', '1');
-  await pg.dropTable(db.table);
+  await pg.sql`ALTER TABLE ${pg.sql(db.table)} RENAME COLUMN v TO w`;
   t.is((await t.throwsAsync<Error & { code: string }>(db.get('a')))?.code, 'LEVEL_REMOTE_ERROR');
+  // Another process dropped the database (several processes on one PostgreSQL): the catalogue looks the name up again.
+  await pg.dropTable(db.table);
+  t.is((await t.throwsAsync<Error & { code: string }>(db.get('a')))?.code, 'LEVEL_DATABASE_GONE');
   await pg.end();
   t.is((await t.throwsAsync<Error & { code: string }>(db.put('a', '2')))?.code, 'LEVEL_CONNECTION_LOST');
   await db.close();

@@ -30,17 +30,26 @@ function vesper(t: { context: { entry: string; server: TestServer } }, args: str
 
 test('vesper export / import › a tenant exported to a file and imported into another answers the same', async (t) => {
   const { url } = t.context.server;
-  await tellOk(tenantApi(url, 'cli_exp'), { facts: Array.from({ length: 500 }, (_, i) => ({ predicate: 'n', args: [i] })) });
+  const source = tenantApi(url, 'cli_exp');
+  await tellOk(source, { facts: Array.from({ length: 500 }, (_, i) => ({ predicate: 'n', args: [i] })) });
+  t.is((await source.post('/scope/fork', { source: 'main', target: 'alt' })).status, 201);
+  await tellOk(source, { predicate: 'n', args: [500], scope: 'alt' });
   const exported = await vesper(t, ['export', '--tenant', 'cli_exp']);
   t.is(exported.code, 0, exported.stderr);
   const lines = exported.stdout.trim().split('\n');
-  t.is(lines.length, 1 + 1 + 500 + 1, 'header, main, facts, end');
+  t.is(lines.length, 1 + 3 + 2 + 501 + 501 + 1, 'header, 3 layers (main\'s root, main\'s and alt\'s heads), 2 scopes, entries, their versions, end');
   const file = join(t.context.files, 'cli_exp.jsonl');
   await writeFile(file, exported.stdout);
   const imported = await vesper(t, ['import', file, '--tenant', 'cli_imp']);
   t.is(imported.code, 0, imported.stderr);
-  t.is(imported.stdout, 'imported 500 facts, 0 rules, 1 scopes\n');
-  t.is((await tenantApi(url, 'cli_imp').post('/ask', { predicate: 'n', args: ['?x'], limit: 1000 })).json.results.length, 500);
+  t.is(imported.stdout, 'imported 501 facts, 0 rules, 2 scopes, 3 layers\n');
+  const copy = tenantApi(url, 'cli_imp');
+  t.is((await copy.post('/ask', { predicate: 'n', args: ['?x'], scope: 'main', limit: 1000 })).json.results.length, 500);
+  // The fork is a fork again: the diff reads what it changed since main, and main's 500 facts are in both.
+  const diff = { source: 'alt', target: 'main' };
+  const tenantless = (reply: { text: string }) => JSON.parse(reply.text.replaceAll('~cli_imp', '~cli_exp'));
+  t.deepEqual(tenantless(await copy.post('/scope/diff', diff)), tenantless(await source.post('/scope/diff', diff)));
+  t.like((await copy.post('/scope/diff', diff)).json, { onlyInTarget: [], inBoth: 500 });
   const again = await vesper(t, ['import', file, '--tenant', 'cli_imp']);
   t.is(again.code, 1);
   t.regex(again.stderr, /CONFLICT: tenant 'cli_imp' is not empty/);

@@ -25,3 +25,13 @@ export function seededRandom(seed: number): Random {
     chance: (p: number) => next() < p,
   };
 }
+
+/** A deterministic stream of standard normal variates (LCG + Box–Muller): the same vectors every run (tests and bench:ann). */
+export function gaussians(seed: number): () => number {
+  let s = seed >>> 0;
+  const uniform = () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return (s + 0.5) / 2 ** 32;
+  };
+  return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+}

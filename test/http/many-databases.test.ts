@@ -73,7 +73,8 @@ test('many databases › every open slot held by a request in flight › another
   let refusal: Reply | null = null;
   for (let attempt = 0; attempt < 5 && refusal === null; attempt++) {
     let done = false;
-    const heavy = busy.post('/ask', { predicate: 'reach', args: ['?x', '?y'], limit: 1 }).finally(() => (done = true));
+    // limit 10,000 > 250 leading values: the whole closure is evaluated (a small limit would stop early).
+    const heavy = busy.post('/ask', { predicate: 'reach', args: ['?x', '?y'], limit: 10_000 }).finally(() => (done = true));
     const asks: Promise<Reply>[] = [];
     while (!done) {
       asks.push(other.post('/ask', { predicate: 'p', args: ['?x'] }));

@@ -2,40 +2,16 @@
 // same tables (same data directory, hence same table prefix: helpers/backend.ts), each with its own
 // caches; whatever one process did is what the other answers from its next request on. PostgreSQL
 // only (`npm run test:pg`): two processes cannot share a LevelDB directory.
-import anyTest, { type TestFn } from 'ava';
-import { rm } from 'node:fs/promises';
-import { ON_LEVELDB, dropBackendData } from '../helpers/backend.js';
-import { type ChildServer, spawnServer } from '../helpers/child.js';
+import type { ChildServer } from '../helpers/child.js';
 import { uniqueName } from '../helpers/facts.js';
-import { type Api, api, makeDataDir } from '../helpers/server.js';
+import { type Api, api } from '../helpers/server.js';
 import { ADMIN_KEY, bearer } from '../security/support.js';
-
-const hooks = anyTest as TestFn<{ a: ChildServer; b: ChildServer; dataDir: string }>;
-const test = ON_LEVELDB ? hooks.skip : hooks.serial;
+import { twoServers } from './support.js';
 
 // Unlimited by default; the tier `pair` (6 requests per 10 minutes) is picked by one test's tenant.
 const env = { VESPER_ADMIN_KEY: ADMIN_KEY, VESPER_RATE_LIMIT: '0', VESPER_AUTH_FAILURE_LIMIT: '0', VESPER_TIERS: 'pair=6/600' };
 
-hooks.before(async (t) => {
-  if (ON_LEVELDB) return;
-  const dataDir = await makeDataDir();
-  t.context.dataDir = dataDir;
-  // One after the other: the first creates the tables, the second finds them.
-  t.context.a = await spawnServer(dataDir, env, 60_000);
-  t.context.b = await spawnServer(dataDir, env, 60_000);
-});
-
-hooks.after.always(async (t) => {
-  for (const server of [t.context.a, t.context.b]) {
-    if (!server) continue;
-    server.kill('SIGTERM');
-    await server.exited;
-  }
-  if (t.context.dataDir) {
-    await dropBackendData(t.context.dataDir);
-    await rm(t.context.dataDir, { recursive: true, force: true });
-  }
-});
+const test = twoServers(env);
 
 const admin = (server: ChildServer, tenant: string): Api => api(server.url, { ...bearer(ADMIN_KEY), 'X-Tenant-ID': tenant });
 const askArgs = async (client: Api, predicate: string) => {

@@ -29,7 +29,8 @@ test('QUERY_BUDGET_EXCEEDED › a closure past the tuple budget › 422 with the
   const client = tenantApi(t.context.server.url, uniqueName('budget'));
   await tellOk(client, chain(1000)); // 499,500 reach pairs
   t.is((await client.post('/rules', { text: REACH })).status, 201);
-  const reply = await client.post('/ask', { predicate: 'reach', args: ['?x', '?y'], limit: 1 });
+  // A page larger than the number of leading values (999 sources) is evaluated in full: `limit` cannot stop it early.
+  const reply = await client.post('/ask', { predicate: 'reach', args: ['?x', '?y'], limit: 10_000 });
   t.is(reply.status, 422, reply.text);
   t.is(reply.json.code, 'QUERY_BUDGET_EXCEEDED');
   t.is(reply.json.type, 'QueryBudgetExceededException');
@@ -46,7 +47,8 @@ test('stall › another tenant’s point asks › answered, and right, while a h
   t.is((await heavy.post('/rules', { text: REACH })).status, 201);
   await tellOk(light, { facts: [{ predicate: 'plan', args: ['acme', 'pro'] }] });
   let heavyDone = false;
-  const closure = heavy.post('/ask', { predicate: 'reach', args: ['?x', '?y'], scope: 'main', limit: 1 }).finally(() => (heavyDone = true));
+  // limit 10,000 > 419 leading values: the whole closure is computed (a small limit would stop early).
+  const closure = heavy.post('/ask', { predicate: 'reach', args: ['?x', '?y'], scope: 'main', limit: 10_000 }).finally(() => (heavyDone = true));
   let during = 0;
   while (!heavyDone) {
     const reply = await light.post('/ask', { predicate: 'plan', args: ['acme', '?tier'] });
@@ -73,7 +75,7 @@ test('cancel › a client that disconnects mid-closure › its evaluation stops 
   const request = fetch(`${server.url}/ask`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-tenant-id': tenant },
-    body: JSON.stringify({ predicate: 'reach', args: ['?x', '?y'], scope: 'main', limit: 1 }),
+    body: JSON.stringify({ predicate: 'reach', args: ['?x', '?y'], scope: 'main', limit: 10_000 }), // evaluated in full (more than 1,199 leading values asked)
     signal: controller.signal,
   }).catch(() => null);
   setTimeout(() => controller.abort(), 1000);

@@ -164,3 +164,36 @@ test('range cache › a reader that starts while a write is in flight › sees o
   t.deepEqual(cached, fresh);
   await catalog.close();
 });
+
+test('range cache › a point read taken at once (matchNow) › gives exactly the rows of a fresh read, for subjects that share prefixes, in every scope', async (t) => {
+  const { catalog } = await memoryCatalog();
+  const tenant = (await catalog.forWrite('default')).database.tenant('t');
+  const now = Date.now();
+  // Subjects whose encodings are prefixes of one another, and a ternary predicate (a longer prefix than the first argument).
+  const subjects = ['a', 'ab', 'abc', 'b', 'a b', 'é', 'ä', '1'];
+  await tenant.tell(subjects.flatMap((s, i) => [fact('p', s, `o${i}`), fact('p', s, `q${i}`), fact('r', s, `x${i}`, 'y')]), now);
+  await tenant.transaction(now, async (tx) => forkScope(tx.scopes, 'main', 'f', tx.now));
+  await tenant.tell([{ ...fact('p', 'ab', 'in-fork'), scope: 'f' }], now);
+  const patterns: FactPattern[] = [
+    ...subjects.map(point),
+    point('absent'),
+    { predicate: 'p', args: [undefined, 'o1'], negated: false },
+    { predicate: 'r', args: ['ab', 'x1', undefined], negated: false },
+    { predicate: 'r', args: ['ab', undefined, undefined], negated: false },
+    { predicate: 'r', args: [undefined, undefined, 'y'], negated: false },
+  ];
+  for (const scope of [null, 'main', 'f']) {
+    for (const pattern of patterns) {
+      const fresh = await tenant.transaction(now, (tx) => matches(tx, pattern, now, scope));
+      const atOnce = await tenant.read(now, async (reads) => {
+        await matches(reads, pattern, now, scope); // fills the cache
+        const view = reads.view(scope);
+        const rows = view === null ? [] : reads.matchNow(view, pattern, { now });
+        return rows === undefined ? null : rows.map(({ fact: f }) => `${f.scope}:${f.args.join(',')}:v${f.version}`).sort();
+      });
+      t.not(atOnce, null, `${JSON.stringify(pattern.args)} in ${scope}: served from the cache`);
+      t.deepEqual(atOnce, fresh, `${JSON.stringify(pattern.args)} in ${scope}`);
+    }
+  }
+  await catalog.close();
+});

@@ -38,6 +38,8 @@ const PARTS: Readonly<Record<string, () => Promise<boolean>>> = {
     console.log(JSON.stringify({ part: 'crash', commit, ...report, problems: report.problems.length, firstProblems: report.problems.slice(0, 20) }));
     return report.problems.length === 0;
   },
+  // The model tests at full size: 400 random scope sequences against the model, 8 incremental-context seeds (npm test runs 100 and 2).
+  models: async () => spawnSync('npx', ['ava', 'test/scopes/model.test.ts', 'test/context/incremental.test.ts'], { stdio: 'inherit', env: { ...process.env, VESPER_TEST_LONG: '1' } }).status === 0,
   // PostgreSQL: kill the primary under acknowledged writes, promote the replica, every acknowledged write checked (sync and async replication).
   failover: async () => {
     const result = await failoverPart();

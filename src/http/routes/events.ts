@@ -3,10 +3,10 @@ import { PassThrough } from 'node:stream';
 import type { Context, Middleware } from 'koa';
 import { envelope } from '../../contract/envelope.js';
 import { parseInput } from '../../contract/parse.js';
-import { ValidationError, VesperError } from '../../domain/errors.js';
+import { NotFoundError, ValidationError, VesperError } from '../../domain/errors.js';
 import { deletes } from '../../service/access.js';
 import { EventsQuerySchema } from '../../operations/index.js';
-import { type ChangeFeed, type EventFilter, eventMatches } from '../../service/events.js';
+import { type ChangeFeed, type EventFilter, type SharedFeed, eventMatches } from '../../service/events.js';
 import type { TenantEvent } from '../../store/event-log.js';
 import { guardedAddress, principalOf } from '../auth.js';
 import type { RouteDeps } from './deps.js';
@@ -43,20 +43,29 @@ class ChangeStream {
   private held: TenantEvent[] = [];
   private sentUpTo = 0;
 
+  /** Shared storage: the last event number read from the log (matching or not), and the read under way. */
+  private scanned = 0;
+  private following = false;
+  private pulling: Promise<void> | null = null;
+  private pullAgain = false;
+
   constructor(
     private readonly feed: ChangeFeed,
     private readonly filter: EventFilter,
     /** Re-checked before every event: the key's grants as they are now. */
     private readonly allowed: () => boolean,
+    /** Shared storage: read the key again (another process may have revoked or narrowed it). */
+    private readonly refreshKey: () => Promise<void> = async () => undefined,
   ) {}
 
   get closed(): boolean {
     return this.body.destroyed || this.body.writableEnded;
   }
 
-  /** Live events: held while replaying, then written as they come. */
+  /** Live events: held while replaying, then written as they come. Shared storage: a write of this process, read from the log at once. */
   readonly onEvent = (event: TenantEvent): void => {
-    if (this.replaying) this.held.push(event);
+    if (this.feed.shared) this.wake();
+    else if (this.replaying) this.held.push(event);
     else this.sendLive(event);
   };
 
@@ -78,6 +87,7 @@ class ChangeStream {
 
   async run(after: number | null): Promise<void> {
     this.body.write(`retry: ${RETRY_MS}\n: connected\n\n`);
+    if (this.feed.shared) return this.follow(this.feed.shared, after);
     if (after !== null) await this.replay(after);
     this.replaying = false;
     const held = this.held;
@@ -96,6 +106,68 @@ class ChangeStream {
         if (!this.body.write(frame(event))) await Promise.race([once(this.body, 'drain'), once(this.body, 'close')]);
       }
       if (page.length < REPLAY_PAGE) return;
+    }
+  }
+
+  /**
+   * Shared storage (see SharedFeed): replay and live are one loop over the log, from `after` (or
+   * from the last number given out when the client gave none), woken by the poll timer and by this
+   * process's writes of the tenant.
+   */
+  private async follow(shared: SharedFeed, after: number | null): Promise<void> {
+    this.sentUpTo = after ?? (await shared.head());
+    this.scanned = this.sentUpTo;
+    this.following = true;
+    this.wake();
+    await this.pulling;
+  }
+
+  /** Read the log now (or once more after the read under way); the poll timer calls it too. */
+  wake(): void {
+    if (!this.following || this.closed) return;
+    if (this.pulling) {
+      this.pullAgain = true;
+      return;
+    }
+    this.pulling = (async () => {
+      try {
+        do {
+          this.pullAgain = false;
+          await this.pull();
+        } while (this.pullAgain && !this.closed);
+      } catch (error) {
+        if (error instanceof NotFoundError) this.end('database dropped');
+        else this.fail(error);
+      } finally {
+        this.pulling = null;
+      }
+    })();
+  }
+
+  /**
+   * Everything after what was looked at, page by page. The key is read again first; the tenant and
+   * database are checked after each page is read and before it is sent, so no event of a tenant
+   * deleted and made again (elsewhere) since the stream opened is ever sent on it.
+   */
+  private async pull(): Promise<void> {
+    const shared = this.feed.shared;
+    if (shared === null) return;
+    await this.refreshKey();
+    for (;;) {
+      if (this.closed) return;
+      if (!this.allowed()) return this.end('access ended');
+      const page = await shared.page(this.scanned, REPLAY_PAGE, this.filter);
+      if ('gone' in page) return this.end(page.gone);
+      const { events, scanned } = page;
+      for (const event of events) {
+        if (this.closed) return;
+        if (event.seq <= this.sentUpTo) continue;
+        if (!this.allowed()) return this.end('access ended');
+        this.sentUpTo = event.seq;
+        if (!this.body.write(frame(event))) await Promise.race([once(this.body, 'drain'), once(this.body, 'close')]);
+      }
+      this.scanned = Math.max(this.scanned, scanned);
+      if (events.length < REPLAY_PAGE) return;
     }
   }
 
@@ -121,9 +193,12 @@ export function eventsHandler({ services, streams }: RouteDeps): Middleware {
     const feed = await services.events.feed(address);
     // Every event is sent only while the key still grants the tenant (revoked, narrowed or expired: the stream ends).
     const allowed = () => services.access.allows(principal, 'events.read', address);
-    const stream = new ChangeStream(feed, { scope: query.scope ?? null, predicate: query.predicate ?? null }, allowed);
+    const refreshKey = () => services.access.refresh(principal);
+    const stream = new ChangeStream(feed, { scope: query.scope ?? null, predicate: query.predicate ?? null }, allowed, refreshKey);
 
     const unsubscribe = feed.subscribe(stream.onEvent);
+    // Shared storage: other processes' writes, deletions and key changes are read every pollMs.
+    const poll = feed.shared ? setInterval(() => stream.wake(), feed.shared.pollMs) : null;
     const keepalive = setInterval(() => {
       if (allowed()) stream.comment('keepalive');
       else stream.end('access ended');
@@ -137,6 +212,7 @@ export function eventsHandler({ services, streams }: RouteDeps): Middleware {
       forget();
       unsubscribe();
       clearInterval(keepalive);
+      if (poll) clearInterval(poll);
       unwatch();
     });
 

@@ -6,6 +6,9 @@ import { parseName } from '../../domain/names.js';
 import type { Services } from '../../service/services.js';
 import type { RawHandlers } from '../router.js';
 
+/** Characters of export lines written to the response at once. */
+const EXPORT_CHUNK = 64 * 1024;
+
 function tenantOf(ctx: Context): { db: string; name: string } {
   const params = (ctx as Context & { params: Record<string, string> }).params;
   return { db: parseName('database', params.db), name: parseName('tenant', params.name) };
@@ -19,8 +22,8 @@ export function portabilityHandlers(services: Services): RawHandlers {
       // Refused before the first byte, so that these are error envelopes, not a cut-off stream.
       if (!(await services.tenants.list(db)).includes(name)) throw new TenantNotFoundError(name, db);
       const out = new PassThrough();
-      const write = (line: string) =>
-        out.write(line)
+      const send = (chunk: string) =>
+        out.write(chunk)
           ? Promise.resolve()
           : new Promise<void>((resolve, reject) => {
               const closed = () => reject(new Error('the client went away'));
@@ -30,11 +33,21 @@ export function portabilityHandlers(services: Services): RawHandlers {
                 resolve();
               });
             });
+      // Lines go out in chunks of about 64 KiB, not one by one: a million lines would be a million
+      // HTTP chunks, and a client reading through web streams (fetch) slows down with every chunk queued.
+      let pending = '';
+      const write = (line: string) => {
+        pending += line;
+        if (pending.length < EXPORT_CHUNK) return Promise.resolve();
+        const chunk = pending;
+        pending = '';
+        return send(chunk);
+      };
       ctx.type = 'application/x-ndjson';
       ctx.set('Content-Disposition', `attachment; filename="${db}-${name}.jsonl"`);
       ctx.body = out;
       services.portability.export(db, name, write).then(
-        () => out.end(),
+        () => out.end(pending),
         (error: unknown) => out.destroy(error instanceof Error ? error : new Error(String(error))),
       );
     },

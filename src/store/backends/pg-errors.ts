@@ -2,7 +2,7 @@
  * Driver and server failures as abstract-level error codes, so the store above can tell "the
  * database is unreachable, retry elsewhere or later" from a bug, whatever the backend.
  */
-export type PgLevelErrorCode = 'LEVEL_CONNECTION_LOST' | 'LEVEL_TRY_AGAIN' | 'LEVEL_STORAGE_FULL' | 'LEVEL_REMOTE_ERROR';
+export type PgLevelErrorCode = 'LEVEL_CONNECTION_LOST' | 'LEVEL_TRY_AGAIN' | 'LEVEL_STORAGE_FULL' | 'LEVEL_DATABASE_GONE' | 'LEVEL_REMOTE_ERROR';
 
 export class PgLevelError extends Error {
   constructor(
@@ -47,6 +47,11 @@ function isServerUnavailable(sqlState: string): boolean {
 const TRY_AGAIN_STATES = new Set(['40001', '40P01', '55P03', '53300', '53200']);
 /** disk_full: the server could not extend a file; nothing of the statement was written. */
 const DISK_FULL = '53100';
+/**
+ * undefined_table: the table of a logical database is gone. Vesper never drops a table a process
+ * still uses unless another process dropped the database (several processes on one PostgreSQL).
+ */
+const UNDEFINED_TABLE = '42P01';
 
 export function toLevelError(error: unknown): Error {
   if (error instanceof PgLevelError || !(error instanceof Error)) return error instanceof Error ? error : new Error(String(error));
@@ -59,6 +64,9 @@ export function toLevelError(error: unknown): Error {
   }
   if (error.name === 'PostgresError' && code === DISK_FULL) {
     return new PgLevelError(`PostgreSQL is out of disk space (${code}): ${error.message}`, 'LEVEL_STORAGE_FULL', { cause: error });
+  }
+  if (error.name === 'PostgresError' && code === UNDEFINED_TABLE) {
+    return new PgLevelError(`the database's table is gone (${code}): ${error.message}`, 'LEVEL_DATABASE_GONE', { cause: error });
   }
   if (error.name === 'PostgresError') {
     return new PgLevelError(`PostgreSQL error ${code}: ${error.message}`, 'LEVEL_REMOTE_ERROR', { cause: error });

@@ -1,6 +1,6 @@
 import { AbstractLevel, type AbstractDatabaseOptions } from 'abstract-level';
 import type { PgClient, PgSql } from './pg-client.js';
-import { remote } from './pg-errors.js';
+import { PgLevelError, remote } from './pg-errors.js';
 import { PgEntryIterator, type PgIteratorOptions, PgKeyIterator, type PgReadSource, PgValueIterator } from './pg-iterator.js';
 import { type KeyRange, keyOrder, pickRange, rangeCondition } from './pg-range.js';
 import { PgSnapshot } from './pg-snapshot.js';
@@ -70,7 +70,7 @@ export class PostgresLevel<K = string, V = string> extends AbstractLevel<Buffer,
       const exists = await this.client.tableExists(this.table);
       if (exists && options.errorIfExists) throw new Error(`table ${this.table} already exists`);
       if (!exists) {
-        if (!options.createIfMissing) throw new Error(`table ${this.table} does not exist`);
+        if (!options.createIfMissing) throw new PgLevelError(`table ${this.table} does not exist`, 'LEVEL_DATABASE_GONE', { cause: null });
         await this.client.createTable(this.table);
       }
     });
