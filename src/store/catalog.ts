@@ -144,10 +144,19 @@ export class Catalog {
     return this.registry.has(name) && !this.dropping.has(name);
   }
 
-  /** exists, after looking the name up in the storage when another process may have created it. */
+  /** exists, as stored now: on shared storage another process may have created or dropped it. */
   async existsNow(name: string): Promise<boolean> {
-    await this.learn(name);
-    return this.exists(name);
+    if (!this.storage.coordination || name === SYSTEM_DATABASE || this.dropping.has(name)) return this.exists(name);
+    const known = this.registry.get(name);
+    const stored = await this.system.get(databaseRegistryKey(name));
+    const info = stored === undefined ? undefined : decodeJson(stored, databaseShape, 'database registration');
+    if (info && !info.dropping) {
+      if (!this.registry.has(name)) this.registry.set(name, { name: info.name, createdAt: info.createdAt });
+      return !this.dropping.has(name);
+    }
+    // Gone from the storage: forget it, unless this process created it again while the read ran.
+    if (known && this.registry.get(name) === known) this.forgetDropped(name);
+    return false;
   }
 
   /** Open handles, their bound, leases held and whether a full disk stopped writes: for /metrics and /ready. */

@@ -6,6 +6,7 @@ import test from 'ava';
 import { type FactInput, MAIN_SCOPE } from '../../src/domain/fact.js';
 import { PgClient } from '../../src/store/backends/pg-client.js';
 import { PostgresLevel } from '../../src/store/backends/postgres-level.js';
+import { PgStorage } from '../../src/store/backends/pg-storage.js';
 import { Catalog } from '../../src/store/catalog.js';
 import { dropTablesWithPrefix } from './pg-fixtures.js';
 
@@ -206,4 +207,23 @@ pgTest('FactDatabase on PostgresLevel › a tenant deleted with one range clear 
   });
   t.deepEqual(seen, ['["globex","pro"]']);
   await catalog.close();
+});
+
+pgTest('Catalog on shared PostgreSQL › databases created while the registry is reloaded › are never forgotten', async (t) => {
+  const pg = client();
+  const catalog = await Catalog.open({ storage: new PgStorage(pg), durability: { syncEveryWrite: true, groupCommitMs: 0 }, strictDatabases: true });
+  try {
+    // Enough registrations that a scan of them outlasts the write of one more.
+    for (let i = 0; i < 200; i++) await catalog.create(`filler_${i}`);
+    for (let round = 0; round < 30; round++) {
+      const name = `during_${round}`;
+      const reloading = catalog.reload();
+      await catalog.create(name);
+      await reloading;
+      t.true(catalog.exists(name), `round ${round}`);
+      t.true(await catalog.existsNow(name), `round ${round}, looked up`);
+    }
+  } finally {
+    await catalog.close();
+  }
 });

@@ -125,3 +125,20 @@ test('a context window in B sees a fact told through A since its last window', a
   t.is(diff.status, 200);
   t.deepEqual(diff.json.added.map((f: { predicate: string }) => f.predicate), ['ticket']);
 });
+
+test('databases created while the catalog is listed are kept; one created through B is dropped through A', async (t) => {
+  const { a, b } = t.context;
+  const root = api(a.url, bearer(ADMIN_KEY));
+  // A listing reloads the registry from the table: a database created while that scan runs must not be forgotten.
+  for (let round = 0; round < 40; round++) {
+    const name = uniqueName('listed');
+    const lists = () => Array.from({ length: 3 }, () => root.get('/databases'));
+    const [created] = await Promise.all([root.post('/databases', { name }), ...lists(), ...lists().map(async (l) => (await new Promise((r) => setTimeout(r, round % 4)), l))]);
+    t.is(created.status, 201);
+    t.is((await root.request('DELETE', `/databases/${name}`)).status, 200, `round ${round}: the database just created is dropped`);
+  }
+  const name = uniqueName('fromb');
+  t.is((await api(b.url, bearer(ADMIN_KEY)).post('/databases', { name })).status, 201);
+  t.is((await root.request('DELETE', `/admin/databases/${name}`)).status, 200, 'A drops what B created, never having seen it');
+  t.is((await api(b.url, bearer(ADMIN_KEY)).request('DELETE', `/admin/databases/${name}`)).status, 404);
+});
