@@ -116,10 +116,11 @@ export class ScopeService {
   /** A merge reads under the tenant's query budget too: over it, nothing is written. */
   async merge(address: TenantAddress, sourceName: string, targetName: string, strategy: MergeStrategy, signal?: AbortSignal): Promise<MergeResult> {
     if (sourceName === targetName) throw new ValidationError('cannot merge a scope into itself', { source: sourceName });
-    const context = new RunContext(signal, false, await this.budgetOf(address));
+    const budget = await this.budgetOf(address);
     await using held = await this.tenant(address, true);
     const tenant = held.tenant;
-    return await tenant.transaction(this.clock(), (tx) => mergeWithin(tx, address, sourceName, targetName, strategy, context)).finally(() => this.flattenLater(address));
+    // The budget's clock starts once the tenant's write lock is held: waiting for other writers is not the merge's work.
+    return await tenant.transaction(this.clock(), (tx) => mergeWithin(tx, address, sourceName, targetName, strategy, new RunContext(signal, false, budget))).finally(() => this.flattenLater(address));
   }
 
   /** Put a scope back as it stood at `to`, in one batch of ordinary (logged, revertible) writes. */

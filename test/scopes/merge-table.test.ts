@@ -23,7 +23,9 @@ import {
 const test = anyTest as TestFn<{ server: TestServer }>;
 
 test.before(async (t) => {
-  t.context.server = await startTestServer();
+  // Every row runs at once: on PostgreSQL on a loaded machine, merges queue for the pool's connections
+  // past the default 10 s query budget. Budgets are tested in test/rules/budget-http.test.ts; here, the merge table.
+  t.context.server = await startTestServer({ VESPER_QUERY_TIMEOUT_MS: '0' });
 });
 
 test.after.always(async (t) => {
