@@ -28,7 +28,9 @@ export type { ImportCounts } from './import-lines.js';
  * copy answers as the original. An import fills an empty tenant in chunks while the tenant is
  * closed to requests; the layers it fills belong to no scope until its last transaction installs
  * the layout. A bad line stops it, the tenant is emptied again, and the error names the line:
- * nothing of a failed import stays visible.
+ * nothing of a failed import stays visible. A server that dies midway leaves a marker written
+ * before the first chunk: the tenant is emptied at the next open, or by another process sharing
+ * the storage at its next request to it (store/pending-imports.ts).
  */
 export class PortabilityService {
   constructor(
@@ -100,16 +102,13 @@ export class PortabilityService {
     await using lease = await this.catalog.forWrite(databaseName);
     const database = lease.database;
     const reopen = await this.gate.close(databaseName, tenant, 'imported');
-    const existed = database.hasTenant(tenant);
     try {
-      // Checked before anything is written, outside the undo: refusing a tenant that holds facts must leave them alone.
-      await this.mustBeEmpty(database, tenant);
-      try {
-        return await this.restore(database, tenant, lines);
-      } catch (error) {
-        await this.undo(database, tenant, existed);
-        throw error;
-      }
+      // Checked before the pending-import marker is written: refusing a tenant that holds facts must leave them alone.
+      return await database.imports.run(
+        tenant,
+        () => this.mustBeEmpty(database, tenant),
+        () => this.restore(database, tenant, lines),
+      );
     } finally {
       this.rules.forget(databaseName, tenant);
       reopen();
@@ -171,10 +170,14 @@ export class PortabilityService {
     type Chunk = { scopes: ImportChunk['scopes'][number][]; rules: ImportChunk['rules'][number][]; facts: ImportedFact[]; lines: number[]; sessions: NonNullable<ImportChunk['sessions']>[number][]; accessCounts: NonNullable<ImportChunk['accessCounts']>[number][] };
     const empty = (): Chunk => ({ scopes: [], rules: [], facts: [], lines: [], sessions: [], accessCounts: [] });
     let chunk = empty();
-    const flush = async () => {
+    const flush = async (last = false) => {
       const pending = chunk;
       chunk = empty();
-      const duplicate = await store.transaction(this.clock(), (tx) => importChunk(tx, pending));
+      const duplicate = await store.transaction(this.clock(), async (tx) => {
+        const found = await importChunk(tx, pending);
+        if (last && found < 0) tx.endImport();
+        return found;
+      });
       if (duplicate >= 0) throw badLine(pending.lines[duplicate] ?? 0, 'the same fact twice in one scope');
     };
     let last = 1;
@@ -217,21 +220,10 @@ export class PortabilityService {
       }
     }
     if (!ended) throw badLine(last + 1, 'the export ends without its end line (cut off?)');
-    await flush();
+    await flush(true);
     return counts;
   }
 
-  /**
-   * Version 3: the layout first (held: it is small), then the entries and logged versions of the
-   * layers, written in chunks into new layers (the exported ids mapped onto ids this tenant
-   * allocates), and last the layout, counts and rules in one transaction.
-   */
-  /** A failed import leaves the tenant as it was: empty (and unregistered, if it did not exist). */
-  private async undo(database: FactDatabase, tenant: string, existed: boolean): Promise<void> {
-    if (!database.hasTenant(tenant)) return;
-    await database.clearTenant(tenant);
-    if (!existed) await database.unregisterTenant(tenant);
-  }
 }
 
 async function* numberedLines(lines: AsyncIterable<string>): AsyncGenerator<NumberedLine> {

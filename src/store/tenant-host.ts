@@ -37,6 +37,11 @@ export interface TenantHost {
   changedElsewhere?(tenant: string): void;
   /** Run `work` holding the tenant's write lock across processes (shared storage), or just run it. */
   exclusive<T>(tenant: string, work: () => Promise<T>): Promise<T>;
+  /**
+   * Before a request reads or writes the tenant: null when nothing is to be done, else a wait that
+   * undoes an import another process left unfinished, or refuses while it runs (pending-imports.ts).
+   */
+  settleImport?(tenant: string): Promise<void> | null;
   /** One atomic batch. */
   write(ops: BatchOp[]): Promise<void>;
   /** Ops registering the tenant if this is its first write (empty otherwise). */
