@@ -4,17 +4,15 @@
  * tenants are untouched, and a new import answers as the source.
  */
 import { cp, mkdtemp, rm } from 'node:fs/promises';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { ClassicLevel } from 'classic-level';
-import { META_SUBLEVEL, tenantRegistryKey, tenantStampKey } from '../../src/encoding/control-keys.js';
-import { sessionRange } from '../../src/encoding/session-keys.js';
 import type { LevelDb } from '../../src/store/level-types.js';
 import { ON_LEVELDB, dropBackendData, openRawLevel } from '../helpers/backend.js';
 import { type ChildServer, spawnServer } from '../helpers/child.js';
 import { tellOk } from '../helpers/facts.js';
+import { exportOf, keysNaming, rawTenant, seedSource, startImport } from '../helpers/import.js';
 import { api, tenantApi } from '../helpers/server.js';
 
 const SOURCE = 'source';
@@ -22,59 +20,6 @@ const TARGET = 'target';
 const BYSTANDER = 'bystander';
 /** Context sessions of the source: enough (10 units each in a chunk of 2,000) that some commit before the end line. */
 const SESSIONS = 220;
-
-async function seed(url: string): Promise<void> {
-  const src = tenantApi(url, SOURCE);
-  for (let start = 0; start < 6_000; start += 2_000) {
-    await tellOk(src, { facts: Array.from({ length: 2_000 }, (_, i) => ({ predicate: 'item', args: [start + i, `g${(start + i) % 40}`] })) });
-  }
-  const setup = async (reply: Promise<{ status: number; text: string }>, status: number) => {
-    const r = await reply;
-    if (r.status !== status) throw new Error(`setup: ${r.status} ${r.text}`);
-  };
-  await setup(src.post('/rules', { text: 'group(?g) :- item(?i, ?g).' }), 201);
-  await setup(src.post('/scope/fork', { source: 'main', target: 'alt' }), 201);
-  await tellOk(src, { facts: Array.from({ length: 50 }, (_, i) => ({ predicate: 'item', args: [10_000 + i, 'alt'], scope: 'alt' })) });
-  for (let i = 0; i < SESSIONS; i++) await setup(src.post('/context/optimize', { sessionId: `agent-${i}`, maxFacts: 2, predicates: ['item'] }), 200);
-  await tellOk(tenantApi(url, BYSTANDER), { facts: [{ predicate: 'kept', args: [1] }, { predicate: 'kept', args: [2] }] });
-}
-
-async function exportOf(url: string, tenant: string): Promise<string> {
-  const reply = await fetch(`${url}/admin/databases/default/tenants/${tenant}/export`);
-  if (reply.status !== 200) throw new Error(`export: ${reply.status}`);
-  return reply.text();
-}
-
-/** Send `text` as the start of an import body and keep the request open (the server waits for the rest). */
-function startImport(url: string, tenant: string, text: string): { abandon: () => void } {
-  const target = new URL(`/admin/databases/default/tenants/${tenant}/import`, url);
-  const req = request(target, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' } });
-  req.on('error', () => undefined); // the server is killed under it
-  req.write(text);
-  return { abandon: () => req.destroy() };
-}
-
-/** The keys of a tenant's sublevel, and whether its registration is in META, as stored now. */
-async function rawTenant(level: LevelDb, tenant: string): Promise<{ keys: [string, string][]; sessions: number; registered: boolean }> {
-  const prefix = `!${tenant}!`;
-  const keys = (await level.iterator({ gte: prefix, lt: `${prefix}\xff` }).all()) as [string, string][];
-  const sessions = sessionRange();
-  const inSessions = keys.filter(([k]) => k.slice(prefix.length) >= sessions.gte && k.slice(prefix.length) < sessions.lt).length;
-  const registered = (await level.get(`!${META_SUBLEVEL}!${tenantRegistryKey(tenant)}`)) !== undefined;
-  return { keys, sessions: inSessions, registered };
-}
-
-/**
- * Every raw key of the database that names the tenant (its sublevel and its control records in
- * META), but its stamp on shared storage: a counter of changes for other processes' caches, which
- * outlives a tenant's deletion too.
- */
-async function keysNaming(level: LevelDb, tenant: string): Promise<string[]> {
-  const found: string[] = [];
-  const stamp = `!${META_SUBLEVEL}!${tenantStampKey(tenant)}`;
-  for await (const key of level.keys()) if (key !== stamp && (key.startsWith(`!${tenant}!`) || (key.startsWith(`!${META_SUBLEVEL}!`) && key.includes(tenant)))) found.push(key);
-  return found;
-}
 
 /**
  * The committed state of the running server's database, read without stopping it: on LevelDB a copy
@@ -119,7 +64,8 @@ test('import › the server is killed while the chunks commit › after the rest
   const env = { VESPER_RATE_LIMIT: '0' };
   let server = await spawnServer(dataDir, env);
   try {
-    await seed(server.url);
+    await seedSource(server.url, SOURCE, SESSIONS);
+    await tellOk(tenantApi(server.url, BYSTANDER), { facts: [{ predicate: 'kept', args: [1] }, { predicate: 'kept', args: [2] }] });
     const text = await exportOf(server.url, SOURCE);
     const lines = text.trim().split('\n');
     t.like(JSON.parse(lines.at(-1) as string), { kind: 'end', sessions: SESSIONS });
