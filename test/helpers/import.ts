@@ -1,6 +1,6 @@
 // Imports over real HTTP for the crash tests: a body sent in part and held open, and raw views of a tenant's keys.
 import { request } from 'node:http';
-import { META_SUBLEVEL, tenantRegistryKey, tenantStampKey } from '../../src/encoding/control-keys.js';
+import { META_SUBLEVEL, pendingImportKey, retiredLayerRange, tenantRegistryKey, tenantSettingsKey } from '../../src/encoding/control-keys.js';
 import { sessionRange } from '../../src/encoding/session-keys.js';
 import type { LevelDb } from '../../src/store/level-types.js';
 import { tellOk } from './facts.js';
@@ -50,14 +50,19 @@ export async function rawTenant(level: LevelDb, tenant: string): Promise<{ keys:
 }
 
 /**
- * Every raw key of the database that names the tenant (its sublevel and its control records in
- * META), but its stamp on shared storage: a counter of changes for other processes' caches, which
- * outlives a tenant's deletion too.
+ * Every raw key of the database that holds something of the tenant: its sublevel, and its records
+ * in META that an import or its undo writes (registration, settings, pending-import marker,
+ * retired-layer journal). Not its stamp, usage or event counter: those count changes and requests
+ * (the test's own), and outlive a deleted tenant too.
  */
 export async function keysNaming(level: LevelDb, tenant: string): Promise<string[]> {
+  const meta = (key: string) => `!${META_SUBLEVEL}!${key}`;
+  const exact = new Set([tenantRegistryKey(tenant), tenantSettingsKey(tenant), pendingImportKey(tenant)].map(meta));
+  const journal = retiredLayerRange(tenant);
   const found: string[] = [];
-  const stamp = `!${META_SUBLEVEL}!${tenantStampKey(tenant)}`;
-  for await (const key of level.keys()) if (key !== stamp && (key.startsWith(`!${tenant}!`) || (key.startsWith(`!${META_SUBLEVEL}!`) && key.includes(tenant)))) found.push(key);
+  for await (const key of level.keys()) {
+    if (key.startsWith(`!${tenant}!`) || exact.has(key) || (key >= meta(journal.gte) && key < meta(journal.lt))) found.push(key);
+  }
   return found;
 }
 
