@@ -16,7 +16,7 @@ import type { Clock } from './clock.js';
 import type { RuleService } from './rules.js';
 import type { TenantGate } from './tenant-gate.js';
 import type { DimensionsOf } from './retrieval/dimensions.js';
-import { CHUNK, type ImportCounts, type NumberedLine, badLine, decode, entryFields, noCounts, restoreLayers, ruleOf } from './import-lines.js';
+import { CHUNK, type FinishImport, type ImportCounts, type NumberedLine, badLine, decode, entryFields, finishing, noCounts, restoreLayers, ruleOf } from './import-lines.js';
 
 export type { ImportCounts } from './import-lines.js';
 
@@ -107,7 +107,7 @@ export class PortabilityService {
       return await database.imports.run(
         tenant,
         () => this.mustBeEmpty(database, tenant),
-        () => this.restore(database, tenant, lines),
+        (held) => this.restore(database, tenant, lines, finishing(held)),
       );
     } finally {
       this.rules.forget(databaseName, tenant);
@@ -148,7 +148,7 @@ export class PortabilityService {
     }
   }
 
-  private async restore(database: FactDatabase, tenant: string, lines: AsyncIterable<string>): Promise<ImportCounts> {
+  private async restore(database: FactDatabase, tenant: string, lines: AsyncIterable<string>, finish: FinishImport): Promise<ImportCounts> {
     const store = database.tenant(tenant);
     const numbered = numberedLines(lines)[Symbol.asyncIterator]();
     const first = await numbered.next();
@@ -158,14 +158,14 @@ export class PortabilityService {
     if (number !== 1 || header.line.kind !== 'header') throw badLine(number, 'the first line must be the header');
     const version = header.line.version;
     const rest = { [Symbol.asyncIterator]: () => numbered };
-    return version === 3 ? restoreLayers(store, rest, await this.dimensionsOf(database.name, tenant), this.clock) : this.restoreScopes(store, version, rest);
+    return version === 3 ? restoreLayers(store, rest, await this.dimensionsOf(database.name, tenant), this.clock, finish) : this.restoreScopes(store, version, rest, finish);
   }
 
   /**
    * Versions 1 and 2: the facts of each scope, flattened; scopes come back as roots (no layout to
    * restore: diffs between them compare whole scopes).
    */
-  private async restoreScopes(store: TenantStore, version: ExportVersion, lines: AsyncIterable<NumberedLine>): Promise<ImportCounts> {
+  private async restoreScopes(store: TenantStore, version: ExportVersion, lines: AsyncIterable<NumberedLine>, finish: FinishImport): Promise<ImportCounts> {
     const counts = noCounts();
     type Chunk = { scopes: ImportChunk['scopes'][number][]; rules: ImportChunk['rules'][number][]; facts: ImportedFact[]; lines: number[]; sessions: NonNullable<ImportChunk['sessions']>[number][]; accessCounts: NonNullable<ImportChunk['accessCounts']>[number][] };
     const empty = (): Chunk => ({ scopes: [], rules: [], facts: [], lines: [], sessions: [], accessCounts: [] });
@@ -175,7 +175,7 @@ export class PortabilityService {
       chunk = empty();
       const duplicate = await store.transaction(this.clock(), async (tx) => {
         const found = await importChunk(tx, pending);
-        if (last && found < 0) tx.endImport();
+        if (last && found < 0) finish(tx);
         return found;
       });
       if (duplicate >= 0) throw badLine(pending.lines[duplicate] ?? 0, 'the same fact twice in one scope');

@@ -46,19 +46,20 @@ export class PendingImports {
   /**
    * Import into a tenant: a marker an earlier import left is undone, `check` runs (a refusal writes
    * nothing), the marker is written, then `work`, whose last transaction removes it. A throw from
-   * `work` empties the tenant again (and unregisters it if the import made it).
+   * `work` empties the tenant again (and unregisters it if the import made it). `held()` (for that
+   * last transaction) turns false if, on shared storage, the import lost its lock meanwhile.
    */
-  async run<T>(tenant: string, check: () => Promise<void>, work: () => Promise<T>): Promise<T> {
+  async run<T>(tenant: string, check: () => Promise<void>, work: (held: () => boolean) => Promise<T>): Promise<T> {
     this.running.add(tenant);
     try {
-      return await this.holding(tenant, async () => {
+      return await this.holding(tenant, async (held) => {
         const stale = await this.marker(tenant);
         if (stale !== null) await this.undo(tenant, stale);
         await check();
         const existed = this.host.isRegistered(tenant);
         await this.host.writeMeta([{ type: 'put', key: pendingImportKey(tenant), value: existed ? EXISTED : NEW, sublevel: this.host.meta }]);
         try {
-          return await work();
+          return await work(held);
         } catch (error) {
           await this.undo(tenant, existed);
           throw error;
@@ -129,8 +130,8 @@ export class PendingImports {
     return value === undefined ? null : value !== NEW;
   }
 
-  private holding<T>(tenant: string, work: () => Promise<T>): Promise<T> {
-    return this.host.shared === null ? work() : this.host.shared.importing(this.host.database, tenant, work);
+  private holding<T>(tenant: string, work: (held: () => boolean) => Promise<T>): Promise<T> {
+    return this.host.shared === null ? work(() => true) : this.host.shared.importing(this.host.database, tenant, work);
   }
 
   private async unlessRunning(tenant: string, work: () => Promise<void>): Promise<boolean> {

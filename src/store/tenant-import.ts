@@ -106,8 +106,8 @@ export interface ImportedLayout {
 /**
  * The last transaction of a version-3 import: the scopes take the imported layout (the empty
  * tenant's own `main` gives way to the imported one, its layer retired), with the layers' counts,
- * the stored bytes and the rules. Everything imported becomes visible here, at once, and the
- * import's pending marker goes in the same batch (pending-imports.ts).
+ * the stored bytes and the rules. Everything imported becomes visible here, at once (the caller
+ * ends the import in the same transaction: TenantTransaction.endImport).
  */
 export async function installLayout(tx: TenantTransaction, layout: ImportedLayout): Promise<void> {
   const registry = tx.scopes;
@@ -120,7 +120,6 @@ export async function installLayout(tx: TenantTransaction, layout: ImportedLayou
   for (const [layer, count] of layout.counts) registry.adjustCount(layer, count);
   registry.adjustBytes(layout.bytes - registry.storedBytes);
   for (const rule of layout.rules) tx.putRule(rule);
-  tx.endImport();
   const kept = registry.layerUse();
   for (const [layer] of used) {
     // A layer never written (the main of a tenant created by this import) has no keys to collect.

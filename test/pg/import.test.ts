@@ -2,7 +2,8 @@
 // that tenant. The other process must not undo an import that is still running (it answers 409, as
 // the importing process does); once the importing process is dead, the other one undoes what it
 // left at its next request to the tenant. PostgreSQL only: two processes cannot share a LevelDB.
-import { openRawLevel } from '../helpers/backend.js';
+import { PgClient } from '../../src/store/backends/pg-client.js';
+import { TEST_PG_URL, openRawLevel } from '../helpers/backend.js';
 import { spawnServer } from '../helpers/child.js';
 import { askAll, uniqueName } from '../helpers/facts.js';
 import { exportOf, keysNaming, rawTenant, seedSource, startImport } from '../helpers/import.js';
@@ -85,6 +86,39 @@ test('a third process dies while it imports › B undoes the import at its next 
   const raw = await openRawLevel(dataDir, 'default');
   try {
     t.deepEqual(await keysNaming(raw.level, target), [], 'no raw key names the tenant of the dead import');
+  } finally {
+    await raw.close();
+  }
+});
+
+test('the importing process loses its lock (its connection is ended) › B undoes the import, and A refuses to install its layout over it (503)', async (t) => {
+  const { a, b, dataDir } = t.context;
+  const [source, target] = [uniqueName('src'), uniqueName('dst')];
+  await seedSource(a.url, source, 220);
+  const lines = (await exportOf(a.url, source)).trim().split('\n');
+  const importing = startImport(a.url, target, `${lines.slice(0, -1).join('\n')}\n`);
+  await committed(dataDir, target);
+  // A waits for the end line: the only advisory lock held now is the import's. End its connection.
+  const admin = new PgClient({ url: TEST_PG_URL as string, poolSize: 1, snapshotPoolSize: 1 });
+  try {
+    const ended = await admin.sql`SELECT pg_terminate_backend(pid) AS ended FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()`;
+    t.is(ended.length, 1);
+  } finally {
+    await admin.end();
+  }
+  let status = 409;
+  for (let tries = 0; status === 409 && tries < 100; tries++) {
+    status = (await tenantApi(b.url, target).post('/ask', { predicate: 'item', args: ['?i', '?g'] })).status;
+    if (status === 409) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  t.is(status, 200, 'B undid the import once its lock was gone');
+  const reply = await importing.finish(`${lines.at(-1)}\n`);
+  t.is(reply.status, 503, reply.text);
+  t.deepEqual(await items(tenantApi(a.url, target)), []);
+  t.deepEqual(await items(tenantApi(b.url, target)), []);
+  const raw = await openRawLevel(dataDir, 'default');
+  try {
+    t.deepEqual(await keysNaming(raw.level, target), []);
   } finally {
     await raw.close();
   }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { SharedCoordination } from '../storage-backend.js';
 import type { PgClient, PgSql } from './pg-client.js';
-import type { PgSessions } from './pg-sessions.js';
+import type { PgSession, PgSessions } from './pg-sessions.js';
 import { remote } from './pg-errors.js';
 
 /**
@@ -13,21 +13,22 @@ import { remote } from './pg-errors.js';
  * connection, and PostgreSQL releases the lock with it. So does a connection that breaks while
  * the lock is held (a failover): the transaction's reads and batch fail with it unless the pool of
  * reads and writes reached a new primary meanwhile, in which case the batch runs unlocked (a
- * window of one reconnection, noted in the README).
+ * window of one reconnection, noted in the README). An import also holds an import lock per tenant
+ * for its whole duration (pending-imports.ts), on another key, from another pool of sessions.
  */
 export class PgCoordination implements SharedCoordination {
   constructor(private readonly client: PgClient) {}
 
   exclusive<T>(database: string, tenant: string, work: () => Promise<T>): Promise<T> {
-    return holding(this.client.lockSessions, lockKey(database, tenant), work);
+    return holding(this.client.lockSessions, lockKey(database, tenant), () => work());
   }
 
   /**
    * An import holds its lock on a session of another pool for its whole duration: its own tenant
    * transactions take tenant locks meanwhile, and must not wait for the session it holds.
    */
-  importing<T>(database: string, tenant: string, work: () => Promise<T>): Promise<T> {
-    return holding(this.client.importSessions, lockKey(database, tenant, 'import'), work);
+  importing<T>(database: string, tenant: string, work: (held: () => boolean) => Promise<T>): Promise<T> {
+    return holding(this.client.importSessions, lockKey(database, tenant, 'import'), (session) => work(() => !session.lost));
   }
 
   async unlessImporting(database: string, tenant: string, work: () => Promise<void>): Promise<boolean> {
@@ -53,14 +54,14 @@ export class PgCoordination implements SharedCoordination {
   }
 }
 
-async function holding<T>(sessions: PgSessions, key: string, work: () => Promise<T>): Promise<T> {
+async function holding<T>(sessions: PgSessions, key: string, work: (session: PgSession) => Promise<T>): Promise<T> {
   const session = await sessions.take();
   let reusable = false;
   try {
     await remote(() => session.sql`SELECT pg_advisory_lock(${key}::bigint)`);
     let settled: { ok: true; value: T } | { ok: false; error: unknown };
     try {
-      settled = { ok: true, value: await work() };
+      settled = { ok: true, value: await work(session) };
     } catch (error) {
       settled = { ok: false, error };
     }
