@@ -140,9 +140,8 @@ export class PortabilityService {
 
   private async mustBeEmpty(database: FactDatabase, tenant: string): Promise<void> {
     if (!database.hasTenant(tenant)) return;
-    const store = database.tenant(tenant);
-    const registry = await store.scopes(this.clock());
-    const rules = await store.read(this.clock(), (reads) => reads.rules());
+    // Through read: on shared storage it first catches up with what other processes wrote to the tenant.
+    const { registry, rules } = await database.tenant(tenant).read(this.clock(), async (reads) => ({ registry: reads.registry, rules: await reads.rules() }));
     if (registry.totalFacts() > 0 || rules.length > 0 || registry.all().length > 1) {
       throw new ConflictError(`tenant '${tenant}' is not empty: an import restores into an empty tenant only`, { database: database.name, tenant });
     }

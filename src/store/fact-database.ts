@@ -7,6 +7,7 @@ import {
   META_SUBLEVEL,
   tenantFromRegistryKey,
   tenantRegistryKey,
+  tenantStampKey,
   tenantRegistryRange,
 } from '../encoding/control-keys.js';
 import { BackgroundRunner } from './background.js';
@@ -80,7 +81,8 @@ export class FactDatabase {
       database: name,
       meta: this.meta,
       shared,
-      writeMeta: (ops) => this.writer.write([...ops, ...this.stampOps()]),
+      writeMeta: (ops, tenant) => this.writer.write([...ops, ...this.stampOps(tenant)]),
+      exclusive: (tenant, work) => this.host.exclusive(tenant, work),
       isRegistered: (tenant) => this.registered.has(tenant),
       tenant: (tenant) => this.tenant(tenant),
       unregister: (tenant, ops) => this.unregisterTenant(tenant, ops),
@@ -151,9 +153,11 @@ export class FactDatabase {
     this.lifecycle.emit('changed', this.name);
   }
 
-  /** The database stamp op of a change other processes must see (registry, settings, rules): none when not shared. */
-  private stampOps(): BatchOp[] {
-    return this.shared === null ? [] : [{ type: 'put', key: DATABASE_STAMP_KEY, value: nextStamp(), sublevel: this.meta }];
+  /** The database stamp op of a change other processes must see (registry, settings, rules), and the tenant's stamp too with `tenant`: none when not shared. */
+  private stampOps(tenant?: string): BatchOp[] {
+    if (this.shared === null) return [];
+    const ops: BatchOp[] = [{ type: 'put', key: DATABASE_STAMP_KEY, value: nextStamp(), sublevel: this.meta }];
+    return tenant === undefined ? ops : [...ops, { type: 'put', key: tenantStampKey(tenant), value: nextStamp(), sublevel: this.meta }];
   }
 
   private startGroupCommit(): void {
@@ -311,7 +315,10 @@ export class FactDatabase {
       background: this.background,
       eventFloor: this.eventFloor,
       shared: this.shared !== null,
-      changedElsewhere: (tenant: string) => this.lifecycle.emit('tenant-changed', this.name, tenant),
+      changedElsewhere: (tenant: string) => {
+        this.lifecycle.emit('tenant-changed', this.name, tenant);
+        return this.imports.refuseIfImporting(tenant);
+      },
       settleImport: (tenant: string) => this.imports.settle(tenant),
       exclusive: <T>(tenant: string, work: () => Promise<T>) => (this.shared === null ? work() : this.shared.exclusive(this.name, tenant, work)),
       write: (ops: BatchOp[]) => this.writer.write(ops),

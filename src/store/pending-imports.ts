@@ -9,8 +9,13 @@ export interface ImportHost {
   readonly database: string;
   readonly meta: LevelSublevel;
   readonly shared: SharedCoordination | null;
-  /** One atomic batch of META ops, stamped on shared storage (other processes then look at the markers again). */
-  writeMeta(ops: BatchOp[]): Promise<void>;
+  /**
+   * One atomic batch of META ops, stamped on shared storage: other processes then read the markers
+   * again, and with `tenant`, their next transaction of the tenant catches up (and sees the marker).
+   */
+  writeMeta(ops: BatchOp[], tenant?: string): Promise<void>;
+  /** Run `work` holding the tenant's write lock across processes (TenantHost.exclusive). */
+  exclusive<T>(tenant: string, work: () => Promise<T>): Promise<T>;
   isRegistered(tenant: string): boolean;
   tenant(name: string): TenantStore;
   /** Drop the tenant's registration and settings in one batch with `ops`. */
@@ -55,9 +60,14 @@ export class PendingImports {
       return await this.holding(tenant, async (held) => {
         const stale = await this.marker(tenant);
         if (stale !== null) await this.undo(tenant, stale);
-        await check();
-        const existed = this.host.isRegistered(tenant);
-        await this.host.writeMeta([{ type: 'put', key: pendingImportKey(tenant), value: existed ? EXISTED : NEW, sublevel: this.host.meta }]);
+        // Under the tenant's write lock: no other process writes between the check and the marker,
+        // and its next transaction of the tenant sees the marker and is refused (refuseIfImporting).
+        const existed = await this.host.exclusive(tenant, async () => {
+          await check();
+          const registered = this.host.isRegistered(tenant);
+          await this.host.writeMeta([{ type: 'put', key: pendingImportKey(tenant), value: registered ? EXISTED : NEW, sublevel: this.host.meta }], tenant);
+          return registered;
+        });
         try {
           return await work(held);
         } catch (error) {
@@ -95,6 +105,16 @@ export class PendingImports {
     return this.recover(tenant).then((undone) => {
       if (!undone) throw new ConflictError(`tenant '${tenant}' is being imported`, { database: this.host.database, tenant });
     });
+  }
+
+  /**
+   * Shared storage, when another process committed to the tenant (TenantStore.catchUp, possibly
+   * under the tenant's write lock): if that was the start of an import, refuse (409) and note it.
+   */
+  async refuseIfImporting(tenant: string): Promise<void> {
+    if (this.running.has(tenant) || (await this.marker(tenant)) === null) return;
+    this.elsewhere.add(tenant);
+    throw new ConflictError(`tenant '${tenant}' is being imported`, { database: this.host.database, tenant });
   }
 
   /** Undo the tenant's import if none is running; false when one is. */

@@ -179,7 +179,7 @@ export class TenantStore {
     this.knownStamp = stamp;
     this.forgetKeyspace();
     this.lifecycle.emit('changed-elsewhere');
-    this.host.changedElsewhere?.(this.name);
+    await this.host.changedElsewhere?.(this.name);
   }
 
   private forgetKeyspace(): void {
