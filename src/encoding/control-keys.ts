@@ -165,6 +165,26 @@ export function decodeRetiredLayerKey(key: string): { tenant: string; layer: num
 }
 
 /**
+ * In META: a tenant an import is restoring into, from before the import's first write until the
+ * write that installs its layout (or until a failed import is undone). A marker found while no
+ * import runs (its process died) means the tenant holds half an import: it is emptied again
+ * (store/pending-imports.ts). The value says whether the tenant existed before the import.
+ */
+const IMPORT = 'I';
+
+export function pendingImportKey(tenant: string): string {
+  return IMPORT + SEP + tenant;
+}
+
+export function pendingImportRange(): { gte: string; lt: string } {
+  return { gte: IMPORT + SEP, lt: upperBound(IMPORT + SEP) };
+}
+
+export function tenantFromPendingImportKey(key: string): string {
+  return key.slice(IMPORT.length + SEP.length);
+}
+
+/**
  * In META: settings (policies). One record holds the database's own settings; one per tenant holds
  * that tenant's overrides (taken with the tenant's registration when it is deleted).
  */

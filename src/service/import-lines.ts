@@ -1,4 +1,4 @@
-import { ValidationError, type VesperError } from '../domain/errors.js';
+import { StorageUnavailableError, ValidationError, type VesperError } from '../domain/errors.js';
 import { type ExportLineV3, ExportLineError, type ExportVersion, decodeExportLine } from '../contract/portability.js';
 import type { EntryValue } from '../encoding/records.js';
 import type { LayerId } from '../encoding/fact-keys.js';
@@ -6,7 +6,7 @@ import { parseRule } from '../engine/index.js';
 import type { LayerEntry, LayerHistory } from '../store/layer-reader.js';
 import type { RuleRecord } from '../store/rule-records.js';
 import type { ScopeRecord } from '../store/scope-registry.js';
-import type { TenantStore } from '../store/tenant-store.js';
+import type { TenantStore, TenantTransaction } from '../store/tenant-store.js';
 import { type LayerImportChunk, importLayerChunk, installLayout } from '../store/tenant-import.js';
 import type { Clock } from './clock.js';
 
@@ -48,7 +48,21 @@ export const entryOf = (value: { record: ExportEntryRecord | null; retractedAt?:
   value.record === null ? { kind: 'tombstone', at: value.retractedAt ?? 0 } : { kind: 'record', record: value.record };
 type ExportEntryRecord = NonNullable<Extract<ExportLineV3, { kind: 'entry' }>['record']>;
 
-export async function restoreLayers(store: TenantStore, lines: AsyncIterable<NumberedLine>, dimensions: number | null, clock: Clock): Promise<ImportCounts> {
+/**
+ * What the last transaction of an import does besides its writes: end the import (its pending marker
+ * goes in the same batch), unless the import lost its lock meanwhile (pending-imports.ts).
+ */
+export type FinishImport = (tx: TenantTransaction) => void;
+
+export function finishing(held: () => boolean): FinishImport {
+  return (tx) => {
+    // Shared storage: a broken connection released the import's lock, and another process may be undoing it now.
+    if (!held()) throw new StorageUnavailableError('connection');
+    tx.endImport();
+  };
+}
+
+export async function restoreLayers(store: TenantStore, lines: AsyncIterable<NumberedLine>, dimensions: number | null, clock: Clock, finish: FinishImport): Promise<ImportCounts> {
   const counts = noCounts();
   /** Exported layer id → its fact count, then (once the layout is read) → the new id. */
   const declared = new Map<number, number>();
@@ -162,7 +176,10 @@ export async function restoreLayers(store: TenantStore, lines: AsyncIterable<Num
   const mapped = ids ?? (await closeLayout());
   await flush();
   const layerCounts = new Map([...declared].map(([id, facts]) => [mapped.get(id) as LayerId, facts]));
-  await store.transaction(clock(), async (tx) => installLayout(tx, { scopes: layout, counts: layerCounts, bytes, rules }));
+  await store.transaction(clock(), async (tx) => {
+    await installLayout(tx, { scopes: layout, counts: layerCounts, bytes, rules });
+    finish(tx);
+  });
   return counts;
 }
 

@@ -16,7 +16,7 @@ import type { Clock } from './clock.js';
 import type { RuleService } from './rules.js';
 import type { TenantGate } from './tenant-gate.js';
 import type { DimensionsOf } from './retrieval/dimensions.js';
-import { CHUNK, type ImportCounts, type NumberedLine, badLine, decode, entryFields, noCounts, restoreLayers, ruleOf } from './import-lines.js';
+import { CHUNK, type FinishImport, type ImportCounts, type NumberedLine, badLine, decode, entryFields, finishing, noCounts, restoreLayers, ruleOf } from './import-lines.js';
 
 export type { ImportCounts } from './import-lines.js';
 
@@ -28,7 +28,9 @@ export type { ImportCounts } from './import-lines.js';
  * copy answers as the original. An import fills an empty tenant in chunks while the tenant is
  * closed to requests; the layers it fills belong to no scope until its last transaction installs
  * the layout. A bad line stops it, the tenant is emptied again, and the error names the line:
- * nothing of a failed import stays visible.
+ * nothing of a failed import stays visible. A server that dies midway leaves a marker written
+ * before the first chunk: the tenant is emptied at the next open, or by another process sharing
+ * the storage at its next request to it (store/pending-imports.ts).
  */
 export class PortabilityService {
   constructor(
@@ -100,16 +102,13 @@ export class PortabilityService {
     await using lease = await this.catalog.forWrite(databaseName);
     const database = lease.database;
     const reopen = await this.gate.close(databaseName, tenant, 'imported');
-    const existed = database.hasTenant(tenant);
     try {
-      // Checked before anything is written, outside the undo: refusing a tenant that holds facts must leave them alone.
-      await this.mustBeEmpty(database, tenant);
-      try {
-        return await this.restore(database, tenant, lines);
-      } catch (error) {
-        await this.undo(database, tenant, existed);
-        throw error;
-      }
+      // Checked before the pending-import marker is written: refusing a tenant that holds facts must leave them alone.
+      return await database.imports.run(
+        tenant,
+        () => this.mustBeEmpty(database, tenant),
+        (held) => this.restore(database, tenant, lines, finishing(held)),
+      );
     } finally {
       this.rules.forget(databaseName, tenant);
       reopen();
@@ -141,15 +140,14 @@ export class PortabilityService {
 
   private async mustBeEmpty(database: FactDatabase, tenant: string): Promise<void> {
     if (!database.hasTenant(tenant)) return;
-    const store = database.tenant(tenant);
-    const registry = await store.scopes(this.clock());
-    const rules = await store.read(this.clock(), (reads) => reads.rules());
+    // Through read: on shared storage it first catches up with what other processes wrote to the tenant.
+    const { registry, rules } = await database.tenant(tenant).read(this.clock(), async (reads) => ({ registry: reads.registry, rules: await reads.rules() }));
     if (registry.totalFacts() > 0 || rules.length > 0 || registry.all().length > 1) {
       throw new ConflictError(`tenant '${tenant}' is not empty: an import restores into an empty tenant only`, { database: database.name, tenant });
     }
   }
 
-  private async restore(database: FactDatabase, tenant: string, lines: AsyncIterable<string>): Promise<ImportCounts> {
+  private async restore(database: FactDatabase, tenant: string, lines: AsyncIterable<string>, finish: FinishImport): Promise<ImportCounts> {
     const store = database.tenant(tenant);
     const numbered = numberedLines(lines)[Symbol.asyncIterator]();
     const first = await numbered.next();
@@ -159,22 +157,26 @@ export class PortabilityService {
     if (number !== 1 || header.line.kind !== 'header') throw badLine(number, 'the first line must be the header');
     const version = header.line.version;
     const rest = { [Symbol.asyncIterator]: () => numbered };
-    return version === 3 ? restoreLayers(store, rest, await this.dimensionsOf(database.name, tenant), this.clock) : this.restoreScopes(store, version, rest);
+    return version === 3 ? restoreLayers(store, rest, await this.dimensionsOf(database.name, tenant), this.clock, finish) : this.restoreScopes(store, version, rest, finish);
   }
 
   /**
    * Versions 1 and 2: the facts of each scope, flattened; scopes come back as roots (no layout to
    * restore: diffs between them compare whole scopes).
    */
-  private async restoreScopes(store: TenantStore, version: ExportVersion, lines: AsyncIterable<NumberedLine>): Promise<ImportCounts> {
+  private async restoreScopes(store: TenantStore, version: ExportVersion, lines: AsyncIterable<NumberedLine>, finish: FinishImport): Promise<ImportCounts> {
     const counts = noCounts();
     type Chunk = { scopes: ImportChunk['scopes'][number][]; rules: ImportChunk['rules'][number][]; facts: ImportedFact[]; lines: number[]; sessions: NonNullable<ImportChunk['sessions']>[number][]; accessCounts: NonNullable<ImportChunk['accessCounts']>[number][] };
     const empty = (): Chunk => ({ scopes: [], rules: [], facts: [], lines: [], sessions: [], accessCounts: [] });
     let chunk = empty();
-    const flush = async () => {
+    const flush = async (last = false) => {
       const pending = chunk;
       chunk = empty();
-      const duplicate = await store.transaction(this.clock(), (tx) => importChunk(tx, pending));
+      const duplicate = await store.transaction(this.clock(), async (tx) => {
+        const found = await importChunk(tx, pending);
+        if (last && found < 0) finish(tx);
+        return found;
+      });
       if (duplicate >= 0) throw badLine(pending.lines[duplicate] ?? 0, 'the same fact twice in one scope');
     };
     let last = 1;
@@ -217,21 +219,10 @@ export class PortabilityService {
       }
     }
     if (!ended) throw badLine(last + 1, 'the export ends without its end line (cut off?)');
-    await flush();
+    await flush(true);
     return counts;
   }
 
-  /**
-   * Version 3: the layout first (held: it is small), then the entries and logged versions of the
-   * layers, written in chunks into new layers (the exported ids mapped onto ids this tenant
-   * allocates), and last the layout, counts and rules in one transaction.
-   */
-  /** A failed import leaves the tenant as it was: empty (and unregistered, if it did not exist). */
-  private async undo(database: FactDatabase, tenant: string, existed: boolean): Promise<void> {
-    if (!database.hasTenant(tenant)) return;
-    await database.clearTenant(tenant);
-    if (!existed) await database.unregisterTenant(tenant);
-  }
 }
 
 async function* numberedLines(lines: AsyncIterable<string>): AsyncGenerator<NumberedLine> {

@@ -7,6 +7,7 @@ import {
   eventRange,
   eventSeqKey,
   decodeRetiredLayerKey,
+  pendingImportKey,
   retiredLayerRange,
   seqOfEventKey,
   tenantFromRegistryKey,
@@ -93,6 +94,7 @@ export async function checkDatabase(name: string, db: LevelDb): Promise<{ tenant
   for await (const [key, value] of scanRange(metaReader, tenantRegistryRange())) {
     const tenant = tenantFromRegistryKey(key);
     if (value === 'deleting') continue; // a deletion a crash interrupted: the next start finishes it
+    if ((await meta.get(pendingImportKey(tenant))) !== undefined) continue; // an import not finished (running, or a crash interrupted it): the next start empties the tenant
     tenants++;
     const sub = db.sublevel<string, string>(tenant, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
     try {

@@ -4,15 +4,12 @@ import { VesperError } from '../domain/errors.js';
 import {
   DATABASE_INCARNATION_KEY,
   DATABASE_STAMP_KEY,
-  FORMAT_VERSION_KEY,
   META_SUBLEVEL,
-  decodeRetiredLayerKey,
-  retiredLayerRange,
   tenantFromRegistryKey,
   tenantRegistryKey,
+  tenantStampKey,
   tenantRegistryRange,
 } from '../encoding/control-keys.js';
-import { FORMAT_VERSION, READABLE_FORMATS } from '../encoding/records.js';
 import { BackgroundRunner } from './background.js';
 import { BatchWriter, type Durability } from './batch-writer.js';
 import { type BatchOp, KeyspaceReader, type LevelDb, type LevelSublevel, SYNC, scanRange } from './level-types.js';
@@ -23,10 +20,11 @@ import { type RuleRecord, delRuleOp, loadRules, putRuleOp } from './rule-records
 import { type SettingsRecord, loadSettings, putSettingsOp } from './settings-records.js';
 import { type UsageRecord, loadUsage, putUsageOp, scanUsage } from './usage-records.js';
 import { type TenantHost, TenantStore } from './tenant-store.js';
-import type { RetiredLayer } from './transaction.js';
+import { checkFormat, collectJournaledLayers } from './open-checks.js';
 import type { SharedCoordination } from './storage-backend.js';
 import { learnIncarnation, nextStamp } from './shared-stamps.js';
 import { DatabaseReplacedError } from './storage-errors.js';
+import { PendingImports } from './pending-imports.js';
 
 /** Registration value of a tenant whose deletion has started. */
 const DELETING = 'deleting';
@@ -61,6 +59,8 @@ export class FactDatabase {
   private readonly writer: BatchWriter;
   private readonly rangeCache = new RangeCache(RANGE_CACHE_ROWS);
   private readonly host: TenantHost;
+  /** Imports running or left unfinished by a dead process (pending-imports.ts). */
+  readonly imports: PendingImports;
 
   private constructor(
     readonly name: string,
@@ -77,17 +77,28 @@ export class FactDatabase {
     this.meta = db.sublevel<string, string>(META_SUBLEVEL, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
     this.writer = new BatchWriter(name, db, this.meta, durability);
     this.host = this.hostFor();
+    this.imports = new PendingImports({
+      database: name,
+      meta: this.meta,
+      shared,
+      writeMeta: (ops, tenant) => this.writer.write([...ops, ...this.stampOps(tenant)]),
+      exclusive: (tenant, work) => this.host.exclusive(tenant, work),
+      isRegistered: (tenant) => this.registered.has(tenant),
+      tenant: (tenant) => this.tenant(tenant),
+      unregister: (tenant, ops) => this.unregisterTenant(tenant, ops),
+    });
   }
 
   static async open(name: string, db: LevelDb, durability: Durability, options: DatabaseOptions = {}): Promise<FactDatabase> {
     await db.open();
     const { background = new BackgroundRunner(), handles = DEFAULT_HANDLE_LIMITS, eventFloor = 0, shared = null, vectorIndexes = null } = options;
     const database = new FactDatabase(name, db, durability, background, handles, eventFloor, shared, vectorIndexes);
-    await database.checkFormat();
+    await checkFormat(name, database.meta);
     if (shared) database.incarnation = await learnIncarnation(db, database.meta, database.stampOps());
     database.knownStamp = shared ? await database.meta.get(DATABASE_STAMP_KEY) : undefined;
     await database.loadRegistry();
-    await database.collectJournaledLayers();
+    await database.imports.sweep(true);
+    await collectJournaledLayers(database.meta, (tenant) => database.registered.has(tenant), (tenant) => database.tenant(tenant));
     database.startGroupCommit();
     return database;
   }
@@ -133,6 +144,7 @@ export class FactDatabase {
     this.knownStamp = stamp;
     const before = new Set(this.registered);
     await this.loadRegistry();
+    await this.imports.sweep(false);
     for (const tenant of before) {
       if (this.registered.has(tenant)) continue;
       this.tenants.get(tenant)?.store.retire();
@@ -141,9 +153,11 @@ export class FactDatabase {
     this.lifecycle.emit('changed', this.name);
   }
 
-  /** The database stamp op of a change other processes must see (registry, settings, rules): none when not shared. */
-  private stampOps(): BatchOp[] {
-    return this.shared === null ? [] : [{ type: 'put', key: DATABASE_STAMP_KEY, value: nextStamp(), sublevel: this.meta }];
+  /** The database stamp op of a change other processes must see (registry, settings, rules), and the tenant's stamp too with `tenant`: none when not shared. */
+  private stampOps(tenant?: string): BatchOp[] {
+    if (this.shared === null) return [];
+    const ops: BatchOp[] = [{ type: 'put', key: DATABASE_STAMP_KEY, value: nextStamp(), sublevel: this.meta }];
+    return tenant === undefined ? ops : [...ops, { type: 'put', key: tenantStampKey(tenant), value: nextStamp(), sublevel: this.meta }];
   }
 
   private startGroupCommit(): void {
@@ -151,31 +165,6 @@ export class FactDatabase {
       const sync = () => this.writer.syncIfDirty();
       this.syncTimer = setInterval(() => void this.background.run('group-commit', { database: this.name }, sync), this.durability.groupCommitMs);
       this.syncTimer.unref();
-    }
-  }
-
-  /** Layers a crash left retired but not yet removed: nothing reads them now, collect them before serving. */
-  private async collectJournaledLayers(): Promise<void> {
-    const byTenant = new Map<string, RetiredLayer[]>();
-    for await (const [key, value] of scanRange(new KeyspaceReader(this.meta), retiredLayerRange())) {
-      const { tenant, layer } = decodeRetiredLayerKey(key);
-      byTenant.set(tenant, [...(byTenant.get(tenant) ?? []), { layer, isRoot: value === 'root' }]);
-    }
-    for (const [tenant, layers] of byTenant) {
-      if (this.registered.has(tenant)) await this.tenant(tenant).collect(layers);
-      else await this.meta.clear(retiredLayerRange(tenant));
-    }
-  }
-
-  private async checkFormat(): Promise<void> {
-    const stored = await this.meta.get(FORMAT_VERSION_KEY);
-    if (stored === undefined) {
-      await this.meta.put(FORMAT_VERSION_KEY, String(FORMAT_VERSION), SYNC);
-    } else if (Number(stored) !== FORMAT_VERSION && READABLE_FORMATS.includes(Number(stored))) {
-      // Every readable older format reads as it is (see records.ts): migrating is recording the new version.
-      await this.meta.put(FORMAT_VERSION_KEY, String(FORMAT_VERSION), SYNC);
-    } else if (Number(stored) !== FORMAT_VERSION) {
-      throw new VesperError('INTERNAL_ERROR', `database '${this.name}' has format ${stored}, this server reads ${FORMAT_VERSION}`);
     }
   }
 
@@ -302,9 +291,10 @@ export class FactDatabase {
     this.tenants.delete(name);
   }
 
-  async unregisterTenant(name: string): Promise<void> {
+  /** `also`: ops written in the same batch (a pending import's marker). */
+  async unregisterTenant(name: string, also: readonly BatchOp[] = []): Promise<void> {
     // The tenant's settings go with its registration: a tenant created again under the name starts from the database's.
-    await this.db.batch([putSettingsOp(this.meta, name, {}), { type: 'del', key: tenantRegistryKey(name), sublevel: this.meta }, ...this.stampOps()], SYNC);
+    await this.db.batch([putSettingsOp(this.meta, name, {}), { type: 'del', key: tenantRegistryKey(name), sublevel: this.meta }, ...also, ...this.stampOps()], SYNC);
     this.registered.delete(name);
     this.deleting.delete(name);
     this.changedDuringLoad?.push((registered, deleting) => {
@@ -325,7 +315,11 @@ export class FactDatabase {
       background: this.background,
       eventFloor: this.eventFloor,
       shared: this.shared !== null,
-      changedElsewhere: (tenant: string) => this.lifecycle.emit('tenant-changed', this.name, tenant),
+      changedElsewhere: (tenant: string) => {
+        this.lifecycle.emit('tenant-changed', this.name, tenant);
+        return this.imports.refuseIfImporting(tenant);
+      },
+      settleImport: (tenant: string) => this.imports.settle(tenant),
       exclusive: <T>(tenant: string, work: () => Promise<T>) => (this.shared === null ? work() : this.shared.exclusive(this.name, tenant, work)),
       write: (ops: BatchOp[]) => this.writer.write(ops),
       registrationOps: (tenant: string) => this.registrationOps(tenant),

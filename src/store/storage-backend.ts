@@ -33,6 +33,14 @@ export interface SharedCoordination {
    * released when `work` settles, or by the storage when this process dies.
    */
   exclusive<T>(database: string, tenant: string, work: () => Promise<T>): Promise<T>;
+  /**
+   * Run `work` (an import into the tenant) holding the tenant's import lock in every process on the
+   * storage, for as long as it runs; the storage releases it when this process dies (pending-imports.ts).
+   * `held()` turns false if the lock was lost meanwhile (its connection broke).
+   */
+  importing<T>(database: string, tenant: string, work: (held: () => boolean) => Promise<T>): Promise<T>;
+  /** Run `work` holding the import lock if no process holds it now (no waiting); false, without running it, if one does. */
+  unlessImporting(database: string, tenant: string, work: () => Promise<void>): Promise<boolean>;
 }
 
 export interface LevelDirectoryOptions {

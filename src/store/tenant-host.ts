@@ -33,10 +33,18 @@ export interface TenantHost {
   readonly eventFloor: number;
   /** Several processes share the storage: every commit stamps the tenant, and caches are checked against the stamp. */
   readonly shared: boolean;
-  /** Shared storage: another process committed to the tenant since this one last looked (caches above the store drop theirs). */
-  changedElsewhere?(tenant: string): void;
+  /**
+   * Shared storage: another process committed to the tenant since this one last looked (caches above
+   * the store drop theirs). Throws (409) when that process has started an import into the tenant.
+   */
+  changedElsewhere?(tenant: string): Promise<void> | void;
   /** Run `work` holding the tenant's write lock across processes (shared storage), or just run it. */
   exclusive<T>(tenant: string, work: () => Promise<T>): Promise<T>;
+  /**
+   * Before a request reads or writes the tenant: null when nothing is to be done, else a wait that
+   * undoes an import another process left unfinished, or refuses while it runs (pending-imports.ts).
+   */
+  settleImport?(tenant: string): Promise<void> | null;
   /** One atomic batch. */
   write(ops: BatchOp[]): Promise<void>;
   /** Ops registering the tenant if this is its first write (empty otherwise). */

@@ -106,7 +106,8 @@ export interface ImportedLayout {
 /**
  * The last transaction of a version-3 import: the scopes take the imported layout (the empty
  * tenant's own `main` gives way to the imported one, its layer retired), with the layers' counts,
- * the stored bytes and the rules. Everything imported becomes visible here, at once.
+ * the stored bytes and the rules. Everything imported becomes visible here, at once (the caller
+ * ends the import in the same transaction: TenantTransaction.endImport).
  */
 export async function installLayout(tx: TenantTransaction, layout: ImportedLayout): Promise<void> {
   const registry = tx.scopes;

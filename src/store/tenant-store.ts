@@ -22,12 +22,13 @@ import { type QueuedTell, type TellOutcome, type TellQuota, TellQueue, checkQuot
 import { nextStamp } from './shared-stamps.js';
 
 export type { TenantHost } from './tenant-host.js';
-
 export type { TellQuota } from './tell-queue.js';
 
 interface TransactionOptions {
   /** False for maintenance (collecting retired layers): it never brings a tenant into existence. */
   readonly registers?: boolean;
+  /** False for maintenance and after the check: no wait on an import into the tenant (TenantHost.settleImport). */
+  readonly settles?: boolean;
 }
 
 /**
@@ -123,6 +124,7 @@ export class TenantStore {
 
   /** Read the tenant through one snapshot; everything read must be read before `work` settles. */
   async read<T>(now: number, work: (reader: TenantReads) => Promise<T>): Promise<T> {
+    await this.host.settleImport?.(this.name);
     await this.catchUp();
     let registry = this.registry;
     while (registry === null) {
@@ -148,6 +150,9 @@ export class TenantStore {
 
   /** The only way to change the tenant (see the class comment). */
   transaction<T>(now: number, work: (tx: TenantTransaction) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    // Null (no await: tells pay nothing) unless another process's import into the tenant is known.
+    const settling = options.settles === false ? null : (this.host.settleImport?.(this.name) ?? null);
+    if (settling !== null) return settling.then(() => this.transaction(now, work, { ...options, settles: false }));
     return this.lock.run(() => this.host.exclusive(this.name, async () => {
       await this.catchUp();
       const base = await this.scopes(now);
@@ -174,7 +179,7 @@ export class TenantStore {
     this.knownStamp = stamp;
     this.forgetKeyspace();
     this.lifecycle.emit('changed-elsewhere');
-    this.host.changedElsewhere?.(this.name);
+    await this.host.changedElsewhere?.(this.name);
   }
 
   private forgetKeyspace(): void {
@@ -255,7 +260,7 @@ export class TenantStore {
       async (tx) => {
         for (const layer of layers) await tx.dropRetired(layer);
       },
-      { registers: false },
+      { registers: false, settles: false },
     );
     for (const layer of layers) this.vectorCache.drop(layer.layer);
   }

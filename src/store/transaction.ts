@@ -1,5 +1,5 @@
 import type { FactKey, FactRecord } from '../domain/fact.js';
-import { retiredLayerKey } from '../encoding/control-keys.js';
+import { pendingImportKey, retiredLayerKey } from '../encoding/control-keys.js';
 import { type EncodedFactKey, type LayerId, encodeFactKey, encodedIndexKeys, indexKeysOf, listingKeyOf } from '../encoding/fact-keys.js';
 import { type EntryValue, encodeEntry } from '../encoding/records.js';
 import { encodeHistoryValue, historyKey, historyKeyInLayer, historyOfLayerRange } from '../encoding/history-keys.js';
@@ -243,6 +243,11 @@ export class TenantTransaction extends TenantReads {
     for await (const [key] of scanRange(this.keyspace, historyOfLayerRange(retired.layer))) this.ops.push({ type: 'del', key, sublevel: this.sub });
     this.stats.set(retired.layer, null);
     this.ops.push({ type: 'del', key: retiredLayerKey(this.tenant, retired.layer), sublevel: this.meta });
+  }
+
+  /** The import into this tenant is complete: its marker goes in the batch that makes it visible (pending-imports.ts). */
+  endImport(): void {
+    this.ops.push({ type: 'del', key: pendingImportKey(this.tenant), sublevel: this.meta });
   }
 
   /** Append an event to the tenant's log, in the same batch. */

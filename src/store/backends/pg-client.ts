@@ -40,6 +40,8 @@ export class PgClient {
   readonly sql: PgSql;
   /** Sessions holding tenant write locks (pg-coordination.ts): one per tenant transaction in flight in this process. */
   readonly lockSessions: PgSessions;
+  /** Sessions holding import locks (pg-coordination.ts): one per import in flight in this process, and brief ones to check for them. */
+  readonly importSessions: PgSessions;
   /** Sessions holding explicit snapshots (pg-snapshot.ts): one per open snapshot. */
   readonly snapshotSessions: PgSessions;
   readonly tablePrefix: string;
@@ -63,6 +65,8 @@ export class PgClient {
     this.snapshotSessions = new PgSessions(session, options.snapshotPoolSize ?? 8);
     // A transaction holding a lock also needs the main pool to read: as many as it by default.
     this.lockSessions = new PgSessions(session, options.lockPoolSize ?? options.poolSize ?? 10);
+    // Imports are rare: a few at once, each holding its session from its first line to its last.
+    this.importSessions = new PgSessions(session, 4);
   }
 
   /** A table name for a logical database: readable, at most 63 bytes, and distinct for distinct names (case and punctuation included). */
@@ -107,6 +111,6 @@ export class PgClient {
   }
 
   async end(): Promise<void> {
-    await Promise.all([this.sql.end({ timeout: 5 }), this.snapshotSessions.end(), this.lockSessions.end()]);
+    await Promise.all([this.sql.end({ timeout: 5 }), this.snapshotSessions.end(), this.lockSessions.end(), this.importSessions.end()]);
   }
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { SharedCoordination } from '../storage-backend.js';
 import type { PgClient, PgSql } from './pg-client.js';
+import type { PgSession, PgSessions } from './pg-sessions.js';
 import { remote } from './pg-errors.js';
 
 /**
@@ -12,30 +13,63 @@ import { remote } from './pg-errors.js';
  * connection, and PostgreSQL releases the lock with it. So does a connection that breaks while
  * the lock is held (a failover): the transaction's reads and batch fail with it unless the pool of
  * reads and writes reached a new primary meanwhile, in which case the batch runs unlocked (a
- * window of one reconnection, noted in the README).
+ * window of one reconnection, noted in the README). An import also holds an import lock per tenant
+ * for its whole duration (pending-imports.ts), on another key, from another pool of sessions.
  */
 export class PgCoordination implements SharedCoordination {
   constructor(private readonly client: PgClient) {}
 
-  async exclusive<T>(database: string, tenant: string, work: () => Promise<T>): Promise<T> {
-    const key = lockKey(database, tenant);
-    const sessions = this.client.lockSessions;
+  exclusive<T>(database: string, tenant: string, work: () => Promise<T>): Promise<T> {
+    return holding(this.client.lockSessions, lockKey(database, tenant), () => work());
+  }
+
+  /**
+   * An import holds its lock on a session of another pool for its whole duration: its own tenant
+   * transactions take tenant locks meanwhile, and must not wait for the session it holds.
+   */
+  importing<T>(database: string, tenant: string, work: (held: () => boolean) => Promise<T>): Promise<T> {
+    return holding(this.client.importSessions, lockKey(database, tenant, 'import'), (session) => work(() => !session.lost));
+  }
+
+  async unlessImporting(database: string, tenant: string, work: () => Promise<void>): Promise<boolean> {
+    const key = lockKey(database, tenant, 'import');
+    const sessions = this.client.importSessions;
     const session = await sessions.take();
     let reusable = false;
     try {
-      await remote(() => session.sql`SELECT pg_advisory_lock(${key}::bigint)`);
-      let settled: { ok: true; value: T } | { ok: false; error: unknown };
-      try {
-        settled = { ok: true, value: await work() };
-      } catch (error) {
-        settled = { ok: false, error };
+      const [row] = await remote(() => session.sql`SELECT pg_try_advisory_lock(${key}::bigint) AS locked`);
+      if (row?.locked !== true) {
+        reusable = true;
+        return false;
       }
-      reusable = await unlock(session.sql, key);
-      if (!settled.ok) throw settled.error;
-      return settled.value;
+      try {
+        await work();
+      } finally {
+        reusable = await unlock(session.sql, key);
+      }
+      return true;
     } finally {
       sessions.give(session, reusable);
     }
+  }
+}
+
+async function holding<T>(sessions: PgSessions, key: string, work: (session: PgSession) => Promise<T>): Promise<T> {
+  const session = await sessions.take();
+  let reusable = false;
+  try {
+    await remote(() => session.sql`SELECT pg_advisory_lock(${key}::bigint)`);
+    let settled: { ok: true; value: T } | { ok: false; error: unknown };
+    try {
+      settled = { ok: true, value: await work(session) };
+    } catch (error) {
+      settled = { ok: false, error };
+    }
+    reusable = await unlock(session.sql, key);
+    if (!settled.ok) throw settled.error;
+    return settled.value;
+  } finally {
+    sessions.give(session, reusable);
   }
 }
 
@@ -55,7 +89,9 @@ async function unlock(session: PgSql, key: string): Promise<boolean> {
 }
 
 /** 64 bits of a digest of the names: a collision only makes two tenants wait for each other. */
-function lockKey(database: string, tenant: string): string {
-  const digest = createHash('sha256').update(database).update('\0').update(tenant).digest();
+function lockKey(database: string, tenant: string, purpose: 'write' | 'import' = 'write'): string {
+  // The write lock's digest is as it always was: processes of an older version still agree on it.
+  const hash = createHash('sha256').update(database).update('\0').update(tenant);
+  const digest = (purpose === 'write' ? hash : hash.update('\0import')).digest();
   return digest.readBigInt64BE(0).toString();
 }
