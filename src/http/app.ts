@@ -75,7 +75,7 @@ export function createApp(options: AppOptions): { app: Koa; router: Router; deps
   const deps: RouteDeps = {
     services: options.services,
     streams,
-    tenant: (op: Operation, audit?: string) => tenantGuard(op, options.services, limiter, audit),
+    tenant: (op: Operation, audit?: string, makesSandbox?: boolean) => tenantGuard(op, options.services, limiter, audit, makesSandbox),
     rateLimit: async (address) => {
       await limiter.consume(address);
     },
