@@ -127,5 +127,6 @@ export const importTenant = rawOperation({
   input: TenantPath,
   consumes: 'application/x-ndjson',
   produces: 'application/json',
+  status: 201,
   effects: { readOnly: false, destructive: false, idempotent: false },
 });

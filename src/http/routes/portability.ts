@@ -5,6 +5,7 @@ import { TenantNotFoundError } from '../../domain/errors.js';
 import { parseName } from '../../domain/names.js';
 import type { Services } from '../../service/services.js';
 import type { RawHandlers } from '../router.js';
+import { importTenant as importRow } from '../../operations/streams.js';
 
 /** Characters of export lines written to the response at once. */
 const EXPORT_CHUNK = 64 * 1024;
@@ -64,7 +65,7 @@ export function portabilityHandlers(services: Services): RawHandlers {
       };
       try {
         const imported = await services.portability.import(db, name, lines);
-        ctx.status = 201;
+        ctx.status = importRow.status ?? 200; // the status its row documents
         ctx.body = { database: db, tenant: name, imported };
       } finally {
         (reader as ReturnType<typeof createInterface> | null)?.close();
