@@ -1,9 +1,10 @@
 import { factKeyId } from '../../domain/fact.js';
 import { tokenize } from '../../domain/tokens.js';
-import type { ScopeView } from '../../store/fact-reader.js';
+import { type ScopeView, readsThePast } from '../../store/fact-reader.js';
 import type { TenantReads } from '../../store/tenant-reads.js';
 import type { ScopeTextCandidates, TextCandidate } from '../../store/retrieval-reader.js';
 import type { ScopeRecord } from '../../store/scope-registry.js';
+import { scanText } from './past-search.js';
 import { FEEDBACK, type Resolver, feedbackPostingLimit, type Scored, bm25, feedbackTerms, fuse, similarities } from './relevance.js';
 
 /** What a request asks to be relevant to: free text, a client-computed vector, or both. */
@@ -34,7 +35,10 @@ export async function relevantFacts(
 ): Promise<Scored[]> {
   const tokens = q.query ? tokenize(q.query) : [];
   const resolve = (scope: ScopeRecord, candidates: readonly TextCandidate[]) => reads.resolveCandidates(scope, candidates, now);
-  const text = q.query ? await textRelevance(reads, view, tokens, depth, resolve, feedback) : null;
+  // A scope forked at a past moment reads its source's layers as they stood then, and the postings
+  // hold them as they are now: its facts are scored by a scan of what it reads (no feedback).
+  const past = readsThePast(view, { now });
+  const text = !q.query ? null : past ? await scanText(reads, view, tokens, { now }) : await textRelevance(reads, view, tokens, depth, resolve, feedback);
   const vector = q.queryEmbedding ? similarities(await reads.nearestVectors(view, Float32Array.from(q.queryEmbedding), depth, now)) : null;
   return fuse(text, vector, depth);
 }
