@@ -131,6 +131,25 @@ function anonymousAddress(ctx: Context, services: Services): Omit<TenantAddress,
   return named;
 }
 
+/**
+ * A request whose body was refused before its route (not JSON, too large) still spends its
+ * tenant's rate limit and carries the RateLimit fields, when its key may use that tenant at all:
+ * the fields are on every reply of the tenant, and a flood of malformed bodies is limited too.
+ * The reply stays the body's error (a 429 of the tier shows in the fields: r=0).
+ */
+export function bodyRefusedGuard(limiter: TenantRateLimiter) {
+  return async (ctx: Context, address: TenantAddress): Promise<void> => {
+    const principal = ctx.state.principal as Principal | undefined;
+    if (principal === undefined || ctx.state.anonymous === true) return;
+    try {
+      authorize(principal, 'ask', address);
+      await spendRequest(ctx, limiter, address);
+    } catch {
+      // Not this key's tenant, or over the limit (the fields are set): the body's error is the reply.
+    }
+  };
+}
+
 /** The tenant's rate limit, its RateLimit header fields on the reply whether it passes or is refused. */
 async function spendRequest(ctx: Context, limiter: TenantRateLimiter, address: TenantAddress): Promise<void> {
   try {

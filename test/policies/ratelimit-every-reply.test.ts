@@ -6,6 +6,7 @@
 import anyTest, { type TestFn } from 'ava';
 import { uniqueName } from '../helpers/facts.js';
 import { type Reply, type TestServer, api, startTestServer, tenantApi } from '../helpers/server.js';
+import { adminApi, bearer, createKey, startSecureServer } from '../security/support.js';
 
 const test = anyTest as TestFn<{ server: TestServer }>;
 
@@ -39,12 +40,43 @@ test('RateLimit fields › on 4xx replies of the routes: validation, unknown fac
   hasFields(t, await c.post('/search', { query: 'anything' }), 'search');
 });
 
-// Open: a body that is not JSON is refused by the body parser, which runs before the route's
-// tenant guard (authorisation, then the tier): the reply has no RateLimit fields, and the request
-// spends none of the tenant's budget. Fixing it means authorising and spending before the body is
-// parsed (the route's permission known before routing), a change of the middleware order.
-test.failing('RateLimit fields › on a 400 for a body that is not JSON (open: see the comment)', async (t) => {
+// Found from outside: a body refused by the parser (not JSON, too large) is refused before the
+// route's tenant guard, so those replies had no RateLimit fields and spent none of the budget.
+test('RateLimit fields › on a 400 for a body that is not JSON and a 413 over maxBodyBytes; they spend the budget', async (t) => {
   const { url } = t.context.server;
-  const c = tenantApi(url, await freeTenant(url));
-  hasFields(t, await c.post('/ask', '{"predicate":'), 'ask with malformed JSON');
+  const tenant = await freeTenant(url);
+  if ((await api(url).request('PUT', `/admin/databases/default/tenants/${tenant}/settings`, { maxBodyBytes: 1024 })).status !== 200) throw new Error('settings');
+  const c = tenantApi(url, tenant);
+  const first = await c.post('/ask', '{"predicate":');
+  t.is(first.status, 400);
+  hasFields(t, first, 'ask with malformed JSON');
+  const large = await c.post('/tell', { predicate: 'note', args: ['x'.repeat(2048)] });
+  t.is(large.status, 413);
+  hasFields(t, large, 'a body over maxBodyBytes');
+  const remaining = (reply: Reply) => Number(/r=(\d+)/.exec(reply.headers.get('ratelimit') ?? '')?.[1]);
+  t.is(remaining(large), remaining(first) - 1, 'each spent one request');
+  const asked = await c.post('/ask', { predicate: 'p', args: ['?x'] });
+  t.is(remaining(asked), remaining(large) - 1);
+});
+
+test('RateLimit fields › a malformed body naming a tenant the key may not use spends nothing of that tenant', async (t) => {
+  const server = await startSecureServer({ env: { VESPER_RATE_LIMIT: '0' } });
+  try {
+    const admin = adminApi(server.url);
+    const victim = uniqueName('rlh');
+    t.is((await admin.post('/admin/databases/default/tenants', { name: victim })).status, 201);
+    t.is((await admin.request('PUT', `/admin/databases/default/tenants/${victim}/settings`, { tier: 'free' })).status, 200);
+    const other = await createKey(server.url, { role: 'writer', databases: ['default'], tenants: [uniqueName('rlh')] });
+    const remaining = (reply: Reply) => Number(/r=(\d+)/.exec(reply.headers.get('ratelimit') ?? '')?.[1]);
+    const before = await admin.post('/ask', { predicate: 'p', args: ['?x'] }, { 'X-Tenant-ID': victim });
+    for (let i = 0; i < 3; i++) {
+      const refused = await api(server.url, { ...bearer(other.key), 'X-Tenant-ID': victim }).post('/ask', '{');
+      t.is(refused.status, 400);
+      t.is(refused.headers.get('ratelimit'), null, "no fields of a tenant the key may not use");
+    }
+    const after = await admin.post('/ask', { predicate: 'p', args: ['?x'] }, { 'X-Tenant-ID': victim });
+    t.is(remaining(after), remaining(before) - 1, "the victim's budget is untouched by the other key's requests");
+  } finally {
+    await server.close();
+  }
 });
