@@ -170,8 +170,9 @@ export class SandboxService {
         const claimed = target === undefined || target === tenant ? tenant : await this.move(database, tenant, target);
         // The sandbox token stops working (revoked here, or with the moved sandbox's deletion); no expiry is left.
         if (claimed === tenant) await this.keys.revoke(sandbox.id);
-        // The sandbox's own settings go (in place; a moved sandbox's were not carried): a permanent tenant inherits.
-        await this.settings.updateTenant(database, claimed, { tier: null, maxFacts: null });
+        // The sandbox's own settings go when it stays in place (a permanent tenant inherits); a moved
+        // sandbox's were not carried, and the target keeps whatever an admin set on it.
+        if (claimed === tenant) await this.settings.updateTenant(database, claimed, { tier: null, maxFacts: null });
         const { secret } = await this.keys.create({ role: 'writer', databases: [database], tenants: [claimed], description: 'claimed sandbox', name: null, expiresAt: null, public: false });
         await this.hooks.emit('tenant.claimed', { database, tenant: claimed, sandbox: tenant });
         return { tenant: claimed, key: secret };

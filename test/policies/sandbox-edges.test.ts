@@ -93,3 +93,20 @@ test.serial('sandbox › claim in place › the sandbox facts quota goes with th
   t.not(after.tier.source, 'tenant');
   t.not(after.maxFacts.source, 'tenant', 'the claimed tenant is held to the quotas of a permanent tenant');
 });
+
+test.serial('sandbox › claim into a tenant an admin prepared (empty, with its own settings) › those settings stay', async (t) => {
+  const { url } = t.context.server;
+  const admin = adminApi(url);
+  t.is((await admin.post('/admin/databases/default/tenants', { name: 'prepared_inc' })).status, 201);
+  t.is((await admin.request('PUT', '/admin/databases/default/tenants/prepared_inc/settings', { tier: 'pro', maxFacts: 50 })).status, 200);
+  const reply = await api(url).post('/tell', { predicate: 'moved', args: [1] });
+  t.is(reply.status, 200, reply.text);
+  const claimToken = (await admin.post('/admin/claims', {})).json.claimToken;
+  const claimed = await api(url).post('/claim', { sandboxToken: reply.headers.get('x-vesper-sandbox'), claimToken, tenant: 'prepared_inc' });
+  t.is(claimed.status, 201, claimed.text);
+  const settings = (await admin.get('/admin/databases/default/tenants/prepared_inc/settings')).json.settings;
+  t.deepEqual(settings.tier, { value: 'pro', source: 'tenant' });
+  t.deepEqual(settings.maxFacts, { value: 50, source: 'tenant' });
+  const owner = api(url, { ...bearer(claimed.json.key), 'X-Tenant-ID': 'prepared_inc' });
+  t.deepEqual((await owner.post('/ask', { predicate: 'moved', args: ['?x'] })).json.results.map((r: { args: unknown[] }) => r.args), [[1]]);
+});
