@@ -61,7 +61,8 @@ export function tenantGuard(operation: Operation, services: Services, limiter: T
     } catch (error) {
       // A sandbox is made by a first write: a tell that fails leaves none (no token, no tenant, no spent allowance).
       // After the guard, outside the tenant's gate: the deletion waits for the requests inside it.
-      if (sandbox !== null) await discardSandbox(ctx, services, sandbox);
+      // A sandbox that cannot be discarded now is left to expire (the sweep): the tell's own error is the reply.
+      if (sandbox !== null) await discardSandbox(ctx, services, sandbox).catch(() => undefined);
       throw error;
     }
   };
