@@ -58,6 +58,9 @@ test('past-moment fork › /search by text › finds what the fork reads (as /as
   t.deepEqual(labels((await c.post('/search', { query: 'plum', scope: 'past' })).json.results), ['fruit(plum)@past'], 'retracted in main after the moment');
   t.deepEqual(labels((await c.post('/search', { query: 'kiwi', scope: 'main' })).json.results), ['fruit(kiwi new)@main', 'fruit(kiwi old)@main']);
   t.deepEqual(labels((await c.post('/search', { queryEmbedding: [0, 1, 0], scope: 'main' })).json.results), ['fruit(kiwi new)@main', 'fruit(kiwi old)@main'], 'main reads the present');
+  const everywhere = (await c.post('/search', { query: 'mango' })).json.results as Hit[];
+  t.deepEqual(labels(everywhere), ['fruit(kiwi old)@main'], 'every scope: main by its index, the fork by what it reads');
+  t.deepEqual(((await c.post('/search', { query: 'kiwi' })).json.results as Hit[]).map((h) => h.args[0]).sort(), ['kiwi new', 'kiwi old']);
   await tellOk(c, { predicate: 'fruit', args: ['kiwi fork'], scope: 'past' });
   t.deepEqual(labels((await c.post('/search', { query: 'kiwi', scope: 'past' })).json.results), ['fruit(kiwi fork)@past', 'fruit(kiwi old)@past'], 'its own tells are found');
 });
