@@ -62,9 +62,18 @@ const Metadata = z
 /** Most dimensions an embedding may have (a database's `embeddingDimensions` fixes the exact number). */
 export const MAX_EMBEDDING_DIMENSIONS = 4096;
 
-/** A client-computed vector: finite numbers (JSON cannot carry others; zod refuses them anyway). */
+/** The largest Float32: vectors are stored as Float32, so a larger (still finite) number would become Infinity. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** One value of a vector: finite, and finite still once stored as Float32. */
+export const EmbeddingValueSchema = z
+  .number({ error: 'embedding values must be finite numbers' })
+  .finite()
+  .refine((v) => Math.abs(v) <= FLOAT32_MAX, { message: `embedding values are stored as Float32: at most ${FLOAT32_MAX} in absolute value` });
+
+/** A client-computed vector: finite numbers (JSON cannot carry others; zod refuses them anyway) within the Float32 range. */
 export const EmbeddingSchema = z
-  .array(z.number({ error: 'embedding values must be finite numbers' }).finite())
+  .array(EmbeddingValueSchema)
   .min(1, 'an embedding must not be empty')
   .max(MAX_EMBEDDING_DIMENSIONS, `an embedding has at most ${MAX_EMBEDDING_DIMENSIONS} dimensions`);
 

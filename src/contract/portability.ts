@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { MAX_ARITY } from '../domain/fact.js';
 import { MAX_WINDOW_FACTS, SessionIdSchema } from './context.js';
-import { MAX_EMBEDDING_DIMENSIONS, NameSchema, PredicateSchema } from './facts.js';
+import { EmbeddingValueSchema, MAX_EMBEDDING_DIMENSIONS, NameSchema, PredicateSchema } from './facts.js';
 
 /*
  * The export format: JSON lines, one versioned codec (encodeExportLine / decodeExportLine; the
@@ -96,7 +96,7 @@ export const ExportEntry = z.strictObject({
   record: StoredRecord.nullable(),
   retractedAt: Time.optional(),
   /** The fact's embedding in this layer (what `/search` by `queryEmbedding` ranks by). */
-  embedding: z.array(z.number().finite()).min(1).max(MAX_EMBEDDING_DIMENSIONS).optional(),
+  embedding: z.array(EmbeddingValueSchema).min(1).max(MAX_EMBEDDING_DIMENSIONS).optional(),
 });
 /** One logged write of a fact into a layer: when, by whom, the version it made and what it stored. */
 const LoggedVersion = z.strictObject({ time: Time, actor: z.string().max(500).nullable(), version: z.number().int().min(0), record: StoredRecord.nullable(), retractedAt: Time.optional() });

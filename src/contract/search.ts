@@ -23,5 +23,7 @@ export const SearchSchema = z
     /** The facts as they stood then (transaction time); text only: past embeddings are not kept. */
     asOf: MomentSchema.optional(),
   })
-  .refine((b) => (b.query ?? null) !== null || (b.queryEmbedding ?? null) !== null, { message: 'query or queryEmbedding is required' });
+  .refine((b) => (b.query ?? null) !== null || (b.queryEmbedding ?? null) !== null, { message: 'query or queryEmbedding is required' })
+  // The refinement in JSON Schema (the OpenAPI document, the MCP tool's inputSchema): one of the two, not null.
+  .meta({ anyOf: [{ required: ['query'], properties: { query: { type: 'string' } } }, { required: ['queryEmbedding'], properties: { queryEmbedding: { type: 'array' } } }] });
 export type SearchBody = z.output<typeof SearchSchema>;

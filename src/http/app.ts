@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Operation } from '../service/authorization.js';
 import type { Services } from '../service/services.js';
 import { hostAddress, pathAddress } from './addressing.js';
-import { authenticationMiddleware, tenantGuard } from './auth.js';
+import { authenticationMiddleware, bodyRefusedGuard, tenantGuard } from './auth.js';
 import { type BrowserGuardOptions, browserGuard } from './browser-guard.js';
 import { tenantBodyParser } from './body-limit.js';
 import { errorMiddleware, notFoundMiddleware } from './errors.js';
@@ -75,7 +75,7 @@ export function createApp(options: AppOptions): { app: Koa; router: Router; deps
   const deps: RouteDeps = {
     services: options.services,
     streams,
-    tenant: (op: Operation, audit?: string) => tenantGuard(op, options.services, limiter, audit),
+    tenant: (op: Operation, audit?: string, makesSandbox?: boolean) => tenantGuard(op, options.services, limiter, audit, makesSandbox),
     rateLimit: async (address) => {
       await limiter.consume(address);
     },
@@ -104,7 +104,7 @@ export function createApp(options: AppOptions): { app: Koa; router: Router; deps
   if (options.admission && options.admission.perTurn > 0) app.use(admissionMiddleware(new FairAdmission(options.admission.perTurn, options.admission.queuePerTenant)));
   // Authentication before the body is read: an anonymous client cannot make the server parse a large body.
   app.use(authenticationMiddleware(options.services, options.authEnabled, publicPaths()));
-  app.use(tenantBodyParser(options.services, options.maxBody, streamedBodies()));
+  app.use(tenantBodyParser(options.services, options.maxBody, streamedBodies(), bodyRefusedGuard(limiter)));
   app.use(checksMiddleware([jsonDepthCheck]));
   app.use(notFoundMiddleware);
   app.use(exactRoutes);

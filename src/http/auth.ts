@@ -4,7 +4,7 @@ import { OPEN_PRINCIPAL, type Principal } from '../domain/principal.js';
 import type { TenantAddress } from '../service/address.js';
 import { type Operation, authorize } from '../service/authorization.js';
 import type { Services } from '../service/services.js';
-import { namesTenant, tenantAddressOf } from './addressing.js';
+import { databaseOf, namesTenant, tenantAddressOf } from './addressing.js';
 import { type TenantRateLimiter, TierLimitedError } from './rate-limit.js';
 
 
@@ -53,10 +53,23 @@ export function principalOf(ctx: Context): Principal {
  * tenants) → rate limit. The handler reads the address with `guardedAddress`. Failures of an
  * operation with an `audit` label go to the tenant's audit trail under that label.
  */
-export function tenantGuard(operation: Operation, services: Services, limiter: TenantRateLimiter, audit?: string) {
+export function tenantGuard(operation: Operation, services: Services, limiter: TenantRateLimiter, audit?: string, makesSandbox = false) {
   return async (ctx: Context, next: Next): Promise<void> => {
-    const anonymous = ctx.state.anonymous === true;
-    if (anonymous && operation === 'tell' && !namesTenant(ctx)) await openSandbox(ctx, services);
+    const sandbox = makesSandbox && ctx.state.anonymous === true && !namesTenant(ctx) && databaseOf(ctx) === services.sandbox.options.database ? await openSandbox(ctx, services) : null;
+    try {
+      await guarded(ctx, next);
+    } catch (error) {
+      // A sandbox is made by a first write: a tell that fails leaves none (no token, no tenant, no spent allowance).
+      // After the guard, outside the tenant's gate: the deletion waits for the requests inside it.
+      // A sandbox that cannot be discarded now is left to expire (the sweep): the tell's own error is the reply.
+      if (sandbox !== null) await discardSandbox(ctx, services, sandbox).catch(() => undefined);
+      throw error;
+    }
+  };
+
+  async function guarded(ctx: Context, next: Next): Promise<void> {
+    // A request that just made its sandbox acts on it (anonymousAddress), as the sandbox's key.
+    const anonymous = ctx.state.anonymous === true || ctx.state.sandboxAddress !== undefined;
     const principal = principalOf(ctx);
     const address: TenantAddress = { ...(anonymous ? anonymousAddress(ctx, services) : tenantAddressOf(ctx)), actor: principal.id };
     // Inside the tenant's gate before authorising: a deletion waits for this request, or this request for it.
@@ -75,14 +88,14 @@ export function tenantGuard(operation: Operation, services: Services, limiter: T
     } finally {
       leave();
     }
-  };
+  }
 }
 
 /**
  * An anonymous tell that names no tenant makes a sandbox: the request goes on as its new key, and
  * the key goes back in `X-Vesper-Sandbox` (never logged, never in the body).
  */
-async function openSandbox(ctx: Context, services: Services): Promise<void> {
+async function openSandbox(ctx: Context, services: Services): Promise<{ database: string; tenant: string }> {
   const sandbox = await services.sandbox.create(ctx.ip);
   ctx.state.principal = sandbox.principal;
   ctx.state.anonymous = false;
@@ -90,7 +103,17 @@ async function openSandbox(ctx: Context, services: Services): Promise<void> {
   ctx.set('X-Vesper-Sandbox', sandbox.token);
   // The tenant to name (X-Tenant-ID) on later requests and MCP connections with that token.
   ctx.set('X-Vesper-Sandbox-Tenant', sandbox.tenant);
+  return { database: sandbox.database, tenant: sandbox.tenant };
 }
+
+/** The tell that made a sandbox failed: the sandbox goes (tenant and key), its token is not sent, the allowance is given back. */
+async function discardSandbox(ctx: Context, services: Services, sandbox: { database: string; tenant: string }): Promise<void> {
+  ctx.remove('X-Vesper-Sandbox');
+  ctx.remove('X-Vesper-Sandbox-Tenant');
+  await services.sandbox.discard(sandbox.database, sandbox.tenant, ctx.ip);
+}
+
+const ANONYMOUS_REACH = 'an API key is required: Authorization: Bearer <key> or X-API-Key: <key> (without one, only the demo tenant can be read, and a tell naming no tenant makes a sandbox)';
 
 /**
  * What an anonymous request acts on: the sandbox it just made, the demo tenant (named or not: it
@@ -101,10 +124,31 @@ function anonymousAddress(ctx: Context, services: Services): Omit<TenantAddress,
   const sandbox = ctx.state.sandboxAddress as Omit<TenantAddress, 'actor'> | undefined;
   if (sandbox) return sandbox;
   const { database, demoTenant } = services.sandbox.options;
+  // The demo answers for its own database only: a request naming another must not be answered from it.
+  if (databaseOf(ctx) !== database) throw new UnauthorizedError(ANONYMOUS_REACH);
   if (!namesTenant(ctx) && demoTenant !== null) return { database, tenant: demoTenant };
   const named = tenantAddressOf(ctx);
-  if (named.database !== database || named.tenant !== demoTenant) throw new UnauthorizedError('an API key is required: Authorization: Bearer <key> or X-API-Key: <key> (without one, only the demo tenant can be read, and a tell naming no tenant makes a sandbox)');
+  if (named.database !== database || named.tenant !== demoTenant) throw new UnauthorizedError(ANONYMOUS_REACH);
   return named;
+}
+
+/**
+ * A request whose body was refused before its route (not JSON, too large) still spends its
+ * tenant's rate limit and carries the RateLimit fields, when its key may use that tenant at all:
+ * the fields are on every reply of the tenant, and a flood of malformed bodies is limited too.
+ * The reply stays the body's error (a 429 of the tier shows in the fields: r=0).
+ */
+export function bodyRefusedGuard(limiter: TenantRateLimiter) {
+  return async (ctx: Context, address: TenantAddress): Promise<void> => {
+    const principal = ctx.state.principal as Principal | undefined;
+    if (principal === undefined || ctx.state.anonymous === true) return;
+    try {
+      authorize(principal, 'ask', address);
+      await spendRequest(ctx, limiter, address);
+    } catch {
+      // Not this key's tenant, or over the limit (the fields are set): the body's error is the reply.
+    }
+  };
 }
 
 /** The tenant's rate limit, its RateLimit header fields on the reply whether it passes or is refused. */

@@ -1,6 +1,7 @@
 import { bodyParser } from '@koa/bodyparser';
 import type { Context, Middleware, Next } from 'koa';
 import type { Services } from '../service/services.js';
+import type { TenantAddress } from '../service/address.js';
 import { tenantAddressOf } from './addressing.js';
 import { bodyErrors } from './errors.js';
 
@@ -10,7 +11,13 @@ import { bodyErrors } from './errors.js';
  * Every body is JSON, whatever the Content-Type (curl -d sends form-urlencoded by default):
  * browsers' text/plain "simple requests" are stopped by the Origin check of browserGuard.
  */
-export function tenantBodyParser(services: Services, serverLimit: number, streamed: (method: string, path: string) => boolean = () => false): Middleware {
+export function tenantBodyParser(
+  services: Services,
+  serverLimit: number,
+  streamed: (method: string, path: string) => boolean = () => false,
+  /** A body refused (not JSON, too large) of a request naming a tenant: the tenant's request all the same (its rate limit). */
+  refused: (ctx: Context, address: TenantAddress) => Promise<void> = () => Promise.resolve(),
+): Middleware {
   const parsers = new Map<number, Middleware>();
   const parserFor = (limit: number): Middleware => {
     let parser = parsers.get(limit);
@@ -22,18 +29,27 @@ export function tenantBodyParser(services: Services, serverLimit: number, stream
   };
   return async (ctx: Context, next: Next) => {
     if (streamed(ctx.method, ctx.path)) return next();
-    const limit = await limitOf(ctx, services, serverLimit);
-    await parserFor(limit)(ctx, next);
+    const address = bodyAddress(ctx);
+    const limit = address === null ? serverLimit : (await services.settings.forTenant(address.database, address.tenant)).maxBodyBytes;
+    let downstream = false;
+    try {
+      await parserFor(limit)(ctx, () => {
+        downstream = true;
+        return next();
+      });
+    } catch (error) {
+      if (!downstream && address !== null) await refused(ctx, address);
+      throw error;
+    }
   };
 }
 
-async function limitOf(ctx: Context, services: Services, serverLimit: number): Promise<number> {
-  if (ctx.method !== 'POST' && ctx.method !== 'PUT' && ctx.method !== 'PATCH') return serverLimit;
-  let address;
+/** The tenant a request with a body names (null: none, a control request, or a bad address that the route refuses). */
+function bodyAddress(ctx: Context): TenantAddress | null {
+  if (ctx.method !== 'POST' && ctx.method !== 'PUT' && ctx.method !== 'PATCH') return null;
   try {
-    address = tenantAddressOf(ctx);
+    return tenantAddressOf(ctx);
   } catch {
-    return serverLimit; // no tenant (a control request), or a bad address that the route refuses
+    return null;
   }
-  return (await services.settings.forTenant(address.database, address.tenant)).maxBodyBytes;
 }

@@ -78,7 +78,7 @@ function responsesOf(op: OperationDef): Json {
   if (isRaw(op)) {
     const schema = op.produces === 'application/json' ? { type: 'object' } : { type: 'string' };
     if (op.consumes) responses['409'] = ERROR;
-    responses['200'] = { description: op.summary, content: { [op.produces]: { schema } } };
+    responses[String(op.status ?? 200)] = { description: op.summary, content: { [op.produces]: { schema } } };
   } else {
     const schema = jsonSchema(op.output, 'output');
     for (const code of op.statuses) responses[String(code)] = { description: code === 201 ? 'Created' : code === 503 ? 'Not ready' : 'OK', content: { 'application/json': { schema } } };

@@ -22,10 +22,11 @@ export function pathsOf(op: OperationDef): string[] {
   return [op.path, ...(op.aliases ?? [])];
 }
 
-function guardFor(access: Access, deps: RouteDeps, audit: string | undefined): Middleware | null {
+function guardFor(access: Access, deps: RouteDeps, audit: string | undefined, name: string): Middleware | null {
   switch (access.on) {
     case 'tenant':
-      return deps.tenant(access.permission, audit);
+      // Progressive access: of the rows needing `tell`, only a keyless POST /tell makes a sandbox.
+      return deps.tenant(access.permission, audit, name === 'tell');
     case 'database':
     case 'service':
       return async (ctx, next) => {
@@ -124,7 +125,7 @@ export function mountOperations(router: Router, deps: RouteDeps, server: ServerI
   for (const op of operations) {
     const handler = isRaw(op) ? raw[op.name] : handlerFor(op, deps, server);
     if (handler === undefined) throw new TypeError(`operation '${op.name}' has no HTTP handler`);
-    const guard = guardFor(op.access, deps, isRaw(op) ? undefined : op.audit);
+    const guard = guardFor(op.access, deps, isRaw(op) ? undefined : op.audit, op.name);
     pathsOf(op).forEach((path, index) => {
       router.register(koaPath(path), [op.method], guard ? [guard, handler] : [handler], index === 0 ? { name: op.name } : {});
       // Handlers end the request (none calls next): nothing after them runs, as behind the router.

@@ -129,6 +129,8 @@ export interface RawRow {
   readonly produces: 'text/event-stream' | 'text/plain' | 'application/json' | 'application/x-ndjson';
   /** A body that is not one JSON document: read by the handler as a stream, never by the JSON body parser. */
   readonly consumes?: 'application/x-ndjson';
+  /** Its success status when not 200 (the handler sets it; the document says it). */
+  readonly status?: 201;
   readonly effects: Effects;
   readonly aliases?: readonly string[];
 }

@@ -68,7 +68,11 @@ export const putTenantSettings = controlOperation({
   },
 });
 
-const Day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a UTC day, YYYY-MM-DD');
+/** A calendar day: the pattern alone let 2026-13-01 through, to be refused later as out of order. */
+const Day = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'a UTC day, YYYY-MM-DD')
+  .refine((day) => !Number.isNaN(Date.parse(`${day}T00:00:00Z`)) && new Date(`${day}T00:00:00Z`).toISOString().startsWith(day), 'not a day of the calendar');
 
 export const readUsage = controlOperation({
   name: 'readUsage',

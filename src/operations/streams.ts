@@ -107,13 +107,18 @@ export const mcpMessages = rawOperation({
 
 const TenantPath = z.strictObject({ db: NameSchema, name: NameSchema });
 
+/** The export's query: `sessions=false` leaves the context sessions out (the issue's "sessions optional"). */
+export const ExportQuery = z.strictObject({
+  sessions: z.enum(['true', 'false']).optional().describe('false: leave the context sessions out (default true)'),
+});
+
 export const exportTenant = rawOperation({
   name: 'exportTenant',
   method: 'GET',
   path: '/admin/databases/{db}/tenants/{name}/export',
-  summary: 'A tenant as JSON lines (format 3), streamed: header, layers, scopes (chains, merge bases, cutoffs), rules, each layer\'s entries, their logged versions, sessions, access counts, end line with the counts',
+  summary: 'A tenant as JSON lines (format 3), streamed: header, layers, scopes (chains, merge bases, cutoffs), rules, each layer\'s entries, their logged versions, sessions (unless sessions=false), access counts, end line with the counts',
   access: { on: 'database', permission: 'admin.database' },
-  input: TenantPath,
+  input: TenantPath.extend(ExportQuery.shape),
   produces: 'application/x-ndjson',
   effects: READS,
 });
@@ -127,5 +132,6 @@ export const importTenant = rawOperation({
   input: TenantPath,
   consumes: 'application/x-ndjson',
   produces: 'application/json',
+  status: 201,
   effects: { readOnly: false, destructive: false, idempotent: false },
 });

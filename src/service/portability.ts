@@ -42,7 +42,8 @@ export class PortabilityService {
     private readonly dimensionsOf: DimensionsOf = async () => null,
   ) {}
 
-  async export(databaseName: string, tenant: string, write: (line: string) => Promise<void>): Promise<ImportCounts> {
+  /** `sessions: false` leaves the context sessions out (the end line then counts none). */
+  async export(databaseName: string, tenant: string, write: (line: string) => Promise<void>, options: { readonly sessions?: boolean } = {}): Promise<ImportCounts> {
     await using lease = await this.catalog.forRead(databaseName);
     const database = lease.database;
     const now = this.clock();
@@ -81,7 +82,7 @@ export class PortabilityService {
           await line({ kind: 'history', layer, predicate: key.predicate, args: [...key.args], negated: key.negated, versions: logged });
           counts.versions += versions.length;
         }
-        for await (const [id, session] of reads.sessions()) {
+        for await (const [id, session] of options.sessions === false ? [] : reads.sessions()) {
           const entries = session.entries.map(({ predicate, args, negated, scope, digest }) => ({ predicate, args: [...args], negated, scope, digest }));
           await line({ kind: 'session', id, windowId: session.windowId, createdAt: session.createdAt, lastUsedAt: session.lastUsedAt, entries });
           counts.sessions++;

@@ -29,7 +29,7 @@ export interface SandboxOptions {
 }
 
 /** Makes the allowance of one limit and window: in memory by default, on PostgreSQL one shared by every process (server.ts). */
-export type AllowanceFactory = (options: { readonly points: number; readonly duration: number; readonly keyPrefix: string }) => Pick<RateLimiterMemory, 'consume'>;
+export type AllowanceFactory = (options: { readonly points: number; readonly duration: number; readonly keyPrefix: string }) => Pick<RateLimiterMemory, 'consume' | 'reward'>;
 
 /** `vsp_claim_<id>_<secret>`: the id finds the record, the secret proves it. */
 const CLAIM_TOKEN = /^vsp_claim_([a-z0-9]{16})_([A-Za-z0-9_-]{43})$/;
@@ -45,7 +45,7 @@ export class SandboxService {
   /** Sandbox creation, sweep and claims one at a time: a claim never races the deletion of its sandbox. */
   private queue: Promise<unknown> = Promise.resolve();
   /** Sandboxes made per client address and hour. */
-  private readonly perAddress: Pick<RateLimiterMemory, 'consume'> | null;
+  private readonly perAddress: Pick<RateLimiterMemory, 'consume' | 'reward'> | null;
 
   constructor(
     readonly options: SandboxOptions,
@@ -98,6 +98,22 @@ export class SandboxService {
       if (principal === null) throw new TypeError('a sandbox key just made does not authenticate');
       return { database, tenant, token: secret, principal };
     });
+  }
+
+  /**
+   * Undo `create` when the tell that made the sandbox failed: its tenant (with the normal deletion,
+   * which also revokes its key) and the allowance it spent. The `tenant.provisioned` hook already
+   * sent is followed by `tenant.deprovisioned`.
+   */
+  async discard(database: string, tenant: string, clientAddress: string): Promise<void> {
+    await this.serialised(async () => {
+      await this.tenants.delete(database, tenant).catch((error: unknown) => {
+        if (!(error instanceof TenantNotFoundError)) throw error;
+      });
+      const key = this.keys.sandboxes().find((k) => k.tenants !== '*' && k.tenants[0] === tenant);
+      if (key !== undefined && this.keys.list().some((k) => k.id === key.id)) await this.keys.revoke(key.id).catch(() => undefined);
+    });
+    await this.perAddress?.reward(clientAddress, 1);
   }
 
   /** Delete every expired sandbox (its tenant, with no trace, and its key); returns how many. */
@@ -154,7 +170,9 @@ export class SandboxService {
         const claimed = target === undefined || target === tenant ? tenant : await this.move(database, tenant, target);
         // The sandbox token stops working (revoked here, or with the moved sandbox's deletion); no expiry is left.
         if (claimed === tenant) await this.keys.revoke(sandbox.id);
-        await this.settings.updateTenant(database, claimed, { tier: null });
+        // The sandbox's own settings go when it stays in place (a permanent tenant inherits); a moved
+        // sandbox's were not carried, and the target keeps whatever an admin set on it.
+        if (claimed === tenant) await this.settings.updateTenant(database, claimed, { tier: null, maxFacts: null });
         const { secret } = await this.keys.create({ role: 'writer', databases: [database], tenants: [claimed], description: 'claimed sandbox', name: null, expiresAt: null, public: false });
         await this.hooks.emit('tenant.claimed', { database, tenant: claimed, sandbox: tenant });
         return { tenant: claimed, key: secret };

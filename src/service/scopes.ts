@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { ConflictError, NotFoundError, QuotaExceededError, ValidationError } from '../domain/errors.js';
 import { MAIN_SCOPE } from '../domain/fact.js';
 import type { StoredFact } from '../domain/fact.js';
 import { RunContext, type Budget } from '../engine/index.js';
@@ -13,6 +13,7 @@ import type { BackgroundRunner } from '../store/background.js';
 import type { Catalog } from '../store/catalog.js';
 import type { EventDraft } from '../store/event-log.js';
 import type { TenantStore, TenantTransaction } from '../store/tenant-store.js';
+import { type TellQuota, checkQuota } from '../store/tell-queue.js';
 import type { TenantAddress } from './address.js';
 import type { Clock } from './clock.js';
 import { decodeCursor, encodeCursor, queryFingerprint } from './cursor.js';
@@ -48,7 +49,30 @@ export class ScopeService {
     private readonly background: BackgroundRunner,
     /** The tenant's query budget (settings): diffs and merges stop with QUERY_BUDGET_EXCEEDED past it. */
     private readonly budgetOf: (address: TenantAddress) => Promise<Budget> = () => Promise.resolve({}),
+    /**
+     * The tenant's quotas (settings): a merge copies the source's facts into the target's layer and a
+     * revert restores retracted ones, so both can grow a tenant as a tell does, and are held to them.
+     */
+    private readonly quotaOf: (address: TenantAddress) => Promise<TellQuota> = () => Promise.resolve({ maxFacts: 0, maxBytes: 0 }),
+    /** A write refused over a quota (the lifecycle hook `quota.exceeded`). */
+    private readonly quotaExceeded: (address: TenantAddress, details: Record<string, unknown>) => Promise<void> = () => Promise.resolve(),
   ) {}
+
+  /** `work` inside one transaction of the tenant, refused whole (403) when it grows the tenant past a quota. */
+  private async withinQuota<T>(address: TenantAddress, tenant: TenantStore, work: (tx: TenantTransaction) => Promise<T>): Promise<T> {
+    const quota = await this.quotaOf(address);
+    try {
+      return await tenant.transaction(this.clock(), async (tx) => {
+        const before = { facts: tx.scopes.totalFacts(), bytes: tx.scopes.storedBytes };
+        const result = await work(tx);
+        checkQuota(quota, before, { facts: tx.scopes.totalFacts(), bytes: tx.scopes.storedBytes });
+        return result;
+      });
+    } catch (error) {
+      if (error instanceof QuotaExceededError) await this.quotaExceeded(address, error.details ?? {}).catch(() => undefined);
+      throw error;
+    }
+  }
 
   /** The tenant's store under a lease of its database: hold the lease (`await using`) for as long as the store is used. */
   private async tenant(address: TenantAddress, write: boolean): Promise<{ tenant: TenantStore } & AsyncDisposable> {
@@ -120,7 +144,7 @@ export class ScopeService {
     await using held = await this.tenant(address, true);
     const tenant = held.tenant;
     // The budget's clock starts once the tenant's write lock is held: waiting for other writers is not the merge's work.
-    return await tenant.transaction(this.clock(), (tx) => mergeWithin(tx, address, sourceName, targetName, strategy, new RunContext(signal, false, budget))).finally(() => this.flattenLater(address));
+    return await this.withinQuota(address, tenant, (tx) => mergeWithin(tx, address, sourceName, targetName, strategy, new RunContext(signal, false, budget))).finally(() => this.flattenLater(address));
   }
 
   /** Put a scope back as it stood at `to`, in one batch of ordinary (logged, revertible) writes. */
@@ -128,7 +152,7 @@ export class ScopeService {
     const at = pastMoment(to, this.clock(), 'to');
     if (name !== MAIN_SCOPE && !(await this.catalog.existsNow(address.database))) throw new NotFoundError(`scope '${name}' does not exist`, { scope: name });
     await using held = await this.tenant(address, true);
-    return await held.tenant.transaction(this.clock(), (tx) => revertScope(tx, name, at, address.actor ?? null));
+    return await this.withinQuota(address, held.tenant, (tx) => revertScope(tx, name, at, address.actor ?? null));
   }
 
   async remove(address: TenantAddress, name: string): Promise<{ deleted: boolean; scope: string }> {

@@ -5,6 +5,7 @@ import type { KeyStore } from '../store/key-store.js';
 import { AccessService } from './access.js';
 import { AuditService } from './audit.js';
 import type { Clock } from './clock.js';
+import type { TenantAddress } from './address.js';
 import { ContextService } from './context/context-service.js';
 import { DatabaseService } from './databases.js';
 import { EventService } from './events.js';
@@ -110,13 +111,8 @@ export function createServices({ catalog, keyStore, adminKey, clock, background 
   tenants.onProvision((database, tenant) => hooks.emit('tenant.provisioned', { database, tenant }));
   tenants.onDeprovision((database, tenant) => hooks.emit('tenant.deprovisioned', { database, tenant }));
   const portability = new PortabilityService(catalog, clock, rules, gate, dimensionsOf);
-  const facts = new FactService(
-    catalog,
-    clock,
-    dimensionsOf,
-    ({ database, tenant }) => settings.forTenant(database, tenant),
-    (address, details) => hooks.emit('quota.exceeded', { database: address.database, tenant: address.tenant, ...details }),
-  );
+  const quotaExceeded = (address: TenantAddress, details: Record<string, unknown>) => hooks.emit('quota.exceeded', { database: address.database, tenant: address.tenant, ...details });
+  const facts = new FactService(catalog, clock, dimensionsOf, ({ database, tenant }) => settings.forTenant(database, tenant), quotaExceeded);
   const transactions = new TransactionService(catalog, clock, facts, async ({ database, tenant }) => {
     const effective = await settings.forTenant(database, tenant);
     return { idleMs: effective.transactionIdleSeconds * 1000, maxOpen: effective.maxOpenTransactions, maxFacts: effective.maxFacts, maxBytes: effective.maxBytes };
@@ -144,7 +140,14 @@ export function createServices({ catalog, keyStore, adminKey, clock, background 
         return keys.forgetDatabase(database);
       },
     ),
-    scopes: new ScopeService(catalog, clock, background, async ({ database, tenant }) => budgetOf(await settings.forTenant(database, tenant))),
+    scopes: new ScopeService(
+      catalog,
+      clock,
+      background,
+      async ({ database, tenant }) => budgetOf(await settings.forTenant(database, tenant)),
+      ({ database, tenant }) => settings.forTenant(database, tenant),
+      quotaExceeded,
+    ),
     audit: new AuditService(catalog, clock),
     context: new ContextService(catalog, clock, rules, {
       ...(sessionIdleMs === undefined ? {} : { sessionIdleMs }),

@@ -1,6 +1,6 @@
-import { type FactKey, type StoredFact, factKeyId, isVisibleAt } from '../domain/fact.js';
+import { type FactKey, type FactRecord, type StoredFact, factKeyId, isVisibleAt } from '../domain/fact.js';
 import type { LayerId } from '../encoding/fact-keys.js';
-import type { EntryValue } from '../encoding/records.js';
+import { type EntryValue, writtenAt } from '../encoding/records.js';
 import {
   decodeLayerStats,
   decodePosting,
@@ -11,7 +11,8 @@ import {
 import type { ScopeView } from './fact-reader.js';
 import { entriesIn } from './layer-reader.js';
 import { type KeyspaceReader, scanRange } from './level-types.js';
-import type { ScopeRecord } from './scope-registry.js';
+import { type ScopeRecord, readTimes } from './scope-registry.js';
+import { entryAt } from './fact-reader.js';
 import type { CachedVector, LayerVectors } from './vector-cache.js';
 
 /** Where a search reads a layer's vectors, and the layer's approximate index when one is ready (vector-index.ts). */
@@ -165,16 +166,15 @@ export async function nearestVectors(
     const round = kept.slice(at, at + 2 * depth);
     at += round.length;
     const entries = await entriesIn(keyspace, round.map((c) => c.key), layers);
-    round.forEach((c, i) => {
+    for (const [i, c] of round.entries()) {
       const id = `${c.scope.name}\u0000${factKeyId(c.key)}`;
-      if (out.length >= depth || taken.has(id)) return;
+      if (out.length >= depth || taken.has(id)) continue;
       const versions = entries[i] ?? new Map<LayerId, EntryValue>();
-      const found = nearestIn(c.scope.chain, versions);
-      const entry = found === null ? undefined : versions.get(found);
-      if (found !== c.layer || entry?.kind !== 'record' || !isVisibleAt(entry.record, now)) return;
+      const entry = await vectorEntry(keyspace, c, versions);
+      if (entry === null || !isVisibleAt(entry.record, now)) continue;
       taken.add(id);
       out.push({ fact: { ...c.key, scope: c.scope.name, ...entry.record }, similarity: c.similarity });
-    });
+    }
     if (at >= kept.length && out.length < depth && kept.length === want) {
       // Many of the best were hidden or expired: rank further (a new pass; `taken` skips repeats).
       want += 2 * depth;
@@ -182,6 +182,26 @@ export async function nearestVectors(
     }
   }
   return out;
+}
+
+/**
+ * The record a vector hit stands for in its scope, or null: the hit's layer must hold the entry
+ * deciding the fact in the chain, and that entry must be a record. In a scope forked at a past
+ * moment (readTimes), a layer is read as it stood then: an entry written since gives way to its
+ * history, which keeps no vectors, so a fact whose deciding entry is not the current one of the
+ * hit's layer has no vector there (null).
+ */
+async function vectorEntry(keyspace: KeyspaceReader, hit: VectorHit, versions: ReadonlyMap<LayerId, EntryValue>): Promise<{ readonly kind: 'record'; readonly record: FactRecord } | null> {
+  const times = readTimes(hit.scope, undefined);
+  for (const [i, layer] of hit.scope.chain.entries()) {
+    const entry = versions.get(layer);
+    if (entry === undefined) continue;
+    const time = times?.[i] ?? Number.POSITIVE_INFINITY;
+    if (writtenAt(entry) <= time) return layer === hit.layer && entry.kind === 'record' ? entry : null;
+    // Written after the layer's moment: whatever held then (if anything) decides, with no vector.
+    if ((await entryAt(keyspace, hit.key, layer, time)) !== undefined) return null;
+  }
+  return null;
 }
 
 interface VectorHit {

@@ -1,10 +1,11 @@
 import { PassThrough } from 'node:stream';
 import { createInterface } from 'node:readline';
 import type { Context } from 'koa';
-import { TenantNotFoundError } from '../../domain/errors.js';
+import { TenantNotFoundError, ValidationError } from '../../domain/errors.js';
 import { parseName } from '../../domain/names.js';
 import type { Services } from '../../service/services.js';
 import type { RawHandlers } from '../router.js';
+import { ExportQuery, importTenant as importRow } from '../../operations/streams.js';
 
 /** Characters of export lines written to the response at once. */
 const EXPORT_CHUNK = 64 * 1024;
@@ -19,6 +20,8 @@ export function portabilityHandlers(services: Services): RawHandlers {
   return {
     exportTenant: async (ctx) => {
       const { db, name } = tenantOf(ctx);
+      const query = ExportQuery.safeParse(ctx.query);
+      if (!query.success) throw new ValidationError(`invalid query: ${query.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`, { issues: query.error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message })) });
       // Refused before the first byte, so that these are error envelopes, not a cut-off stream.
       if (!(await services.tenants.list(db)).includes(name)) throw new TenantNotFoundError(name, db);
       const out = new PassThrough();
@@ -46,7 +49,7 @@ export function portabilityHandlers(services: Services): RawHandlers {
       ctx.type = 'application/x-ndjson';
       ctx.set('Content-Disposition', `attachment; filename="${db}-${name}.jsonl"`);
       ctx.body = out;
-      services.portability.export(db, name, write).then(
+      services.portability.export(db, name, write, { sessions: query.data.sessions !== 'false' }).then(
         () => out.end(pending),
         (error: unknown) => out.destroy(error instanceof Error ? error : new Error(String(error))),
       );
@@ -64,7 +67,7 @@ export function portabilityHandlers(services: Services): RawHandlers {
       };
       try {
         const imported = await services.portability.import(db, name, lines);
-        ctx.status = 201;
+        ctx.status = importRow.status ?? 200; // the status its row documents
         ctx.body = { database: db, tenant: name, imported };
       } finally {
         (reader as ReturnType<typeof createInterface> | null)?.close();

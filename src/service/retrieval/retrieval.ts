@@ -1,9 +1,10 @@
 import { factKeyId } from '../../domain/fact.js';
 import { tokenize } from '../../domain/tokens.js';
-import type { ScopeView } from '../../store/fact-reader.js';
+import { type ScopeView, readsThePast } from '../../store/fact-reader.js';
 import type { TenantReads } from '../../store/tenant-reads.js';
 import type { ScopeTextCandidates, TextCandidate } from '../../store/retrieval-reader.js';
 import type { ScopeRecord } from '../../store/scope-registry.js';
+import { scanText } from './past-search.js';
 import { FEEDBACK, type Resolver, feedbackPostingLimit, type Scored, bm25, feedbackTerms, fuse, similarities } from './relevance.js';
 
 /** What a request asks to be relevant to: free text, a client-computed vector, or both. */
@@ -34,9 +35,29 @@ export async function relevantFacts(
 ): Promise<Scored[]> {
   const tokens = q.query ? tokenize(q.query) : [];
   const resolve = (scope: ScopeRecord, candidates: readonly TextCandidate[]) => reads.resolveCandidates(scope, candidates, now);
-  const text = q.query ? await textRelevance(reads, view, tokens, depth, resolve, feedback) : null;
+  const text = q.query ? await textOfView(reads, view, tokens, depth, resolve, feedback, now) : null;
   const vector = q.queryEmbedding ? similarities(await reads.nearestVectors(view, Float32Array.from(q.queryEmbedding), depth, now)) : null;
   return fuse(text, vector, depth);
+}
+
+/**
+ * A scope forked at a past moment reads its source's layers as they stood then, and the postings
+ * hold them as they are now: the facts of such scopes are scored by a scan of what they read (no
+ * feedback), the other scopes of the view by the index. Of a fact found in both, the better score.
+ */
+async function textOfView(reads: TenantReads, view: ScopeView, tokens: readonly string[], depth: number, resolve: Resolver, feedback: boolean, now: number) {
+  if (!readsThePast(view, { now })) return textRelevance(reads, view, tokens, depth, resolve, feedback);
+  const scopes = view.kind === 'scope' ? [view.scope] : view.scopes;
+  const past = scopes.filter((s) => s.cutoffs !== undefined);
+  const present = scopes.filter((s) => s.cutoffs === undefined);
+  const scanned = await scanText(reads, { kind: 'all', scopes: past }, tokens, { now });
+  if (present.length === 0) return scanned;
+  const indexed = await textRelevance(reads, { kind: 'all', scopes: present }, tokens, depth, resolve, feedback);
+  for (const [identity, hit] of scanned) {
+    const held = indexed.get(identity);
+    if (held === undefined || hit.score > held.score) indexed.set(identity, hit);
+  }
+  return indexed;
 }
 
 /** BM25 of the query, then again with the feedback terms its best hits share (relevance.ts FEEDBACK). */
