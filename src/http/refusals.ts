@@ -46,29 +46,38 @@ function presentedToken(ctx: Context): string | null {
 export class RefusalGuard {
   private readonly limiter: ReturnType<LimiterFactory> | null;
   private readonly counter: Counter<'code' | 'via'>;
+  /** The allowances live in this process's memory: none can be spent without this process knowing. */
+  private readonly local: boolean;
+  /** When this process last spent an allowance: past a window, every allowance is whole again. */
+  private lastSpent = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly perMinute: number,
     private readonly logger: Logger,
     registry: Registry,
     /** Where the allowances are kept: this process's memory by default; on PostgreSQL there, one allowance across every process. */
-    makeLimiter: LimiterFactory = ({ points, duration }) => new RateLimiterMemory({ points, duration }),
+    makeLimiter?: LimiterFactory,
   ) {
-    this.limiter = perMinute > 0 ? makeLimiter({ points: perMinute, duration: WINDOW_SECONDS, keyPrefix: 'refusals' }) : null;
+    this.local = makeLimiter === undefined;
+    const make: LimiterFactory = makeLimiter ?? (({ points, duration }) => new RateLimiterMemory({ points, duration }));
+    this.limiter = perMinute > 0 ? make({ points: perMinute, duration: WINDOW_SECONDS, keyPrefix: 'refusals' }) : null;
     this.counter = new Counter({ name: 'vesper_refused_requests_total', help: 'Requests refused with 401, 403 or 429', labelNames: ['code', 'via'], registers: [registry] });
   }
 
   /** Koa middleware, right after the error middleware so it sees every refusal on its way out. */
   middleware() {
-    return async (ctx: Context, next: Next): Promise<void> => {
+    const whoOf = (ctx: Context): Refused => {
       const token = presentedToken(ctx);
-      const who: Refused = { ip: ctx.ip, keyId: token === null ? null : keyIdOfToken(token), requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, via: 'http' };
+      return { ip: ctx.ip, keyId: token === null ? null : keyIdOfToken(token), requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, via: 'http' };
+    };
+    return async (ctx: Context, next: Next): Promise<void> => {
+      // Most requests: no allowance was spent lately, nothing to look up (in memory; a shared store is always asked).
       try {
-        await this.refuseIfOverLimit(who);
+        if (this.limiter && (!this.local || Date.now() - this.lastSpent < WINDOW_SECONDS * 1000)) await this.refuseIfOverLimit(whoOf(ctx));
         await next();
       } catch (error) {
         // Awaited: with a shared store the refusal is counted before the client can send the next request.
-        if (error instanceof VesperError) await this.record(error, { ...who, ...(ctx.state.address ?? {}), limited: ctx.state.browserRefused !== true });
+        if (error instanceof VesperError) await this.record(error, { ...whoOf(ctx), ...(ctx.state.address ?? {}), limited: ctx.state.browserRefused !== true });
         throw error;
       }
     };
@@ -83,6 +92,7 @@ export class RefusalGuard {
     else this.logger.warn(entry, 'request refused');
     if (error.code !== 'RATE_LIMITED' && who.limited !== false && this.limiter) {
       const limiter = this.limiter;
+      this.lastSpent = Date.now();
       // A spent allowance rejects with its state, and a store that cannot be reached must not turn the refusal into another error.
       await Promise.all(this.identities(who).map((id) => limiter.consume(id).catch(() => undefined)));
     }
