@@ -22,12 +22,13 @@ export function tenantBodyParser(services: Services, serverLimit: number, stream
   };
   return async (ctx: Context, next: Next) => {
     if (streamed(ctx.method, ctx.path)) return next();
-    const limit = await limitOf(ctx, services, serverLimit);
-    await parserFor(limit)(ctx, next);
+    const known = limitOf(ctx, services, serverLimit);
+    await parserFor(known instanceof Promise ? await known : known)(ctx, next);
   };
 }
 
-async function limitOf(ctx: Context, services: Services, serverLimit: number): Promise<number> {
+/** Synchronous when the tenant's settings are cached (most requests). */
+function limitOf(ctx: Context, services: Services, serverLimit: number): number | Promise<number> {
   if (ctx.method !== 'POST' && ctx.method !== 'PUT' && ctx.method !== 'PATCH') return serverLimit;
   let address;
   try {
@@ -35,5 +36,6 @@ async function limitOf(ctx: Context, services: Services, serverLimit: number): P
   } catch {
     return serverLimit; // no tenant (a control request), or a bad address that the route refuses
   }
-  return (await services.settings.forTenant(address.database, address.tenant)).maxBodyBytes;
+  const cached = services.settings.cachedFor(address.database, address.tenant);
+  return cached ? cached.maxBodyBytes : services.settings.forTenant(address.database, address.tenant).then((s) => s.maxBodyBytes);
 }

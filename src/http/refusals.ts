@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
@@ -36,6 +36,11 @@ function presentedToken(ctx: Context): string | null {
   return apiKey === '' ? null : apiKey;
 }
 
+function whoOf(ctx: Context): Refused {
+  const token = presentedToken(ctx);
+  return { ip: ctx.ip, keyId: token === null ? null : keyIdOfToken(token), requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, via: 'http' };
+}
+
 /**
  * Refused requests (401, 403, 429) are the server's business, not the target tenant's: they are
  * counted (`vesper_refused_requests_total{code,via}`) and logged here, never written into the
@@ -65,22 +70,19 @@ export class RefusalGuard {
   }
 
   /** Koa middleware, right after the error middleware so it sees every refusal on its way out. */
-  middleware() {
-    const whoOf = (ctx: Context): Refused => {
-      const token = presentedToken(ctx);
-      return { ip: ctx.ip, keyId: token === null ? null : keyIdOfToken(token), requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, via: 'http' };
-    };
-    return async (ctx: Context, next: Next): Promise<void> => {
-      // Most requests: no allowance was spent lately, nothing to look up (in memory; a shared store is always asked).
-      try {
-        if (this.limiter && (!this.local || Date.now() - this.lastSpent < WINDOW_SECONDS * 1000)) await this.refuseIfOverLimit(whoOf(ctx));
-        await next();
-      } catch (error) {
-        // Awaited: with a shared store the refusal is counted before the client can send the next request.
-        if (error instanceof VesperError) await this.record(error, { ...whoOf(ctx), ...(ctx.state.address ?? {}), limited: ctx.state.browserRefused !== true });
-        throw error;
-      }
-    };
+  /**
+   * Before a request runs (envelope.ts): a key or address past its allowance gets a 429 without the
+   * request being looked at. Most requests: no allowance was spent lately, nothing to look up (in
+   * memory; a shared store is always asked). Undefined when there is nothing to wait for.
+   */
+  before(ctx: Context): Promise<void> | undefined {
+    if (!this.limiter || (this.local && Date.now() - this.lastSpent >= WINDOW_SECONDS * 1000)) return undefined;
+    return this.refuseIfOverLimit(whoOf(ctx));
+  }
+
+  /** A request failed: a refusal among them is counted and logged (awaited: with a shared store it is counted before the client can send the next request). */
+  async failed(ctx: Context, error: unknown): Promise<void> {
+    if (error instanceof VesperError) await this.record(error, { ...whoOf(ctx), ...(ctx.state.address ?? {}), limited: ctx.state.browserRefused !== true });
   }
 
   /** Count and log one refusal (also MCP tool calls refused inside a session); 401/403 spend the caller's allowance (settled when spent; never rejects). */

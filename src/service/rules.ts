@@ -106,7 +106,7 @@ export class RuleService {
   /** The program for a query: database rules, then the tenant's rules for that scope (or all scopes). */
   async programFor(address: TenantAddress, scope: string | null): Promise<CompiledProgram | null> {
     const key = `${address.database}/${address.tenant}/${scope ?? ''}`;
-    await this.catchUp(address);
+    if (this.catalog.shared) await this.catchUp(address);
     const cached = this.programs.get(key);
     if (cached !== undefined) return cached;
     const generation = this.generation;

@@ -123,7 +123,7 @@ export class TenantStore {
 
   /** Read the tenant through one snapshot; everything read must be read before `work` settles. */
   async read<T>(now: number, work: (reader: TenantReads) => Promise<T>): Promise<T> {
-    await this.catchUp();
+    if (this.host.shared) await this.catchUp();
     let registry = this.registry;
     while (registry === null) {
       await this.scopes(now);
