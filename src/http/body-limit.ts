@@ -20,10 +20,10 @@ export function tenantBodyParser(services: Services, serverLimit: number, stream
     }
     return parser;
   };
-  return async (ctx: Context, next: Next) => {
+  return (ctx: Context, next: Next) => {
     if (streamed(ctx.method, ctx.path)) return next();
     const known = limitOf(ctx, services, serverLimit);
-    await parserFor(known instanceof Promise ? await known : known)(ctx, next);
+    return known instanceof Promise ? known.then((limit) => parserFor(limit)(ctx, next)) : parserFor(known)(ctx, next);
   };
 }
 
