@@ -103,6 +103,12 @@ export class RuleService {
     for (const key of this.programs.keys()) if (key.startsWith(`${database}/`)) this.programs.delete(key);
   }
 
+  /** programFor when the answer is cached (undefined otherwise), without waiting: the hot path of a point ask. */
+  programNow(address: TenantAddress, scope: string | null): CompiledProgram | null | undefined {
+    if (this.catalog.shared) return undefined; // another process may have changed the rules: programFor catches up first
+    return this.programs.get(`${address.database}/${address.tenant}/${scope ?? ''}`);
+  }
+
   /** The program for a query: database rules, then the tenant's rules for that scope (or all scopes). */
   async programFor(address: TenantAddress, scope: string | null): Promise<CompiledProgram | null> {
     const key = `${address.database}/${address.tenant}/${scope ?? ''}`;
