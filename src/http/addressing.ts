@@ -70,8 +70,13 @@ export function databaseOf(ctx: Context): string {
 
 /** The tenant a data request acts on; REST requires it to be named. */
 export function tenantAddressOf(ctx: Context): TenantAddress {
+  // Read twice per request (the body limit, then the tenant guard); what the request names does not change in between.
+  const named = ctx.state.namedAddress as TenantAddress | undefined;
+  if (named !== undefined) return named;
   const database = databaseOf(ctx);
   const tenant = agreeWithHost(agree('tenant', headerOf(ctx, 'x-tenant-id'), ctx.state.pathTenant), ctx.state.hostTenant);
   if (tenant === undefined) throw new ValidationError('X-Tenant-ID header is required');
-  return { database, tenant: parseName('tenant', tenant) };
+  const address = { database, tenant: parseName('tenant', tenant) };
+  ctx.state.namedAddress = address;
+  return address;
 }

@@ -8,14 +8,14 @@ import { hostAddress, pathAddress } from './addressing.js';
 import { authenticationMiddleware, bodyRefusedGuard, tenantGuard } from './auth.js';
 import { type BrowserGuardOptions, browserGuard } from './browser-guard.js';
 import { tenantBodyParser } from './body-limit.js';
-import { errorMiddleware, notFoundMiddleware } from './errors.js';
+import { envelopeMiddleware } from './envelope.js';
+import { notFoundMiddleware } from './errors.js';
 import { jsonDepthCheck } from './json-depth.js';
 import { HttpMetrics } from './metrics.js';
 import { type LimiterFactory, TenantRateLimiter, type Tier } from './rate-limit.js';
 import { RefusalGuard } from './refusals.js';
 import { bodilessCheck } from './request-body.js';
 import { checksMiddleware } from './request-checks.js';
-import { requestIdMiddleware } from './request-id.js';
 import { mountOperations, publicPaths, streamedBodies } from './router.js';
 import type { RouteDeps } from './routes/deps.js';
 import { eventsHandler } from './routes/events.js';
@@ -65,12 +65,12 @@ export interface AppOptions {
  */
 export function createApp(options: AppOptions): { app: Koa; router: Router; deps: RouteDeps } {
   const app = new Koa();
-  app.silent = true; // errors are logged once, by errorMiddleware
+  app.silent = true; // errors are logged once, by the envelope (envelope.ts)
   app.proxy = options.trustProxy ?? false;
   app.maxIpsCount = 1;
   const router = new Router();
   const settings = options.services.settings as Services['settings'] | undefined; // absent in tests of the app alone
-  const limiter = new TenantRateLimiter(options.tiers ?? {}, settings ? (database, tenant) => settings.forTenant(database, tenant) : null, options.rateLimit, options.limiters);
+  const limiter = new TenantRateLimiter(options.tiers ?? {}, settings ? (database, tenant) => settings.cachedFor(database, tenant) ?? settings.forTenant(database, tenant) : null, options.rateLimit, options.limiters);
   const streams = new OpenStreams();
   const deps: RouteDeps = {
     services: options.services,
@@ -93,11 +93,8 @@ export function createApp(options: AppOptions): { app: Koa; router: Router; deps
     ...mcpHandlers(deps, { logger: options.logger, server: options.health, ...options.mcp, onRefused: (error, who) => refusals.record(error, who) }),
   });
 
-  app.use(drainMiddleware(options.health.ready));
-  app.use(metrics.middleware());
-  app.use(requestIdMiddleware);
-  app.use(errorMiddleware(options.logger));
-  app.use(refusals.middleware());
+  // Request id, refusal allowance, failures as envelopes, duration metrics, drain: one frame (envelope.ts).
+  app.use(envelopeMiddleware({ ready: options.health.ready, metrics, refusals, logger: options.logger }));
   // Checks that only look at the request, in line: browser-borne requests, a GET with a body, the path and host forms of the address.
   app.use(checksMiddleware([browserGuard(options.browser ?? { allowedHosts: [], corsOrigins: [] }), bodilessCheck, pathAddress, hostAddress(options.browser?.baseHost)]));
   // Fair admission before anything costly per request (authentication, body, route): see admission.ts.
@@ -114,16 +111,4 @@ export function createApp(options: AppOptions): { app: Koa; router: Router; deps
   // serialised) is still logged, with its request id.
   app.on('error', (err: unknown, ctx?: { state?: { requestId?: string } }) => options.logger.error({ err, requestId: ctx?.state?.requestId }, 'request failed outside the error middleware'));
   return { app, router, deps };
-}
-
-/**
- * While shutting down (not ready), close each connection once its response is sent: server.close()
- * only closes the connections idle at that moment, so a keep-alive client would otherwise hold the
- * shutdown open until its idle timeout, and could keep sending new requests on that connection.
- */
-function drainMiddleware(ready: () => boolean): Middleware {
-  return async (ctx, next) => {
-    await next();
-    if (!ready()) ctx.set('Connection', 'close');
-  };
 }

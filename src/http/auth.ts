@@ -22,9 +22,8 @@ function presentedKey(ctx: Context): string | null {
  * configured every caller is admin. `publicPaths` (the public rows of the operation table) need no key.
  */
 export function authenticationMiddleware(services: Services, authEnabled: boolean, publicPaths: ReadonlySet<string>) {
-  return async (ctx: Context, next: Next): Promise<void> => {
-    if (!authEnabled) ctx.state.principal = OPEN_PRINCIPAL;
-    else if (!publicPaths.has(ctx.path)) {
+  const withKey = async (ctx: Context, next: Next): Promise<void> => {
+    if (!publicPaths.has(ctx.path)) {
       const key = presentedKey(ctx);
       if (key === null && (services.sandbox as Services["sandbox"] | undefined)?.enabled === true) {
         // Progressive access: the tenant guard decides what an anonymous request may reach.
@@ -40,6 +39,13 @@ export function authenticationMiddleware(services: Services, authEnabled: boolea
     }
     await next();
   };
+  // Open mode (no admin key): every caller is admin, nothing to wait for.
+  return authEnabled
+    ? withKey
+    : (ctx: Context, next: Next) => {
+        ctx.state.principal = OPEN_PRINCIPAL;
+        return next();
+      };
 }
 
 export function principalOf(ctx: Context): Principal {

@@ -30,7 +30,9 @@ export function tenantBodyParser(
   return async (ctx: Context, next: Next) => {
     if (streamed(ctx.method, ctx.path)) return next();
     const address = bodyAddress(ctx);
-    const limit = address === null ? serverLimit : (await services.settings.forTenant(address.database, address.tenant)).maxBodyBytes;
+    // The tenant's settings are cached for most requests: no wait then.
+    const cached = address === null ? undefined : services.settings.cachedFor(address.database, address.tenant);
+    const limit = address === null ? serverLimit : cached ? cached.maxBodyBytes : (await services.settings.forTenant(address.database, address.tenant)).maxBodyBytes;
     let downstream = false;
     try {
       await parserFor(limit)(ctx, () => {

@@ -59,11 +59,20 @@ function originAllowed(ctx: Context, origin: string, allowed: BrowserGuardOption
  * Allowed origins get the CORS headers and their preflights answered.
  */
 export function browserGuard(options: BrowserGuardOptions): RequestCheck {
+  // Host values already found allowed (a pure function of the value and the options): clients send the same few.
+  const allowedSeen = new Set<string>();
+  const allowed = (host: string): boolean => {
+    if (allowedSeen.has(host)) return true;
+    if (!hostAllowed(host, options.allowedHosts, options.baseHost)) return false;
+    if (allowedSeen.size >= 1024) allowedSeen.clear();
+    allowedSeen.add(host);
+    return true;
+  };
   return (ctx) => {
     const host = ctx.get('host');
     // Refused here, these are not credential guesses: they do not spend the client address's
     // refusal allowance (else any web page could get the local user's own address throttled).
-    if (host !== '' && !hostAllowed(host, options.allowedHosts, options.baseHost)) {
+    if (host !== '' && !allowed(host)) {
       ctx.state.browserRefused = true;
       throw new ForbiddenError('this server does not answer to that Host name: add it to VESPER_ALLOWED_HOSTS', { host: host.slice(0, 100) });
     }

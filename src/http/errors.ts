@@ -47,33 +47,30 @@ function isClientHttpError(error: unknown): error is { status: number; message: 
   return typeof status === 'number' && status >= 400 && status < 500;
 }
 
-/** First middleware: every failure leaves as the JSON envelope with its mapped status. */
-export function errorMiddleware(logger: Logger) {
-  return async (ctx: Context, next: Next): Promise<void> => {
-    try {
-      await next();
-    } catch (thrown) {
-      // A storage failure (lost PostgreSQL connection, full disk) is a typed 503/507 from wherever it was thrown.
-      const error = thrown instanceof VesperError ? thrown : (storageFailureOf(thrown) ?? thrown);
-      let body: ErrorEnvelope;
-      if (error instanceof VesperError) {
-        body = envelope(error.code, error.message, error.details);
-        const retryAfter = retryAfterOf(error);
-        if (retryAfter !== null) ctx.set('Retry-After', String(retryAfter));
-      } else if (isClientHttpError(error)) {
-        body = fromHttpError(error);
-      } else {
-        body = envelope('INTERNAL_ERROR', 'internal error', { requestId: ctx.state.requestId ?? null });
-      }
-      if (body.code === 'INTERNAL_ERROR' || body.code === 'DATA_CORRUPTED') logger.error({ err: error, requestId: ctx.state.requestId }, 'request failed');
-      // Said so MCP clients ask for a key instead of starting an OAuth flow.
-      if (body.code === 'UNAUTHORIZED') ctx.set('WWW-Authenticate', 'Bearer realm="vesper"');
-      // A request refused before its body was read (authentication runs first) keeps its connection: Node
-      // discards the rest of the body unparsed, and closing instead could reset the socket before the client reads the reply.
-      ctx.status = HTTP_STATUS[body.code];
-      ctx.body = body;
-    }
-  };
+/**
+ * Every failure leaves as the JSON envelope with its mapped status (called by the envelope
+ * middleware, envelope.ts, around everything else).
+ */
+export function answerFailure(ctx: Context, thrown: unknown, logger: Logger): void {
+  // A storage failure (lost PostgreSQL connection, full disk) is a typed 503/507 from wherever it was thrown.
+  const error = thrown instanceof VesperError ? thrown : (storageFailureOf(thrown) ?? thrown);
+  let body: ErrorEnvelope;
+  if (error instanceof VesperError) {
+    body = envelope(error.code, error.message, error.details);
+    const retryAfter = retryAfterOf(error);
+    if (retryAfter !== null) ctx.set('Retry-After', String(retryAfter));
+  } else if (isClientHttpError(error)) {
+    body = fromHttpError(error);
+  } else {
+    body = envelope('INTERNAL_ERROR', 'internal error', { requestId: ctx.state.requestId ?? null });
+  }
+  if (body.code === 'INTERNAL_ERROR' || body.code === 'DATA_CORRUPTED') logger.error({ err: error, requestId: ctx.state.requestId }, 'request failed');
+  // Said so MCP clients ask for a key instead of starting an OAuth flow.
+  if (body.code === 'UNAUTHORIZED') ctx.set('WWW-Authenticate', 'Bearer realm="vesper"');
+  // A request refused before its body was read (authentication runs first) keeps its connection: Node
+  // discards the rest of the body unparsed, and closing instead could reset the socket before the client reads the reply.
+  ctx.status = HTTP_STATUS[body.code];
+  ctx.body = body;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { VectorIndexStats } from '../store/vector-index.js';
 
@@ -142,16 +142,9 @@ export class HttpMetrics {
     return child;
   }
 
-  /** Outermost middleware, so error replies are counted with their final status. */
-  middleware() {
-    return async (ctx: Context, next: Next): Promise<void> => {
-      const start = process.hrtime.bigint();
-      try {
-        await next();
-      } finally {
-        const route = (ctx as Context & { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
-        this.child(ctx.method, String(route), ctx.status).observe(Number(process.hrtime.bigint() - start) / 1e9);
-      }
-    };
+  /** One request's duration since `start` (process.hrtime.bigint()), once its status is final (envelope.ts). */
+  observe(ctx: Context, start: bigint): void {
+    const route = (ctx as Context & { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
+    this.child(ctx.method, String(route), ctx.status).observe(Number(process.hrtime.bigint() - start) / 1e9);
   }
 }

@@ -48,7 +48,7 @@ export type LimiterFactory = (options: { readonly points: number; readonly durat
 const inMemory: LimiterFactory = ({ points, duration }) => new RateLimiterMemory({ points, duration });
 
 /** What the guard needs of the settings: the tenant's effective ones. */
-export type SettingsOf = (database: string, tenant: string) => Promise<Settings>;
+export type SettingsOf = (database: string, tenant: string) => Settings | Promise<Settings>;
 
 /**
  * Per-tenant request budgets by tier, over rate-limiter-flexible (one fixed-window memory limiter
@@ -75,7 +75,8 @@ export class TenantRateLimiter {
 
   /** Spend one request of the tenant's budget: the header fields for the reply, or null when unlimited; TierLimitedError when spent. */
   async consume(address: TenantAddress): Promise<RateHeaders | null> {
-    const policy = await this.policyOf(address);
+    const known = this.policyOf(address);
+    const policy = known instanceof Promise ? await known : known;
     if (policy.limit === 0) return null;
     const limiter = this.limiterFor(policy);
     const key = `${address.database}/${address.tenant}`;
@@ -96,8 +97,13 @@ export class TenantRateLimiter {
     }
   }
 
-  private async policyOf(address: TenantAddress): Promise<Policy> {
-    const settings = this.settingsOf ? await this.settingsOf(address.database, address.tenant) : null;
+  /** Synchronous when the tenant's settings are cached (most requests): an await per request less. */
+  private policyOf(address: TenantAddress): Policy | Promise<Policy> {
+    const settings = this.settingsOf ? this.settingsOf(address.database, address.tenant) : null;
+    return settings instanceof Promise ? settings.then((s) => this.policyOfSettings(s)) : this.policyOfSettings(settings);
+  }
+
+  private policyOfSettings(settings: Settings | null): Policy {
     if (settings === null) return (this.fallbackPolicy ??= this.policyFor(null));
     let policy = this.policies.get(settings);
     if (policy === undefined) {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
@@ -36,6 +36,11 @@ function presentedToken(ctx: Context): string | null {
   return apiKey === '' ? null : apiKey;
 }
 
+function whoOf(ctx: Context): Refused {
+  const token = presentedToken(ctx);
+  return { ip: ctx.ip, keyId: token === null ? null : keyIdOfToken(token), requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, via: 'http' };
+}
+
 /**
  * Refused requests (401, 403, 429) are the server's business, not the target tenant's: they are
  * counted (`vesper_refused_requests_total{code,via}`) and logged here, never written into the
@@ -46,32 +51,38 @@ function presentedToken(ctx: Context): string | null {
 export class RefusalGuard {
   private readonly limiter: ReturnType<LimiterFactory> | null;
   private readonly counter: Counter<'code' | 'via'>;
+  /** The allowances live in this process's memory: none can be spent without this process knowing. */
+  private readonly local: boolean;
+  /** When this process last spent an allowance: past a window, every allowance is whole again. */
+  private lastSpent = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly perMinute: number,
     private readonly logger: Logger,
     registry: Registry,
     /** Where the allowances are kept: this process's memory by default; on PostgreSQL there, one allowance across every process. */
-    makeLimiter: LimiterFactory = ({ points, duration }) => new RateLimiterMemory({ points, duration }),
+    makeLimiter?: LimiterFactory,
   ) {
-    this.limiter = perMinute > 0 ? makeLimiter({ points: perMinute, duration: WINDOW_SECONDS, keyPrefix: 'refusals' }) : null;
+    this.local = makeLimiter === undefined;
+    const make: LimiterFactory = makeLimiter ?? (({ points, duration }) => new RateLimiterMemory({ points, duration }));
+    this.limiter = perMinute > 0 ? make({ points: perMinute, duration: WINDOW_SECONDS, keyPrefix: 'refusals' }) : null;
     this.counter = new Counter({ name: 'vesper_refused_requests_total', help: 'Requests refused with 401, 403 or 429', labelNames: ['code', 'via'], registers: [registry] });
   }
 
   /** Koa middleware, right after the error middleware so it sees every refusal on its way out. */
-  middleware() {
-    return async (ctx: Context, next: Next): Promise<void> => {
-      const token = presentedToken(ctx);
-      const who: Refused = { ip: ctx.ip, keyId: token === null ? null : keyIdOfToken(token), requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, via: 'http' };
-      try {
-        await this.refuseIfOverLimit(who);
-        await next();
-      } catch (error) {
-        // Awaited: with a shared store the refusal is counted before the client can send the next request.
-        if (error instanceof VesperError) await this.record(error, { ...who, ...(ctx.state.address ?? {}), limited: ctx.state.browserRefused !== true });
-        throw error;
-      }
-    };
+  /**
+   * Before a request runs (envelope.ts): a key or address past its allowance gets a 429 without the
+   * request being looked at. Most requests: no allowance was spent lately, nothing to look up (in
+   * memory; a shared store is always asked). Undefined when there is nothing to wait for.
+   */
+  before(ctx: Context): Promise<void> | undefined {
+    if (!this.limiter || (this.local && Date.now() - this.lastSpent >= WINDOW_SECONDS * 1000)) return undefined;
+    return this.refuseIfOverLimit(whoOf(ctx));
+  }
+
+  /** A request failed: a refusal among them is counted and logged (awaited: with a shared store it is counted before the client can send the next request). */
+  async failed(ctx: Context, error: unknown): Promise<void> {
+    if (error instanceof VesperError) await this.record(error, { ...whoOf(ctx), ...(ctx.state.address ?? {}), limited: ctx.state.browserRefused !== true });
   }
 
   /** Count and log one refusal (also MCP tool calls refused inside a session); 401/403 spend the caller's allowance (settled when spent; never rejects). */
@@ -83,6 +94,7 @@ export class RefusalGuard {
     else this.logger.warn(entry, 'request refused');
     if (error.code !== 'RATE_LIMITED' && who.limited !== false && this.limiter) {
       const limiter = this.limiter;
+      this.lastSpent = Date.now();
       // A spent allowance rejects with its state, and a store that cannot be reached must not turn the refusal into another error.
       await Promise.all(this.identities(who).map((id) => limiter.consume(id).catch(() => undefined)));
     }

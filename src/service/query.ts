@@ -74,18 +74,32 @@ export class QueryService {
   /** `signal`: the client went away (its evaluation stops); `lens`: the reads of a transaction (its own writes laid over the snapshot). */
   async ask(address: TenantAddress, body: AskBody, options: AskOptions = {}): Promise<AskResult> {
     const conjunctive = 'query' in body;
-    await using lease = await this.catalog.forRead(address.database);
-    const database = lease.database;
-    // A tenant (or scope) with no facts answers nothing, derived or not: no program needed.
-    if (!database.hasTenant(address.tenant) && !options.lens?.hasWrites) return { results: [], cursor: null, conjunctive };
-    const tenant = database.tenant(address.tenant);
-    const now = this.clock();
-    const stored = await this.isStoredPattern(address, body, options.lens);
-    // Waits for a slot before the snapshot is taken, so a queued request pins no old layers.
-    using _slot = stored ? null : await this.slots.acquire(address, options.signal);
-    // One snapshot for the whole answer: a rule evaluation or a join reads many times.
-    // A stored pattern never reads the signal: reading it makes one (an AbortController and a listener per request).
-    return await tenant.read(now, (reader) => this.askIn(address, options.lens ? options.lens.wrap(reader) : reader, body, now, stored, stored ? undefined : options.signal));
+    // Leased without a wait when the database is open (most asks); released however the ask ends.
+    const lease = this.catalog.forReadNow(address.database) ?? (await this.catalog.forRead(address.database));
+    try {
+      const database = lease.database;
+      // A tenant (or scope) with no facts answers nothing, derived or not: no program needed.
+      if (!database.hasTenant(address.tenant) && !options.lens?.hasWrites) return { results: [], cursor: null, conjunctive };
+      const tenant = database.tenant(address.tenant);
+      const now = this.clock();
+      const known = this.storedPatternNow(address, body, options.lens);
+      const stored = known ?? (await this.isStoredPattern(address, body, options.lens));
+      // Waits for a slot before the snapshot is taken, so a queued request pins no old layers.
+      using _slot = stored ? null : await this.slots.acquire(address, options.signal);
+      // One snapshot for the whole answer: a rule evaluation or a join reads many times.
+      // A stored pattern never reads the signal: reading it makes one (an AbortController and a listener per request).
+      return await tenant.read(now, (reader) => this.askIn(address, options.lens ? options.lens.wrap(reader) : reader, body, now, stored, stored ? undefined : options.signal));
+    } finally {
+      lease.release();
+    }
+  }
+
+  /** isStoredPattern when it can be told without waiting (the program is cached); undefined otherwise. */
+  private storedPatternNow(address: TenantAddress, body: AskBody, lens: ReadLens | undefined): boolean | undefined {
+    if ('query' in body || lens?.hasWrites) return false;
+    if (!body.infer) return true;
+    const program = this.rules.programNow(address, body.scope ?? null);
+    return program === undefined ? undefined : !(program && isDerived(program, body.predicate, body.args.length));
   }
 
   /**

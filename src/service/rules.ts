@@ -24,6 +24,8 @@ export interface AddedRule {
 }
 
 const MAX_RULES_PER_REQUEST = 1000;
+/** Programs (and "no rules here") kept across requests: one per tenant and scope asked, this many at most. */
+const MAX_CACHED_PROGRAMS = 10_000;
 
 /** Ids sort by creation (time, then a per-process sequence), so rules list in the order they were added. */
 let sequence = 0;
@@ -44,7 +46,8 @@ function withId(record: RuleRecord): Rule {
 export class RuleService {
   private readonly databaseRules = new Map<string, RuleRecord[]>();
   private readonly tenantRules = new Map<string, RuleRecord[]>();
-  private readonly programs = new Map<string, CompiledProgram>();
+  /** Programs by tenant and scope; null: no rule applies there (most tenants), cached too, or every ask would look. */
+  private readonly programs = new Map<string, CompiledProgram | null>();
   /**
    * Bumped by every forget(): a read of the rules that overlapped a change (begun before it
    * committed, ended after) is used by its request but not cached, or the change would stay
@@ -84,7 +87,10 @@ export class RuleService {
     if (!rules) {
       const generation = this.generation;
       rules = database.hasTenant(tenant) ? await database.tenant(tenant).read(this.clock(), (reader) => reader.rules()) : [];
-      if (generation === this.generation) this.tenantRules.set(key, rules);
+      if (generation === this.generation) {
+        this.tenantRules.set(key, rules);
+        if (this.tenantRules.size > MAX_CACHED_PROGRAMS) this.tenantRules.delete(this.tenantRules.keys().next().value as string);
+      }
     }
     return rules;
   }
@@ -97,24 +103,40 @@ export class RuleService {
     for (const key of this.programs.keys()) if (key.startsWith(`${database}/`)) this.programs.delete(key);
   }
 
+  /** programFor when the answer is cached (undefined otherwise), without waiting: the hot path of a point ask. */
+  programNow(address: TenantAddress, scope: string | null): CompiledProgram | null | undefined {
+    if (this.catalog.shared) return undefined; // another process may have changed the rules: programFor catches up first
+    return this.programs.get(`${address.database}/${address.tenant}/${scope ?? ''}`);
+  }
+
   /** The program for a query: database rules, then the tenant's rules for that scope (or all scopes). */
   async programFor(address: TenantAddress, scope: string | null): Promise<CompiledProgram | null> {
     const key = `${address.database}/${address.tenant}/${scope ?? ''}`;
-    await this.catchUp(address);
+    if (this.catalog.shared) await this.catchUp(address);
     const cached = this.programs.get(key);
-    if (cached) return cached;
+    if (cached !== undefined) return cached;
+    const generation = this.generation;
     await using lease = await this.catalog.forRead(address.database);
     const database = lease.database;
     const records = [...(await this.rulesOfDatabase(database)), ...(await this.rulesOfTenant(database, address.tenant))];
     const applicable = records.filter((r) => r.scope === null || scope === null || r.scope === scope);
-    if (applicable.length === 0) return null;
     // Scopes with the same rules share one program object: an all-scope ask reuses the answers
     // of a scope with the same program and the same reads (query.ts).
     const same = `${address.database}/${address.tenant}#${applicable.map((r) => r.id).join(',')}`;
-    const program = this.programs.get(same) ?? compileProgram(applicable.map(withId));
-    this.programs.set(same, program);
-    this.programs.set(key, program);
+    const program = applicable.length === 0 ? null : (this.programs.get(same) ?? compileProgram(applicable.map(withId)));
+    // Rules read across a change are used once, not kept (see generation).
+    if (generation === this.generation) {
+      if (program !== null) this.remember(same, program);
+      this.remember(key, program);
+    }
     return program;
+  }
+
+  /** Bounded: the least recently added programs go first (a Map iterates in insertion order). */
+  private remember(key: string, program: CompiledProgram | null): void {
+    this.programs.delete(key);
+    this.programs.set(key, program);
+    if (this.programs.size > MAX_CACHED_PROGRAMS) this.programs.delete(this.programs.keys().next().value as string);
   }
 
   async list(address: TenantAddress): Promise<RuleView[]> {

@@ -54,6 +54,11 @@ export class SettingsService {
     this.guards.push(guard);
   }
 
+  /** The settings a request of this tenant runs with, when they are cached (most requests): no promise to wait for. */
+  cachedFor(database: string, tenant: string): Settings | undefined {
+    return this.effective.get(`${database}/${tenant}`);
+  }
+
   /** The settings a request of this tenant runs with: cheap (a map lookup) except after a change. */
   async forTenant(database: string, tenant: string): Promise<Settings> {
     const key = `${database}/${tenant}`;

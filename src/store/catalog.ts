@@ -180,6 +180,16 @@ export class Catalog {
     return this.leased(name, false);
   }
 
+  /**
+   * forRead without waiting, when the database is open in this process and nothing is to be
+   * checked first (not on shared storage: there a lease first catches up with other processes).
+   * Undefined: call forRead. Release it with `release()`.
+   */
+  forReadNow(name: string): DatabaseLease | undefined {
+    if (this.storage.coordination || this.dropping.has(name)) return undefined;
+    return this.pool.acquireNow(name);
+  }
+
   /** Lease the database for a write: created on first write unless databases are strict. */
   async forWrite(name: string): Promise<DatabaseLease> {
     if (this.dropping.has(name)) throw new DatabaseDroppingError(name);

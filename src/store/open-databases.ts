@@ -95,6 +95,19 @@ export class OpenDatabases {
   }
 
   /**
+   * A lease of a database that is open with nothing to do first (the common case), without
+   * waiting for anything; undefined when `acquire` must run (closed, opening, to be reopened).
+   */
+  acquireNow(name: string): DatabaseLease | undefined {
+    const slot = this.slots.get(name);
+    const database = slot?.database;
+    if (slot === undefined || slot.state !== 'open' || slot.transition !== null || !database || database.needsReopen) return undefined;
+    this.options.admit(name);
+    slot.leases++;
+    return this.lease(slot, database);
+  }
+
+  /**
    * Wait until no request holds `name` (the caller refuses new leases meanwhile); false when
    * `timeoutMs` passed first, so a lease that is never released (a bug) fails the drop instead of hanging it.
    */

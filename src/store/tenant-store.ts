@@ -124,8 +124,10 @@ export class TenantStore {
 
   /** Read the tenant through one snapshot; everything read must be read before `work` settles. */
   async read<T>(now: number, work: (reader: TenantReads) => Promise<T>): Promise<T> {
-    await this.host.settleImport?.(this.name);
-    await this.catchUp();
+    // Null (no await) unless another process's import into the tenant is known.
+    const settling = this.host.settleImport?.(this.name);
+    if (settling) await settling;
+    if (this.host.shared) await this.catchUp();
     let registry = this.registry;
     while (registry === null) {
       await this.scopes(now);
