@@ -45,6 +45,29 @@ export interface StoredFact extends FactKey, FactRecord {
   readonly scope: string;
 }
 
+/**
+ * A stored fact from its key, the scope it was found in and its record, as one literal: a spread
+ * after other properties (`{ predicate, …, ...record }`) defines each copied property through
+ * V8's runtime, and the read path builds one of these per answer.
+ */
+export function storedFact(key: FactKey, scope: string, record: FactRecord): StoredFact {
+  return {
+    predicate: key.predicate,
+    args: key.args,
+    negated: key.negated,
+    scope,
+    version: record.version,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+    confidence: record.confidence,
+    ttl: record.ttl,
+    expiresAt: record.expiresAt,
+    validFrom: record.validFrom,
+    validUntil: record.validUntil,
+    metadata: record.metadata,
+  };
+}
+
 /** A stored fact is visible at `now` unless it expired or is outside its validity window. */
 export function isVisibleAt(record: FactRecord, now: number): boolean {
   if (record.expiresAt !== null && record.expiresAt <= now) return false;

@@ -77,7 +77,9 @@ export function tenantGuard(operation: Operation, services: Services, limiter: T
     // A request that just made its sandbox acts on it (anonymousAddress), as the sandbox's key.
     const anonymous = ctx.state.anonymous === true || ctx.state.sandboxAddress !== undefined;
     const principal = principalOf(ctx);
-    const address: TenantAddress = { ...(anonymous ? anonymousAddress(ctx, services) : tenantAddressOf(ctx)), actor: principal.id };
+    const named = anonymous ? anonymousAddress(ctx, services) : tenantAddressOf(ctx);
+    // A literal, not a spread followed by `actor` (that takes V8's slow path on every request).
+    const address: TenantAddress = { database: named.database, tenant: named.tenant, actor: principal.id };
     // Inside the tenant's gate before authorising: a deletion waits for this request, or this request for it.
     const leave = services.access.enter(address);
     try {

@@ -1,4 +1,4 @@
-import type { StoredFact } from '../domain/fact.js';
+import { type StoredFact, storedFact } from '../domain/fact.js';
 import type { ScopeRecord } from '../store/scope-registry.js';
 import type { LayerSource } from '../store/tenant-reads.js';
 import { type ChangedKey, type ScopeComparison, type WalkBudget, sameContent, walkChanged } from './compare.js';
@@ -35,7 +35,7 @@ export function diffRowsOf(key: ChangedKey, source: ScopeRecord, target: ScopeRe
   if (conflicting(key)) {
     const side = (scope: ScopeRecord, which: 'source' | 'target'): StoredFact | null => {
       const record = key.positive[which] ?? key.negative[which];
-      return record ? { predicate: key.predicate, args: key.args, negated: key.positive[which] === null, scope: scope.name, ...record } : null;
+      return record ? storedFact({ predicate: key.predicate, args: key.args, negated: key.positive[which] === null }, scope.name, record) : null;
     };
     return { rows: [{ key: [order, 'c'], kind: 'conflict', conflict: { predicate: key.predicate, args: key.args, source: side(source, 'source'), target: side(target, 'target') } }], inBoth: 0 };
   }

@@ -1,4 +1,4 @@
-import type { FactKey, FactRecord, StoredFact } from '../domain/fact.js';
+import { type FactKey, type FactRecord, type StoredFact, storedFact } from '../domain/fact.js';
 import type { ScopeRecord } from '../store/scope-registry.js';
 import { type ChangedKey, type FactStates, type ScopeComparison, sameContent } from './compare.js';
 
@@ -64,7 +64,7 @@ function resolveKey(key: ChangedKey, strategy: MergeStrategy): KeyResolution {
 
 function factOf(key: ChangedKey, scope: ScopeRecord, positive: FactRecord | null, negative: FactRecord | null): StoredFact | null {
   const record = positive ?? negative;
-  return record ? { predicate: key.predicate, args: key.args, negated: positive === null, scope: scope.name, ...record } : null;
+  return record ? storedFact({ predicate: key.predicate, args: key.args, negated: positive === null }, scope.name, record) : null;
 }
 
 /** Plan a merge of source into target: the ops for the target's top layer, or the conflicts. */

@@ -5,15 +5,15 @@ import { RequestCancelledError, ValidationError, VesperError } from '../domain/e
 import type { StoredFact, Term } from '../domain/fact.js';
 import { type Answer as EngineAnswer, type BodyLiteral, type Budget, type Proof, isDerived } from '../engine/index.js';
 import type { Catalog } from '../store/catalog.js';
-import type { MatchedFact, ScopeView } from '../store/fact-reader.js';
+import type { ScopeView } from '../store/fact-reader.js';
 import type { TenantReads } from '../store/tenant-reads.js';
 import type { FactReads } from './transaction-overlay.js';
 import type { TenantAddress } from './address.js';
 import type { Clock } from './clock.js';
-import { type CursorPosition, compareRowKeys, decodeCursor, encodeCursor, queryFingerprint } from './cursor.js';
-import { type ReadMoment, readOptions, tenantFactSource } from './fact-source.js';
+import { type CursorPosition, decodeCursor, encodeCursor, queryFingerprint } from './cursor.js';
+import { type PatternBody, StoredPage, timeOf } from './stored-page.js';
+import { type ReadMoment, tenantFactSource } from './fact-source.js';
 import { readMoment } from './time.js';
-import { compilePattern } from './pattern.js';
 import { type EngineQuery, Evaluation, RequestBudget, type ScopedAnswer } from './evaluation.js';
 import type { EvaluationCost } from './usage.js';
 import { SharedScopeReads } from './scope-reads.js';
@@ -84,6 +84,10 @@ export class QueryService {
       const now = this.clock();
       const known = this.storedPatternNow(address, body, options.lens);
       const stored = known ?? (await this.isStoredPattern(address, body, options.lens));
+      if (stored && !conjunctive && !options.lens) {
+        const quick = tenant.readCachedNow((reader) => this.askCachedNow(address, reader, body, now));
+        if (quick !== undefined) return quick;
+      }
       // Waits for a slot before the snapshot is taken, so a queued request pins no old layers.
       using _slot = stored ? null : await this.slots.acquire(address, options.signal);
       // One snapshot for the whole answer: a rule evaluation or a join reads many times.
@@ -151,57 +155,35 @@ export class QueryService {
     return await this.askEngine(address, reader, view, atoms, negations, body, at, signal);
   }
 
-  private async askStored(tenant: FactReads, view: ScopeView, body: Extract<AskBody, { predicate: string }>, now: ReadMoment, metered: (rowsRead: number) => void): Promise<AskResult> {
-    let rowsRead = 0;
+  private async askStored(tenant: FactReads, view: ScopeView, body: PatternBody, at: ReadMoment, metered: (rowsRead: number) => void): Promise<AskResult> {
+    const page = new StoredPage(body, at);
     try {
-      return await this.scanStored(tenant, view, body, now, () => rowsRead++);
+      // Rows the range cache holds are taken without an await per row (the hot path of a point ask).
+      const now = tenant.matchNow?.(view, page.pattern, page.options);
+      if (now !== undefined) return page.all(now);
+      for await (const match of tenant.match(view, page.pattern, page.options)) {
+        const full = page.take(match);
+        if (full) return full;
+      }
+      return page.end();
     } finally {
-      metered(rowsRead);
+      metered(page.rowsRead);
     }
   }
 
-  private async scanStored(tenant: FactReads, view: ScopeView, body: Extract<AskBody, { predicate: string }>, at: ReadMoment, read: () => void): Promise<AskResult> {
-    const options = readOptions(at);
-    const compiled = compilePattern(body.predicate, body.args, body.negated);
-    // Hashed only when a cursor is read or written: most asks fit one page.
-    const fingerprint = () => queryFingerprint(['pattern', body.predicate, body.args, body.negated, body.scope ?? null, body.distinct, ...timeOf(body)]);
-    const start: CursorPosition = body.cursor ? decodeCursor(body.cursor, fingerprint()) : { skip: 0 };
-    // A row is (index position, scope): the cursor names the last one sent (older cursors: position + count).
-    const after = start.after ?? null;
-    const fromGroup = after?.[0] ?? start.group;
-    const results: Answer[] = [];
-    let group: string | null = null;
-    let inGroup = 0;
-    let last: string[] = [];
-    /** Takes one match; the reply once the page is full (a row past it exists: the cursor). */
-    const take = (match: MatchedFact): AskResult | undefined => {
-      read();
-      if (!compiled.accepts(match.fact.args)) return undefined;
-      inGroup = match.group === group ? inGroup + 1 : 0;
-      group = match.group;
-      if (body.distinct && inGroup > 0) return undefined;
-      if (after !== null && group === after[0] && compareRowKeys([group, match.fact.scope], after) <= 0) return undefined;
-      if (after === null && group === start.group && inGroup < start.skip) return undefined;
-      if (results.length === body.limit) return { results, cursor: encodeCursor({ skip: 0, after: last }, fingerprint()), conjunctive: false };
-      results.push({ bindings: compiled.bindings(match.fact.args), facts: [{ kind: 'stored', fact: match.fact }] });
-      last = [group, match.fact.scope];
-      return undefined;
-    };
-    const matchOptions = fromGroup === undefined ? options : { ...options, fromGroup };
-    // Rows the range cache holds are taken without an await per row (the hot path of a point ask).
-    const now = tenant.matchNow?.(view, compiled.pattern, matchOptions);
-    if (now !== undefined) {
-      for (const match of now) {
-        const full = take(match);
-        if (full) return full;
-      }
-    } else {
-      for await (const match of tenant.match(view, compiled.pattern, matchOptions)) {
-        const full = take(match);
-        if (full) return full;
-      }
-    }
-    return { results, cursor: null, conjunctive: false };
+  /**
+   * A point ask answered from the range cache alone, at once (TenantStore.readCachedNow): no
+   * snapshot, no await. Undefined when it needs more (storage, a past moment): ask as usual.
+   */
+  private askCachedNow(address: TenantAddress, reader: TenantReads, body: PatternBody, now: number): AskResult | undefined {
+    const view = reader.view(body.scope ?? null);
+    if (view === null) return { results: [], cursor: null, conjunctive: false };
+    const page = new StoredPage(body, readMoment(body, now));
+    const matches = reader.matchNow(view, page.pattern, page.options);
+    if (matches === undefined) return undefined;
+    const result = page.all(matches);
+    this.meter(address, { ruleEvalMs: 0, rowsRead: page.rowsRead });
+    return result;
   }
 
   private async askEngine(
@@ -308,9 +290,6 @@ function valueOf(body: AggregateBody, variables: readonly string[]): (answer: En
 }
 
 /** The times of a query, part of what its cursor belongs to (absent when none: older cursors stay valid). */
-function timeOf(body: AskBody): unknown[] {
-  return body.asOf === undefined && body.validAt === undefined ? [] : [body.asOf ?? null, body.validAt ?? null];
-}
 
 /** The query's variables in order of appearance; with `visibleOnly`, not the `"?"` positions. */
 function queryVariables(literals: readonly BodyLiteral[], visibleOnly: boolean): string[] {

@@ -21,11 +21,13 @@ function presentAnswerFact(fact: AnswerFact, context: string) {
 
 export function presentAsk(result: AskResult, context: string) {
   if (result.results.length === 0 && result.cursor === null) return { results: [] };
+  // Fields added to the presented fact with Object.assign, not spread into a new literal: a spread
+  // followed by more properties defines each one through V8's runtime (one reply per point ask).
   const results = result.results.map((answer) => {
     const scopes = answer.scopes === undefined ? {} : { scopes: answer.scopes };
     return result.conjunctive
       ? { bindings: answer.bindings, ...scopes, facts: answer.facts.map((f) => presentAnswerFact(f, context)) }
-      : { ...presentAnswerFact(answer.facts[0] as AnswerFact, context), bindings: answer.bindings, ...scopes };
+      : Object.assign(presentAnswerFact(answer.facts[0] as AnswerFact, context), { bindings: answer.bindings }, scopes);
   });
   return { results, cursor: result.cursor };
 }

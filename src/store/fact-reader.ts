@@ -1,4 +1,4 @@
-import { type FactKey, type FactPattern, type FactRecord, type StoredFact, type Term, isVisibleAt, isVisibleAtTimes, termsEqual } from '../domain/fact.js';
+import { type FactKey, type FactPattern, type FactRecord, type StoredFact, type Term, isVisibleAt, isVisibleAtTimes, storedFact, termsEqual } from '../domain/fact.js';
 import { decodeHistoryValue, historyAtRange } from '../encoding/history-keys.js';
 import { type LayerId, allIndexRange, encodeLayer, decodeIndexKey, groupOfIndexKey, isPrimaryIndexKey, rangeFor } from '../encoding/fact-keys.js';
 import { type EntryValue, decodeEntryValue, writtenAt } from '../encoding/records.js';
@@ -116,7 +116,7 @@ function resolverOf(view: ScopeView, pattern: FactPattern, residual: readonly nu
       const found = nearest(scope.chain, versions, group);
       if (found === undefined || found.kind !== 'record') continue;
       if (!options.includeInvisible && !isVisibleAt(found.record, options.now)) continue;
-      out.push({ fact: { predicate: key.predicate, args: key.args, negated: key.negated, scope: scope.name, ...found.record }, group });
+      out.push({ fact: storedFact(key, scope.name, found.record), group });
     }
   };
   let group: string | null = null;
@@ -227,7 +227,7 @@ function* versionsInScopes(
     const found = nearest(scope.chain, versions, group);
     if (found === undefined || found.kind !== 'record') continue;
     if (!options.includeInvisible && !isVisibleAt(found.record, options.now)) continue;
-    yield { fact: { predicate: key.predicate, args: key.args, negated: key.negated, scope: scope.name, ...found.record }, group };
+    yield { fact: storedFact(key, scope.name, found.record), group };
   }
 }
 
@@ -261,7 +261,7 @@ async function* groupsAt(
       const found = await nearestAt(sub, key, scope.chain, versions, times[s] ?? null, group);
       if (found === undefined || found.kind !== 'record') continue;
       if (!options.includeInvisible && !isVisibleAtTimes(found.record, now, validAt)) continue;
-      out.push({ fact: { predicate: key.predicate, args: key.args, negated: key.negated, scope: scope.name, ...found.record }, group });
+      out.push({ fact: storedFact(key, scope.name, found.record), group });
     }
   };
   const take = async (entries: readonly Row[]): Promise<MatchedFact[]> => {
@@ -341,7 +341,5 @@ export async function entryAt(sub: KeyspaceReader, key: FactKey, layer: LayerId,
   }
 }
 
-/** A record as a stored fact of a scope. */
-export function storedFact(key: FactKey, scope: string, record: FactRecord): StoredFact {
-  return { predicate: key.predicate, args: key.args, negated: key.negated, scope, ...record };
-}
+/** A record as a stored fact of a scope (domain/fact.ts; exported here for the store's readers). */
+export { storedFact };

@@ -150,6 +150,19 @@ export class TenantStore {
     }
   }
 
+  /**
+   * A read from the range cache alone, at once (no snapshot, no wait): `work` runs synchronously
+   * and returns undefined if it needs storage. Undefined too when the scopes are not loaded, a
+   * write is in flight or the storage is shared: then use `read`.
+   */
+  readCachedNow<T>(work: (reader: TenantReads) => T | undefined): T | undefined {
+    if (this.host.shared || this.registry === null) return undefined;
+    const cached = this.ranges?.pin() ?? null;
+    if (cached === null) return undefined;
+    // No snapshot: `work` must take its rows from `cached` (matchNow) and read nothing else.
+    return work(new TenantReads(new KeyspaceReader(this.sub, null), this.registry, cached, this.vectorSource));
+  }
+
   /** The only way to change the tenant (see the class comment). */
   transaction<T>(now: number, work: (tx: TenantTransaction) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     // Null (no await: tells pay nothing) unless another process's import into the tenant is known.
