@@ -1,4 +1,5 @@
 import { allIndexRange, decodeIndexKey, isPrimaryIndexKey } from '../encoding/fact-keys.js';
+import { RETRIEVAL_MARKER_KEY } from '../encoding/retrieval-keys.js';
 import { decodeEntryValue } from '../encoding/records.js';
 import { type KeyspaceReader, scanRange } from './level-types.js';
 import type { TenantTransaction } from './transaction.js';
@@ -17,4 +18,28 @@ export async function backfillRetrievalIndex(current: KeyspaceReader, tx: Tenant
     }
   }
   tx.markRetrievalIndexed();
+}
+
+/**
+ * Whether a tenant's retrieval indexes cover every fact: a tenant written before they existed
+ * (format 1 without them) is indexed once, in one transaction, the first time a retrieval needs it.
+ */
+export class RetrievalIndexState {
+  private indexed = false;
+
+  /** Forget what was seen: the keyspace was cleared or changed by another process. */
+  reset(): void {
+    this.indexed = false;
+  }
+
+  async ensure(current: KeyspaceReader, transaction: (work: (tx: TenantTransaction) => Promise<void>) => Promise<void>): Promise<void> {
+    if (this.indexed) return;
+    if ((await current.get(RETRIEVAL_MARKER_KEY)) === undefined) {
+      await transaction(async (tx) => {
+        if ((await current.get(RETRIEVAL_MARKER_KEY)) !== undefined) return;
+        await backfillRetrievalIndex(current, tx);
+      });
+    }
+    this.indexed = true;
+  }
 }

@@ -5,14 +5,13 @@ import { retiredLayerRange, tenantStampKey } from '../encoding/control-keys.js';
 import { EventLog } from './event-log.js';
 import { retractFacts, tellFacts } from './fact-writes.js';
 import { allIndexRange, isPrimaryIndexKey, presenceKeyOfPrimary } from '../encoding/fact-keys.js';
-import { RETRIEVAL_MARKER_KEY } from '../encoding/retrieval-keys.js';
 import { KeyFilter } from './key-filter.js';
 import { type BatchOp, KeyspaceReader, type LevelSublevel, scanRange } from './level-types.js';
 import type { TenantRanges } from './range-cache.js';
 import { type ScopeRecord, ScopeRegistry } from './scope-registry.js';
 import { TenantReads } from './tenant-reads.js';
 import type { VectorSource } from './retrieval-reader.js';
-import { backfillRetrievalIndex } from './retrieval-backfill.js';
+import { RetrievalIndexState } from './retrieval-backfill.js';
 import { LayerStatsCache } from './retrieval-writes.js';
 import { type RetiredLayer, TenantTransaction } from './transaction.js';
 import { WriteLock } from './write-lock.js';
@@ -68,8 +67,8 @@ export class TenantStore {
   /** Decoded embeddings per layer (vector search), kept exact by the commits, and their approximate indexes. */
   private readonly vectorCache: VectorCache;
   private readonly vectorSource: VectorSource;
-  /** The retrieval indexes are known to cover every fact (the marker was seen or written). */
-  private retrievalIndexed = false;
+  /** Whether the retrieval indexes are known to cover every fact (the marker was seen or written). */
+  private readonly retrievalIndex = new RetrievalIndexState();
   /** Emits 'cleared' when the tenant's keyspace was cleared (the tenant was deleted), 'changed-elsewhere' when catchUp found another process's commit. */
   readonly lifecycle = new EventEmitter();
   /** Shared storage: the tenant stamp this handle's caches reflect (see catchUp). */
@@ -150,16 +149,11 @@ export class TenantStore {
     }
   }
 
-  /**
-   * A read from the range cache alone, at once (no snapshot, no wait): `work` runs synchronously
-   * and returns undefined if it needs storage. Undefined too when the scopes are not loaded, a
-   * write is in flight or the storage is shared: then use `read`.
-   */
+  /** A read of the range cache alone, at once (no snapshot: `work` reads nothing else, synchronously); undefined: use `read`. */
   readCachedNow<T>(work: (reader: TenantReads) => T | undefined): T | undefined {
-    if (this.host.shared || this.registry === null) return undefined;
+    if (this.host.shared || this.registry === null || this.host.settleImport?.(this.name)) return undefined;
     const cached = this.ranges?.pin() ?? null;
     if (cached === null) return undefined;
-    // No snapshot: `work` must take its rows from `cached` (matchNow) and read nothing else.
     return work(new TenantReads(new KeyspaceReader(this.sub, null), this.registry, cached, this.vectorSource));
   }
 
@@ -204,7 +198,7 @@ export class TenantStore {
     this.events.reset();
     this.vectorCache.clear();
     this.layerStats.clear(); // another process's commit changed them
-    this.retrievalIndexed = false;
+    this.retrievalIndex.reset();
   }
 
   private async commit(tx: TenantTransaction, base: ScopeRegistry, registers: boolean): Promise<void> {
@@ -353,19 +347,9 @@ export class TenantStore {
     return (await this.transaction(now, (tx) => retractFacts(tx, scope, pattern, accepts, actor))).length;
   }
 
-  /**
-   * Make sure every stored fact is in the retrieval indexes: a tenant written before they existed
-   * (format 1 without them) is indexed once, in one transaction, the first time a retrieval needs it.
-   */
-  async ensureRetrievalIndex(now: number): Promise<void> {
-    if (this.retrievalIndexed) return;
-    if ((await this.current.get(RETRIEVAL_MARKER_KEY)) === undefined) {
-      await this.transaction(now, async (tx) => {
-        if ((await this.current.get(RETRIEVAL_MARKER_KEY)) !== undefined) return;
-        await backfillRetrievalIndex(this.current, tx);
-      });
-    }
-    this.retrievalIndexed = true;
+  /** Every stored fact in the retrieval indexes (a tenant from before them is indexed once: RetrievalIndexState). */
+  ensureRetrievalIndex(now: number): Promise<void> {
+    return this.retrievalIndex.ensure(this.current, (work) => this.transaction(now, work));
   }
 
   /**
@@ -402,7 +386,7 @@ export class TenantStore {
       this.events.reset();
       this.retired = [];
       this.keyFilter = this.host.shared ? null : new KeyFilter(); // the tenant is empty now
-      this.retrievalIndexed = false;
+      this.retrievalIndex.reset();
       this.vectorCache.clear();
       this.layerStats.clear();
       this.buildingFilter = null;
