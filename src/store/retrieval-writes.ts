@@ -101,6 +101,8 @@ export async function retrievalOps(
   statsCache: LayerStatsCache | null = null,
 ): Promise<{ ops: BatchOp[]; vectors: VectorUpdate[]; stats: Map<LayerId, string | null> }> {
   if (changes.length === 0) return { ops: [], vectors: [], stats: new Map() };
+  const quick = freshOps(sub, changes, statsCache);
+  if (quick !== null) return quick;
   const groups = new Groups();
   const owners = new Map<string, { key: FactKey; layer: LayerId }>();
   const want = (key: FactKey, layer: LayerId) => {
@@ -162,6 +164,41 @@ export async function retrievalOps(
   }
   const stats = new Map(statValues);
   ops.push(...statOps(sub, statDelta, statValues, stats));
+  return { ops, vectors, stats };
+}
+
+/**
+ * The common case of a tell, without reading or the bookkeeping of the general case (a tenth of
+ * a single tell's allocations): every change puts a new fact (fresh: nothing of it is stored in
+ * any layer, so there is nothing to read or replace) into its own slot, with no vector to carry
+ * over, into layers whose statistics the store knows. Null otherwise. Same ops, in the same order.
+ */
+function freshOps(sub: LevelSublevel, changes: readonly DocumentChange[], statsCache: LayerStatsCache | null): Awaited<ReturnType<typeof retrievalOps>> | null {
+  const stored = new Map<LayerId, string | null>();
+  for (const c of changes) {
+    if (c.fresh !== true || c.record === null || (c.embedding === undefined && (c.vectorFrom?.length ?? 0) > 0)) return null;
+    const value = statsCache?.get(c.layer);
+    if (value === undefined) return null;
+    stored.set(c.layer, value);
+  }
+  const ops: BatchOp[] = [];
+  const vectors: VectorUpdate[] = [];
+  const slots = new Set<string>();
+  const deltas = new Map<LayerId, { documents: number; totalLength: number }>();
+  for (const c of changes) {
+    const group = factGroup(c.key);
+    const at = documentKeyOfGroup(group, c.layer);
+    if (slots.has(at)) return null; // two writes of one slot: the general case applies them in order
+    slots.add(at);
+    const doc = documentOf(c.key, (c.record as FactRecord).metadata);
+    const embedding = c.embedding ?? null;
+    slotOps(ops, sub, group, at, c.layer, null, { doc: { terms: termsRecord(doc.terms), length: doc.length }, embedding }, true);
+    if (embedding !== null) vectors.push({ layer: c.layer, group, key: c.key, vector: embedding });
+    const d = deltas.get(c.layer) ?? { documents: 0, totalLength: 0 };
+    deltas.set(c.layer, { documents: d.documents + 1, totalLength: d.totalLength + doc.length });
+  }
+  const stats = new Map(stored);
+  ops.push(...statOps(sub, deltas, stored, stats));
   return { ops, vectors, stats };
 }
 
