@@ -40,9 +40,12 @@ export function encodeEventValue(event: object): string {
     return i;
   };
   const rows = facts.map((f) => [index(predicates, f.predicate), index(scopes, f.scope), f.version, f.negated ? 1 : 0, ...f.args]);
-  const { facts: _facts, ...rest } = details as Record<string, unknown>;
   const packed: Packed = { p: [...predicates.keys()], s: [...scopes.keys()], f: rows };
-  return JSON.stringify({ ...event, details: { ...rest, [PACKED]: packed } });
+  // Not `{ ...rest, packed: … }`: a property added after a spread takes V8's slow path (~0.5 µs, per tell).
+  const stored: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(details as Record<string, unknown>)) if (name !== 'facts') stored[name] = value;
+  stored[PACKED] = packed;
+  return JSON.stringify(Object.assign({}, event, { details: stored }));
 }
 
 /**

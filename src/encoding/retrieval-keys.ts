@@ -44,7 +44,15 @@ function decodeFactParts(parts: readonly string[], from: number): { key: FactKey
 export const RETRIEVAL_MARKER_KEY = [RETRIEVAL_KIND, 'm'].join(SEP);
 
 export function postingKey(token: string, key: FactKey, layer: LayerId): string {
-  return [RETRIEVAL_KIND, POSTING, token, factPart(key), encodeLayer(layer)].join(SEP);
+  return postingKeyOfGroup(token, factPart(key), layer);
+}
+
+/**
+ * The key functions below take the fact's text already encoded (`factGroup`): a write encodes it
+ * once for its posting, document and vector keys instead of once per key.
+ */
+export function postingKeyOfGroup(token: string, group: string, layer: LayerId): string {
+  return RETRIEVAL_KIND + SEP + POSTING + SEP + token + SEP + group + SEP + encodeLayer(layer);
 }
 
 export function postingRange(token: string): { gte: string; lt: string } {
@@ -62,7 +70,11 @@ export function decodePostingKey(raw: string): { key: FactKey; group: string; la
 }
 
 export function documentKey(key: FactKey, layer: LayerId): string {
-  return [RETRIEVAL_KIND, DOCUMENT, encodeLayer(layer), factPart(key)].join(SEP);
+  return documentKeyOfGroup(factPart(key), layer);
+}
+
+export function documentKeyOfGroup(group: string, layer: LayerId): string {
+  return RETRIEVAL_KIND + SEP + DOCUMENT + SEP + encodeLayer(layer) + SEP + group;
 }
 
 export function documentRange(layer: LayerId): { gte: string; lt: string } {
@@ -93,7 +105,11 @@ export function layerOfStatsKey(raw: string): LayerId {
 }
 
 export function vectorKey(key: FactKey, layer: LayerId): string {
-  return [RETRIEVAL_KIND, VECTOR, encodeLayer(layer), factPart(key)].join(SEP);
+  return vectorKeyOfGroup(factPart(key), layer);
+}
+
+export function vectorKeyOfGroup(group: string, layer: LayerId): string {
+  return RETRIEVAL_KIND + SEP + VECTOR + SEP + encodeLayer(layer) + SEP + group;
 }
 
 /** Every vector of a tenant, all layers. */

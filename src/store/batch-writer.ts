@@ -16,6 +16,13 @@ interface QueuedWrite {
   readonly reject: (error: unknown) => void;
 }
 
+/** The ops of a group, in order. A loop, not flatMap: that defines each element through V8's runtime (a microsecond a tell). */
+function concatOps(group: readonly QueuedWrite[]): BatchOp[] {
+  const combined: BatchOp[] = [];
+  for (const queued of group) for (const op of queued.ops) combined.push(op);
+  return combined;
+}
+
 /**
  * The writes of one database's LevelDB: atomic batches, grouped while one is being written, the
  * group-commit fsync, and the full-disk state (after a write failed on a full disk, nothing is
@@ -57,7 +64,7 @@ export class BatchWriter {
     try {
       while (this.queue.length > 0) {
         const group = this.queue.splice(0);
-        const combined = group.length === 1 ? (group[0] as QueuedWrite).ops : group.flatMap((queued) => queued.ops);
+        const combined = group.length === 1 ? (group[0] as QueuedWrite).ops : concatOps(group);
         const error = await this.writeNow(combined);
         if (error === null) for (const queued of group) queued.resolve();
         else if (group.length === 1 || this.failed) for (const queued of group) queued.reject(error);

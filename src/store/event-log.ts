@@ -87,7 +87,8 @@ export class EventLog {
     if (drafts.length === 0) return { ops: [], events: [] };
     this.lastSeq ??= await this.loadLastSeq();
     const first = this.lastSeq + 1;
-    const events: TenantEvent[] = drafts.map((draft, i) => ({ ...draft, seq: first + i, time: now }));
+    // Object.assign, not `{ ...draft, seq, time }`: properties added after a spread take V8's slow path (~1 µs a tell).
+    const events: TenantEvent[] = drafts.map((draft, i) => Object.assign({}, draft, { seq: first + i, time: now }));
     const ops: BatchOp[] = events.map((e) => ({ type: 'put', key: eventKey(e.seq), value: encodeEventValue(e), sublevel: this.sub }));
     ops.push({ type: 'put', key: eventSeqKey(this.tenant), value: String(first + events.length - 1), sublevel: this.meta });
     return { ops, events };

@@ -36,7 +36,9 @@ export async function tellFacts(
   const chains = scopes.map((s) => s.chain);
   // Each fact's terms are encoded once: presence key, lookup keys and index keys all derive from it.
   const encoded = facts.map(encodeFactKey);
-  const existing = await lookup(keyspace, facts, encoded, chains, mayExist, scopes.map((s) => readTimes(s, undefined)));
+  const read = encoded.map((e) => mayExist(e.presence));
+  // A tell of new facts only (the key filter rules each one out) has nothing to read: no lookup, no wait.
+  const existing = read.includes(true) ? await lookup(keyspace, facts, encoded, chains, read, scopes.map((s) => readTimes(s, undefined))) : nothingStored(facts.length);
   const undo: [string, FactRecord | null | undefined][] = [];
   const values = new RecordValues();
   try {
@@ -127,6 +129,17 @@ async function forgetAccessCounts(tx: TenantTransaction, removed: readonly Store
   tx.deleteAccess(gone.map((c) => c.identity));
 }
 
+/** Per fact, the nearest record of the fact and of its opposite polarity (null: none). */
+interface Existing {
+  readonly same: readonly (FactRecord | null)[];
+  readonly opposite: readonly (FactRecord | null)[];
+}
+
+function nothingStored(count: number): Existing {
+  const none = new Array<FactRecord | null>(count).fill(null);
+  return { same: none, opposite: none };
+}
+
 /**
  * The nearest record of each fact and of its opposite polarity, in one multi-get; facts the
  * tenant's key filter says cannot exist are not read at all.
@@ -136,12 +149,12 @@ async function lookup(
   facts: readonly FactInput[],
   encoded: readonly EncodedFactKey[],
   chains: readonly (readonly LayerId[])[],
-  mayExist: (presence: string) => boolean,
+  /** Per fact, whether it may be stored (false: the key filter rules it out, it is not read). */
+  read: readonly boolean[],
   /** Per fact, the times its scope reads its layers at (null: now; see readTimes). */
   times: readonly (readonly number[] | null)[],
-) {
+): Promise<Existing> {
   const keys: string[] = [];
-  const read = encoded.map((e) => mayExist(e.presence));
   facts.forEach((f, i) => {
     if (!read[i]) return;
     const e = encoded[i] as EncodedFactKey;

@@ -59,6 +59,8 @@ export class ScopeRegistry {
   /** See adjustBytes. */
   private bytes = 0;
   private bytesChanged = false;
+  /** The layer counter as stored (or last flushed): a flush writes it only when it moved. */
+  private storedNextLayer = 0;
 
   private constructor(
     private readonly sub: LevelSublevel,
@@ -85,6 +87,7 @@ export class ScopeRegistry {
     }
     const counter = await reader.get(counterKey(LAYER_COUNTER));
     registry.nextLayer = counter === undefined ? 0 : Number(counter);
+    registry.storedNextLayer = counter === undefined ? -1 : registry.nextLayer;
     registry.bytes = Number((await reader.get(counterKey(BYTES_COUNTER))) ?? 0);
     for await (const [key, value] of scanRange(reader, layerCountRange())) registry.deltas.set(layerOfCountKey(key), Number(value));
     if (!registry.scopes.has(MAIN_SCOPE)) registry.createRoot(MAIN_SCOPE, now);
@@ -108,6 +111,7 @@ export class ScopeRegistry {
     copy.changed = this.changed;
     copy.bytes = this.bytes;
     copy.bytesChanged = this.bytesChanged;
+    copy.storedNextLayer = this.storedNextLayer;
     return copy;
   }
 
@@ -131,6 +135,7 @@ export class ScopeRegistry {
     this.changed = from.changed;
     this.bytes = from.bytes;
     this.bytesChanged = from.bytesChanged;
+    this.storedNextLayer = from.storedNextLayer;
   }
 
   /** True when the draft was changed (a transaction with nothing else to write still commits it). */
@@ -230,8 +235,10 @@ export class ScopeRegistry {
     for (const layer of this.unsavedDeltas) {
       ops.push({ type: 'put', key: layerCountKey(layer), value: String(this.deltas.get(layer) ?? 0), sublevel: this.sub });
     }
-    if (this.unsaved.size > 0 || this.changed) {
+    // Not with every count change: one op of the dozen a single tell writes.
+    if (this.nextLayer !== this.storedNextLayer) {
       ops.push({ type: 'put', key: counterKey(LAYER_COUNTER), value: String(this.nextLayer), sublevel: this.sub });
+      this.storedNextLayer = this.nextLayer;
     }
     if (this.bytesChanged) ops.push({ type: 'put', key: counterKey(BYTES_COUNTER), value: String(this.bytes), sublevel: this.sub });
     this.bytesChanged = false;

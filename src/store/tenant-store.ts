@@ -295,13 +295,15 @@ export class TenantStore {
       if (filter !== null) tx.absent = (presence) => !filter.mightContain(presence);
       const pending = new Map<string, FactRecord | null>();
       for (const queued of batch) {
-        const point = tx.savepoint();
+        // A lone tell needs no savepoint (a copy of the scopes): when it fails, the transaction is thrown away with it.
+        const point = batch.length > 1 ? tx.savepoint() : null;
         const before = { facts: tx.scopes.totalFacts(), bytes: tx.scopes.storedBytes };
         try {
           const stored = await tellFacts(tx, this.current, queued.facts, queued.actor, mayExist, queued.now, pending);
           if (queued.quota) checkQuota(queued.quota, before, { facts: tx.scopes.totalFacts(), bytes: tx.scopes.storedBytes });
           outcomes.set(queued, { stored });
         } catch (error) {
+          if (point === null) throw error;
           tx.rollback(point);
           outcomes.set(queued, { error });
         }

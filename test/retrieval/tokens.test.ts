@@ -23,3 +23,13 @@ test('documentOf › predicate, string args and nested string metadata values �
   t.deepEqual(Object.fromEntries(doc.terms), { incid: 1, inc: 1, '7': 1, bill: 2, outag: 1, fail: 1, urgent: 1 });
   t.is(doc.length, 8);
 });
+
+test('tokenize › calls one after another › share no state (the word pattern is reused between calls)', (t) => {
+  const long = 'incident review: billingOutage in eu-west, 42 customers';
+  const alone = tokenize('billing outage');
+  // A call that stopped in the middle of a text must not make the next one start there.
+  t.throws(() => tokenize(Symbol('not text') as unknown as string));
+  t.deepEqual(tokenize(long), ['incid', 'review', 'bill', 'outag', 'eu', 'west', '42', 'custom']);
+  t.deepEqual(tokenize('billing outage'), alone);
+  t.deepEqual(tokenize('x'.repeat(3) + ' ' + long).slice(1), tokenize(long));
+});
