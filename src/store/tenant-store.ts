@@ -295,8 +295,7 @@ export class TenantStore {
       if (filter !== null) tx.absent = (presence) => !filter.mightContain(presence);
       const pending = new Map<string, FactRecord | null>();
       for (const queued of batch) {
-        // A lone tell needs no savepoint (a copy of the scopes): when it fails, the transaction is thrown away with it.
-        const point = batch.length > 1 ? tx.savepoint() : null;
+        const point = batch.length > 1 ? tx.savepoint() : null; // a lone tell that fails throws the transaction away
         const before = { facts: tx.scopes.totalFacts(), bytes: tx.scopes.storedBytes };
         try {
           const stored = await tellFacts(tx, this.current, queued.facts, queued.actor, mayExist, queued.now, pending);
