@@ -1,0 +1,219 @@
+/**
+ * An exact cache of the context records of each tenant (sessions and access counts,
+ * encoding/session-keys.ts), so that a context window does not read them from disk every time:
+ * every window reads the access counts of its candidates and the session's last window, and writes
+ * them back. Unlike the range cache, whose rows of a tenant go stale with every write, these
+ * records are written through: a commit that writes them updates the cache with what it wrote
+ * once the batch is on disk (the records stay durable: the batch is written as before).
+ *
+ * Exactness rests on the same invariant as range-cache.ts: the keyspace changes only in
+ * `TenantStore.commit` and `TenantStore.clear`, both bracketed by `TenantRanges.writing()` /
+ * `written()`, and anything else that drops what the store cached of the keyspace (a purge, a
+ * commit of another process on shared storage) calls the same pair. Each record remembers the
+ * sequence number of the tenant's context writes at which it was last set (`seq`); a reader
+ * pinned at sequence P (its snapshot was taken in the same tick) uses a record only when
+ * `record.seq <= P`, so a record written after its snapshot is read from the snapshot instead.
+ * While a write of context records is in flight nobody uses or fills the cache; a record read from
+ * disk is cached only when no context write settled since the read began (the sequence did not
+ * move), so the value read is the current one. Records absent from disk are cached as absent.
+ *
+ * Memory: one cache per database, bounded in weight (an access count weighs 1, a session 1 per 256
+ * characters of its JSON); past the bound the oldest records of the least recently used tenant go
+ * first, and no tenant keeps more than a quarter of the bound.
+ */
+import { isContextKey } from '../encoding/session-keys.js';
+import { type BatchOp, KeyspaceReader, type LevelSublevel } from './level-types.js';
+import type { AbstractSnapshot } from 'abstract-level';
+
+/** Weight the context records of one database may hold in all (about 100 bytes per unit). */
+export const CONTEXT_CACHE_WEIGHT = 131_072;
+
+interface CachedRecord {
+  /** The stored value; undefined: known to be absent. */
+  readonly value: string | undefined;
+  readonly seq: number;
+  readonly weight: number;
+}
+
+const weightOf = (value: string | undefined) => 1 + Math.floor((value?.length ?? 0) / 256);
+
+/** The context records of every tenant of one database. */
+export class ContextCache {
+  /** Per tenant name, not per handle: a write through any handle of a tenant updates what every reader uses. */
+  private readonly tenants = new Map<string, TenantContext>();
+  /** Tenants holding records, least recently used first. */
+  private readonly order = new Set<TenantContext>();
+  private held = 0;
+
+  constructor(readonly maxWeight: number) {}
+
+  forTenant(tenant: string): TenantContext {
+    let context = this.tenants.get(tenant);
+    if (context === undefined) {
+      context = new TenantContext(this);
+      this.tenants.set(tenant, context);
+    }
+    return context;
+  }
+
+  /** Internal (tests): records and weight held. */
+  get size(): { readonly records: number; readonly weight: number } {
+    let records = 0;
+    for (const context of this.order) records += context.records;
+    return { records, weight: this.held };
+  }
+
+  /** A tenant's held weight changed by `delta`; it is the most recently used now. */
+  touched(context: TenantContext, delta: number): void {
+    this.held += delta;
+    this.order.delete(context);
+    if (context.records > 0) this.order.add(context);
+    while (context.weight > this.maxWeight / 4) this.held -= context.evictOldest();
+    for (const oldest of this.order) {
+      if (this.held <= this.maxWeight) break;
+      while (this.held > this.maxWeight && oldest.records > 0) this.held -= oldest.evictOldest();
+      if (oldest.records === 0) this.order.delete(oldest);
+    }
+  }
+
+  forgotten(context: TenantContext, weight: number): void {
+    this.held -= weight;
+    this.order.delete(context);
+  }
+}
+
+/** One tenant's context records, and the sequence of its context writes (see the module comment). */
+export class TenantContext {
+  private seq = 0;
+  private inFlight = 0;
+  private readonly cached = new Map<string, CachedRecord>();
+  /** The context ops of each commit in flight (commits of a tenant run one at a time; empty: none). */
+  private readonly pending: (readonly BatchOp[])[] = [];
+  weight = 0;
+
+  constructor(private readonly cache: ContextCache) {}
+
+  get records(): number {
+    return this.cached.size;
+  }
+
+  /** The sequence a reader starting now is pinned at; null while a context write is in flight. */
+  pin(): number | null {
+    return this.inFlight === 0 ? this.seq : null;
+  }
+
+  /**
+   * A reader of the keyspace whose context reads go through the cache: of a snapshot pinned at
+   * `pinned` (null: taken while a context write was in flight, so it reads from disk only), or
+   * of the current state ('live': pinned anew at each read).
+   */
+  reader(level: LevelSublevel, snapshot: AbstractSnapshot | null, pinned: number | 'live' | null): KeyspaceReader {
+    return pinned === null ? new KeyspaceReader(level, snapshot) : new ContextKeyspace(level, snapshot, this, pinned);
+  }
+
+  /** The record as a reader pinned at `pinned` sees it; null: read it from disk. */
+  lookup(key: string, pinned: number | null): CachedRecord | null {
+    const record = this.cached.get(key);
+    if (record === undefined || pinned === null || this.inFlight > 0 || record.seq > pinned) return null;
+    this.cached.delete(key); // most recently used last
+    this.cached.set(key, record);
+    return record;
+  }
+
+  /** A value read from disk by a reader pinned at `pinned`: cached if it is still the current one. */
+  fill(key: string, value: string | undefined, pinned: number | null): void {
+    if (pinned === null || this.inFlight > 0 || pinned !== this.seq) return;
+    this.set(key, value);
+  }
+
+  /** A commit is about to write `ops`: the context records among them (in this tenant's sublevel) are held until it settles. */
+  writing(ops: readonly BatchOp[], sub: LevelSublevel): void {
+    const context = ops.filter((op) => op.sublevel === sub && isContextKey(op.key));
+    this.pending.push(context);
+    if (context.length > 0) this.inFlight++;
+  }
+
+  /** The commit begun last settled: written (its records are cached) or failed (it may or may not be on disk: forget all). */
+  committed(written: boolean): void {
+    const ops = this.pending.shift() ?? [];
+    if (ops.length === 0) return;
+    this.inFlight--;
+    this.seq++;
+    if (!written) return this.forget();
+    for (const op of ops) this.set(op.key, op.type === 'put' ? op.value : undefined);
+  }
+
+  /** Forget every record (the keyspace was cleared or changed behind the cache); readers pinned before do not fill it again. */
+  forget(): void {
+    this.seq++;
+    this.cached.clear();
+    this.cache.forgotten(this, this.weight);
+    this.weight = 0;
+  }
+
+  /** Remove the least recently used record; its weight. */
+  evictOldest(): number {
+    for (const [key, record] of this.cached) {
+      this.cached.delete(key);
+      this.weight -= record.weight;
+      return record.weight;
+    }
+    return 0;
+  }
+
+  private set(key: string, value: string | undefined): void {
+    const old = this.cached.get(key);
+    if (old !== undefined) this.cached.delete(key);
+    const record = { value, seq: this.seq, weight: weightOf(value) };
+    this.cached.set(key, record);
+    const delta = record.weight - (old?.weight ?? 0);
+    this.weight += delta;
+    this.cache.touched(this, delta);
+  }
+}
+
+/** A keyspace reader whose reads of context records go through the tenant's cache (other keys go to disk). */
+class ContextKeyspace extends KeyspaceReader {
+  constructor(
+    level: LevelSublevel,
+    snapshot: AbstractSnapshot | null,
+    private readonly context: TenantContext,
+    /** The sequence of the snapshot; 'live': the current state, pinned anew at each read. */
+    private readonly pinned: number | 'live',
+  ) {
+    super(level, snapshot);
+  }
+
+  private at(): number | null {
+    return this.pinned === 'live' ? this.context.pin() : this.pinned;
+  }
+
+  override async get(key: string): Promise<string | undefined> {
+    if (!isContextKey(key)) return super.get(key);
+    const pinned = this.at();
+    const record = this.context.lookup(key, pinned);
+    if (record !== null) return record.value;
+    const value = await super.get(key);
+    this.context.fill(key, value, pinned);
+    return value;
+  }
+
+  override async getMany(keys: string[]): Promise<(string | undefined)[]> {
+    const pinned = this.at();
+    const values: (string | undefined)[] = new Array(keys.length);
+    const missing: number[] = [];
+    keys.forEach((key, i) => {
+      const record = isContextKey(key) ? this.context.lookup(key, pinned) : null;
+      if (record === null) missing.push(i);
+      else values[i] = record.value;
+    });
+    if (missing.length === 0) return values;
+    const read = await super.getMany(missing.map((i) => keys[i] as string));
+    missing.forEach((i, j) => {
+      const key = keys[i] as string;
+      values[i] = read[j];
+      if (isContextKey(key)) this.context.fill(key, read[j], pinned);
+    });
+    return values;
+  }
+}
