@@ -76,6 +76,12 @@ export class ContextCache {
     }
   }
 
+  /** A tenant's records were used: it is the most recently used tenant. */
+  used(context: TenantContext): void {
+    this.order.delete(context);
+    this.order.add(context);
+  }
+
   forgotten(context: TenantContext, weight: number): void {
     this.held -= weight;
     this.order.delete(context);
@@ -117,6 +123,7 @@ export class TenantContext {
     if (record === undefined || pinned === null || this.inFlight > 0 || record.seq > pinned) return null;
     this.cached.delete(key); // most recently used last
     this.cached.set(key, record);
+    this.cache.used(this);
     return record;
   }
 
