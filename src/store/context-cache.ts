@@ -13,9 +13,11 @@
  * sequence number of the tenant's context writes at which it was last set (`seq`); a reader
  * pinned at sequence P (its snapshot was taken in the same tick) uses a record only when
  * `record.seq <= P`, so a record written after its snapshot is read from the snapshot instead.
- * While a write of context records is in flight nobody uses or fills the cache; a record read from
- * disk is cached only when no context write settled since the read began (the sequence did not
- * move), so the value read is the current one. Records absent from disk are cached as absent.
+ * The records a commit in flight writes are neither used nor filled until it settles (a snapshot
+ * may or may not hold them); the others stay exact meanwhile. While the whole keyspace is
+ * written (a clear) nothing is used. A record read from disk is cached only when no context write
+ * settled since the read began (the sequence did not move), so the value read is the current one.
+ * Records absent from disk are cached as absent.
  *
  * Memory: one cache per database, bounded in weight (an access count weighs 1, a session 1 per 256
  * characters of its JSON); past the bound the oldest records of the least recently used tenant go
@@ -91,7 +93,10 @@ export class ContextCache {
 /** One tenant's context records, and the sequence of its context writes (see the module comment). */
 export class TenantContext {
   private seq = 0;
-  private inFlight = 0;
+  /** Writes of the whole keyspace in flight (a clear): no record is used or filled meanwhile. */
+  private blocked = 0;
+  /** Keys the commits in flight write, with how many of them write each. */
+  private readonly writingKeys = new Map<string, number>();
   private readonly cached = new Map<string, CachedRecord>();
   /** The context ops of each commit in flight (commits of a tenant run one at a time; empty: none). */
   private readonly pending: (readonly BatchOp[])[] = [];
@@ -103,14 +108,14 @@ export class TenantContext {
     return this.cached.size;
   }
 
-  /** The sequence a reader starting now is pinned at; null while a context write is in flight. */
+  /** The sequence a reader starting now is pinned at; null while the whole keyspace is written. */
   pin(): number | null {
-    return this.inFlight === 0 ? this.seq : null;
+    return this.blocked === 0 ? this.seq : null;
   }
 
   /**
    * A reader of the keyspace whose context reads go through the cache: of a snapshot pinned at
-   * `pinned` (null: taken while a context write was in flight, so it reads from disk only), or
+   * `pinned` (null: taken while the keyspace was cleared, so it reads from disk only), or
    * of the current state ('live': pinned anew at each read).
    */
   reader(level: LevelSublevel, snapshot: AbstractSnapshot | null, pinned: number | 'live' | null): KeyspaceReader {
@@ -120,7 +125,7 @@ export class TenantContext {
   /** The record as a reader pinned at `pinned` sees it; null: read it from disk. */
   lookup(key: string, pinned: number | null): CachedRecord | null {
     const record = this.cached.get(key);
-    if (record === undefined || pinned === null || this.inFlight > 0 || record.seq > pinned) return null;
+    if (record === undefined || pinned === null || this.blocked > 0 || record.seq > pinned || this.writingKeys.has(key)) return null;
     this.cached.delete(key); // most recently used last
     this.cached.set(key, record);
     this.cache.used(this);
@@ -129,7 +134,7 @@ export class TenantContext {
 
   /** A value read from disk by a reader pinned at `pinned`: cached if it is still the current one. */
   fill(key: string, value: string | undefined, pinned: number | null): void {
-    if (pinned === null || this.inFlight > 0 || pinned !== this.seq) return;
+    if (pinned === null || this.blocked > 0 || pinned !== this.seq || this.writingKeys.has(key)) return;
     this.set(key, value);
   }
 
@@ -137,21 +142,31 @@ export class TenantContext {
   writing(ops: readonly BatchOp[], sub: LevelSublevel): void {
     const context = ops.filter((op) => op.sublevel === sub && isContextKey(op.key));
     this.pending.push(context);
-    if (context.length > 0) this.inFlight++;
+    for (const op of context) this.writingKeys.set(op.key, (this.writingKeys.get(op.key) ?? 0) + 1);
+  }
+
+  /** The whole keyspace is about to be written (cleared): nothing is used until `forget`. */
+  block(): void {
+    this.blocked++;
   }
 
   /** The commit begun last settled: written (its records are cached) or failed (it may or may not be on disk: forget all). */
   committed(written: boolean): void {
     const ops = this.pending.shift() ?? [];
     if (ops.length === 0) return;
-    this.inFlight--;
+    for (const op of ops) {
+      const left = (this.writingKeys.get(op.key) ?? 1) - 1;
+      if (left === 0) this.writingKeys.delete(op.key);
+      else this.writingKeys.set(op.key, left);
+    }
     this.seq++;
-    if (!written) return this.forget();
+    if (!written) return this.forget(false);
     for (const op of ops) this.set(op.key, op.type === 'put' ? op.value : undefined);
   }
 
   /** Forget every record (the keyspace was cleared or changed behind the cache); readers pinned before do not fill it again. */
-  forget(): void {
+  forget(unblock: boolean): void {
+    if (unblock) this.blocked--;
     this.seq++;
     this.cached.clear();
     this.cache.forgotten(this, this.weight);

@@ -126,14 +126,15 @@ export class TenantRanges {
   writing(commit?: { readonly ops: readonly BatchOp[]; readonly sub: LevelSublevel }): void {
     this.inFlight++;
     this.stamp++;
-    if (commit !== undefined) this.context.writing(commit.ops, commit.sub);
+    if (commit === undefined) this.context.block();
+    else this.context.writing(commit.ops, commit.sub);
   }
 
   /** The write settled: readers from now on start on a new stamp. `committed`: whether a commit's batch was written (absent: not a commit). */
   written(committed?: boolean): void {
     this.inFlight--;
     this.stamp++;
-    if (committed === undefined) this.context.forget();
+    if (committed === undefined) this.context.forget(true);
     else this.context.committed(committed);
   }
 

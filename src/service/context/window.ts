@@ -25,9 +25,17 @@ export interface ContextWindow {
 
 const hex = (text: string, length: number) => createHash('sha256').update(text).digest('hex').slice(0, length);
 
+/** Digests computed so far: a window digests each entry for its id, its session record and its diff (entries are never changed). */
+const digests = new WeakMap<WindowEntry, string>();
+
 /** Digest of what an entry shows besides its key and salience (salience moves with access counts). */
 export function entryDigest(entry: WindowEntry): string {
-  return hex(JSON.stringify([entry.scope, entry.confidence, entry.createdAt, entry.provenance]), 16);
+  let digest = digests.get(entry);
+  if (digest === undefined) {
+    digest = hex(JSON.stringify([entry.scope, entry.confidence, entry.createdAt, entry.provenance]), 16);
+    digests.set(entry, digest);
+  }
+  return digest;
 }
 
 /** `ctx_` + a hash of the entries as a set: the same content is the same id, whatever the order of equal ranks. */
