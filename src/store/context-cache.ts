@@ -17,10 +17,11 @@
  * may or may not hold them); the others stay exact meanwhile. While the whole keyspace is
  * written (a clear) nothing is used. A record read from disk is cached only when no context write
  * settled since the read began (the sequence did not move), so the value read is the current one.
- * Records absent from disk are cached as absent.
+ * Records absent from disk are cached as absent. A commit moves the sequence when it begins and
+ * when it settles, and the record it replaced is kept for the readers pinned before it began.
  *
  * Memory: one cache per database, bounded in weight (an access count weighs 1, a session 1 per 256
- * characters of its JSON); past the bound the oldest records of the least recently used tenant go
+ * characters of its JSON); past the bound the records set longest ago of the least recently used tenant go
  * first, and no tenant keeps more than a quarter of the bound.
  */
 import { isContextKey } from '../encoding/session-keys.js';
@@ -34,7 +35,14 @@ interface CachedRecord {
   /** The stored value; undefined: known to be absent. */
   readonly value: string | undefined;
   readonly seq: number;
+  /** Its weight, with that of `before`. */
   readonly weight: number;
+  /**
+   * The value the commit that set this one replaced, for the readers pinned before that commit
+   * began (`until`, its sequence then): the snapshot of a window that overlaps the window of
+   * another request on the tenant would otherwise read the records that window wrote from disk.
+   */
+  readonly before?: { readonly value: string | undefined; readonly seq: number; readonly until: number };
 }
 
 const weightOf = (value: string | undefined) => 1 + Math.floor((value?.length ?? 0) / 256);
@@ -98,8 +106,8 @@ export class TenantContext {
   /** Keys the commits in flight write, with how many of them write each. */
   private readonly writingKeys = new Map<string, number>();
   private readonly cached = new Map<string, CachedRecord>();
-  /** The context ops of each commit in flight (commits of a tenant run one at a time; empty: none). */
-  private readonly pending: (readonly BatchOp[])[] = [];
+  /** The context ops of each commit in flight (commits of a tenant run one at a time; empty: none), and the sequence it began at. */
+  private readonly pending: { readonly ops: readonly BatchOp[]; readonly began: number }[] = [];
   weight = 0;
 
   constructor(private readonly cache: ContextCache) {}
@@ -122,14 +130,18 @@ export class TenantContext {
     return pinned === null ? new KeyspaceReader(level, snapshot) : new ContextKeyspace(level, snapshot, this, pinned);
   }
 
-  /** The record as a reader pinned at `pinned` sees it; null: read it from disk. */
-  lookup(key: string, pinned: number | null): CachedRecord | null {
+  /** The value as a reader pinned at `pinned` sees it ({ value }); null: read it from disk. */
+  lookup(key: string, pinned: number | null): { readonly value: string | undefined } | null {
     const record = this.cached.get(key);
-    if (record === undefined || pinned === null || this.blocked > 0 || record.seq > pinned || this.writingKeys.has(key)) return null;
-    this.cached.delete(key); // most recently used last
-    this.cached.set(key, record);
+    if (record === undefined || pinned === null || this.blocked > 0 || this.writingKeys.has(key)) return null;
+    if (record.seq <= pinned) return record;
+    const before = record.before;
+    return before !== undefined && before.seq <= pinned && pinned < before.until ? before : null;
+  }
+
+  /** The tenant's records were read: it is the most recently used tenant. */
+  used(): void {
     this.cache.used(this);
-    return record;
   }
 
   /** A value read from disk by a reader pinned at `pinned`: cached if it is still the current one. */
@@ -141,7 +153,8 @@ export class TenantContext {
   /** A commit is about to write `ops`: the context records among them (in this tenant's sublevel) are held until it settles. */
   writing(ops: readonly BatchOp[], sub: LevelSublevel): void {
     const context = ops.filter((op) => op.sublevel === sub && isContextKey(op.key));
-    this.pending.push(context);
+    if (context.length > 0) this.seq++;
+    this.pending.push({ ops: context, began: this.seq });
     for (const op of context) this.writingKeys.set(op.key, (this.writingKeys.get(op.key) ?? 0) + 1);
   }
 
@@ -152,7 +165,7 @@ export class TenantContext {
 
   /** The commit begun last settled: written (its records are cached) or failed (it may or may not be on disk: forget all). */
   committed(written: boolean): void {
-    const ops = this.pending.shift() ?? [];
+    const { ops, began } = this.pending.shift() ?? { ops: [], began: 0 };
     if (ops.length === 0) return;
     for (const op of ops) {
       const left = (this.writingKeys.get(op.key) ?? 1) - 1;
@@ -161,7 +174,7 @@ export class TenantContext {
     }
     this.seq++;
     if (!written) return this.forget(false);
-    for (const op of ops) this.set(op.key, op.type === 'put' ? op.value : undefined);
+    for (const op of ops) this.set(op.key, op.type === 'put' ? op.value : undefined, began);
   }
 
   /** Forget every record (the keyspace was cleared or changed behind the cache); readers pinned before do not fill it again. */
@@ -173,7 +186,7 @@ export class TenantContext {
     this.weight = 0;
   }
 
-  /** Remove the least recently used record; its weight. */
+  /** Remove the record set longest ago; its weight. */
   evictOldest(): number {
     for (const [key, record] of this.cached) {
       this.cached.delete(key);
@@ -183,10 +196,13 @@ export class TenantContext {
     return 0;
   }
 
-  private set(key: string, value: string | undefined): void {
+  /** `began`: set by a commit that began at that sequence (the value it replaced is kept for readers pinned before). */
+  private set(key: string, value: string | undefined, began?: number): void {
     const old = this.cached.get(key);
     if (old !== undefined) this.cached.delete(key);
-    const record = { value, seq: this.seq, weight: weightOf(value) };
+    const before = old === undefined || began === undefined ? undefined : { value: old.value, seq: old.seq, until: began };
+    const weight = weightOf(value) + (before === undefined ? 0 : weightOf(before.value));
+    const record: CachedRecord = before === undefined ? { value, seq: this.seq, weight } : { value, seq: this.seq, weight, before };
     this.cached.set(key, record);
     const delta = record.weight - (old?.weight ?? 0);
     this.weight += delta;
@@ -214,6 +230,7 @@ class ContextKeyspace extends KeyspaceReader {
     if (!isContextKey(key)) return super.get(key);
     const pinned = this.at();
     const record = this.context.lookup(key, pinned);
+    this.context.used();
     if (record !== null) return record.value;
     const value = await super.get(key);
     this.context.fill(key, value, pinned);
@@ -229,6 +246,7 @@ class ContextKeyspace extends KeyspaceReader {
       if (record === null) missing.push(i);
       else values[i] = record.value;
     });
+    this.context.used();
     if (missing.length === 0) return values;
     const read = await super.getMany(missing.map((i) => keys[i] as string));
     missing.forEach((i, j) => {

@@ -144,7 +144,15 @@ export class TenantRanges {
 
   /** The cached reads of a snapshot taken in this tick; null while a write is in flight. */
   pin(): PinnedRanges | null {
-    return this.inFlight === 0 && this.cache.maxRows > 0 ? new PinnedRanges(this, this.stamp, this.context.pin()) : null;
+    return this.inFlight === 0 && this.cache.maxRows > 0 ? new PinnedRanges(this, this.stamp) : null;
+  }
+
+  /**
+   * The reader of a snapshot taken in this tick, its context records read through their cache
+   * (which, unlike the rows, stays usable while a commit is in flight: see context-cache.ts).
+   */
+  keyspace(level: LevelSublevel, snapshot: AbstractSnapshot): KeyspaceReader {
+    return this.context.reader(level, snapshot, this.context.pin());
   }
 
   key(gte: string, lt: string): string {
@@ -166,14 +174,7 @@ export class PinnedRanges {
   constructor(
     private readonly ranges: TenantRanges,
     private readonly stamp: number,
-    /** The tenant's sequence of context writes at the snapshot (null: one was in flight). */
-    private readonly contextSeq: number | null,
   ) {}
-
-  /** The snapshot's reader, its context records read through the cache. */
-  keyspace(level: LevelSublevel, snapshot: AbstractSnapshot): KeyspaceReader {
-    return this.ranges.context.reader(level, snapshot, this.contextSeq);
-  }
 
   get(gte: string, lt: string): Cached | undefined {
     return this.ranges.get(this.ranges.key(gte, lt), this.stamp);

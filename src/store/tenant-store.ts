@@ -137,7 +137,7 @@ export class TenantStore {
     const epoch = registry.epoch;
     this.readers.set(epoch, (this.readers.get(epoch) ?? 0) + 1);
     try {
-      const keyspace = snapshot === null ? new KeyspaceReader(this.sub) : (cached?.keyspace(this.sub, snapshot) ?? new KeyspaceReader(this.sub, snapshot));
+      const keyspace = snapshot === null ? new KeyspaceReader(this.sub) : (this.ranges?.keyspace(this.sub, snapshot) ?? new KeyspaceReader(this.sub, snapshot));
       return await work(new TenantReads(keyspace, registry, cached, this.vectorSource));
     } finally {
       const left = (this.readers.get(epoch) ?? 1) - 1;

@@ -66,19 +66,25 @@ test('context cache › records a commit wrote are read without a disk read, wit
 });
 
 test('context cache › a reader whose snapshot is older than a write sees the records of its snapshot', async (t) => {
-  const { catalog, tenant } = await setup();
+  const { catalog, tenant, reads } = await setup();
   const now = Date.now();
   await windowWrites(tenant, now, 'w1');
   t.deepEqual(await countsOf(tenant, now), { 'p(a)': 1, 'p(b)': 1 });
+  t.is(await sessionOf(tenant, now), 'w1');
   let release!: () => void;
   const gate = new Promise<void>((resolve) => (release = resolve));
+  let diskReads = -1;
   const old = tenant.read(now, async (r) => {
     await gate; // the snapshot is taken: a window commits meanwhile
-    return [Object.fromEntries(await r.accessCountsOf(IDS)), (await r.session('s1'))?.windowId];
+    const before = reads.count;
+    const seen = [Object.fromEntries(await r.accessCountsOf(IDS)), (await r.session('s1'))?.windowId];
+    diskReads = reads.count - before;
+    return seen;
   });
   await windowWrites(tenant, now, 'w2');
   release();
   t.deepEqual(await old, [{ 'p(a)': 1, 'p(b)': 1 }, 'w1'], 'the old snapshot does not see the counts written after it');
+  t.is(diskReads, 0, 'the values the commit replaced were kept for it');
   t.deepEqual(await countsOf(tenant, now), { 'p(a)': 2, 'p(b)': 2 });
   t.is(await sessionOf(tenant, now), 'w2');
   await catalog.close();
@@ -136,7 +142,8 @@ test('context cache › bounded: past its weight the least recently used tenant 
     tenant.committed(true);
   }
   t.deepEqual(cache.size, { records: 30, weight: 30 });
-  t.not(a.lookup(accessKey('f0'), a.pin()), null, 'a is used: b is the least recently used now');
+  t.not(a.lookup(accessKey('f0'), a.pin()), null);
+  a.used(); // a was read: b is the least recently used now
   const [d, e] = [cache.forTenant('d'), cache.forTenant('e')];
   e.writing(put(5), sub);
   e.committed(true);

@@ -25,17 +25,25 @@ export interface ContextWindow {
 
 const hex = (text: string, length: number) => createHash('sha256').update(text).digest('hex').slice(0, length);
 
-/** Digests computed so far: a window digests each entry for its id, its session record and its diff (entries are never changed). */
-const digests = new WeakMap<WindowEntry, string>();
+/**
+ * Digests of stored facts' entries, by the fact's args (the same array for every entry built from
+ * one stored fact, which a cached pass keeps across windows), checked against what they digest:
+ * each window digests its entries for its id, its session record and its diff.
+ */
+const storedDigests = new WeakMap<readonly unknown[], { readonly scope: string | null; readonly confidence: number; readonly createdAt: number | null; readonly digest: string }>();
 
 /** Digest of what an entry shows besides its key and salience (salience moves with access counts). */
 export function entryDigest(entry: WindowEntry): string {
-  let digest = digests.get(entry);
-  if (digest === undefined) {
-    digest = hex(JSON.stringify([entry.scope, entry.confidence, entry.createdAt, entry.provenance]), 16);
-    digests.set(entry, digest);
-  }
+  if (entry.provenance !== null) return digestOf(entry);
+  const known = storedDigests.get(entry.args);
+  if (known !== undefined && known.scope === entry.scope && known.confidence === entry.confidence && known.createdAt === entry.createdAt) return known.digest;
+  const digest = digestOf(entry);
+  storedDigests.set(entry.args, { scope: entry.scope, confidence: entry.confidence, createdAt: entry.createdAt, digest });
   return digest;
+}
+
+function digestOf(entry: WindowEntry): string {
+  return hex(JSON.stringify([entry.scope, entry.confidence, entry.createdAt, entry.provenance]), 16);
 }
 
 /** `ctx_` + a hash of the entries as a set: the same content is the same id, whatever the order of equal ranks. */
