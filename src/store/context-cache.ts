@@ -13,8 +13,8 @@
  * sequence number of the tenant's context writes at which it was last set (`seq`); a reader
  * pinned at sequence P (its snapshot was taken in the same tick) uses a record only when
  * `record.seq <= P`, so a record written after its snapshot is read from the snapshot instead.
- * The records a commit in flight writes are neither used nor filled until it settles (a snapshot
- * may or may not hold them); the others stay exact meanwhile. While the whole keyspace is
+ * The records a commit in flight writes are not filled, nor used by readers pinned since it
+ * began (their snapshot may or may not hold them), until it settles; the others stay exact meanwhile. While the whole keyspace is
  * written (a clear) nothing is used. A record read from disk is cached only when no context write
  * settled since the read began (the sequence did not move), so the value read is the current one.
  * Records absent from disk are cached as absent. A commit moves the sequence when it begins and
@@ -103,8 +103,8 @@ export class TenantContext {
   private seq = 0;
   /** Writes of the whole keyspace in flight (a clear): no record is used or filled meanwhile. */
   private blocked = 0;
-  /** Keys the commits in flight write, with how many of them write each. */
-  private readonly writingKeys = new Map<string, number>();
+  /** Keys the commits in flight write: how many of them write each, and the sequence the first of them began at. */
+  private readonly writingKeys = new Map<string, { count: number; readonly began: number }>();
   private readonly cached = new Map<string, CachedRecord>();
   /** The context ops of each commit in flight (commits of a tenant run one at a time; empty: none), and the sequence it began at. */
   private readonly pending: { readonly ops: readonly BatchOp[]; readonly began: number }[] = [];
@@ -133,7 +133,10 @@ export class TenantContext {
   /** The value as a reader pinned at `pinned` sees it ({ value }); null: read it from disk. */
   lookup(key: string, pinned: number | null): { readonly value: string | undefined } | null {
     const record = this.cached.get(key);
-    if (record === undefined || pinned === null || this.blocked > 0 || this.writingKeys.has(key)) return null;
+    if (record === undefined || pinned === null || this.blocked > 0) return null;
+    // A snapshot that began before a commit of this record is not holding what the commit writes.
+    const writing = this.writingKeys.get(key);
+    if (writing !== undefined) return record.seq <= pinned && pinned < writing.began ? record : null;
     if (record.seq <= pinned) return record;
     const before = record.before;
     return before !== undefined && before.seq <= pinned && pinned < before.until ? before : null;
@@ -155,7 +158,11 @@ export class TenantContext {
     const context = ops.filter((op) => op.sublevel === sub && isContextKey(op.key));
     if (context.length > 0) this.seq++;
     this.pending.push({ ops: context, began: this.seq });
-    for (const op of context) this.writingKeys.set(op.key, (this.writingKeys.get(op.key) ?? 0) + 1);
+    for (const op of context) {
+      const writing = this.writingKeys.get(op.key);
+      if (writing === undefined) this.writingKeys.set(op.key, { count: 1, began: this.seq });
+      else writing.count++;
+    }
   }
 
   /** The whole keyspace is about to be written (cleared): nothing is used until `forget`. */
@@ -168,9 +175,8 @@ export class TenantContext {
     const { ops, began } = this.pending.shift() ?? { ops: [], began: 0 };
     if (ops.length === 0) return;
     for (const op of ops) {
-      const left = (this.writingKeys.get(op.key) ?? 1) - 1;
-      if (left === 0) this.writingKeys.delete(op.key);
-      else this.writingKeys.set(op.key, left);
+      const writing = this.writingKeys.get(op.key);
+      if (writing !== undefined && --writing.count === 0) this.writingKeys.delete(op.key);
     }
     this.seq++;
     if (!written) return this.forget(false);

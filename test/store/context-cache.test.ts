@@ -90,6 +90,51 @@ test('context cache › a reader whose snapshot is older than a write sees the r
   await catalog.close();
 });
 
+test('context cache › while a commit is in flight, readers from before it use the cache and readers since read its records from disk', async (t) => {
+  const { catalog, tenant, reads, levels } = await setup();
+  const now = Date.now();
+  await windowWrites(tenant, now, 'w1');
+  t.deepEqual(await countsOf(tenant, now), { 'p(a)': 1, 'p(b)': 1 });
+  let releaseOld!: () => void;
+  const oldGate = new Promise<void>((resolve) => (releaseOld = resolve));
+  let oldDiskReads = -1;
+  const old = tenant.read(now, async (r) => {
+    await oldGate;
+    const before = reads.count;
+    const counts = Object.fromEntries(await r.accessCountsOf(IDS));
+    oldDiskReads = reads.count - before;
+    return counts;
+  });
+  // Hold the next batch on its way to the level.
+  const level = levels.get('default') as unknown as { _batch: (...args: unknown[]) => Promise<void> };
+  const original = level._batch.bind(level);
+  let releaseBatch!: () => void;
+  const batchGate = new Promise<void>((resolve) => (releaseBatch = resolve));
+  let batchStarted!: () => void;
+  const started = new Promise<void>((resolve) => (batchStarted = resolve));
+  level._batch = async (...args: unknown[]) => {
+    batchStarted();
+    await batchGate;
+    return original(...args);
+  };
+  const writing = windowWrites(tenant, now, 'w2');
+  await started;
+  level._batch = original;
+  releaseOld();
+  t.deepEqual(await old, { 'p(a)': 1, 'p(b)': 1 });
+  t.is(oldDiskReads, 0, 'a reader pinned before the commit began is not held back by it');
+  const before = reads.count;
+  const during = await countsOf(tenant, now);
+  t.deepEqual(during, { 'p(a)': 1, 'p(b)': 1 }, 'the batch is not on the level yet');
+  t.true(reads.count > before, 'a reader pinned since the commit began reads the records it writes from disk');
+  releaseBatch();
+  await writing;
+  const after = reads.count;
+  t.deepEqual(await countsOf(tenant, now), { 'p(a)': 2, 'p(b)': 2 });
+  t.is(reads.count, after, 'once written, the records are cached with their new values');
+  await catalog.close();
+});
+
 test('context cache › a deleted tenant keeps no record: the tenant made again under its name starts with none', async (t) => {
   const { catalog, tenant } = await setup();
   const now = Date.now();
