@@ -244,6 +244,8 @@ class ContextKeyspace extends KeyspaceReader {
   }
 
   override async getMany(keys: string[]): Promise<(string | undefined)[]> {
+    // The reads of a tell (facts, indexes) name no context record: straight to disk, nothing allocated.
+    if (!keys.some(isContextKey)) return super.getMany(keys);
     const pinned = this.at();
     const values: (string | undefined)[] = new Array(keys.length);
     const missing: number[] = [];
