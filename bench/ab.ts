@@ -8,7 +8,7 @@
  * 3 µs or more between A and B is the change, not the noise. Figures of record stay with
  * `npm run bench:http` (req/s against bare koa in one run).
  *
- * Scenarios: ask (point /ask, the default), tell (single /tell), mixed (80/15/5).
+ * Scenarios: ask (point /ask, the default), tell (single /tell), diff (/context/diff), mixed (80/15/5).
  * Env: BENCH_AB_RUNS (8 per server), BENCH_AB_SECONDS (2), BENCH_AB_CONNECTIONS (20).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -19,7 +19,7 @@ import { startChild } from './lib/child-server.js';
 
 const [dirA, dirB, scenarioName = 'ask'] = process.argv.slice(2);
 if (!dirA || !dirB) {
-  process.stderr.write('usage: bench/ab.ts <dir A> <dir B> [ask|tell|mixed]\n');
+  process.stderr.write('usage: bench/ab.ts <dir A> <dir B> [ask|tell|diff|mixed]\n');
   process.exit(2);
 }
 const runs = Number(process.env.BENCH_AB_RUNS || 8);
@@ -45,6 +45,7 @@ const diff = () => {
 const scenarios: Record<string, () => ReturnType<typeof body>> = {
   ask,
   tell,
+  diff,
   mixed: () => {
     const r = Math.random();
     return r < 0.8 ? ask() : r < 0.95 ? tell() : diff();

@@ -18,6 +18,10 @@
  * the scope chains are applied on every read, as for rows from disk.
  */
 
+import type { AbstractSnapshot } from 'abstract-level';
+import { CONTEXT_CACHE_WEIGHT, ContextCache, type TenantContext } from './context-cache.js';
+import { type BatchOp, type KeyspaceReader, type LevelSublevel } from './level-types.js';
+
 /** Rows of one range read for a pattern: cached only when the whole range is at most this many rows. */
 export const MAX_CACHED_RANGE_ROWS = 64;
 
@@ -48,6 +52,8 @@ export class RangeCache {
   /** Per tenant name, not per handle: a write through any handle of a tenant moves the stamp every reader checks. */
   private readonly tenants = new Map<string, TenantRanges>();
   private rows = 0;
+  /** The tenants' context records (context-cache.ts), written through by the same brackets. */
+  readonly contexts = new ContextCache(CONTEXT_CACHE_WEIGHT);
 
   constructor(readonly maxRows: number) {}
 
@@ -55,7 +61,7 @@ export class RangeCache {
   forTenant(tenant: string): TenantRanges {
     let ranges = this.tenants.get(tenant);
     if (ranges === undefined) {
-      ranges = new TenantRanges(this, tenant);
+      ranges = new TenantRanges(this, tenant, this.contexts.forTenant(tenant));
       this.tenants.set(tenant, ranges);
     }
     return ranges;
@@ -106,20 +112,30 @@ export class TenantRanges {
   constructor(
     private readonly cache: RangeCache,
     tenant: string,
+    /** The tenant's context records, kept through writes rather than dropped (context-cache.ts). */
+    readonly context: TenantContext,
   ) {
     this.prefix = `${tenant.length}:${tenant}`;
   }
 
-  /** A write of the tenant's keyspace is about to start: no reader from now on sees the cache of the old state. */
-  writing(): void {
+  /**
+   * A write of the tenant's keyspace is about to start: no reader from now on sees the cache of
+   * the old state. A commit names its ops (in the tenant's sublevel `sub`), so that the context
+   * records it writes are cached once it is written; anything else forgets them.
+   */
+  writing(commit?: { readonly ops: readonly BatchOp[]; readonly sub: LevelSublevel }): void {
     this.inFlight++;
     this.stamp++;
+    if (commit === undefined) this.context.block();
+    else this.context.writing(commit.ops, commit.sub);
   }
 
-  /** The write settled (written or failed): readers from now on start on a new stamp. */
-  written(): void {
+  /** The write settled: readers from now on start on a new stamp. `committed`: whether a commit's batch was written (absent: not a commit). */
+  written(committed?: boolean): void {
     this.inFlight--;
     this.stamp++;
+    if (committed === undefined) this.context.forget(true);
+    else this.context.committed(committed);
   }
 
   isCurrent(stamp: number): boolean {
@@ -129,6 +145,14 @@ export class TenantRanges {
   /** The cached reads of a snapshot taken in this tick; null while a write is in flight. */
   pin(): PinnedRanges | null {
     return this.inFlight === 0 && this.cache.maxRows > 0 ? new PinnedRanges(this, this.stamp) : null;
+  }
+
+  /**
+   * The reader of a snapshot taken in this tick, its context records read through their cache
+   * (which, unlike the rows, stays usable while a commit is in flight: see context-cache.ts).
+   */
+  keyspace(level: LevelSublevel, snapshot: AbstractSnapshot): KeyspaceReader {
+    return this.context.reader(level, snapshot, this.context.pin());
   }
 
   key(gte: string, lt: string): string {

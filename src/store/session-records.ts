@@ -22,9 +22,31 @@ export interface SessionRecord {
   readonly entries: readonly SessionEntry[];
 }
 
+/**
+ * Sessions decoded lately, by their stored JSON: a session read through the context cache
+ * (context-cache.ts) is the same string every time, decoded (and checked) once. Records are never
+ * changed in place (a window writes a new one), so sharing them is safe.
+ */
+const decoded = new Map<string, SessionRecord>();
+/** Characters of JSON the decoded sessions stand for, at most (a session of 1,000 entries is about 100,000). */
+const MAX_DECODED_CHARS = 1_000_000;
+let decodedChars = 0;
+
 export async function loadSession(sub: KeyspaceReader, sessionId: string): Promise<SessionRecord | null> {
   const raw = await sub.get(sessionKey(sessionId));
-  return raw === undefined ? null : decodeJson(raw, sessionShape, 'context session', sessionKey(sessionId));
+  if (raw === undefined) return null;
+  let record = decoded.get(raw);
+  if (record === undefined) {
+    record = decodeJson(raw, sessionShape, 'context session', sessionKey(sessionId));
+    decoded.set(raw, record);
+    decodedChars += raw.length;
+    for (const oldest of decoded.keys()) {
+      if (decodedChars <= MAX_DECODED_CHARS) break;
+      decoded.delete(oldest);
+      decodedChars -= oldest.length;
+    }
+  }
+  return record;
 }
 
 /** Every session of a tenant, with its record. */

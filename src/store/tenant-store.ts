@@ -80,8 +80,9 @@ export class TenantStore {
     private readonly sub: LevelSublevel,
   ) {
     this.events = new EventLog(sub, host.meta, name, host.eventFloor);
-    this.current = new KeyspaceReader(sub);
     this.ranges = host.ranges?.(name) ?? null;
+    // Transactions read the context records (sessions, access counts) through their cache; under the lock it is the current state.
+    this.current = this.ranges?.context.reader(sub, null, 'live') ?? new KeyspaceReader(sub);
     this.vectorCache = VectorCache.forTenant(host.vectorIndexes ?? null, host.database, name, host.background);
     this.vectorSource = this.vectorCache.source(this.current);
   }
@@ -139,7 +140,8 @@ export class TenantStore {
     const epoch = registry.epoch;
     this.readers.set(epoch, (this.readers.get(epoch) ?? 0) + 1);
     try {
-      return await work(new TenantReads(new KeyspaceReader(this.sub, snapshot), registry, cached, this.vectorSource));
+      const keyspace = snapshot === null ? new KeyspaceReader(this.sub) : (this.ranges?.keyspace(this.sub, snapshot) ?? new KeyspaceReader(this.sub, snapshot));
+      return await work(new TenantReads(keyspace, registry, cached, this.vectorSource));
     } finally {
       const left = (this.readers.get(epoch) ?? 1) - 1;
       if (left === 0) this.readers.delete(epoch);
@@ -212,16 +214,17 @@ export class TenantStore {
     const registration = registers ? this.host.registrationOps(this.name) : [];
     const stamp = this.host.shared ? nextStamp() : null;
     const stamped: BatchOp[] = stamp === null ? [] : [{ type: 'put', key: tenantStampKey(this.name), value: stamp, sublevel: this.host.meta }];
-    this.ranges?.writing();
+    const batch = [...registration, ...tx.scopes.flush(), ...ops, ...logged.ops, ...stamped];
+    this.ranges?.writing({ ops: batch, sub: this.sub });
     try {
-      await this.host.write([...registration, ...tx.scopes.flush(), ...ops, ...logged.ops, ...stamped]);
+      await this.host.write(batch);
     } catch (error) {
+      this.ranges?.written(false);
       this.events.reset();
       this.layerStats.clear(); // the batch may or may not be on disk: read them again
       throw error;
-    } finally {
-      this.ranges?.written();
     }
+    this.ranges?.written(true);
     this.layerStats.learn(stats);
     if (registers) this.host.registered(this.name);
     // Under the cross-process lock, after catchUp: no other process committed in between.

@@ -126,6 +126,25 @@ test('a context window in B sees a fact told through A since its last window', a
   t.deepEqual(diff.json.added.map((f: { predicate: string }) => f.predicate), ['ticket']);
 });
 
+test('a session that moved on through A is the one B compares with, not the one B kept in memory', async (t) => {
+  const { a, b } = t.context;
+  const tenant = uniqueName('session');
+  const window = { sessionId: 's1', maxFacts: 10, predicates: ['ticket'] };
+  t.is((await admin(a, tenant).post('/tell', { predicate: 'ticket', args: ['t1', 'open'] })).status, 200);
+  // B reads and writes the session: it keeps it (and the access counts) in memory.
+  const first = await admin(b, tenant).post('/context/diff', window);
+  t.is(first.status, 200);
+  t.is((await admin(a, tenant).post('/tell', { predicate: 'ticket', args: ['t2', 'open'] })).status, 200);
+  const moved = await admin(a, tenant).post('/context/diff', window);
+  t.is(moved.json.previousWindowId, first.json.currentWindowId);
+  t.deepEqual(moved.json.added.map((f: { args: string[] }) => f.args[0]), ['t2']);
+  const again = await admin(b, tenant).post('/context/diff', window);
+  t.is(again.status, 200);
+  t.is(again.json.previousWindowId, moved.json.currentWindowId, "B compares with the window A sent last");
+  t.deepEqual(again.json.added, []);
+  t.is(again.json.unchanged, 2);
+});
+
 test('databases created while the catalog is listed are kept; one created through B is dropped through A', async (t) => {
   const { a, b } = t.context;
   const root = api(a.url, bearer(ADMIN_KEY));

@@ -25,8 +25,24 @@ export interface ContextWindow {
 
 const hex = (text: string, length: number) => createHash('sha256').update(text).digest('hex').slice(0, length);
 
+/**
+ * Digests of stored facts' entries, by the fact's args (the same array for every entry built from
+ * one stored fact, which a cached pass keeps across windows), checked against what they digest:
+ * each window digests its entries for its id, its session record and its diff.
+ */
+const storedDigests = new WeakMap<readonly unknown[], { readonly scope: string | null; readonly confidence: number; readonly createdAt: number | null; readonly digest: string }>();
+
 /** Digest of what an entry shows besides its key and salience (salience moves with access counts). */
 export function entryDigest(entry: WindowEntry): string {
+  if (entry.provenance !== null) return digestOf(entry);
+  const known = storedDigests.get(entry.args);
+  if (known !== undefined && known.scope === entry.scope && known.confidence === entry.confidence && known.createdAt === entry.createdAt) return known.digest;
+  const digest = digestOf(entry);
+  storedDigests.set(entry.args, { scope: entry.scope, confidence: entry.confidence, createdAt: entry.createdAt, digest });
+  return digest;
+}
+
+function digestOf(entry: WindowEntry): string {
   return hex(JSON.stringify([entry.scope, entry.confidence, entry.createdAt, entry.provenance]), 16);
 }
 
