@@ -91,10 +91,7 @@ export class TenantStore {
     return this.host.database;
   }
 
-  /**
-   * The tenant's scopes as last committed (never changed in place), loaded once and shared by
-   * concurrent callers. A load that started before the cache was dropped never installs what it read.
-   */
+  /** The scopes as last committed (never changed in place), loaded once for concurrent callers; a load older than a drop never installs. */
   async scopes(now: number): Promise<ScopeRegistry> {
     if (this.registry) return this.registry;
     if (!this.loading) {
