@@ -4,9 +4,10 @@
  * serving path whose effect is a few µs per request. Both are seeded alike, then short autocannon
  * runs alternate between them; what is compared is the server CPU time per request (user + system,
  * from /proc), the lowest of the runs and their median. On a machine others share, req/s moves
- * with their load; the lowest CPU µs/request of several runs moves far less, so a difference of
- * 3 µs or more between A and B is the change, not the noise. Figures of record stay with
- * `npm run bench:http` (req/s against bare koa in one run).
+ * with their load; the lowest CPU µs/request of several runs moves less, but not by nothing: two
+ * copies of one build differed by 8% at a load average of 10 (session 6). Trust a difference well
+ * above that, seen again in a second run. Figures of record stay with `npm run bench:http` (req/s
+ * against bare koa in one run).
  *
  * Scenarios: ask (point /ask, the default), tell (single /tell), diff (/context/diff), mixed (80/15/5).
  * Env: BENCH_AB_RUNS (8 per server), BENCH_AB_SECONDS (2), BENCH_AB_CONNECTIONS (20).
