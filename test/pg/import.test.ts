@@ -3,6 +3,7 @@
 // the importing process does); once the importing process is dead, the other one undoes what it
 // left at its next request to the tenant. PostgreSQL only: two processes cannot share a LevelDB.
 import { PgClient } from '../../src/store/backends/pg-client.js';
+import { lockKey } from '../../src/store/backends/pg-coordination.js';
 import { TEST_PG_URL, openRawLevel } from '../helpers/backend.js';
 import { spawnServer } from '../helpers/child.js';
 import { askAll, uniqueName } from '../helpers/facts.js';
@@ -98,10 +99,14 @@ test('the importing process loses its lock (its connection is ended) › B undoe
   const lines = (await exportOf(a.url, source)).trim().split('\n');
   const importing = startImport(a.url, target, `${lines.slice(0, -1).join('\n')}\n`);
   await committed(dataDir, target);
-  // A waits for the end line: the only advisory lock held now is the import's. End its connection.
+  // A waits for the end line, holding the import's advisory lock: end that connection. Only that one: other
+  // test files run at once on the same server, and their processes hold tenant write locks.
+  const key = BigInt.asUintN(64, BigInt(lockKey('default', target, 'import')));
+  const [high, low] = [Number(key >> 32n), Number(key & 0xffffffffn)];
   const admin = new PgClient({ url: TEST_PG_URL as string, poolSize: 1, snapshotPoolSize: 1 });
   try {
-    const ended = await admin.sql`SELECT pg_terminate_backend(pid) AS ended FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()`;
+    const ended = await admin.sql`SELECT pg_terminate_backend(pid) AS ended FROM pg_locks
+      WHERE locktype = 'advisory' AND granted AND classid = ${high} AND objid = ${low} AND objsubid = 1 AND pid <> pg_backend_pid()`;
     t.is(ended.length, 1);
   } finally {
     await admin.end();

@@ -88,8 +88,8 @@ async function unlock(session: PgSql, key: string): Promise<boolean> {
   }
 }
 
-/** 64 bits of a digest of the names: a collision only makes two tenants wait for each other. */
-function lockKey(database: string, tenant: string, purpose: 'write' | 'import' = 'write'): string {
+/** 64 bits of a digest of the names: a collision only makes two tenants wait for each other. Exported for tests (pg_locks). */
+export function lockKey(database: string, tenant: string, purpose: 'write' | 'import' = 'write'): string {
   // The write lock's digest is as it always was: processes of an older version still agree on it.
   const hash = createHash('sha256').update(database).update('\0').update(tenant);
   const digest = (purpose === 'write' ? hash : hash.update('\0import')).digest();
