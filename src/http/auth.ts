@@ -60,18 +60,24 @@ export function principalOf(ctx: Context): Principal {
  * operation with an `audit` label go to the tenant's audit trail under that label.
  */
 export function tenantGuard(operation: Operation, services: Services, limiter: TenantRateLimiter, audit?: string, makesSandbox = false) {
-  return async (ctx: Context, next: Next): Promise<void> => {
-    const sandbox = makesSandbox && ctx.state.anonymous === true && !namesTenant(ctx) && databaseOf(ctx) === services.sandbox.options.database ? await openSandbox(ctx, services) : null;
+  // Not async itself: a request that makes no sandbox (all but an anonymous first write) pays one frame, guarded's.
+  return (ctx: Context, next: Next): Promise<void> => {
+    const makes = makesSandbox && ctx.state.anonymous === true && !namesTenant(ctx) && databaseOf(ctx) === services.sandbox.options.database;
+    return makes ? withSandbox(ctx, next) : guarded(ctx, next);
+  };
+
+  async function withSandbox(ctx: Context, next: Next): Promise<void> {
+    const sandbox = await openSandbox(ctx, services);
     try {
       await guarded(ctx, next);
     } catch (error) {
       // A sandbox is made by a first write: a tell that fails leaves none (no token, no tenant, no spent allowance).
       // After the guard, outside the tenant's gate: the deletion waits for the requests inside it.
       // A sandbox that cannot be discarded now is left to expire (the sweep): the tell's own error is the reply.
-      if (sandbox !== null) await discardSandbox(ctx, services, sandbox).catch(() => undefined);
+      await discardSandbox(ctx, services, sandbox).catch(() => undefined);
       throw error;
     }
-  };
+  }
 
   async function guarded(ctx: Context, next: Next): Promise<void> {
     // A request that just made its sandbox acts on it (anonymousAddress), as the sandbox's key.
