@@ -82,8 +82,8 @@ export class QueryService {
       if (!database.hasTenant(address.tenant) && !options.lens?.hasWrites) return { results: [], cursor: null, conjunctive };
       const tenant = database.tenant(address.tenant);
       const now = this.clock();
-      const known = this.storedPatternNow(address, body, options.lens);
-      const stored = known ?? (await this.isStoredPattern(address, body, options.lens));
+      // Told at once when the rules program is cached (most asks): no await.
+      const stored = this.storedPatternNow(address, body, options.lens) ?? (await this.isStoredPattern(address, body, options.lens));
       if (stored && !conjunctive && !options.lens) {
         const quick = tenant.readCachedNow((reader) => this.askCachedNow(address, reader, body, now));
         if (quick !== undefined) return quick;
@@ -137,8 +137,9 @@ export class QueryService {
 
   /** A single pattern over a predicate no rule derives is one range scan (a transaction with writes goes through the engine, which sees its overlay whole). */
   private async isStoredPattern(address: TenantAddress, body: AskBody, lens: ReadLens | undefined): Promise<boolean> {
-    if ('query' in body || lens?.hasWrites) return false;
-    const program = body.infer ? await this.rules.programFor(address, body.scope ?? null) : null;
+    const now = this.storedPatternNow(address, body, lens);
+    if (now !== undefined || 'query' in body) return now ?? false;
+    const program = await this.rules.programFor(address, body.scope ?? null);
     return !(program && isDerived(program, body.predicate, body.args.length));
   }
 

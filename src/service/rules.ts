@@ -34,6 +34,9 @@ function newRuleId(now: number): string {
   return `rule_${now.toString(36).padStart(9, '0')}${sequence.toString(36).padStart(4, '0')}${randomBytes(3).toString('hex')}`;
 }
 
+/** The cache key of a tenant's program for a scope (null: every scope). */
+const programKey = (address: TenantAddress, scope: string | null) => `${address.database}/${address.tenant}/${scope ?? ''}`;
+
 function withId(record: RuleRecord): Rule {
   return { ...parseRule(record.text), id: record.id };
 }
@@ -106,12 +109,12 @@ export class RuleService {
   /** programFor when the answer is cached (undefined otherwise), without waiting: the hot path of a point ask. */
   programNow(address: TenantAddress, scope: string | null): CompiledProgram | null | undefined {
     if (this.catalog.shared) return undefined; // another process may have changed the rules: programFor catches up first
-    return this.programs.get(`${address.database}/${address.tenant}/${scope ?? ''}`);
+    return this.programs.get(programKey(address, scope));
   }
 
   /** The program for a query: database rules, then the tenant's rules for that scope (or all scopes). */
   async programFor(address: TenantAddress, scope: string | null): Promise<CompiledProgram | null> {
-    const key = `${address.database}/${address.tenant}/${scope ?? ''}`;
+    const key = programKey(address, scope);
     if (this.catalog.shared) await this.catchUp(address);
     const cached = this.programs.get(key);
     if (cached !== undefined) return cached;

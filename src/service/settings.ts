@@ -24,6 +24,9 @@ export type SettingsGuard = (database: string, tenant: string | null, next: Read
 /** Effective settings cached for this many tenants at most (the least recently used go first). */
 const MAX_CACHED = 10_000;
 
+/** The key of a tenant's effective settings in the cache. */
+const tenantKey = (database: string, tenant: string) => `${database}/${tenant}`;
+
 /**
  * Policies with inheritance: server defaults (the configuration) → the database's settings → the
  * tenant's overrides. Stored in each database's META records; read once and cached, the cache
@@ -56,12 +59,12 @@ export class SettingsService {
 
   /** The settings a request of this tenant runs with, when they are cached (most requests): no promise to wait for. */
   cachedFor(database: string, tenant: string): Settings | undefined {
-    return this.effective.get(`${database}/${tenant}`);
+    return this.effective.get(tenantKey(database, tenant));
   }
 
   /** The settings a request of this tenant runs with: cheap (a map lookup) except after a change. */
   async forTenant(database: string, tenant: string): Promise<Settings> {
-    const key = `${database}/${tenant}`;
+    const key = tenantKey(database, tenant);
     const cached = this.effective.get(key);
     if (cached) return cached;
     // A database that does not exist yet (first write creates it) has set nothing.
@@ -116,7 +119,7 @@ export class SettingsService {
   forget(database: string, tenant?: string): void {
     this.generation++;
     if (tenant !== undefined) {
-      this.effective.delete(`${database}/${tenant}`);
+      this.effective.delete(tenantKey(database, tenant));
       return;
     }
     this.databases.delete(database);

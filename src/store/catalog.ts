@@ -148,10 +148,9 @@ export class Catalog {
   async existsNow(name: string): Promise<boolean> {
     if (!this.storage.coordination || name === SYSTEM_DATABASE || this.dropping.has(name)) return this.exists(name);
     const known = this.registry.get(name);
-    const stored = await this.system.get(databaseRegistryKey(name));
-    const info = stored === undefined ? undefined : decodeJson(stored, databaseShape, 'database registration');
-    if (info && !info.dropping) {
-      if (!this.registry.has(name)) this.registry.set(name, { name: info.name, createdAt: info.createdAt });
+    const info = await this.storedRegistration(name);
+    if (info) {
+      if (!this.registry.has(name)) this.registry.set(name, info);
       return !this.dropping.has(name);
     }
     // Gone from the storage: forget it, unless this process created it again while the read ran.
@@ -227,10 +226,16 @@ export class Catalog {
   /** Shared storage: a database this process does not know may have been created by another one since it started. */
   private async learn(name: string): Promise<void> {
     if (!this.storage.coordination || this.registry.has(name) || name === SYSTEM_DATABASE || this.dropping.has(name)) return;
+    const info = await this.storedRegistration(name);
+    if (info) this.registry.set(name, info);
+  }
+
+  /** The registration of `name` as stored now; undefined when there is none or it is being dropped. */
+  private async storedRegistration(name: string): Promise<DatabaseInfo | undefined> {
     const stored = await this.system.get(databaseRegistryKey(name));
-    if (stored === undefined) return;
+    if (stored === undefined) return undefined;
     const info = decodeJson(stored, databaseShape, 'database registration');
-    if (!info.dropping) this.registry.set(info.name, { name: info.name, createdAt: info.createdAt });
+    return info.dropping ? undefined : { name: info.name, createdAt: info.createdAt };
   }
 
   /** Shared storage: the leased database catches up with what other processes changed (FactDatabase.refreshShared). */

@@ -68,6 +68,17 @@ export async function memoryCatalog(options: { tenantHandles?: TenantHandleLimit
 }
 
 /** Every raw key and value of a database, in order. */
+/** A memory catalog whose tenant `t` of `default` holds `facts`, with its LevelDB and the moment they were told. */
+export async function toldTenant(facts: readonly FactInput[]) {
+  const store = await memoryCatalog();
+  const tenant = (await store.catalog.forWrite('default')).database.tenant('t');
+  const level = store.levels.get('default');
+  if (!level) throw new Error('no level');
+  const now = Date.now();
+  await tenant.tell(facts, now);
+  return { ...store, tenant, level, now };
+}
+
 export async function rawEntries(level: LevelDb): Promise<[string, string][]> {
   return level.iterator().all();
 }

@@ -4,7 +4,7 @@ import test from 'ava';
 import { MAIN_SCOPE } from '../../src/domain/fact.js';
 import { counterKey } from '../../src/encoding/control-keys.js';
 import { forkScope } from '../../src/scopes/lifecycle.js';
-import { fact, memoryCatalog, rawEntries } from './support.js';
+import { fact, rawEntries, toldTenant } from './support.js';
 
 /** The ops of the next batches, as `kind` strings: the key up to its second separator (a key kind and its sub-kind). */
 function recordOps(level: { hooks: { prewrite: { add(hook: (op: { type: string; key: unknown }) => void): void } } }): string[] {
@@ -16,15 +16,7 @@ function recordOps(level: { hooks: { prewrite: { add(hook: (op: { type: string; 
   return seen;
 }
 
-async function setup() {
-  const store = await memoryCatalog();
-  const tenant = (await store.catalog.forWrite('default')).database.tenant('t');
-  const level = store.levels.get('default');
-  if (!level) throw new Error('no level');
-  const now = Date.now();
-  await tenant.tell([fact('warm', 'up')], now);
-  return { ...store, tenant, level, now };
-}
+const setup = () => toldTenant([fact('warm', 'up')]);
 
 test('tell › a new fact into a tenant already written › writes its indexes, history, text index, counts and event, and no unchanged counter', async (t) => {
   const { catalog, tenant, level, now } = await setup();

@@ -2,17 +2,9 @@
 import test from 'ava';
 import { MAIN_SCOPE } from '../../src/domain/fact.js';
 import { forkScope } from '../../src/scopes/lifecycle.js';
-import { fact, memoryCatalog, rawEntries, visible } from './support.js';
+import { fact, rawEntries, toldTenant, visible } from './support.js';
 
-async function setup() {
-  const store = await memoryCatalog();
-  const tenant = (await store.catalog.forWrite('default')).database.tenant('t');
-  const level = store.levels.get('default');
-  if (!level) throw new Error('no level');
-  const now = Date.now();
-  await tenant.tell([fact('p', 'a'), fact('p', 'b')], now);
-  return { ...store, tenant, level, now };
-}
+const setup = () => toldTenant([fact('p', 'a'), fact('p', 'b')]);
 
 const summary = async (tenant: Awaited<ReturnType<typeof setup>>['tenant'], now: number) => {
   const registry = await tenant.scopes(now);
